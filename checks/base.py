@@ -1,0 +1,134 @@
+"""What every check shares: the Check protocol, the facts checks pass on, and how to read Airflow's error bodies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, ClassVar, Protocol
+
+from diagnose.http import Probe, ProbeResponse
+from diagnose.model import Finding, Fix, Status
+from diagnose.profiles import Profile
+from diagnose.secrets import Secret
+
+
+class ApiFlavour(str, Enum):
+    """Which REST API the server speaks."""
+
+    V1 = "/api/v1"
+    V2 = "/api/v2"
+
+
+class Platform(str, Enum):
+    SELF_HOSTED = "self-hosted"
+    MWAA = "AWS MWAA"
+    COMPOSER = "Google Cloud Composer"
+    ASTRONOMER = "Astronomer"
+
+
+@dataclass
+class Facts:
+    """What earlier checks learned, for later checks. Filled in order; None means not learned (yet)."""
+
+    base_url: str
+    platform: Platform = Platform.SELF_HOSTED
+    airflow_version: str | None = None
+    api: ApiFlavour | None = None
+    server: str | None = None
+    health: dict[str, str | None] = field(default_factory=dict)
+    auth_scheme: str | None = None
+    token: Secret | None = None
+
+    @property
+    def major(self) -> int | None:
+        if self.airflow_version and self.airflow_version[0].isdigit():
+            return int(self.airflow_version.split(".")[0])
+        return {ApiFlavour.V1: 2, ApiFlavour.V2: 3}.get(self.api) if self.api else None
+
+    def api_path(self, path: str) -> str:
+        assert self.api is not None, "api_path used before reachability found the API"
+        return f"{self.api.value}{path}"
+
+    def summary_items(self) -> list[tuple[str, str]]:
+        """Label/value pairs for the report header (renderers know nothing about Airflow)."""
+        items = [("Airflow", self.airflow_version or "unknown"), ("API", self.api.value if self.api else "unknown"),
+                 ("platform", self.platform.value)]
+        if self.server:
+            items.append(("server", self.server))
+        if self.auth_scheme:
+            items.append(("auth", self.auth_scheme))
+        return items
+
+
+@dataclass
+class CheckContext:
+    profile: Profile
+    facts: Facts
+    probe: Probe
+
+
+class Check(Protocol):
+    """One diagnostic step. `requires` names checks that must not have failed or been skipped."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    requires: ClassVar[tuple[str, ...]]
+    needs: ClassVar[str]
+
+    def run(self, ctx: CheckContext) -> Finding: ...
+
+
+def error_detail(response: ProbeResponse, limit: int = 300) -> str:
+    """The server's own words for an error, whatever shape the body has (2.x problem+json, 3.x detail/error)."""
+    body = response.json()
+    if isinstance(body, dict):
+        for key in ("detail", "error", "title", "message"):
+            value = body.get(key)
+            if value in (None, ""):
+                continue
+            if isinstance(value, list):
+                parts = []
+                for item in value:
+                    if isinstance(item, dict):
+                        loc = ".".join(str(p) for p in item.get("loc", []) if p != "body")
+                        parts.append(f"{loc}: {item.get('msg', item)}" if loc else str(item.get("msg", item)))
+                    else:
+                        parts.append(str(item))
+                text = "; ".join(parts)
+            elif isinstance(value, dict):
+                text = str(value.get("message") or value.get("reason") or value)
+            else:
+                text = str(value)
+            return _clip(text, limit)
+        return _clip(str(body), limit)
+    if response.is_html:
+        return "an HTML page" + (f" titled '{title}'" if (title := html_title(response)) else "")
+    text = response.text.strip()
+    return _clip(text, limit) if text else "an empty body"
+
+
+def html_title(response: ProbeResponse) -> str | None:
+    import re
+
+    match = re.search(rb"<title[^>]*>(.*?)</title>", response.body[:20000], re.I | re.S)
+    if not match:
+        return None
+    return " ".join(match.group(1).decode("utf-8", errors="replace").split())[:120] or None
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def skip(summary: str) -> Finding:
+    return Finding(Status.SKIP, summary)
+
+
+def json_object(response: ProbeResponse) -> dict[str, Any] | None:
+    body = response.json()
+    return body if isinstance(body, dict) else None
+
+
+__all__ = ["ApiFlavour", "Platform", "Facts", "CheckContext", "Check", "error_detail", "html_title", "skip",
+           "json_object", "Finding", "Fix", "Status"]

@@ -1,0 +1,365 @@
+"""reachability: is there an Airflow API at this URL, which version, and is it healthy?
+
+Asks, without credentials: GET /api/v2/version (Airflow 3), else GET /api/v1/version (Airflow 2),
+then the health endpoint of that version. Stock Airflow answers all of these to anyone, so any other
+answer says something about the path between this machine and Airflow: DNS, TCP, TLS, a redirect,
+a login page or proxy, a wrong sub-path, or a server that is not Airflow at all.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+from checks.base import ApiFlavour, CheckContext, Facts, Platform, error_detail, html_title, json_object
+from diagnose.http import Layer, ProbeResponse, TransportError, basic_auth, BearerAuth
+from diagnose.model import Finding, Fix, Status
+from diagnose.profiles import AuthType
+
+VERSION_PATHS = {ApiFlavour.V2: "/api/v2/version", ApiFlavour.V1: "/api/v1/version"}
+HEALTH_PATHS = {ApiFlavour.V2: "/api/v2/monitor/health", ApiFlavour.V1: "/api/v1/health"}
+COMPONENTS = ("metadatabase", "scheduler", "dag_processor", "triggerer")
+_PASTED_API = re.compile(r"/api/v[12](/.*)?$")
+_SSO_HOSTS = ("accounts.google.com", "login.microsoftonline.com", "amazoncognito.com", "okta.com", "auth0.com",
+              "onelogin.com", "pingidentity.com", "keycloak")
+
+
+class Check:
+    id = "reachability"
+    title = "Airflow API reachable"
+    requires: tuple[str, ...] = ()
+    needs = "the profile's url; no credentials"
+
+    def run(self, ctx: CheckContext) -> Finding:
+        facts, probe = ctx.facts, ctx.probe
+        warnings: list[Finding] = []
+        facts.platform = platform_of(facts.base_url)
+
+        pasted = _PASTED_API.search(urlsplit(facts.base_url).path)
+        if pasted:
+            corrected = facts.base_url[: len(facts.base_url) - len(pasted.group(0))]
+            warnings.append(Finding(
+                Status.WARN, f"the url already ends with {pasted.group(0)}; using {corrected}",
+                explanation=f"The profile's url is the address you open in the browser; airflow-doctor adds the API "
+                            f"path itself. {facts.base_url} already contains {pasted.group(0)}, so every request "
+                            f"would go to {pasted.group(0)}/api/v…, which does not exist. Many scripts make the same "
+                            "mistake when they join a base URL that already holds the API path.",
+                fix=Fix(f"Set the profile's url to the web server's address: url: {corrected}", (f"url: {corrected}",))))
+            facts.base_url = corrected
+            probe.rebase(corrected)
+
+        try:
+            flavour, version_response = self._find_api(ctx)
+        except TransportError as failure:
+            return transport_finding(failure, facts)
+        if flavour is None:
+            return unexpected_answer(ctx, version_response)
+
+        body = json_object(version_response) or {}
+        facts.api = flavour
+        facts.airflow_version = str(body.get("version"))
+        facts.server = version_response.headers.get("Server")
+        notes = [f"version endpoint: {VERSION_PATHS[flavour]} answered {facts.airflow_version}",
+                 f"auth model: {auth_model(flavour)}"]
+        if facts.platform is not Platform.SELF_HOSTED:
+            notes.append(f"platform: {facts.platform.value} ({PLATFORM_NOTES[facts.platform]})")
+        if pasted and flavour is ApiFlavour.V2 and pasted.group(0).startswith("/api/v1"):
+            notes.append("the pasted /api/v1 is Airflow 2's API; this server is Airflow 3, which serves only /api/v2")
+
+        health_finding = self._health(ctx, notes)
+        summary = f"Airflow {facts.airflow_version}, API at {facts.base_url}{flavour.value}"
+        if health_finding is not None and health_finding.status is Status.FAIL:
+            return health_finding
+        problems = [w for w in (*warnings, health_finding) if w is not None]
+        if problems:
+            first = problems[0]
+            return Finding(Status.WARN, f"{summary}; {'; '.join(p.summary for p in problems)}",
+                           explanation="\n\n".join(p.explanation for p in problems if p.explanation),
+                           fix=first.fix if len(problems) == 1 else Fix(
+                               " ".join(p.fix.text for p in problems if p.fix),
+                               tuple(c for p in problems if p.fix for c in p.fix.commands)),
+                           details=tuple(notes))
+        return Finding(Status.PASS, f"{summary}; {self._health_line(facts)}", details=tuple(notes))
+
+    def _find_api(self, ctx: CheckContext) -> tuple[ApiFlavour | None, ProbeResponse]:
+        """Ask both version endpoints without credentials; retry with the profile's auth only if a proxy demands it."""
+        probe = ctx.probe
+        first: ProbeResponse | None = None
+        for flavour in (ApiFlavour.V2, ApiFlavour.V1):
+            response = probe.get(VERSION_PATHS[flavour])
+            if _is_version(response, flavour):
+                return flavour, response
+            first = first or response
+            if response.is_redirect or (response.status == 200 and response.is_html and not _is_airflow3_ui(response)):
+                return None, response
+        assert first is not None
+        if first.status in (401, 403) and ctx.profile.auth.type in (AuthType.BASIC, AuthType.TOKEN):
+            auth = (basic_auth(ctx.profile.auth.username or "", ctx.profile.auth.password.reveal())
+                    if ctx.profile.auth.type is AuthType.BASIC and ctx.profile.auth.password
+                    else BearerAuth(ctx.profile.auth.token.reveal()) if ctx.profile.auth.token else None)
+            if auth is not None:
+                for flavour in (ApiFlavour.V2, ApiFlavour.V1):
+                    response = probe.get(VERSION_PATHS[flavour], auth=auth)
+                    if _is_version(response, flavour):
+                        ctx.facts.server = response.headers.get("Server")
+                        return flavour, response
+        return None, first
+
+    def _health(self, ctx: CheckContext, notes: list[str]) -> Finding | None:
+        facts = ctx.facts
+        assert facts.api is not None
+        try:
+            response = ctx.probe.get(HEALTH_PATHS[facts.api])
+        except TransportError as failure:
+            notes.append(f"health: {HEALTH_PATHS[facts.api]} could not be read ({failure.message})")
+            return None
+        body = json_object(response)
+        if response.status != 200 or body is None:
+            notes.append(f"health: {HEALTH_PATHS[facts.api]} answered {response.status} ({error_detail(response, 120)}); "
+                         "component health unknown")
+            return None
+        for component in COMPONENTS:
+            entry = body.get(component)
+            facts.health[component] = entry.get("status") if isinstance(entry, dict) else None
+        notes.append(f"health: {self._health_line(facts)}")
+        return health_finding(facts)
+
+    @staticmethod
+    def _health_line(facts: Facts) -> str:
+        if not facts.health:
+            return "component health unknown"
+        words = {"healthy": "healthy", "unhealthy": "UNHEALTHY", None: "not running"}
+        return ", ".join(f"{c.replace('_', '-')} {words.get(facts.health.get(c), str(facts.health.get(c)))}"
+                         for c in COMPONENTS if c in facts.health)
+
+
+# --- what the answers mean -------------------------------------------------------------------------
+
+def auth_model(flavour: ApiFlavour) -> str:
+    if flavour is ApiFlavour.V2:
+        return "Airflow 3: a JWT from POST /auth/token, sent as 'Authorization: Bearer'"
+    return "Airflow 2: Basic auth or a browser session, as allowed by [api] auth_backends"
+
+
+PLATFORM_NOTES = {
+    Platform.MWAA: "identity comes from AWS IAM: Airflow passwords and Basic auth do not work; call the API through "
+                   "'aws mwaa invoke-rest-api' or a web login token",
+    Platform.COMPOSER: "send a Google OAuth2 access token as 'Authorization: Bearer' (auth type token); "
+                       "Basic auth does not work",
+    Platform.ASTRONOMER: "send a Deployment or Workspace API token as 'Authorization: Bearer' (auth type token); "
+                         "the url must include the deployment's path",
+    Platform.SELF_HOSTED: "",
+}
+
+
+def platform_of(url: str) -> Platform:
+    host = (urlsplit(url).hostname or "").lower()
+    if host.endswith((".airflow.amazonaws.com", ".on.aws")):
+        return Platform.MWAA
+    if host.endswith((".composer.googleusercontent.com", ".composer.cloud.google.com")):
+        return Platform.COMPOSER
+    if host.endswith(".astronomer.run"):
+        return Platform.ASTRONOMER
+    return Platform.SELF_HOSTED
+
+
+def _is_version(response: ProbeResponse, flavour: ApiFlavour) -> bool:
+    body = json_object(response)
+    if response.status != 200 or body is None or not isinstance(body.get("version"), str):
+        return False
+    major = body["version"].split(".")[0]
+    return major == ("3" if flavour is ApiFlavour.V2 else "2") or (flavour is ApiFlavour.V2 and major.isdigit() and int(major) > 3)
+
+
+def _is_airflow3_ui(response: ProbeResponse) -> bool:
+    """Airflow 3's api-server answers any unknown non-API path with its single-page UI."""
+    return response.status == 200 and response.is_html and html_title(response) == "Airflow" and b"static/assets" in response.body
+
+
+def _is_airflow_error(response: ProbeResponse) -> bool:
+    """An answer only Airflow gives: 2.x's 'Airflow 404' page or problem+json, 3.x's {"error": ...} JSON."""
+    body = json_object(response)
+    return (html_title(response) == "Airflow 404"
+            or (body is not None and ("apache-airflow" in str(body.get("type", "")) or "Airflow" in str(body.get("error", "")))))
+
+
+def _login_page(response: ProbeResponse) -> bool:
+    head = response.body[:50000].lower()
+    return b'type="password"' in head or b"type='password'" in head or b"sign in" in head or b"log in" in head
+
+
+def _root_of(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+
+
+def transport_finding(failure: TransportError, facts: Facts) -> Finding:
+    host = urlsplit(facts.base_url).hostname or facts.base_url
+    url = facts.base_url
+    explanations = {
+        Layer.DNS: (f"This machine cannot resolve {host}. The browser that shows the Airflow UI may be on a VPN, "
+                    "use a different DNS server, or go through a proxy that resolves names for it.",
+                    Fix("Check the host name in the profile's url, and that this machine uses the same network "
+                        "(VPN, DNS) as the browser.", (f"getent hosts {host}", f"nslookup {host}"))),
+        Layer.TCP_REFUSED: ("The host is reachable but nothing accepts connections on that port: the Airflow web "
+                            "server (Airflow 2: 'airflow webserver'; Airflow 3: 'airflow api-server') is not running "
+                            "there, or listens on another port or only on another interface.",
+                            Fix("Start the web server, or correct the port in the profile's url.",
+                                (f"curl -sv {url}/api/v2/version", f"curl -sv {url}/api/v1/version"))),
+        Layer.TCP_TIMEOUT: ("Packets to this host and port get no answer at all: a firewall or security group drops "
+                            "them, the address is private to another network, or the port is wrong.",
+                            Fix("Check firewall rules and VPN, and that the url's host and port are the ones the "
+                                "browser uses.", (f"curl -sv --connect-timeout 5 {url}/api/v2/version",))),
+        Layer.TLS: ("The TLS handshake failed before any HTTP was exchanged. A browser trusts certificates from the "
+                    "operating system's store (where company CAs are installed); this client uses its own CA bundle, "
+                    "so a certificate the browser accepts can still be rejected here.",
+                    Fix("Give the profile the CA bundle that signs the server's certificate (or use http:// if the "
+                        "server does not speak TLS).", ("tls:\n  verify: /path/to/company-ca.pem",))),
+        Layer.READ_TIMEOUT: ("The connection was accepted but the answer did not come in time: the web server is "
+                             "overloaded or hung, or a proxy holds the connection open.",
+                             Fix("Check the web server's health and logs; raise timeout.read in the profile if the "
+                                 "server is just slow.", ("timeout:\n  read: 60",))),
+        Layer.CONNECTION_CLOSED: ("The connection was closed before the answer was complete: a proxy or load "
+                                  "balancer cut it, or the server process crashed while answering.",
+                                  Fix("Check the proxy and web server logs at the time of this run.", ())),
+        Layer.BODY_TOO_LARGE: ("A tiny version request got an enormous answer. Airflow's version endpoint answers "
+                               "with a few dozen bytes, so this is not Airflow's API.",
+                               Fix("Check that the profile's url points at the Airflow web server.", ())),
+        Layer.INVALID_URL: ("The URL cannot be used as given.", Fix("Correct the profile's url.", ())),
+        Layer.CLIENT_ENCODING: ("The request could not be built.", Fix("See the credential-encoding check.", ())),
+        Layer.CONNECTION: ("The connection failed in a way that does not fit a known cause.",
+                           Fix("Try the URL with curl -v from this machine to see more.", (f"curl -sv {url}/api/v2/version",))),
+    }
+    explanation, fix = explanations[failure.layer]
+    return Finding(Status.FAIL, f"{failure.layer.value}: {failure.message}", explanation=explanation, fix=fix)
+
+
+def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
+    """Neither version endpoint answered like Airflow: name what did answer."""
+    facts, probe = ctx.facts, ctx.probe
+    where = f"GET {response.url}"
+    server = response.headers.get("Server")
+    server_note = f" (Server: {server})" if server else ""
+
+    if response.is_redirect:
+        target = response.location or ""
+        target_host = (urlsplit(target).hostname or "").lower()
+        if any(sso in target_host for sso in _SSO_HOSTS) or re.search(r"/(login|signin|sso|oauth|auth)\b", urlsplit(target).path, re.I):
+            return Finding(
+                Status.FAIL, f"{where} was redirected ({response.status}) to a login page: {target}",
+                explanation="Something in front of Airflow (an SSO proxy such as IAP or oauth2-proxy, or a corporate "
+                            "gateway) sends unauthenticated requests to a login page. Airflow's own API never "
+                            "redirects to a login; it answers 401. The browser works because it follows the redirect "
+                            "and logs you in interactively; a script cannot.",
+                fix=Fix("Call the API with the credentials the proxy expects (often a bearer token for a service "
+                        "account), or use an address that bypasses the proxy for API clients.", ()))
+        new_base = target.split("/api/v")[0] if "/api/v" in target else _root_of(target)
+        if target.startswith("/"):
+            new_base = _root_of(facts.base_url) + target.split("/api/v")[0]
+        return Finding(
+            Status.FAIL, f"{where} was redirected ({response.status}) to {target}",
+            explanation="The server sends API clients elsewhere. Browsers follow redirects silently, but for a trigger "
+                        "they are destructive: on 301, 302 and 303 clients turn the POST into a GET and drop its body, "
+                        "and on a change of host (or of scheme or port) requests drops the Authorization header. A "
+                        "trigger sent here can come back '200' with a list of runs while nothing was triggered, or "
+                        "fail with 401. airflow-doctor never follows redirects on API calls.",
+            fix=Fix(f"Use the address the server redirects to as the profile's url: {new_base}", (f"url: {new_base}",)))
+
+    if response.status == 200 and response.is_html:
+        if _is_airflow3_ui(response):
+            return _wrong_subpath(ctx, response, "Airflow 3's web UI answered instead of its API: the api-server "
+                                  "serves its single-page UI for every path it does not know, so the url's path "
+                                  f"({urlsplit(facts.base_url).path or '/'}) does not lead to the API.")
+        title = html_title(response)
+        if _login_page(response):
+            return Finding(
+                Status.FAIL, f"{where} answered with an HTML login page{f' ({title})' if title else ''}, where JSON was expected",
+                explanation="A login page stands in front of the API. Airflow's REST API never answers with a login "
+                            "page (it answers 401 JSON), so this comes from an SSO or authentication proxy, or the url "
+                            "points at a different application. The browser works because you log in there by hand.",
+                fix=Fix("Use the API address that accepts tokens or Basic auth from scripts (ask who runs the proxy), "
+                        "or correct the url.", ()))
+        return Finding(
+            Status.FAIL, f"{where} answered 200 with an HTML page{f' titled {title!r}' if title else ''}{server_note}, not Airflow's JSON",
+            explanation="Something answers at this address, but it is not Airflow's API: the url points at another "
+                        "application or at a proxy's own page.",
+            fix=Fix("Set the profile's url to the address where the Airflow UI opens in the browser.", ()))
+
+    if response.status in (401, 403):
+        return Finding(
+            Status.FAIL, f"{where} answered {response.status} ({error_detail(response, 120)}){server_note}: credentials "
+                         "are demanded even for the version endpoint",
+            explanation="Stock Airflow serves its version endpoint without credentials, so something in front of it "
+                        "(a proxy, API gateway or managed platform) demands authentication for every request. "
+                        + (PLATFORM_NOTES[facts.platform] + "." if facts.platform is not Platform.SELF_HOSTED else
+                           "The browser passes because it holds that front end's login cookie."),
+            fix=Fix("Give the profile the credentials the front end expects (auth type token for bearer tokens).", ()))
+
+    if response.status >= 500:
+        return Finding(
+            Status.FAIL, f"{where} answered {response.status} ({error_detail(response, 120)}){server_note}",
+            explanation=("A 502, 503 or 504 comes from a proxy or load balancer that cannot reach the Airflow web "
+                         "server behind it (it is down, starting, or failing its health checks)."
+                         if response.status in (502, 503, 504) else
+                         "The web server answered with an internal error: it is running but broken (often its "
+                         "metadata database is unreachable or not migrated)."),
+            fix=Fix("Check the web server's (Airflow 3: api-server's) logs and that its database is reachable.",
+                    ("airflow db check",)))
+
+    if _is_airflow_error(response):
+        return _wrong_subpath(ctx, response, "Airflow answered, but not at its API: the url's path "
+                              f"({urlsplit(facts.base_url).path or '/'}) is not where Airflow's web server is mounted.")
+
+    kind = response.content_type or "no content type"
+    return Finding(
+        Status.FAIL, f"not Airflow: {where} answered {response.status} ({kind}){server_note}: {error_detail(response, 120)}",
+        explanation="Neither /api/v2/version (Airflow 3) nor /api/v1/version (Airflow 2) answered with a version, so "
+                    "the server at this address is not an Airflow web server, or a proxy in front of it routes this "
+                    "path elsewhere (for example a deployment served under a sub-path).",
+        fix=Fix("Set the profile's url to the address where the Airflow UI opens, including any sub-path "
+                "(for example https://host/airflow).", ()))
+
+
+def _wrong_subpath(ctx: CheckContext, response: ProbeResponse, why: str) -> Finding:
+    """Airflow itself answered but not at the API: look for the API at the host's root to name the right url."""
+    facts, probe = ctx.facts, ctx.probe
+    root = _root_of(facts.base_url)
+    suggestion = None
+    if root != facts.base_url:
+        for flavour in (ApiFlavour.V2, ApiFlavour.V1):
+            try:
+                candidate = probe.get(f"{root}{VERSION_PATHS[flavour]}")
+            except TransportError:
+                break
+            if _is_version(candidate, flavour):
+                suggestion = root
+                break
+    fix = (Fix(f"The API answers at {root}: set the profile's url to {root}", (f"url: {root}",)) if suggestion else
+           Fix("Set the profile's url to the address where the Airflow UI opens, with exactly the sub-path the "
+               "deployment is served under ([webserver] base_url in Airflow 2, [api] base_url in Airflow 3).", ()))
+    return Finding(Status.FAIL, f"wrong path: GET {response.url} reached Airflow, but not its API",
+                   explanation=why, fix=fix)
+
+
+def health_finding(facts: Facts) -> Finding | None:
+    """What the component health means for a triggered run."""
+    health = facts.health
+    if health.get("metadatabase") not in (None, "healthy"):
+        return Finding(Status.FAIL, "the metadata database is unhealthy",
+                       explanation="The web server cannot use its metadata database; no API call that reads or "
+                                   "writes DAGs or runs can succeed.",
+                       fix=Fix("Check the database connection ([database] sql_alchemy_conn) and that it is migrated.",
+                               ("airflow db check", "airflow db migrate")))
+    problems = []
+    if health.get("scheduler") != "healthy":
+        problems.append(("no healthy scheduler", "The scheduler has no recent heartbeat. A trigger is still accepted "
+                         "(200, state 'queued'), but the run will sit queued until a scheduler runs: the API accepts, "
+                         "nothing happens.", "Start the scheduler (airflow scheduler) or look at why it stopped."))
+    if facts.major is not None and facts.major >= 3 and health.get("dag_processor") != "healthy":
+        problems.append(("no healthy dag-processor", "In Airflow 3 DAG files are parsed by a separate dag-processor. "
+                         "Without it new DAGs never appear (404) and changed DAGs are not picked up.",
+                         "Start it (airflow dag-processor) next to the scheduler."))
+    if not problems:
+        return None
+    return Finding(Status.WARN, "; ".join(p[0] for p in problems), explanation=" ".join(p[1] for p in problems),
+                   fix=Fix(" ".join(p[2] for p in problems), ()))

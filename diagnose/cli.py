@@ -1,0 +1,367 @@
+"""The typer app: parses arguments, maps errors to exit codes, and hands off. No diagnostic logic here."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Callable, List, Optional
+
+import typer
+
+from diagnose import __version__
+from diagnose.model import ExitCode, Report
+from diagnose.secrets import REGISTRY
+
+EPILOG = """\
+\b
+Examples:
+  airflow-doctor demo                          real Airflow in a local sandbox, checked end to end
+  airflow-doctor check --profile prod          a profile from ~/.config/airflow-doctor/profiles.yml
+  airflow-doctor check --profile ./af3.yml -v  a single-profile file, with explanations
+  airflow-doctor check -p prod --format markdown -o report.md    a report to attach to a ticket
+
+\b
+Exit codes:
+  0    no check failed
+  1    a check failed
+  2    usage or profile error (no check ran)
+  3    internal error (run again with --debug)
+  130  interrupted
+"""
+
+app = typer.Typer(
+    name="airflow-doctor",
+    help="Explains why an Airflow DAG triggers from the UI but not from your script.",
+    epilog=EPILOG,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+profiles_app = typer.Typer(help="List and show profiles (secrets masked).", no_args_is_help=True,
+                           pretty_exceptions_enable=False, rich_markup_mode=None)
+sandbox_app = typer.Typer(help="A real local Airflow (installed from PyPI into a cached venv) to try the doctor on.",
+                          no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None)
+app.add_typer(profiles_app, name="profiles")
+app.add_typer(sandbox_app, name="sandbox")
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+class UsageError(Exception):
+    """Bad arguments: one sentence, exit 2."""
+
+
+def _err(message: str) -> None:
+    sys.stderr.write(REGISTRY.scrub(f"airflow-doctor: {message}\n"))
+    sys.stderr.flush()
+
+
+def guarded(debug: bool, action: Callable[[], int]) -> None:
+    """Run a command body; turn every known failure into one sentence and a documented exit code."""
+    from diagnose.profiles import ProfileError
+    from diagnose.report import OutputRefused
+    from diagnose.runner import UnknownCheck
+
+    try:
+        code = action()
+    except (ProfileError, UnknownCheck, UsageError) as exc:
+        _err(f"error: {exc}")
+        code = ExitCode.USAGE
+    except OutputRefused as exc:
+        _err(f"error: {exc}")
+        code = 3
+    except KeyboardInterrupt:
+        _err("interrupted.")
+        code = ExitCode.INTERRUPTED
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        if debug:
+            import traceback
+
+            _err("internal error:\n" + "".join(traceback.format_exception(exc)))
+        else:
+            _err(f"internal error ({type(exc).__name__}); run again with --debug to see the trace, and please report it.")
+        code = 3
+    raise typer.Exit(int(code))
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"airflow-doctor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: bool = typer.Option(False, "--version", "-V", help="Print the version and exit.",
+                                      callback=_version_callback, is_eager=True)) -> None:
+    """Explains why an Airflow DAG triggers from the UI but not from your script."""
+
+
+# --- check ------------------------------------------------------------------------------------------
+
+@app.command()
+def check(
+    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Profile name, or path to a single-profile YAML file."),
+    profiles_file: Optional[str] = typer.Option(None, "--profiles-file", help="The profiles file (default: $AIRFLOW_DOCTOR_PROFILES, then ~/.config/airflow-doctor/profiles.yml)."),
+    only: List[str] = typer.Option([], "--only", help="Run only this check (and what it needs). Repeatable."),
+    skip: List[str] = typer.Option([], "--skip", help="Skip this check. Repeatable."),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="-v: explanations and details; -vv: also the HTTP evidence."),
+    output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="text, markdown (for tickets) or json."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file (atomically) instead of stdout."),
+    debug: bool = typer.Option(False, "--debug", help="Show traces of internal errors (secrets masked)."),
+) -> None:
+    """Run the checks against a profile's Airflow and explain the first real cause."""
+    guarded(debug, lambda: run_check(profile, profiles_file, only, skip, verbose, output_format, output, debug))
+
+
+def run_check(profile_arg: str | None, profiles_file: str | None, only: list[str], skip: list[str], verbose: int,
+              output_format: OutputFormat, output: Path | None, debug: bool) -> int:
+    from checks import CHECK_IDS
+    from diagnose.profiles import resolve
+    from diagnose.runner import Selection
+
+    profile, chosen = resolve(profile_arg, profiles_file)
+    selection = Selection(tuple(only), tuple(skip))
+    selection.validate(CHECK_IDS)
+    if output is not None:
+        _check_output_path(output)
+    report = diagnose_profile(profile, selection, debug, show_progress=output_format is OutputFormat.text or output is not None)
+    publish(report, output_format, output, verbose)
+    return int(report.exit_code)
+
+
+def _check_output_path(output: Path) -> None:
+    directory = output.parent if str(output.parent) else Path(".")
+    if output.is_dir():
+        raise UsageError(f"-o {output} is a directory; give a file name, e.g. -o {output / 'report.md'}")
+    if not directory.is_dir():
+        raise UsageError(f"-o {output}: the directory {directory} does not exist; create it or choose another path.")
+    if not os.access(directory, os.W_OK):
+        raise UsageError(f"-o {output}: the directory {directory} is not writable; choose another path.")
+
+
+def diagnose_profile(profile, selection, debug: bool = False, show_progress: bool = True) -> Report:  # type: ignore[no-untyped-def]
+    """Run the registry against one profile and assemble the report."""
+    from checks import CHECKS
+    from checks.base import CheckContext, Facts
+    from diagnose.http import Probe
+    from diagnose.report import choose_diagnosis
+    from diagnose.runner import run_checks
+
+    probe = Probe(profile.url, verify=profile.verify, connect_timeout=profile.connect_timeout,
+                  read_timeout=profile.read_timeout)
+    facts = Facts(base_url=profile.url)
+    context = CheckContext(profile, facts, probe)
+    with _progress(show_progress) as on_progress:
+        results = run_checks(CHECKS, context, probe, selection, on_progress=on_progress, debug=debug)
+    environment = [*probe.environment(), ("python", platform.python_version()),
+                   ("os", f"{platform.system()} {platform.release()}"), ("requests made", str(probe.request_count))]
+    return Report(
+        tool_version=__version__,
+        generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        profile=profile.name,
+        target=facts.base_url,
+        facts=tuple(facts.summary_items()),
+        environment=tuple(environment),
+        results=tuple(results),
+        diagnosis=choose_diagnosis(results),
+        warnings=profile.warnings,
+    )
+
+
+class _progress:
+    """A transient spinner on stderr while checks run, only when stderr is a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self._status = None
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        if not self.enabled:
+            return None
+        from rich.console import Console
+
+        self._status = Console(stderr=True).status("checking…")
+        self._status.__enter__()
+
+        def update(check_id: str, title: str, result: object) -> None:
+            if result is None and self._status is not None:
+                self._status.update(f"checking {check_id}: {title}…")
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.__exit__(None, None, None)
+
+
+def publish(report: Report, output_format: OutputFormat, output: Path | None, verbose: int) -> None:
+    from diagnose.report import emit, render_json, render_markdown, render_terminal, write_atomic
+
+    if output_format is OutputFormat.json:
+        text = render_json(report)
+    elif output_format is OutputFormat.markdown:
+        text = render_markdown(report)
+    else:
+        color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ or bool(os.environ.get("FORCE_COLOR"))
+        width = 100 if output is not None else None
+        text = render_terminal(report, verbose, color=color, width=width or _terminal_width())
+    if output is not None:
+        write_atomic(output, text)
+        _err(f"wrote the report to {output}")
+    else:
+        emit(text, sys.stdout)
+
+
+def _terminal_width() -> int:
+    import shutil
+
+    return max(60, min(shutil.get_terminal_size((100, 24)).columns, 140))
+
+
+# --- checks, profiles -------------------------------------------------------------------------------
+
+@app.command("checks")
+def list_checks() -> None:
+    """List the checks in the order they run, and what each needs."""
+    from checks import CHECKS
+
+    width = max(len(c.id) for c in CHECKS)
+    for c in CHECKS:
+        needs = ", ".join(c.requires) if c.requires else "nothing before it"
+        typer.echo(f"{c.id.ljust(width)}  {c.title}\n{' ' * width}  needs: {c.needs}; runs after: {needs}")
+
+
+@profiles_app.command("list")
+def profiles_list(profiles_file: Optional[str] = typer.Option(None, "--profiles-file", help="The profiles file.")) -> None:
+    """List the profiles in the profiles file."""
+
+    def body() -> int:
+        from diagnose.profiles import load_all
+
+        pf = load_all(profiles_file)
+        typer.echo(f"{pf.path} (chosen by {pf.chosen_by})")
+        for name in pf.names:
+            typer.echo(f"  {name}{'  (default)' if name == pf.default_profile else ''}")
+        return 0
+
+    guarded(False, body)
+
+
+@profiles_app.command("show")
+def profiles_show(name: str = typer.Argument(..., help="Profile name, or path to a single-profile file."),
+                  profiles_file: Optional[str] = typer.Option(None, "--profiles-file", help="The profiles file.")) -> None:
+    """Show every field of a profile, where its value came from, with secrets masked."""
+
+    def body() -> int:
+        from diagnose.profiles import resolve
+
+        profile, chosen = resolve(name, profiles_file)
+        rows = profile.shown_fields()
+        width = max(len(r[0]) for r in rows)
+        lines = [f"profile {profile.name} ({chosen})"]
+        lines += [f"  {key.ljust(width)}  {value}    [{source}]" for key, value, source in rows]
+        lines += [f"  warning: {w}" for w in profile.warnings]
+        from diagnose.report import emit
+
+        emit("\n".join(lines) + "\n", sys.stdout)
+        return 0
+
+    guarded(False, body)
+
+
+# --- sandbox, demo ----------------------------------------------------------------------------------
+
+AIRFLOW_OPTION = typer.Option(None, "--airflow", help="Airflow release to run (default: the newest Airflow 3 known to work here).")
+
+
+@sandbox_app.command("up")
+def sandbox_up(airflow: Optional[str] = AIRFLOW_OPTION) -> None:
+    """Install (first time only) and start a real Airflow on 127.0.0.1; write a profile for it."""
+
+    def body() -> int:
+        from diagnose import sandbox
+
+        info = sandbox.up(airflow, progress=sandbox.ConsoleProgress())
+        typer.echo(f"Airflow {info.version} is running at {info.url} (pids {', '.join(map(str, info.pids))}).")
+        typer.echo(f"Profile: {info.profile_path}")
+        typer.echo(f"Try:     airflow-doctor check --profile {info.profile_path}")
+        typer.echo(f"Stop:    airflow-doctor sandbox down --airflow {info.version}")
+        return 0
+
+    guarded(False, body)
+
+
+@sandbox_app.command("down")
+def sandbox_down(airflow: Optional[str] = typer.Option(None, "--airflow", help="Stop only this release's sandbox (default: all).")) -> None:
+    """Stop sandbox servers (by PID)."""
+
+    def body() -> int:
+        from diagnose import sandbox
+
+        stopped = sandbox.down(airflow)
+        typer.echo("\n".join(f"stopped Airflow {v}" for v in stopped) if stopped else "no sandbox was running")
+        return 0
+
+    guarded(False, body)
+
+
+@sandbox_app.command("status")
+def sandbox_status() -> None:
+    """Show which sandboxes are running."""
+
+    def body() -> int:
+        from diagnose import sandbox
+
+        states = sandbox.status()
+        if not states:
+            typer.echo("no sandbox has been started")
+        for state in states:
+            typer.echo(f"Airflow {state.version}: {'running' if state.running else 'stopped'} at {state.url}"
+                       f"  profile {state.profile_path}")
+        return 0
+
+    guarded(False, body)
+
+
+@app.command()
+def demo(
+    airflow: Optional[str] = AIRFLOW_OPTION,
+    keep: bool = typer.Option(False, "--keep", help="Leave the sandbox running afterwards."),
+    verbose: int = typer.Option(1, "--verbose", "-v", count=True, help="Verbosity of the report (default -v)."),
+) -> None:
+    """Start a sandbox Airflow, run `check` against it, show the report, stop the sandbox."""
+
+    def body() -> int:
+        from diagnose import sandbox
+        from diagnose.profiles import resolve
+        from diagnose.runner import Selection
+
+        info = sandbox.up(airflow, progress=sandbox.ConsoleProgress())
+        try:
+            typer.echo(f"\nChecking the sandbox: airflow-doctor check --profile {info.profile_path}\n")
+            profile, _ = resolve(str(info.profile_path), None)
+            report = diagnose_profile(profile, Selection())
+            publish(report, OutputFormat.text, None, verbose)
+            return int(report.exit_code)
+        finally:
+            if not keep:
+                sandbox.down(info.version)
+                typer.echo(f"Stopped the sandbox (Airflow {info.version}); `airflow-doctor sandbox up` starts it again.")
+
+    guarded(False, body)
+
+
+def run() -> None:
+    app()

@@ -1,0 +1,380 @@
+"""Probe: the only way checks talk to the network.
+
+Every call carries an explicit auth object (so ~/.netrc can never substitute credentials), never
+follows redirects, reads at most `max_body` bytes within a deadline, keeps no cookies between
+calls, and is recorded as a redacted `Exchange`. Transport failures become `TransportError`s
+that say which layer failed.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import os
+import socket
+import ssl
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
+
+import requests
+from requests.auth import AuthBase, HTTPBasicAuth
+from requests.structures import CaseInsensitiveDict
+
+from diagnose.model import Exchange
+from diagnose.redact import redact_body, redact_headers, redact_text, redact_url
+from diagnose.secrets import REGISTRY, SecretRegistry
+
+DEFAULT_MAX_BODY = 2 * 1024 * 1024
+EXCERPT_CHARS = 2000
+USER_AGENT = "airflow-doctor"
+
+
+class Layer(str, Enum):
+    """Where a request failed before an HTTP answer was complete."""
+
+    INVALID_URL = "invalid-url"
+    CLIENT_ENCODING = "client-encoding"
+    DNS = "dns"
+    TCP_REFUSED = "tcp-refused"
+    TCP_TIMEOUT = "tcp-timeout"
+    TLS = "tls"
+    CONNECTION_CLOSED = "connection-closed"
+    READ_TIMEOUT = "read-timeout"
+    BODY_TOO_LARGE = "body-too-large"
+    CONNECTION = "connection"
+
+
+class TransportError(Exception):
+    def __init__(self, layer: Layer, message: str, exchange: Exchange) -> None:
+        super().__init__(message)
+        self.layer = layer
+        self.message = message
+        self.exchange = exchange
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NoAuth(AuthBase):
+    """Anonymous on purpose. Passing it (rather than None) stops requests from reading ~/.netrc."""
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        return r
+
+    def __repr__(self) -> str:
+        return "NoAuth()"
+
+
+class BearerAuth(AuthBase):
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["Authorization"] = f"Bearer {self._token}"
+        return r
+
+    def __repr__(self) -> str:
+        return "BearerAuth(***)"
+
+
+class RawAuthorization(AuthBase):
+    """Send an Authorization header exactly as given (to reproduce what a user's script sends)."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["Authorization"] = self._value
+        return r
+
+    def __repr__(self) -> str:
+        return "RawAuthorization(***)"
+
+
+def basic_auth(username: str | bytes, password: str | bytes) -> HTTPBasicAuth:
+    return HTTPBasicAuth(username, password)
+
+
+@dataclass
+class ProbeResponse:
+    status: int
+    headers: CaseInsensitiveDict
+    body: bytes
+    url: str
+    elapsed_ms: float
+    exchange: Exchange
+    cookies: dict[str, str] = field(default_factory=dict)
+    _json: Any = field(default=None, repr=False)
+    _json_parsed: bool = field(default=False, repr=False)
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+    @property
+    def is_json_type(self) -> bool:
+        return self.content_type in ("application/json", "application/problem+json") or self.content_type.endswith("+json")
+
+    @property
+    def is_html(self) -> bool:
+        head = self.body[:512].lstrip().lower()
+        return self.content_type == "text/html" or head.startswith((b"<!doctype html", b"<html"))
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The parsed body, or None when it is not valid JSON (servers lie about content types)."""
+        if not self._json_parsed:
+            self._json_parsed = True
+            try:
+                self._json = jsonlib.loads(self.body.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                self._json = None
+        return self._json
+
+    @property
+    def location(self) -> str | None:
+        return self.headers.get("Location")
+
+    @property
+    def is_redirect(self) -> bool:
+        return 300 <= self.status < 400 and "Location" in self.headers
+
+
+def _cause_chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.append(current)
+        for nxt in (current.__cause__, current.__context__, *[a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]):
+            if isinstance(nxt, BaseException):
+                stack.append(nxt)
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            stack.append(reason)
+    return seen
+
+
+def classify(exc: BaseException, url: str, connect_timeout: float, read_timeout: float) -> tuple[Layer, str]:
+    """Name the layer a requests exception failed at, in words a user can act on."""
+    host = urlsplit(url).hostname or url
+    chain = _cause_chain(exc)
+    types = tuple(type(e) for e in chain)
+
+    def has(kind: type) -> bool:
+        return any(issubclass(t, kind) for t in types)
+
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+                        requests.exceptions.MissingSchema)):
+        return Layer.INVALID_URL, f"the URL {redact_url(url)} cannot be used: {exc}"
+    if isinstance(exc, requests.exceptions.SSLError) or has(ssl.SSLError):
+        reason = next((str(e) for e in chain if isinstance(e, ssl.SSLError)), str(exc))
+        if "CERTIFICATE_VERIFY_FAILED" in reason:
+            detail = "the server's certificate is not trusted by this client"
+            if "self-signed" in reason or "self signed" in reason:
+                detail = "the server presents a self-signed certificate"
+            elif "hostname" in reason.lower() or "match" in reason.lower():
+                detail = f"the certificate does not match the host name {host}"
+            elif "expired" in reason:
+                detail = "the server's certificate has expired"
+        elif "WRONG_VERSION_NUMBER" in reason or "wrong version number" in reason:
+            detail = "the server did not answer TLS (is it plain http on this port?)"
+        else:
+            detail = "the TLS handshake failed"
+        return Layer.TLS, f"TLS failed with {host}: {detail} ({_short(reason)})"
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return Layer.TCP_TIMEOUT, f"no TCP connection to {host} within {connect_timeout:g} s (a firewall dropping packets, or the wrong host/port)"
+    if has(socket.gaierror) or any(type(e).__name__ == "NameResolutionError" for e in chain):
+        return Layer.DNS, f"the host name {host} could not be resolved (DNS)"
+    if has(ConnectionRefusedError):
+        port = urlsplit(url).port or (443 if url.startswith("https") else 80)
+        return Layer.TCP_REFUSED, f"{host} refused the TCP connection on port {port}: nothing is listening there"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return Layer.READ_TIMEOUT, f"{host} accepted the connection but sent no answer within {read_timeout:g} s"
+    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)) or has(
+        ConnectionResetError) or any(type(e).__name__ in ("RemoteDisconnected", "ProtocolError", "IncompleteRead") for e in chain):
+        return Layer.CONNECTION_CLOSED, f"{host} closed the connection before the answer was complete"
+    return Layer.CONNECTION, f"could not talk to {host}: {_short(str(exc))}"
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class Probe:
+    """A recorded, redacting HTTP client bound to one base URL."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        verify: bool | str = True,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 20.0,
+        max_body: int = DEFAULT_MAX_BODY,
+        registry: SecretRegistry = REGISTRY,
+        session_factory: Callable[[], requests.Session] = requests.Session,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.verify = verify
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.max_body = max_body
+        self.registry = registry
+        self._session = session_factory()
+        self._session.headers["User-Agent"] = USER_AGENT
+        self._pending: list[Exchange] = []
+        self.request_count = 0
+
+    def url_for(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return self.base_url + ("" if path.startswith("/") else "/") + path
+
+    def rebase(self, base_url: str) -> None:
+        """Point later calls at a corrected base URL (e.g. after stripping a pasted /api/v1)."""
+        self.base_url = base_url.rstrip("/")
+
+    def drain(self) -> tuple[Exchange, ...]:
+        """The exchanges recorded since the last drain (the runner attaches them to the check that made them)."""
+        taken, self._pending = tuple(self._pending), []
+        return taken
+
+    def environment(self) -> list[tuple[str, str]]:
+        """Proxies and CA bundle in force for the base URL, as the report header shows them (no credentials)."""
+        items: list[tuple[str, str]] = []
+        proxies = requests.utils.get_environ_proxies(self.base_url) if self._session.trust_env else {}
+        scheme = urlsplit(self.base_url).scheme
+        proxy = proxies.get(scheme) or proxies.get("all")
+        if proxy:
+            parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+            items.append(("proxy", f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")))
+        if isinstance(self.verify, str):
+            items.append(("CA bundle", self.verify))
+        elif not self.verify:
+            items.append(("TLS verification", "off"))
+        else:
+            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+            if bundle and self._session.trust_env:
+                items.append(("CA bundle", f"{bundle} (from environment)"))
+        return items
+
+    def get(self, path: str, *, auth: AuthBase | None = None, params: Mapping[str, Any] | None = None,
+            headers: Mapping[str, str] | None = None, cookies: Mapping[str, str] | None = None) -> ProbeResponse:
+        return self.request("GET", path, auth=auth, params=params, headers=headers, cookies=cookies)
+
+    def post(self, path: str, *, auth: AuthBase | None = None, json: Any = None, data: Any = None,
+             headers: Mapping[str, str] | None = None, cookies: Mapping[str, str] | None = None) -> ProbeResponse:
+        return self.request("POST", path, auth=auth, json=json, data=data, headers=headers, cookies=cookies)
+
+    def request(self, method: str, path: str, *, auth: AuthBase | None = None, params: Mapping[str, Any] | None = None,
+                json: Any = None, data: Any = None, headers: Mapping[str, str] | None = None,
+                cookies: Mapping[str, str] | None = None) -> ProbeResponse:
+        url = self.url_for(path)
+        self.request_count += 1
+        started = time.perf_counter()
+        request = requests.Request(method, url, params=params, json=json, data=data, headers=dict(headers or {}),
+                                   cookies=dict(cookies or {}), auth=auth or NoAuth())
+        prepared: requests.PreparedRequest | None = None
+        try:
+            prepared = self._session.prepare_request(request)
+            settings = self._session.merge_environment_settings(prepared.url, {}, True, self.verify, None)
+            response = self._session.send(
+                prepared, allow_redirects=False, timeout=(self.connect_timeout, self.read_timeout), **settings
+            )
+            try:
+                body = self._read_body(response, started)
+            finally:
+                response.close()
+        except UnicodeEncodeError as exc:
+            message = ("the credentials contain characters that cannot be put in a Basic auth header by this client "
+                       f"({exc.reason}: {exc.encoding} cannot encode them)")
+            raise self._fail(method, url, prepared, started, Layer.CLIENT_ENCODING, message) from None
+        except _BodyLimit as limit:
+            raise self._fail(method, url, prepared, started, limit.layer, limit.message, status=limit.status) from None
+        except requests.exceptions.RequestException as exc:
+            layer, message = classify(exc, url, self.connect_timeout, self.read_timeout)
+            raise self._fail(method, url, prepared, started, layer, message) from None
+        finally:
+            self._session.cookies.clear()
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        exchange = self._record(method, url, prepared, started, status=response.status_code,
+                                response_headers=list(response.headers.items()), body=body,
+                                server_ms=response.elapsed.total_seconds() * 1000)
+        return ProbeResponse(response.status_code, response.headers, body, url, elapsed_ms, exchange,
+                             cookies=requests.utils.dict_from_cookiejar(response.cookies))
+
+    def _read_body(self, response: requests.Response, started: float) -> bytes:
+        deadline = started + self.connect_timeout + self.read_timeout
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            raise _BodyLimit(Layer.BODY_TOO_LARGE, f"the server announced a {int(declared):,}-byte answer; the limit is "
+                             f"{self.max_body:,} bytes", response.status_code)
+        chunks: list[bytes] = []
+        size = 0
+        raw = response.raw
+        while True:
+            chunk = raw.read1(65536, decode_content=True) if hasattr(raw, "read1") else raw.read(65536, decode_content=True)
+            if not chunk:
+                break
+            size += len(chunk)
+            chunks.append(chunk)
+            if size > self.max_body:
+                raise _BodyLimit(Layer.BODY_TOO_LARGE, f"the answer grew past the {self.max_body:,}-byte limit",
+                                 response.status_code)
+            if time.perf_counter() > deadline:
+                raise _BodyLimit(Layer.READ_TIMEOUT, f"the answer was still arriving after "
+                                 f"{self.connect_timeout + self.read_timeout:g} s ({size:,} bytes so far)",
+                                 response.status_code)
+        return b"".join(chunks)
+
+    def _fail(self, method: str, url: str, prepared: requests.PreparedRequest | None, started: float,
+              layer: Layer, message: str, status: int | None = None) -> TransportError:
+        message = redact_text(message, self.registry)
+        exchange = self._record(method, url, prepared, started, status=status, error=f"{layer.value}: {message}")
+        return TransportError(layer, message, exchange)
+
+    def _record(self, method: str, url: str, prepared: requests.PreparedRequest | None, started: float, *,
+                status: int | None, response_headers: list[tuple[str, str]] | None = None, body: bytes = b"",
+                error: str | None = None, server_ms: float | None = None) -> Exchange:
+        request_headers: list[tuple[str, str]] = []
+        request_body = None
+        if prepared is not None:
+            url = prepared.url or url
+            request_headers = [(k, v) for k, v in prepared.headers.items() if k.lower() not in ("user-agent", "accept-encoding", "connection")]
+            if prepared.body:
+                raw_body = prepared.body.decode("utf-8", errors="replace") if isinstance(prepared.body, bytes) else str(prepared.body)
+                request_body = redact_body(raw_body[:EXCERPT_CHARS], prepared.headers.get("Content-Type", ""), self.registry)
+        response_headers = response_headers or []
+        content_type = next((v for k, v in response_headers if k.lower() == "content-type"), "")
+        text = body[:EXCERPT_CHARS * 2].decode("utf-8", errors="replace")
+        excerpt = redact_body(text, content_type, self.registry)[:EXCERPT_CHARS] if body else None
+        exchange = Exchange(
+            method=method,
+            url=redact_url(url, self.registry),
+            status=status,
+            elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+            request_headers=redact_headers(request_headers, self.registry),
+            request_body=request_body,
+            response_headers=redact_headers(response_headers, self.registry),
+            response_body=excerpt,
+            body_truncated=len(body) > EXCERPT_CHARS,
+            error=error,
+            server_ms=round(server_ms, 1) if server_ms is not None else None,
+        )
+        self._pending.append(exchange)
+        return exchange
+
+
+class _BodyLimit(Exception):
+    def __init__(self, layer: Layer, message: str, status: int) -> None:
+        super().__init__(message)
+        self.layer, self.message, self.status = layer, message, status

@@ -1,0 +1,115 @@
+"""The report model: typed results that the runner fills and the renderers read. No Airflow knowledge here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Status(str, Enum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+class ExitCode(int, Enum):
+    """Documented in --help and the README."""
+
+    OK = 0
+    CHECK_FAILED = 1
+    USAGE = 2
+    INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class Fix:
+    """What to change: a sentence, plus lines to copy (commands, config, env vars), plus a docs link."""
+
+    text: str
+    commands: tuple[str, ...] = ()
+    docs: str | None = None
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP request and its answer (or transport failure), already redacted when constructed."""
+
+    method: str
+    url: str
+    status: int | None
+    elapsed_ms: float
+    request_headers: tuple[tuple[str, str], ...] = ()
+    request_body: str | None = None
+    response_headers: tuple[tuple[str, str], ...] = ()
+    response_body: str | None = None
+    body_truncated: bool = False
+    error: str | None = None
+    server_ms: float | None = None
+
+    @property
+    def headline(self) -> str:
+        outcome = str(self.status) if self.status is not None else f"no answer ({self.error})"
+        return f"{self.method} {self.url} -> {outcome} in {self.elapsed_ms:.0f} ms"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a check concluded. `explains` names checks whose failure this finding is the root cause of."""
+
+    status: Status
+    summary: str
+    explanation: str = ""
+    fix: Fix | None = None
+    details: tuple[str, ...] = ()
+    explains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check_id: str
+    title: str
+    status: Status
+    summary: str
+    explanation: str = ""
+    fix: Fix | None = None
+    details: tuple[str, ...] = ()
+    evidence: tuple[Exchange, ...] = ()
+    duration_ms: float = 0.0
+    explains: tuple[str, ...] = ()
+    internal_error: str | None = None
+
+    @classmethod
+    def from_finding(cls, check_id: str, title: str, finding: Finding, evidence: tuple[Exchange, ...],
+                     duration_ms: float) -> "CheckResult":
+        return cls(check_id, title, finding.status, finding.summary, finding.explanation, finding.fix,
+                   finding.details, evidence, duration_ms, finding.explains)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The headline: the most likely root cause and its fix."""
+
+    check_id: str
+    summary: str
+    fix: Fix | None
+
+
+@dataclass(frozen=True)
+class Report:
+    tool_version: str
+    generated_at: str
+    profile: str
+    target: str
+    facts: tuple[tuple[str, str], ...]
+    environment: tuple[tuple[str, str], ...]
+    results: tuple[CheckResult, ...]
+    diagnosis: Diagnosis | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.CHECK_FAILED if any(r.status is Status.FAIL for r in self.results) else ExitCode.OK
+
+    def counts(self) -> dict[Status, int]:
+        return {status: sum(1 for r in self.results if r.status is status) for status in Status}

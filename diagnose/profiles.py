@@ -1,0 +1,504 @@
+"""Profiles: find the file, load YAML, validate, interpolate ${VAR} and *_file, record where each value came from."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from diagnose.secrets import REGISTRY, Secret, SecretRegistry
+
+ENV_PROFILES_FILE = "AIRFLOW_DOCTOR_PROFILES"
+ENV_PROFILE = "AIRFLOW_DOCTOR_PROFILE"
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_READ_TIMEOUT = 20.0
+MAX_PROFILE_BYTES = 1024 * 1024
+MAX_SECRET_FILE_BYTES = 64 * 1024
+
+
+class ProfileError(Exception):
+    """A problem with the profile file or a profile in it. The message is one sentence naming problem and fix."""
+
+
+class AuthType(str, Enum):
+    BASIC = "basic"
+    JWT = "jwt"
+    TOKEN = "token"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Auth:
+    type: AuthType
+    username: str | None = None
+    password: Secret | None = None
+    token: Secret | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    url: str
+    auth: Auth
+    dag_id: str | None = None
+    payload: dict[str, Any] | None = None
+    verify: bool | str = True
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+    description: str | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    def shown_fields(self) -> list[tuple[str, str, str]]:
+        """(field, value with secrets masked, where it came from) for `profiles show`."""
+        rows = [("url", self.url), ("auth.type", self.auth.type.value)]
+        if self.auth.username is not None:
+            rows.append(("auth.username", self.auth.username))
+        if self.auth.password is not None:
+            rows.append(("auth.password", f"*** ({len(self.auth.password)} chars)"))
+        if self.auth.token is not None:
+            rows.append(("auth.token", f"*** ({len(self.auth.token)} chars)"))
+        rows += [("dag_id", self.dag_id or "(not set)"),
+                 ("payload", "(not set)" if self.payload is None else _compact(self.payload)),
+                 ("tls.verify", str(self.verify)),
+                 ("timeout.connect", f"{self.connect_timeout:g} s"),
+                 ("timeout.read", f"{self.read_timeout:g} s")]
+        return [(key, value, self.sources.get(key, "default")) for key, value in rows]
+
+
+def _compact(value: Any) -> str:
+    import json
+
+    from diagnose.redact import redact_json
+
+    return json.dumps(redact_json(value), ensure_ascii=False)
+
+
+# --- the YAML schema -------------------------------------------------------------------------------
+
+_FILE_KEYS = ("version", "default_profile", "profiles")
+_PROFILE_KEYS = ("url", "auth", "dag_id", "payload", "tls", "timeout", "description")
+_AUTH_KEYS = ("type", "username", "username_file", "password", "password_file", "token", "token_file")
+_TLS_KEYS = ("verify",)
+_TIMEOUT_KEYS = ("connect", "read")
+_AUTH_FIELDS = {
+    AuthType.BASIC: {"username", "password"},
+    AuthType.JWT: {"username", "password"},
+    AuthType.TOKEN: {"token"},
+    AuthType.NONE: set(),
+}
+
+
+@dataclass
+class _Node:
+    """A YAML value with the line it was written on."""
+
+    value: Any
+    line: int
+
+
+def _load_yaml(text: str, where: str) -> _Node:
+    import yaml
+
+    Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        root = yaml.compose(text, Loader=Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "it is not valid YAML"
+        raise ProfileError(f"{where} is not valid YAML{at} ({problem}); fix the syntax there.") from None
+    except RecursionError:
+        raise ProfileError(f"{where} is nested too deeply to be a profile file; check its structure.") from None
+    if root is None:
+        raise ProfileError(f"{where} is empty; add a profile (see sample-profiles/ for examples).")
+    constructor = Loader(text)
+    try:
+        return _convert(root, constructor, depth=0, where=where)
+    finally:
+        constructor.dispose()
+
+
+def _convert(node: Any, constructor: Any, depth: int, where: str) -> _Node:
+    import yaml
+
+    if depth > 20:
+        raise ProfileError(f"{where} is nested deeper than a profile can be (line {node.start_mark.line + 1}); check its structure.")
+    line = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, _Node] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ProfileError(f"{where} line {key_node.start_mark.line + 1} uses a complex mapping key; keys must be plain names.")
+            key = constructor.construct_object(key_node)
+            result[key] = _convert(value_node, constructor, depth + 1, where)
+        return _Node(result, line)
+    if isinstance(node, yaml.SequenceNode):
+        return _Node([_convert(v, constructor, depth + 1, where) for v in node.value], line)
+    try:
+        return _Node(constructor.construct_object(node), line)
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"{where} line {line} has a value YAML cannot read ({getattr(exc, 'problem', exc)}); quote it.") from None
+
+
+def _plain(node: _Node) -> Any:
+    if isinstance(node.value, dict):
+        return {k: _plain(v) for k, v in node.value.items()}
+    if isinstance(node.value, list):
+        return [_plain(v) for v in node.value]
+    return node.value
+
+
+def _check_keys(mapping: dict[Any, _Node], allowed: tuple[str, ...], where: str, context: str) -> None:
+    for key, node in mapping.items():
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"allowed keys are: {', '.join(allowed)}."
+            raise ProfileError(f"{where} line {node.line}: unknown key '{key}' in {context}; {hint}")
+
+
+def _mapping(node: _Node | None, where: str, context: str) -> dict[Any, _Node]:
+    if node is None:
+        return {}
+    if not isinstance(node.value, dict):
+        raise ProfileError(f"{where} line {node.line}: {context} must be a mapping of keys to values, not {_kind(node.value)}.")
+    return node.value
+
+
+def _kind(value: Any) -> str:
+    return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "true/false",
+            type(None): "empty"}.get(type(value), type(value).__name__)
+
+
+# --- finding the file ------------------------------------------------------------------------------
+
+def default_profiles_path(env: Mapping[str, str] = os.environ) -> Path:
+    base = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".config")
+    return Path(base) / "airflow-doctor" / "profiles.yml"
+
+
+def find_profiles_file(explicit: str | None, env: Mapping[str, str] = os.environ) -> tuple[Path, str]:
+    """The profiles file and how it was chosen."""
+    if explicit:
+        return Path(explicit).expanduser(), "--profiles-file"
+    if env.get(ENV_PROFILES_FILE):
+        return Path(env[ENV_PROFILES_FILE]).expanduser(), f"${ENV_PROFILES_FILE}"
+    return default_profiles_path(env), "the default location"
+
+
+def _read_text(path: Path, what: str) -> str:
+    try:
+        if path.is_dir():
+            raise ProfileError(f"{what} {path} is a directory, not a file; point to the YAML file inside it.")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_PROFILE_BYTES + 1)
+    except FileNotFoundError:
+        raise ProfileError(f"{what} {path} does not exist; create it (see sample-profiles/) or pass --profiles-file.") from None
+    except PermissionError:
+        raise ProfileError(f"{what} {path} cannot be read (permission denied); fix its permissions.") from None
+    except OSError as exc:
+        raise ProfileError(f"{what} {path} cannot be read ({exc.strerror or exc}); check the path.") from None
+    if len(data) > MAX_PROFILE_BYTES:
+        raise ProfileError(f"{what} {path} is larger than 1 MiB, too large to be a profile file; check that it is the right file.")
+    if b"\x00" in data:
+        raise ProfileError(f"{what} {path} is a binary file, not YAML; point to the profile file.")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProfileError(f"{what} {path} is not UTF-8 text; save it as UTF-8.") from None
+
+
+@dataclass(frozen=True)
+class ProfilesFile:
+    path: Path
+    chosen_by: str
+    default_profile: str | None
+    names: tuple[str, ...]
+    single: bool
+    _nodes: dict[str, _Node]
+
+
+def read_profiles_file(path: Path, chosen_by: str = "--profiles-file") -> ProfilesFile:
+    where = str(path)
+    text = _read_text(path, "The profiles file")
+    root = _load_yaml(text, where)
+    if not isinstance(root.value, dict):
+        raise ProfileError(f"{where} must hold a mapping (version, profiles: ...), not {_kind(root.value)}; see sample-profiles/.")
+    top = root.value
+    if "profiles" not in top and "url" in top:
+        name = path.stem
+        return ProfilesFile(path, chosen_by, name, (name,), True, {name: root})
+    _check_keys(top, _FILE_KEYS, where, "the profiles file")
+    version = top.get("version")
+    if version is not None and version.value != 1:
+        raise ProfileError(f"{where} line {version.line}: version {version.value!r} is not supported; this tool reads version: 1.")
+    profiles = _mapping(top.get("profiles"), where, "'profiles'")
+    if not profiles:
+        raise ProfileError(f"{where} defines no profiles; add one under 'profiles:' (see sample-profiles/).")
+    default = top.get("default_profile")
+    default_name = None
+    if default is not None:
+        if not isinstance(default.value, str) or default.value not in profiles:
+            raise ProfileError(f"{where} line {default.line}: default_profile {default.value!r} is not one of the profiles "
+                               f"({', '.join(map(str, profiles))}); correct it.")
+        default_name = default.value
+    return ProfilesFile(path, chosen_by, default_name, tuple(str(n) for n in profiles), False,
+                        {str(k): v for k, v in profiles.items()})
+
+
+def looks_like_path(value: str) -> bool:
+    return "/" in value or value.endswith((".yml", ".yaml")) or value.startswith("~")
+
+
+def choose_profile_name(pf: ProfilesFile, requested: str | None, env: Mapping[str, str] = os.environ) -> tuple[str, str]:
+    """The profile to use and how it was chosen: --profile, $AIRFLOW_DOCTOR_PROFILE, default_profile, the only one."""
+    if requested:
+        name, how = requested, "--profile"
+    elif env.get(ENV_PROFILE):
+        name, how = env[ENV_PROFILE], f"${ENV_PROFILE}"
+    elif pf.default_profile:
+        name, how = pf.default_profile, "default_profile"
+    elif len(pf.names) == 1:
+        name, how = pf.names[0], "the only profile"
+    else:
+        raise ProfileError(f"{pf.path} has {len(pf.names)} profiles ({', '.join(pf.names)}) and none was chosen; "
+                           f"run: airflow-doctor check --profile {pf.names[0]}")
+    if name not in pf.names:
+        close = difflib.get_close_matches(name, pf.names, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise ProfileError(f"There is no profile '{name}' in {pf.path} (it has: {', '.join(pf.names)}); {hint}"
+                           f"run: airflow-doctor check --profile {close[0] if close else pf.names[0]}")
+    return name, how
+
+
+# --- building one profile --------------------------------------------------------------------------
+
+_VAR = re.compile(r"\$\{([^}]*)\}")
+
+
+class _Builder:
+    def __init__(self, pf: ProfilesFile, name: str, env: Mapping[str, str], registry: SecretRegistry) -> None:
+        self.pf, self.name, self.env, self.registry = pf, name, env, registry
+        self.where = str(pf.path)
+        self.sources: dict[str, str] = {}
+        self.warnings: list[str] = []
+
+    def at(self, node: _Node) -> str:
+        return f"{self.pf.path.name}:{node.line}"
+
+    def error(self, node: _Node, message: str) -> ProfileError:
+        return ProfileError(f"{self.where} line {node.line}: {message}")
+
+    def string(self, node: _Node, key: str, *, secret: bool = False) -> str:
+        value = node.value
+        if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
+            raise self.error(node, f"'{key}' must be a string, not {_kind(value)}.")
+        text = str(value)
+        used: list[str] = []
+
+        def substitute(match: re.Match[str]) -> str:
+            var = match.group(1)
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):
+                raise self.error(node, f"'${{{var}}}' in '{key}' is not a valid environment variable name.")
+            if var not in self.env:
+                raise self.error(node, f"'{key}' uses ${{{var}}}, but the environment variable {var} is not set; "
+                                       f"export it or change the profile.")
+            used.append(var)
+            return self.env[var]
+
+        result = _VAR.sub(substitute, text)
+        if used:
+            self.sources[key] = f"env {', '.join('$' + v for v in used)} ({self.at(node)})"
+        else:
+            self.sources[key] = self.at(node)
+            if secret and result:
+                self._warn_if_world_readable(key)
+        return result
+
+    def secret_file(self, node: _Node, key: str) -> str:
+        path_text = self.string(node, key)
+        path = Path(path_text).expanduser()
+        if not path.is_absolute():
+            path = self.pf.path.parent / path
+        try:
+            with path.open("rb") as handle:
+                data = handle.read(MAX_SECRET_FILE_BYTES + 1)
+        except FileNotFoundError:
+            raise self.error(node, f"'{key}' points to {path}, which does not exist; create it or fix the path.") from None
+        except IsADirectoryError:
+            raise self.error(node, f"'{key}' points to {path}, which is a directory; point it to the file holding the secret.") from None
+        except PermissionError:
+            raise self.error(node, f"'{key}' points to {path}, which cannot be read (permission denied); fix its permissions.") from None
+        except OSError as exc:
+            raise self.error(node, f"'{key}' points to {path}, which cannot be read ({exc.strerror or exc}); check the path.") from None
+        if len(data) > MAX_SECRET_FILE_BYTES:
+            raise self.error(node, f"'{key}' points to {path}, which is larger than 64 KiB; it cannot be a password or token file.")
+        try:
+            value = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self.error(node, f"'{key}' points to {path}, which is not UTF-8 text; save the secret as UTF-8.") from None
+        field_name = key.removesuffix("_file")
+        self.sources[field_name] = f"file {path} ({self.at(node)})"
+        try:
+            mode = path.stat().st_mode
+            if mode & (stat.S_IRGRP | stat.S_IROTH):
+                self.warnings.append(f"{path} holds a secret and can be read by other users; run: chmod 600 {path}")
+        except OSError:
+            pass
+        return value
+
+    def _warn_if_world_readable(self, key: str) -> None:
+        try:
+            mode = self.pf.path.stat().st_mode
+        except OSError:
+            return
+        if mode & (stat.S_IRGRP | stat.S_IROTH):
+            self.warnings.append(f"{self.pf.path} holds a literal {key} and can be read by other users; use "
+                                 f"${{VAR}} or {key}_file, or run: chmod 600 {self.pf.path}")
+
+    def number(self, node: _Node, key: str) -> float:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.error(node, f"'{key}' must be a number of seconds, not {_kind(value)}.")
+        if not 0 < value <= 600:
+            raise self.error(node, f"'{key}' must be between 0 and 600 seconds, not {value}.")
+        self.sources[key] = self.at(node)
+        return float(value)
+
+    def build(self) -> Profile:
+        node = self.pf._nodes[self.name]
+        body = _mapping(node, self.where, f"profile '{self.name}'")
+        _check_keys(body, _PROFILE_KEYS, self.where, f"profile '{self.name}'")
+        if "url" not in body:
+            raise ProfileError(f"{self.where} line {node.line}: profile '{self.name}' has no 'url'; add the address you open in the browser, e.g. url: https://airflow.example.com")
+        url = self.url(body["url"])
+        auth = self.auth(body.get("auth"))
+        dag_id = None
+        if "dag_id" in body:
+            dag_id = self.string(body["dag_id"], "dag_id")
+            if not dag_id or dag_id != dag_id.strip():
+                raise self.error(body["dag_id"], "'dag_id' is empty or has surrounding spaces; write the exact DAG id.")
+        payload = None
+        if "payload" in body:
+            payload = _plain(body["payload"])
+            if not isinstance(payload, dict):
+                raise self.error(body["payload"], f"'payload' must be a mapping (the JSON object your script posts, e.g. conf: {{...}}), not {_kind(payload)}.")
+            self.sources["payload"] = self.at(body["payload"])
+        verify: bool | str = True
+        tls = _mapping(body.get("tls"), self.where, "'tls'")
+        _check_keys(tls, _TLS_KEYS, self.where, "'tls'")
+        if "verify" in tls:
+            raw = tls["verify"]
+            if isinstance(raw.value, bool):
+                verify = raw.value
+                self.sources["tls.verify"] = self.at(raw)
+            else:
+                bundle = Path(self.string(raw, "tls.verify")).expanduser()
+                if not bundle.is_file():
+                    raise self.error(raw, f"tls.verify names the CA bundle {bundle}, which is not a file; give the path of a PEM file or true/false.")
+                verify = str(bundle)
+        timeouts = _mapping(body.get("timeout"), self.where, "'timeout'")
+        _check_keys(timeouts, _TIMEOUT_KEYS, self.where, "'timeout'")
+        connect = self.number(timeouts["connect"], "timeout.connect") if "connect" in timeouts else DEFAULT_CONNECT_TIMEOUT
+        read = self.number(timeouts["read"], "timeout.read") if "read" in timeouts else DEFAULT_READ_TIMEOUT
+        description = self.string(body["description"], "description") if "description" in body else None
+        return Profile(self.name, url, auth, dag_id, payload, verify, connect, read, description,
+                       dict(self.sources), tuple(self.warnings))
+
+    def url(self, node: _Node) -> str:
+        url = self.string(node, "url").strip()
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError as exc:
+            raise self.error(node, f"'url' is not a valid URL ({exc}); write it as https://host[:port][/path].") from None
+        if not parts.scheme or "://" not in url:
+            raise self.error(node, f"'url' has no scheme; write it as https://{url} (or http:// for a local server).")
+        if parts.scheme not in ("http", "https"):
+            raise self.error(node, f"'url' uses the scheme '{parts.scheme}', but Airflow's API is served over http or https; write https://{parts.netloc or parts.path}.")
+        if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+            self.registry.add(parts.password)
+            raise self.error(node, "'url' has credentials embedded in it; remove them from the URL and put them under 'auth:' (username, password_file or ${VAR}).")
+        if not parts.hostname:
+            raise self.error(node, "'url' has no host name; write it as https://host[:port].")
+        if parts.query or parts.fragment:
+            raise self.error(node, "'url' has a query string or fragment; give only the address of the Airflow web server.")
+        return url.rstrip("/")
+
+    def auth(self, node: _Node | None) -> Auth:
+        if node is None:
+            self.sources["auth.type"] = "default"
+            return Auth(AuthType.NONE)
+        body = _mapping(node, self.where, "'auth'")
+        _check_keys(body, _AUTH_KEYS, self.where, "'auth'")
+        if "type" not in body:
+            raise self.error(node, "'auth' has no 'type'; set type: basic, jwt, token or none.")
+        raw_type = body["type"].value
+        try:
+            auth_type = AuthType(raw_type)
+        except ValueError:
+            close = difflib.get_close_matches(str(raw_type), [t.value for t in AuthType], n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "use basic, jwt, token or none."
+            raise self.error(body["type"], f"auth type {raw_type!r} is not known; {hint}") from None
+        self.sources["auth.type"] = self.at(body["type"])
+        values: dict[str, str] = {}
+        for field_name in ("username", "password", "token"):
+            inline, from_file = body.get(field_name), body.get(f"{field_name}_file")
+            if inline is not None and from_file is not None:
+                raise self.error(from_file, f"'{field_name}' and '{field_name}_file' are both set; keep one.")
+            if field_name not in _AUTH_FIELDS[auth_type] and (inline or from_file):
+                extra = inline or from_file
+                needs = ", ".join(sorted(_AUTH_FIELDS[auth_type])) or "no credentials"
+                raise self.error(extra, f"auth type '{auth_type.value}' does not use '{field_name}' (it takes {needs}); remove it or change the type.")
+            if inline is not None:
+                values[field_name] = self.string(inline, f"auth.{field_name}", secret=field_name != "username")
+            elif from_file is not None:
+                values[field_name] = self.secret_file(from_file, f"auth.{field_name}_file")
+        for required in sorted(_AUTH_FIELDS[auth_type]):
+            if not values.get(required):
+                raise self.error(node, f"auth type '{auth_type.value}' needs '{required}' (or '{required}_file'), which is missing or empty.")
+        password = Secret(values["password"]) if "password" in values else None
+        token = Secret(values["token"]) if "token" in values else None
+        if password is not None:
+            self.registry.add_basic(values.get("username", ""), password)
+            self.registry.add_basic(values.get("username", "").strip(), password.reveal().strip())
+        if token is not None:
+            self.registry.add(token)
+            self.registry.add(token.reveal().strip())
+        return Auth(auth_type, values.get("username"), password, token)
+
+
+def load_profile(pf: ProfilesFile, name: str, env: Mapping[str, str] = os.environ,
+                 registry: SecretRegistry = REGISTRY) -> Profile:
+    return _Builder(pf, name, env, registry).build()
+
+
+def resolve(profile_arg: str | None, profiles_file: str | None, env: Mapping[str, str] = os.environ,
+            registry: SecretRegistry = REGISTRY) -> tuple[Profile, str]:
+    """The profile a command asked for, and a sentence saying how it was chosen."""
+    if profile_arg and looks_like_path(profile_arg):
+        path = Path(profile_arg).expanduser()
+        pf = read_profiles_file(path, "--profile")
+        if pf.single:
+            return load_profile(pf, pf.names[0], env, registry), f"file {path}"
+        name, how = choose_profile_name(pf, None, env)
+        return load_profile(pf, name, env, registry), f"{how} in {path}"
+    path, chosen_by = find_profiles_file(profiles_file, env)
+    if not path.exists() and chosen_by == "the default location" and not profile_arg:
+        raise ProfileError(f"No profile given and no profiles file at {path}; pass --profile FILE (see sample-profiles/), "
+                           f"set ${ENV_PROFILES_FILE}, or create that file.")
+    pf = read_profiles_file(path, chosen_by)
+    name, how = choose_profile_name(pf, profile_arg, env)
+    return load_profile(pf, name, env, registry), f"{how} from {path} ({chosen_by})"
+
+
+def load_all(profiles_file: str | None, env: Mapping[str, str] = os.environ) -> ProfilesFile:
+    path, chosen_by = find_profiles_file(profiles_file, env)
+    return read_profiles_file(path, chosen_by)
+

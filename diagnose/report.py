@@ -1,0 +1,303 @@
+"""Renderers for a Report (terminal, Markdown, JSON) and the one way output leaves the process.
+
+Renderers know nothing about Airflow. Every rendered string passes `guard` (terminal) or
+`write_atomic` (files), which scan for every registered secret: the terminal gets a scrubbed copy,
+a file is refused rather than written with a leak.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import IO
+
+from diagnose.model import CheckResult, Diagnosis, Exchange, Report, Status
+from diagnose.secrets import REGISTRY, SecretRegistry
+
+SCHEMA_VERSION = 1
+ICONS = {Status.PASS: "✓", Status.WARN: "!", Status.FAIL: "✗", Status.SKIP: "-"}
+STYLES = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "red", Status.SKIP: "dim"}
+
+
+class OutputRefused(Exception):
+    """A rendered output still contained a secret; nothing was written."""
+
+
+def choose_diagnosis(results: list[CheckResult] | tuple[CheckResult, ...]) -> Diagnosis | None:
+    """The headline: the first failure, unless a later finding says it explains that failure; else the first warning."""
+    first_fail = next((r for r in results if r.status is Status.FAIL), None)
+    if first_fail is not None:
+        explainer = next((r for r in results if first_fail.check_id in r.explains and r.status in (Status.FAIL, Status.WARN)), None)
+        chosen = explainer or first_fail
+    else:
+        chosen = next((r for r in results if r.status is Status.WARN), None)
+    if chosen is None:
+        return None
+    return Diagnosis(chosen.check_id, chosen.summary, chosen.fix)
+
+
+# --- terminal ---------------------------------------------------------------------------------------
+
+def render_terminal(report: Report, verbosity: int = 0, color: bool = False, width: int = 100) -> str:
+    from rich.console import Console
+    from rich.text import Text
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=color, no_color=not color, color_system="standard" if color else None,
+                      width=width, highlight=False, soft_wrap=False, emoji=False)
+    header = Text.assemble(("airflow-doctor ", "bold"), report.tool_version, " · profile ", (report.profile, "bold"),
+                           " · ", report.target)
+    console.print(header)
+    if report.facts:
+        console.print(Text(" · ".join(f"{k} {v}" for k, v in report.facts), style="dim"))
+    for warning in report.warnings:
+        _padded(console, Text.assemble(("warning: ", "yellow"), warning), 0)
+    console.print()
+    id_width = max((len(r.check_id) for r in report.results), default=10)
+    for result in report.results:
+        line = Text.assemble((f"[{ICONS[result.status]}] ", STYLES[result.status]),
+                             (result.check_id.ljust(id_width), "bold"), "  ", result.summary)
+        console.print(line)
+        show_body = verbosity >= 1 and result.status is not Status.SKIP
+        if show_body:
+            _terminal_body(console, result, verbosity)
+        if result.internal_error:
+            _padded(console, Text(result.internal_error, style="dim"), 6)
+    console.print()
+    if report.diagnosis is not None:
+        _terminal_diagnosis(console, report)
+    counts = report.counts()
+    problems = counts[Status.FAIL] + counts[Status.WARN]
+    tail = (f"{counts[Status.PASS]} passed, {counts[Status.WARN]} warned, {counts[Status.FAIL]} failed, "
+            f"{counts[Status.SKIP]} skipped")
+    if problems:
+        console.print(Text(f"Found problems in {problems} check{'s' if problems != 1 else ''} ({tail}).", style="bold"))
+    else:
+        console.print(Text(f"No issues found ({tail}).", style="bold green"))
+    if verbosity < 2 and any(r.evidence for r in report.results):
+        more = "-v for explanations and -vv for the HTTP evidence" if verbosity == 0 else "-vv for the HTTP evidence"
+        console.print(Text(f"Run with {more}; --format markdown for a ticket.", style="dim"))
+    return buffer.getvalue()
+
+
+def _padded(console, text, left: int) -> None:  # type: ignore[no-untyped-def]
+    from rich.padding import Padding
+
+    console.print(Padding(text, (0, 0, 0, left)))
+
+
+def _terminal_body(console, result: CheckResult, verbosity: int) -> None:  # type: ignore[no-untyped-def]
+    from rich.text import Text
+
+    if result.explanation:
+        _padded(console, Text(result.explanation), 4)
+    if result.fix is not None and result.status in (Status.FAIL, Status.WARN):
+        _padded(console, Text.assemble(("Fix: ", "bold"), result.fix.text), 4)
+        for command in result.fix.commands:
+            _padded(console, Text(command, style="cyan"), 6)
+        if result.fix.docs:
+            _padded(console, Text(f"docs: {result.fix.docs}", style="dim"), 6)
+    for detail in result.details:
+        _padded(console, Text(f"· {detail}", style="dim"), 4)
+    if verbosity >= 2:
+        for exchange in result.evidence:
+            _padded(console, Text(format_exchange(exchange), style="dim"), 4)
+
+
+def _terminal_diagnosis(console, report: Report) -> None:  # type: ignore[no-untyped-def]
+    from rich.text import Text
+
+    diagnosis = report.diagnosis
+    assert diagnosis is not None
+    result = next(r for r in report.results if r.check_id == diagnosis.check_id)
+    label = "Diagnosis" if result.status is Status.FAIL else "Warning"
+    console.print(Text.assemble((f"{label} ({diagnosis.check_id}): ", f"bold {STYLES[result.status]}"), diagnosis.summary))
+    if result.explanation:
+        _padded(console, Text(result.explanation), 2)
+    if diagnosis.fix is not None:
+        _padded(console, Text.assemble(("Fix: ", "bold"), diagnosis.fix.text), 2)
+        for command in diagnosis.fix.commands:
+            _padded(console, Text(command, style="cyan"), 4)
+        if diagnosis.fix.docs:
+            _padded(console, Text(f"docs: {diagnosis.fix.docs}", style="dim"), 4)
+    console.print()
+
+
+def format_exchange(exchange: Exchange) -> str:
+    lines = [f"> {exchange.method} {exchange.url}"]
+    lines += [f"> {k}: {v}" for k, v in exchange.request_headers]
+    if exchange.request_body:
+        lines.append(f"> {exchange.request_body}")
+    if exchange.status is None:
+        lines.append(f"< no answer: {exchange.error} ({exchange.elapsed_ms:.0f} ms)")
+    else:
+        lines.append(f"< {exchange.status} in {exchange.elapsed_ms:.0f} ms")
+        lines += [f"< {k}: {v}" for k, v in exchange.response_headers]
+        if exchange.error:
+            lines.append(f"< error: {exchange.error}")
+        if exchange.response_body:
+            lines.append("< " + exchange.response_body.replace("\n", "\n< ") + (" …(truncated)" if exchange.body_truncated else ""))
+    return "\n".join(lines)
+
+
+# --- Markdown ---------------------------------------------------------------------------------------
+
+def render_markdown(report: Report) -> str:
+    out = [f"# airflow-doctor report: {_md(report.profile)}", ""]
+    out += ["| | |", "|---|---|", f"| tool | airflow-doctor {report.tool_version} |",
+            f"| generated (UTC) | {report.generated_at} |", f"| profile | {_md(report.profile)} |",
+            f"| target | {_md(report.target)} |"]
+    out += [f"| {_md(k)} | {_md(v)} |" for k, v in (*report.facts, *report.environment)]
+    out.append("")
+    if report.warnings:
+        out += [f"> **warning:** {_md(w)}" for w in report.warnings] + [""]
+    if report.diagnosis is not None:
+        d = report.diagnosis
+        out += [f"## Diagnosis: {_md(d.summary)}", "", f"Found by `{d.check_id}`."]
+        if d.fix is not None:
+            out += ["", f"**Fix:** {_md(d.fix.text)}"]
+            if d.fix.commands:
+                out += ["", *_fenced("\n".join(d.fix.commands))]
+        out.append("")
+    else:
+        out += ["## No issues found", ""]
+    out += ["## Checks", "", "| | check | result | time |", "|---|---|---|---|"]
+    for r in report.results:
+        out.append(f"| {ICONS[r.status]} {r.status.value} | `{r.check_id}` | {_md(r.summary)} | {r.duration_ms:.0f} ms |")
+    out.append("")
+    for r in report.results:
+        if r.status is Status.SKIP:
+            continue
+        out += [f"### {ICONS[r.status]} `{r.check_id}`: {_md(r.title)}", "", f"**{r.status.value}**: {_md(r.summary)}", ""]
+        if r.explanation:
+            out += [_md(r.explanation, table=False), ""]
+        if r.fix is not None and r.status in (Status.FAIL, Status.WARN):
+            out += [f"**Fix:** {_md(r.fix.text, table=False)}", ""]
+            if r.fix.commands:
+                out += [*_fenced("\n".join(r.fix.commands)), ""]
+            if r.fix.docs:
+                out += [f"Docs: {r.fix.docs}", ""]
+        if r.details:
+            out += [f"- {_md(d, table=False)}" for d in r.details] + [""]
+        if r.internal_error:
+            out += ["<details><summary>internal error trace</summary>", "", *_fenced(r.internal_error), "", "</details>", ""]
+        if r.evidence:
+            out += [f"<details><summary>HTTP evidence ({len(r.evidence)} exchange{'s' if len(r.evidence) != 1 else ''})</summary>", ""]
+            for exchange in r.evidence:
+                out += [*_fenced(format_exchange(exchange)), ""]
+            out += ["</details>", ""]
+    counts = report.counts()
+    out.append(f"_{counts[Status.PASS]} passed, {counts[Status.WARN]} warned, {counts[Status.FAIL]} failed, "
+               f"{counts[Status.SKIP]} skipped; exit code {int(report.exit_code)}._")
+    return "\n".join(out) + "\n"
+
+
+def _md(text: str, table: bool = True) -> str:
+    text = text.replace("<", "&lt;").replace(">", "&gt;")
+    if table:
+        text = text.replace("|", "\\|").replace("\n", " ")
+    return text
+
+
+def _fenced(text: str) -> list[str]:
+    longest = max((len(run) for run in text.split("\n") for run in _backtick_runs(run)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, text, fence]
+
+
+def _backtick_runs(line: str) -> list[str]:
+    runs, current = [], ""
+    for ch in line:
+        if ch == "`":
+            current += ch
+        elif current:
+            runs.append(current)
+            current = ""
+    if current:
+        runs.append(current)
+    return runs
+
+
+# --- JSON -------------------------------------------------------------------------------------------
+
+def report_to_dict(report: Report) -> dict:
+    counts = report.counts()
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "airflow-doctor", "version": report.tool_version},
+        "generated_at": report.generated_at,
+        "profile": report.profile,
+        "target": report.target,
+        "facts": dict(report.facts),
+        "environment": dict(report.environment),
+        "warnings": list(report.warnings),
+        "diagnosis": None if report.diagnosis is None else {
+            "check_id": report.diagnosis.check_id, "summary": report.diagnosis.summary,
+            "fix": _fix_dict(report.diagnosis.fix)},
+        "results": [_result_dict(r) for r in report.results],
+        "summary": {status.value: counts[status] for status in Status},
+        "exit_code": int(report.exit_code),
+    }
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(report_to_dict(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def _fix_dict(fix) -> dict | None:  # type: ignore[no-untyped-def]
+    return None if fix is None else {"text": fix.text, "commands": list(fix.commands), "docs": fix.docs}
+
+
+def _result_dict(r: CheckResult) -> dict:
+    return {
+        "check_id": r.check_id, "title": r.title, "status": r.status.value, "summary": r.summary,
+        "explanation": r.explanation, "fix": _fix_dict(r.fix), "details": list(r.details),
+        "explains": list(r.explains), "duration_ms": round(r.duration_ms, 1),
+        "internal_error": r.internal_error,
+        "evidence": [_exchange_dict(e) for e in r.evidence],
+    }
+
+
+def _exchange_dict(e: Exchange) -> dict:
+    return {"method": e.method, "url": e.url, "status": e.status, "elapsed_ms": e.elapsed_ms,
+            "server_ms": e.server_ms, "request_headers": [list(h) for h in e.request_headers],
+            "request_body": e.request_body, "response_headers": [list(h) for h in e.response_headers],
+            "response_body": e.response_body, "body_truncated": e.body_truncated, "error": e.error}
+
+
+RENDERERS = {"markdown": render_markdown, "json": render_json}
+
+
+# --- leaving the process ----------------------------------------------------------------------------
+
+def guard(text: str, registry: SecretRegistry = REGISTRY) -> str:
+    """The last scan before text reaches a terminal or pipe: any registered secret is masked."""
+    return registry.scrub(text)
+
+
+def emit(text: str, stream: IO[str], registry: SecretRegistry = REGISTRY) -> None:
+    stream.write(guard(text, registry))
+    stream.flush()
+
+
+def write_atomic(path: Path, text: str, registry: SecretRegistry = REGISTRY) -> None:
+    """Write all or nothing; refuse (write nothing) if the text still holds a secret."""
+    if registry.leaks(text):
+        raise OutputRefused(f"refused to write {path}: the report still contained a secret value (a bug; please report it)")
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise FileNotFoundError(f"the directory {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,462 @@
+"""A real local Airflow to try the doctor on: installed from PyPI into a cached venv, run on 127.0.0.1.
+
+The same code provisions the servers of the integration tests, so what the sandbox shows is what the
+tests prove. Nothing here is a fake: it is the released Airflow, on sqlite, with a sample DAG.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets as pysecrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator, Mapping
+
+DEFAULT_AIRFLOW = "3.3.2"
+"""The newest Airflow 3 release that issues tokens out of the box here (3.1.3 without constraints answers
+500 at /auth/token unless [api_auth] jwt_issuer is set; the sandbox sets it anyway)."""
+KNOWN_GOOD = ("2.10.5", "3.3.2")
+ADMIN_USER = "admin"
+READY_TIMEOUT = 180.0
+
+SAMPLE_DAG = '''\
+"""Sample DAG of the airflow-doctor sandbox."""
+import datetime
+
+try:  # Airflow 3
+    from airflow.sdk import DAG, Param
+    from airflow.providers.standard.operators.empty import EmptyOperator
+except ImportError:  # Airflow 2
+    from airflow import DAG
+    from airflow.models.param import Param
+    from airflow.operators.empty import EmptyOperator
+
+with DAG(
+    "doctor_demo",
+    start_date=datetime.datetime(2024, 1, 1),
+    schedule=None,
+    catchup=False,
+    is_paused_upon_creation=False,
+    params={"batch_size": Param(10, type="integer", minimum=1)},
+    tags=["airflow-doctor"],
+):
+    EmptyOperator(task_id="hello")
+'''
+
+
+class SandboxError(Exception):
+    """The sandbox could not be installed or started; the message says what to look at."""
+
+
+def doctor_home(env: Mapping[str, str] = os.environ) -> Path:
+    if env.get("AIRFLOW_DOCTOR_HOME"):
+        return Path(env["AIRFLOW_DOCTOR_HOME"]).expanduser()
+    cache = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".cache")
+    return Path(cache) / "airflow-doctor"
+
+
+def venv_dir(version: str, env: Mapping[str, str] = os.environ) -> Path:
+    return doctor_home(env) / "venvs" / f"af-{version}"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- progress ---------------------------------------------------------------------------------------
+
+class Progress:
+    """Silent progress (tests); ConsoleProgress shows a spinner on stderr."""
+
+    @contextmanager
+    def step(self, text: str, log: Path | None = None) -> Iterator[None]:
+        yield
+
+    def note(self, text: str) -> None:
+        pass
+
+
+class ConsoleProgress(Progress):
+    def __init__(self) -> None:
+        from rich.console import Console
+
+        self.console = Console(stderr=True, highlight=False)
+
+    @contextmanager
+    def step(self, text: str, log: Path | None = None) -> Iterator[None]:
+        started = time.monotonic()
+        with self.console.status(text) as status:
+            if log is None:
+                yield
+            else:
+                import threading
+
+                done = threading.Event()
+
+                def follow() -> None:
+                    while not done.wait(0.5):
+                        last = _last_line(log)
+                        status.update(f"{text} ({time.monotonic() - started:.0f} s) {last[:70]}")
+
+                watcher = threading.Thread(target=follow, daemon=True)
+                watcher.start()
+                try:
+                    yield
+                finally:
+                    done.set()
+                    watcher.join()
+        self.console.print(f"[green]✓[/green] {text} ({time.monotonic() - started:.1f} s)")
+
+    def note(self, text: str) -> None:
+        self.console.print(text)
+
+
+def _last_line(path: Path) -> str:
+    try:
+        with path.open("rb") as handle:
+            handle.seek(max(0, path.stat().st_size - 2000))
+            lines = [l for l in handle.read().decode("utf-8", "replace").splitlines() if l.strip() and not l.startswith("WARNING: Location")]
+            return lines[-1].strip() if lines else ""
+    except OSError:
+        return ""
+
+
+# --- install ----------------------------------------------------------------------------------------
+
+def install(version: str, progress: Progress = Progress(), env: Mapping[str, str] = os.environ) -> Path:
+    """Install apache-airflow==version into its own cached venv (first time only); return the venv."""
+    venv = venv_dir(version, env)
+    marker = venv / ".airflow-doctor-installed"
+    if marker.exists():
+        return venv
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    log = venv.parent / f"af-{version}.install.log"
+    shutil.rmtree(venv, ignore_errors=True)
+    with progress.step(f"Installing apache-airflow=={version} into {venv} (first time only, about a minute)", log):
+        with log.open("w") as out:
+            steps = [[sys.executable, "-m", "venv", str(venv)],
+                     [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
+                      "--progress-bar", "off", f"apache-airflow=={version}"]]
+            for command in steps:
+                code = subprocess.call(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                if code != 0:
+                    raise SandboxError(f"installing apache-airflow=={version} failed (exit {code}); see {log}")
+    marker.write_text(version + "\n")
+    return venv
+
+
+# --- configuration ----------------------------------------------------------------------------------
+
+@dataclass
+class SandboxState:
+    version: str
+    url: str
+    port: int
+    home: str
+    profile_path: str
+    pids: list[int] = field(default_factory=list)
+    running: bool = False
+
+    @property
+    def major(self) -> int:
+        return int(self.version.split(".")[0])
+
+
+@dataclass
+class Sandbox:
+    """One Airflow on 127.0.0.1: a home directory, a port, a set of processes."""
+
+    version: str
+    root: Path
+    port: int = 0
+    extra_env: dict[str, str] = field(default_factory=dict)
+    dag_files: dict[str, str] = field(default_factory=lambda: {"doctor_demo.py": SAMPLE_DAG})
+    run_scheduler: bool = True
+    pids: list[int] = field(default_factory=list)
+    admin_password: str = field(default_factory=lambda: pysecrets.token_urlsafe(12))
+
+    @property
+    def major(self) -> int:
+        return int(self.version.split(".")[0])
+
+    @property
+    def home(self) -> Path:
+        return self.root / "home"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def profile_path(self) -> Path:
+        return self.root / f"sandbox-{self.version}.yml"
+
+    @property
+    def password_file(self) -> Path:
+        return self.root / "admin-password"
+
+    def airflow(self, env: Mapping[str, str] = os.environ) -> Path:
+        return venv_dir(self.version, env) / "bin" / "airflow"
+
+    def environment(self) -> dict[str, str]:
+        keys = self.root / "keys.json"
+        if keys.exists():
+            stable = json.loads(keys.read_text())
+        else:
+            stable = {"secret": pysecrets.token_hex(16), "jwt": pysecrets.token_hex(32)}
+            keys.write_text(json.dumps(stable))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__") and k != "AIRFLOW_HOME"}
+        env.update({
+            "AIRFLOW_HOME": str(self.home),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(self.root / "dags"),
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            "NO_PROXY": "127.0.0.1,localhost",
+        })
+        if self.major >= 3:
+            env.update({
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.home / "passwords.json"),
+                "AIRFLOW__API__SECRET_KEY": stable["secret"],
+                "AIRFLOW__API_AUTH__JWT_SECRET": stable["jwt"],
+                "AIRFLOW__API_AUTH__JWT_ISSUER": "airflow-doctor-sandbox",
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__PARALLELISM": "4",
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            })
+        else:
+            env.update({
+                "AIRFLOW__WEBSERVER__SECRET_KEY": stable["secret"],
+                "AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.basic_auth,airflow.api.auth.backend.session",
+                "AIRFLOW__WEBSERVER__WORKERS": "1",
+                "AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL": "5",
+                "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
+            })
+        env.update(self.extra_env)
+        return env
+
+    def prepare(self) -> None:
+        """Create the home, the DAGs, the admin user and the database (idempotent)."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        dags = self.root / "dags"
+        dags.mkdir(exist_ok=True)
+        for name, text in self.dag_files.items():
+            (dags / name).write_text(text)
+        if self.password_file.exists():
+            self.admin_password = self.password_file.read_text()
+        else:
+            self.password_file.write_text(self.admin_password)
+            self.password_file.chmod(0o600)
+        env = self.environment()
+        if self.major >= 3:
+            passwords = self.home / "passwords.json"
+            current = json.loads(passwords.read_text()) if passwords.exists() else {}
+            current[ADMIN_USER] = self.admin_password
+            passwords.write_text(json.dumps(current))
+            passwords.chmod(0o600)
+        self._run(["db", "migrate"], env, "db-migrate.log")
+        if self.major < 3:
+            self.create_user(ADMIN_USER, self.admin_password, "Admin", env)
+
+    def create_user(self, username: str, password: str, role: str, env: Mapping[str, str] | None = None) -> None:
+        """An Airflow 2 (FAB) user; for Airflow 3's simple auth manager users come from extra_env."""
+        env = env or self.environment()
+        log = self.root / "users.log"
+        result = subprocess.run([str(self.airflow()), "users", "create", "-u", username, "-p", password, "-r", role,
+                                 "-f", username, "-l", "doctor", "-e", f"{username}@example.invalid"],
+                                env=env, cwd=self.root, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        log.open("a").write(result.stdout[-2000:] + result.stderr[-2000:])
+        if result.returncode != 0 and "already exist" not in (result.stdout + result.stderr):
+            raise SandboxError(f"creating user {username} failed; see {log}")
+
+    def _run(self, args: list[str], env: Mapping[str, str], log_name: str) -> None:
+        log = self.root / log_name
+        with log.open("w") as out:
+            code = subprocess.call([str(self.airflow()), *args], env=env, cwd=self.root, stdout=out,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        if code != 0:
+            raise SandboxError(f"'airflow {' '.join(args)}' failed (exit {code}); see {log}")
+
+    def start(self) -> None:
+        if not self.port:
+            self.port = free_port()
+        env = self.environment()
+        if self.major >= 3:
+            commands = {"api-server": ["api-server", "-H", "127.0.0.1", "-p", str(self.port), "-w", "1"]}
+            if self.run_scheduler:
+                commands |= {"scheduler": ["scheduler"], "dag-processor": ["dag-processor"]}
+        else:
+            commands = {"webserver": ["webserver", "-H", "127.0.0.1", "-p", str(self.port), "-w", "1"]}
+            if self.run_scheduler:
+                commands |= {"scheduler": ["scheduler"]}
+        for name, args in commands.items():
+            out = (self.root / f"{name}.log").open("w")
+            process = subprocess.Popen([str(self.airflow()), *args], env=env, cwd=self.root, stdout=out,
+                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            self.pids.append(process.pid)
+        self.save_state()
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT, dag_id: str | None = "doctor_demo") -> None:
+        """Until the API answers, the scheduler heartbeats (if started) and the sample DAG is parsed."""
+        import requests
+
+        deadline = time.monotonic() + timeout
+        health_path = "/api/v2/monitor/health" if self.major >= 3 else "/api/v1/health"
+        last = "no answer yet"
+        session = requests.Session()
+        session.trust_env = False
+        while time.monotonic() < deadline:
+            if not any(_alive(pid) for pid in self.pids[:1]):
+                raise SandboxError(f"the Airflow web server exited during start-up; see {self.root / ('api-server.log' if self.major >= 3 else 'webserver.log')}")
+            try:
+                health = session.get(self.url + health_path, timeout=2).json()
+                healthy = (not self.run_scheduler or health.get("scheduler", {}).get("status") == "healthy") and (
+                    self.major < 3 or not self.run_scheduler or health.get("dag_processor", {}).get("status") == "healthy")
+                if healthy and (dag_id is None or self._dag_visible(session, dag_id)):
+                    return
+                last = f"health {health}"
+            except (requests.RequestException, ValueError, AttributeError) as exc:
+                last = type(exc).__name__
+            time.sleep(0.5)
+        raise SandboxError(f"Airflow {self.version} did not become ready within {timeout:.0f} s ({last}); see the logs in {self.root}")
+
+    def _dag_visible(self, session, dag_id: str) -> bool:  # type: ignore[no-untyped-def]
+        if self.major >= 3:
+            token = session.post(self.url + "/auth/token", json={"username": ADMIN_USER, "password": self.admin_password}, timeout=5)
+            if token.status_code != 201:
+                return False
+            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            return session.get(f"{self.url}/api/v2/dags/{dag_id}", headers=headers, timeout=5).status_code == 200
+        return session.get(f"{self.url}/api/v1/dags/{dag_id}", auth=(ADMIN_USER, self.admin_password), timeout=5).status_code == 200
+
+    def write_profile(self) -> Path:
+        auth_type = "jwt" if self.major >= 3 else "basic"
+        self.profile_path.write_text(
+            f"# Written by `airflow-doctor sandbox up` for the local Airflow {self.version}.\n"
+            f"url: {self.url}\n"
+            f"auth:\n  type: {auth_type}\n  username: {ADMIN_USER}\n  password_file: {self.password_file}\n"
+            f"dag_id: doctor_demo\n"
+            f"payload:\n  conf:\n    batch_size: 5\n"
+            f"timeout:\n  connect: 2\n  read: 20\n")
+        return self.profile_path
+
+    def stop(self) -> None:
+        stop_pids(self.pids)
+        self.pids = []
+        self.save_state()
+
+    def save_state(self) -> None:
+        state = SandboxState(self.version, self.url, self.port, str(self.home), str(self.profile_path), list(self.pids),
+                             bool(self.pids))
+        (self.root / "state.json").write_text(json.dumps(asdict(state)))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        return waited == 0
+    except ChildProcessError:
+        return True
+
+
+def stop_pids(pids: list[int], grace: float = 10.0) -> None:
+    """SIGTERM each process group, then SIGKILL what is left after `grace` seconds."""
+    for pid in pids:
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.2)
+    for pid in pids:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    for pid in pids:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+
+
+# --- the CLI's verbs --------------------------------------------------------------------------------
+
+def sandbox_root(version: str, env: Mapping[str, str] = os.environ) -> Path:
+    return doctor_home(env) / "sandbox" / version
+
+
+def up(version: str | None = None, progress: Progress = Progress()) -> SandboxState:
+    version = version or DEFAULT_AIRFLOW
+    root = sandbox_root(version)
+    existing = _read_state(root)
+    if existing and existing.running and all(_alive(p) for p in existing.pids):
+        progress.note(f"Airflow {version} is already running at {existing.url}")
+        return existing
+    install(version, progress)
+    root.mkdir(parents=True, exist_ok=True)
+    sandbox = Sandbox(version, root)
+    with progress.step(f"Preparing Airflow {version} (sqlite database, admin user, sample DAG)"):
+        sandbox.prepare()
+    with progress.step(f"Starting Airflow {version} on 127.0.0.1 and waiting until it is healthy"):
+        sandbox.start()
+        try:
+            sandbox.wait_ready()
+        except BaseException:
+            sandbox.stop()
+            raise
+    sandbox.write_profile()
+    sandbox.save_state()
+    state = _read_state(root)
+    assert state is not None
+    return state
+
+
+def down(version: str | None = None) -> list[str]:
+    stopped = []
+    for state in status():
+        if (version is None or state.version == version) and state.running:
+            stop_pids(state.pids)
+            state.pids, state.running = [], False
+            (Path(state.profile_path).parent / "state.json").write_text(json.dumps(asdict(state)))
+            stopped.append(state.version)
+    return stopped
+
+
+def status() -> list[SandboxState]:
+    base = doctor_home() / "sandbox"
+    states = []
+    if base.is_dir():
+        for root in sorted(base.iterdir()):
+            state = _read_state(root)
+            if state is not None:
+                state.running = state.running and any(_alive(p) for p in state.pids)
+                states.append(state)
+    return states
+
+
+def _read_state(root: Path) -> SandboxState | None:
+    try:
+        return SandboxState(**json.loads((root / "state.json").read_text()))
+    except (OSError, ValueError, TypeError):
+        return None

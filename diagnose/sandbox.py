@@ -402,8 +402,12 @@ def stop_pids(pids: list[int], grace: float = 10.0) -> None:
 
 # --- the CLI's verbs --------------------------------------------------------------------------------
 
+def sandboxes_dir(env: Mapping[str, str] = os.environ) -> Path:
+    return Path(env["AIRFLOW_DOCTOR_SANDBOX_DIR"]).expanduser() if env.get("AIRFLOW_DOCTOR_SANDBOX_DIR") else doctor_home(env) / "sandbox"
+
+
 def sandbox_root(version: str, env: Mapping[str, str] = os.environ) -> Path:
-    return doctor_home(env) / "sandbox" / version
+    return sandboxes_dir(env) / version
 
 
 def up(version: str | None = None, progress: Progress = Progress()) -> SandboxState:
@@ -444,7 +448,7 @@ def down(version: str | None = None) -> list[str]:
 
 
 def status() -> list[SandboxState]:
-    base = doctor_home() / "sandbox"
+    base = sandboxes_dir()
     states = []
     if base.is_dir():
         for root in sorted(base.iterdir()):

@@ -86,6 +86,10 @@ class SecretRegistry:
                 pass
         self._pattern = None
 
+    def clear(self) -> None:
+        self._values.clear()
+        self._pattern = None
+
     @property
     def values(self) -> frozenset[str]:
         return frozenset(self._values)

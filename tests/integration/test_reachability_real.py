@@ -1,0 +1,54 @@
+"""reachability against real Airflow 2.10.5 and 3.x."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from diagnose.cli import app
+from diagnose.sandbox import Sandbox
+
+pytestmark = pytest.mark.integration
+
+
+def check_json(profile: Path, *extra: str) -> tuple[int, dict]:
+    result = CliRunner().invoke(app, ["check", "--profile", str(profile), "--format", "json", *extra])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def profile_for(sandbox: Sandbox, tmp_path: Path, url: str) -> Path:
+    text = sandbox.profile_path.read_text().replace(f"url: {sandbox.url}", f"url: {url}")
+    path = tmp_path / f"af{sandbox.major}.yml"
+    path.write_text(text)
+    return path
+
+
+def test_reachability_reports_version_prefix_and_health(airflow: Sandbox) -> None:
+    code, data = check_json(airflow.profile_path, "--only", "reachability")
+    (result,) = data["results"]
+    assert code == 0 and result["status"] == "pass", result
+    assert data["facts"]["Airflow"] == airflow.version
+    assert data["facts"]["API"] == ("/api/v2" if airflow.major >= 3 else "/api/v1")
+    assert "metadatabase healthy, scheduler healthy" in result["summary"]
+    if airflow.major >= 3:
+        assert "dag-processor healthy" in result["summary"]
+    assert all(e["status"] for e in result["evidence"]) and len(result["evidence"]) <= 3
+
+
+def test_wrong_sub_path_names_the_url_that_works(airflow: Sandbox, tmp_path: Path) -> None:
+    code, data = check_json(profile_for(airflow, tmp_path, airflow.url + "/airflow"), "--only", "reachability")
+    (result,) = data["results"]
+    assert code == 1 and result["summary"].startswith("wrong path")
+    assert result["fix"]["commands"] == [f"url: {airflow.url}"]
+    assert data["diagnosis"]["check_id"] == "reachability"
+
+
+@pytest.mark.parametrize("pasted", ["/api/v1", "/api/v2"])
+def test_pasted_api_path_is_corrected_and_the_run_goes_on(airflow: Sandbox, tmp_path: Path, pasted: str) -> None:
+    code, data = check_json(profile_for(airflow, tmp_path, airflow.url + pasted), "--only", "reachability")
+    (result,) = data["results"]
+    assert result["status"] == "warn" and f"already ends with {pasted}" in result["summary"]
+    assert data["facts"]["Airflow"] == airflow.version and data["target"] == airflow.url

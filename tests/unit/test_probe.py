@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import responses
+
+from diagnose.http import Layer, Probe, TransportError, basic_auth
+from tests.servers import BlackHole, LocalServer, Reply, closed_port
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_redirects_are_reported_not_followed() -> None:
+    responses.add("GET", "http://airflow.test/api/v2/version", status=302, headers={"Location": "https://airflow.test/api/v2/version"})
+    response = Probe("http://airflow.test").get("/api/v2/version")
+    assert response.status == 302 and response.is_redirect and response.location == "https://airflow.test/api/v2/version"
+
+
+def test_netrc_never_supplies_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".netrc").write_text("machine 127.0.0.1 login netrc-user password netrc-canary\n")
+    (tmp_path / ".netrc").chmod(0o600)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NETRC", str(tmp_path / ".netrc"))
+    with LocalServer(lambda h: Reply(200, {"Content-Type": "application/json"}, b"{}")) as server:
+        Probe(server.url).get("/anything")
+    assert "Authorization" not in server.requests[0][2]
+
+
+def test_explicit_basic_auth_is_sent_and_recorded_redacted() -> None:
+    with LocalServer(lambda h: Reply(401, {"Content-Type": "application/json"}, b'{"detail": null}')) as server:
+        probe = Probe(server.url)
+        response = probe.get("/api/v1/dags", auth=basic_auth("admin", "canary-secret"))
+    assert server.requests[0][2]["Authorization"].startswith("Basic ")
+    (exchange,) = probe.drain()
+    assert response.exchange is exchange
+    assert dict(exchange.request_headers)["Authorization"] == "Basic admin:*** (password: 13 bytes)"
+    assert exchange.status == 401 and exchange.response_body == '{"detail": null}'
+
+
+def test_cookies_are_not_carried_between_calls() -> None:
+    def route(handler):
+        return Reply(200, {"Set-Cookie": "session=logged-in; Path=/", "Content-Type": "text/plain"}, b"ok")
+
+    with LocalServer(route) as server:
+        probe = Probe(server.url)
+        first = probe.get("/login/")
+        probe.get("/api/v1/dags")
+    assert first.cookies == {"session": "logged-in"}
+    assert "Cookie" not in server.requests[1][2]
+
+
+def test_refused_port_fails_fast_as_tcp_refused() -> None:
+    probe = Probe(f"http://127.0.0.1:{closed_port()}")
+    started = time.monotonic()
+    with pytest.raises(TransportError) as caught:
+        probe.get("/api/v2/version")
+    assert caught.value.layer is Layer.TCP_REFUSED and time.monotonic() - started < 1.0
+    assert caught.value.exchange.status is None and "tcp-refused" in (caught.value.exchange.error or "")
+
+
+def test_black_holed_port_fails_within_connect_timeout_plus_half_a_second() -> None:
+    with BlackHole() as hole:
+        probe = Probe(f"http://127.0.0.1:{hole.port}", connect_timeout=1.0)
+        started = time.monotonic()
+        with pytest.raises(TransportError) as caught:
+            probe.get("/api/v2/version")
+        elapsed = time.monotonic() - started
+    assert caught.value.layer is Layer.TCP_TIMEOUT and elapsed < 1.5
+
+
+def test_unresolvable_host_is_a_dns_failure() -> None:
+    started = time.monotonic()
+    with pytest.raises(TransportError) as caught:
+        Probe("http://airflow-doctor-no-such-host.invalid").get("/api/v2/version")
+    assert caught.value.layer is Layer.DNS and "could not be resolved" in caught.value.message
+    assert time.monotonic() - started < 1.0
+
+
+def test_body_larger_than_the_cap_is_a_typed_error() -> None:
+    with LocalServer(lambda h: Reply(200, {"Content-Type": "application/json"}, b"x" * 5000)) as server:
+        with pytest.raises(TransportError) as caught:
+            Probe(server.url, max_body=1000).get("/api/v2/version")
+    assert caught.value.layer is Layer.BODY_TOO_LARGE
+
+
+def test_non_latin1_password_cannot_be_sent_by_requests_and_says_so() -> None:
+    with pytest.raises(TransportError) as caught:
+        Probe("http://127.0.0.1:9").get("/x", auth=basic_auth("admin", "pass€canary"))
+    assert caught.value.layer is Layer.CLIENT_ENCODING and "canary" not in caught.value.message
+
+
+def test_base_url_sub_path_is_kept() -> None:
+    assert Probe("https://x.astronomer.run/d4yjo9ed/").url_for("/api/v2/version") == "https://x.astronomer.run/d4yjo9ed/api/v2/version"

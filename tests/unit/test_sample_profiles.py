@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from diagnose.profiles import resolve
+
+SAMPLES = sorted((Path(__file__).parents[2] / "sample-profiles").glob("*.yml"))
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
+def test_every_sample_profile_loads(sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for secret in (".secrets/airflow3-admin-password", ".cache/airflow-doctor/sandbox/3.3.2/admin-password"):
+        (tmp_path / secret).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / secret).write_text("pw")
+    env = {"AIRFLOW_PASSWORD": "pw", "ASTRO_API_TOKEN": "tok", "AIRFLOW_DOCTOR_SANDBOX_URL": "http://127.0.0.1:8080"}
+    profile, _ = resolve(str(sample), None, env=env)
+    assert profile.url.startswith("http") and profile.dag_id
+
+
+def test_there_is_a_sample_for_each_auth_style() -> None:
+    assert {p.name for p in SAMPLES} >= {"airflow2-basic.yml", "airflow3-jwt.yml", "astronomer-token.yml", "sandbox.yml"}

@@ -1,7 +1,15 @@
 """The check registry. Its order is the order checks run in, each building on the facts of those before."""
 
-from checks import reachability
+from checks import auth_backend, credential_encoding, dag_exists, paused, payload_schema, permissions, reachability
 
-CHECKS = (reachability.Check(),)
+CHECKS = (
+    reachability.Check(),
+    auth_backend.Check(),
+    credential_encoding.Check(),
+    dag_exists.Check(),
+    permissions.Check(),
+    payload_schema.Check(),
+    paused.Check(),
+)
 
 CHECK_IDS = tuple(check.id for check in CHECKS)

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar, Protocol
 
+from checks._credentials import Credentials, JwtClaims, Trial
 from diagnose.http import Probe, ProbeResponse
 from diagnose.model import Finding, Fix, Status
 from diagnose.profiles import Profile
-from diagnose.secrets import Secret
 
 
 class ApiFlavour(str, Enum):
@@ -27,6 +27,21 @@ class Platform(str, Enum):
 
 
 @dataclass
+class DagInfo:
+    """What GET /dags/{id}/details said about the profile's DAG."""
+
+    dag_id: str
+    is_paused: bool | None
+    is_active: bool | None
+    has_import_errors: bool | None
+    fileloc: str | None
+    max_active_runs: int | None
+    params: dict[str, Any]
+    active_runs: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Facts:
     """What earlier checks learned, for later checks. Filled in order; None means not learned (yet)."""
 
@@ -37,7 +52,12 @@ class Facts:
     server: str | None = None
     health: dict[str, str | None] = field(default_factory=dict)
     auth_scheme: str | None = None
-    token: Secret | None = None
+    credentials: Credentials | None = None
+    trials: list[Trial] = field(default_factory=list)
+    identity: str | None = None
+    role: str | None = None
+    claims: JwtClaims | None = None
+    dag: DagInfo | None = None
 
     @property
     def major(self) -> int | None:
@@ -57,7 +77,12 @@ class Facts:
             items.append(("server", self.server))
         if self.auth_scheme:
             items.append(("auth", self.auth_scheme))
+        if self.identity:
+            items.append(("identity", self.identity + (f" (role {self.role})" if self.role else "")))
         return items
+
+    def trial(self, credentials: Credentials) -> Trial | None:
+        return next((t for t in self.trials if t.credentials == credentials), None)
 
 
 @dataclass
@@ -76,6 +101,27 @@ class Check(Protocol):
     needs: ClassVar[str]
 
     def run(self, ctx: CheckContext) -> Finding: ...
+
+
+def read_dags(ctx: CheckContext, credentials: Credentials, cookies: dict[str, str] | None = None) -> ProbeResponse:
+    """The cheapest authenticated read: one DAG of the list."""
+    return ctx.probe.get(ctx.facts.api_path("/dags"), params={"limit": 1}, auth=credentials.auth(), cookies=cookies)
+
+
+def try_credentials(ctx: CheckContext, credentials: Credentials) -> Trial:
+    """Send one credential form with a read; remember the answer so no later check asks again."""
+    from diagnose.http import TransportError
+
+    known = ctx.facts.trial(credentials)
+    if known is not None:
+        return known
+    try:
+        response = read_dags(ctx, credentials)
+        trial = Trial(credentials, response.status, error_detail(response, 120), response.headers.get("WWW-Authenticate"))
+    except TransportError as failure:
+        trial = Trial(credentials, None, failure.message)
+    ctx.facts.trials.append(trial)
+    return trial
 
 
 def error_detail(response: ProbeResponse, limit: int = 300) -> str:

@@ -119,19 +119,24 @@ def check(
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="-v: explanations and details; -vv: also the HTTP evidence."),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="text, markdown (for tickets) or json."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file (atomically) instead of stdout."),
+    payload: Optional[Path] = typer.Option(None, "--payload", help="A JSON file with the body your script posts (replaces the profile's payload)."),
+    conf: Optional[str] = typer.Option(None, "--conf", help="The conf your script sends, as JSON (replaces payload.conf)."),
     debug: bool = typer.Option(False, "--debug", help="Show traces of internal errors (secrets masked)."),
 ) -> None:
     """Run the checks against a profile's Airflow and explain the first real cause."""
-    guarded(debug, lambda: run_check(profile, profiles_file, only, skip, verbose, output_format, output, debug))
+    guarded(debug, lambda: run_check(profile, profiles_file, only, skip, verbose, output_format, output, debug,
+                                     payload, conf))
 
 
 def run_check(profile_arg: str | None, profiles_file: str | None, only: list[str], skip: list[str], verbose: int,
-              output_format: OutputFormat, output: Path | None, debug: bool) -> int:
+              output_format: OutputFormat, output: Path | None, debug: bool, payload: Path | None = None,
+              conf: str | None = None) -> int:
     from checks import CHECK_IDS
     from diagnose.profiles import resolve
     from diagnose.runner import Selection
 
     profile, chosen = resolve(profile_arg, profiles_file)
+    profile = with_payload(profile, payload, conf)
     selection = Selection(tuple(only), tuple(skip))
     selection.validate(CHECK_IDS)
     if output is not None:
@@ -139,6 +144,33 @@ def run_check(profile_arg: str | None, profiles_file: str | None, only: list[str
     report = diagnose_profile(profile, selection, debug, show_progress=output_format is OutputFormat.text or output is not None)
     publish(report, output_format, output, verbose)
     return int(report.exit_code)
+
+
+def with_payload(profile, payload: Path | None, conf: str | None):  # type: ignore[no-untyped-def]
+    """The profile with the payload given on the command line, if any."""
+    import dataclasses
+    import json
+
+    body = profile.payload
+    if payload is not None:
+        try:
+            body = json.loads(payload.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UsageError(f"--payload {payload} cannot be read ({exc.strerror or exc}); check the path.") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--payload {payload} is not valid JSON ({exc}); fix the file.") from None
+        if not isinstance(body, dict):
+            raise UsageError(f"--payload {payload} must hold a JSON object (the body your script posts).")
+    if conf is not None:
+        try:
+            parsed = json.loads(conf)
+        except ValueError as exc:
+            raise UsageError(f"--conf is not valid JSON ({exc}); quote it, e.g. --conf '{{\"x\": 1}}'.") from None
+        body = {**(body or {}), "conf": parsed}
+    sources = dict(profile.sources)
+    if body is not profile.payload:
+        sources["payload"] = "--payload" if conf is None else "--conf"
+    return dataclasses.replace(profile, payload=body, sources=sources)
 
 
 def _check_output_path(output: Path) -> None:

@@ -470,7 +470,8 @@ class _Builder:
             self.registry.add_basic(values.get("username", "").strip(), password.reveal().strip())
         if token is not None:
             self.registry.add(token)
-            self.registry.add(token.reveal().strip())
+            bare = token.reveal().strip()
+            self.registry.add(bare[7:].strip() if bare.lower().startswith("bearer ") else bare)
         return Auth(auth_type, values.get("username"), password, token)
 
 

@@ -86,7 +86,7 @@ def render_terminal(report: Report, verbosity: int = 0, color: bool = False, wid
 def _padded(console, text, left: int) -> None:  # type: ignore[no-untyped-def]
     from rich.padding import Padding
 
-    console.print(Padding(text, (0, 0, 0, left)))
+    console.print(Padding(text, (0, 0, 0, left), expand=False))
 
 
 def _terminal_body(console, result: CheckResult, verbosity: int) -> None:  # type: ignore[no-untyped-def]

@@ -349,7 +349,8 @@ class Sandbox:
             f"url: {self.url}\n"
             f"auth:\n  type: {auth_type}\n  username: {ADMIN_USER}\n  password_file: {self.password_file}\n"
             f"dag_id: doctor_demo\n"
-            f"payload:\n  conf:\n    batch_size: 5\n"
+            + ("payload:\n  logical_date: null\n" if self.major >= 3 else "payload:\n")
+            + "  conf:\n    batch_size: 5\n"
             f"timeout:\n  connect: 2\n  read: 20\n")
         return self.profile_path
 

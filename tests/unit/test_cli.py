@@ -54,7 +54,7 @@ def test_json_output_is_pure_json_on_stdout(tmp_path: Path) -> None:
     replay(responses, BASE, "airflow-3.3.2", "v2_version")
     replay(responses, BASE, "airflow-3.3.2", "health")
     path = write_profile(tmp_path, f"url: {BASE}\n", name="p.yml")
-    result = CliRunner().invoke(app, ["check", "--profile", str(path), "--format", "json"])
+    result = CliRunner().invoke(app, ["check", "--profile", str(path), "--format", "json", "--only", "reachability"])
     data = json.loads(result.stdout)
     assert result.exit_code == 0 and data["exit_code"] == 0 and data["facts"]["Airflow"] == "3.3.2"
     assert [r["check_id"] for r in data["results"]] == ["reachability"]
@@ -79,4 +79,7 @@ def test_profiles_list_and_show_mask_secrets(tmp_path: Path) -> None:
 
 def test_checks_lists_ids_in_order() -> None:
     result = invoke("checks")
-    assert result.exit_code == 0 and result.output.startswith("reachability")
+    ids = [line.split()[0] for line in result.output.splitlines() if line and not line.startswith(" ")]
+    assert result.exit_code == 0
+    assert ids == ["reachability", "auth-backend", "credential-encoding", "dag-exists", "permissions",
+                   "payload-schema", "paused"]

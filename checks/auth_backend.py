@@ -1,0 +1,450 @@
+"""auth-backend: which authentication does the API accept, and do the profile's credentials pass it?
+
+Airflow 2: an authenticated read of /api/v1/dags. On 401 the status and body never say why (a wrong
+password and a disabled Basic backend answer byte for byte the same), so the check reproduces what
+the browser does: it retries the same credentials in the forms the server may expect, then logs in
+through the /login/ form with its CSRF token and reads the API with that session. Which of these
+works names the cause.
+
+Airflow 3: username and password are exchanged at POST /auth/token for a JWT, which is sent as a
+Bearer token to /api/v2; its claims are decoded locally (never printed) to name the identity.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+
+from checks._credentials import Credentials, Scheme, Trial, basic_variants, decode_jwt, stripped_secret
+from checks.base import ApiFlavour, CheckContext, error_detail, json_object, read_dags, try_credentials
+from diagnose.http import NoAuth, ProbeResponse, TransportError
+from diagnose.model import Finding, Fix, Status
+from diagnose.profiles import AuthType, Profile
+from diagnose.secrets import Secret
+
+BASIC_BACKEND = "airflow.api.auth.backend.basic_auth"
+SESSION_BACKEND = "airflow.api.auth.backend.session"
+BACKENDS_FIX = (f"[api]\nauth_backends = {BASIC_BACKEND},{SESSION_BACKEND}",
+                f"AIRFLOW__API__AUTH_BACKENDS={BASIC_BACKEND},{SESSION_BACKEND}")
+DOCS_V2 = "https://airflow.apache.org/docs/apache-airflow/2.10.5/security/api.html"
+DOCS_V3 = "https://airflow.apache.org/docs/apache-airflow/stable/security/api.html"
+
+
+class Check:
+    id = "auth-backend"
+    title = "API authentication"
+    requires = ("reachability",)
+    needs = "the profile's auth; the API flavour from reachability"
+
+    def run(self, ctx: CheckContext) -> Finding:
+        if ctx.facts.api is ApiFlavour.V2:
+            return airflow3(ctx)
+        return airflow2(ctx)
+
+
+def _accepted(ctx: CheckContext, credentials: Credentials, scheme_label: str, identity: str | None,
+              notes: list[str]) -> Finding:
+    ctx.facts.credentials = credentials
+    ctx.facts.auth_scheme = scheme_label
+    ctx.facts.identity = identity
+    who = f" as {identity}" if identity else ""
+    return Finding(Status.PASS, f"{scheme_label} accepted{who}: GET {ctx.facts.api_path('/dags')} answered 200",
+                   details=tuple(notes))
+
+
+def _server_error(response: ProbeResponse, what: str) -> Finding:
+    return Finding(Status.FAIL, f"{what} answered {response.status} ({error_detail(response, 120)})",
+                   explanation="The server failed while authenticating. This is a server-side error, not a problem "
+                               "with the credentials; the web server's log has the traceback.",
+                   fix=Fix("Look at the web server's (Airflow 3: api-server's) log at the time of this run.", ()))
+
+
+# --- Airflow 2 ---------------------------------------------------------------------------------------
+
+def airflow2(ctx: CheckContext) -> Finding:
+    auth = ctx.profile.auth
+    if auth.type is AuthType.NONE:
+        return _v2_anonymous(ctx)
+    if auth.type is AuthType.JWT:
+        return _v2_jwt_profile(ctx)
+    if auth.type is AuthType.TOKEN:
+        return _v2_bearer(ctx)
+    return _v2_basic(ctx)
+
+
+def _v2_anonymous(ctx: CheckContext) -> Finding:
+    trial = try_credentials(ctx, Credentials(Scheme.NONE))
+    if trial.accepted:
+        return _accepted(ctx, Credentials(Scheme.NONE), "no credentials", None,
+                         ["the API serves anonymous callers (AUTH_ROLE_PUBLIC or a permissive backend)"])
+    return Finding(Status.FAIL, f"the API requires credentials, and the profile has none ({trial.status}: {trial.note})",
+                   explanation="The browser is logged in with a session cookie; a script must authenticate itself.",
+                   fix=Fix("Add credentials to the profile (auth type basic with a user that can log in to the UI).",
+                           ("auth:\n  type: basic\n  username: <user>\n  password: ${AIRFLOW_PASSWORD}",), DOCS_V2))
+
+
+def _v2_jwt_profile(ctx: CheckContext) -> Finding:
+    """Airflow 2 has no /auth/token: say so, and whether Basic with the same credentials would work."""
+    auth = ctx.profile.auth
+    assert auth.password is not None
+    token = ctx.probe.post("/auth/token", json={"username": auth.username, "password": auth.password.reveal()})
+    basic = Credentials(Scheme.BASIC, auth.username or "", auth.password)
+    trial = try_credentials(ctx, basic)
+    works = "Basic auth with the same credentials works" if trial.accepted else \
+        f"Basic auth with the same credentials was refused too ({trial.status})"
+    return Finding(Status.FAIL, f"this is Airflow {ctx.facts.airflow_version}: there is no /auth/token to exchange "
+                                f"credentials at (POST /auth/token answered {token.status}); {works}",
+                   explanation="JWTs from /auth/token are how Airflow 3 authenticates. Airflow 2's /api/v1 takes Basic "
+                               "auth or a browser session, as [api] auth_backends allows.",
+                   fix=Fix("Set the profile's auth type to basic and have the script send Basic auth to /api/v1.",
+                           ("auth:\n  type: basic",), DOCS_V2))
+
+
+def _v2_bearer(ctx: CheckContext) -> Finding:
+    token = ctx.profile.auth.token
+    assert token is not None
+    trial = try_credentials(ctx, Credentials(Scheme.BEARER, secret=token))
+    if trial.accepted:
+        return _accepted(ctx, Credentials(Scheme.BEARER, secret=token), "Bearer token", None,
+                         ["a token backend is configured (managed platforms: Composer, Astronomer)"])
+    return Finding(Status.FAIL, f"the bearer token was refused ({trial.status}: {trial.note})",
+                   explanation="Stock Airflow 2 accepts no bearer tokens on /api/v1: only Basic auth and browser "
+                               "sessions, as [api] auth_backends allows. Managed platforms add their own token "
+                               "backend (Cloud Composer: a Google access token; Astronomer: a deployment API token); "
+                               "there, a refused token is expired, for another deployment, or lacks a role.",
+                   fix=Fix("On self-hosted Airflow 2 use auth type basic; on a managed platform issue a fresh token "
+                           "for this deployment.", ()))
+
+
+def _v2_basic(ctx: CheckContext) -> Finding:
+    auth = ctx.profile.auth
+    assert auth.password is not None
+    as_sent = Credentials(Scheme.BASIC, auth.username or "", auth.password)
+    first = try_credentials(ctx, as_sent)
+    if first.accepted:
+        return _accepted(ctx, as_sent, "Basic auth", auth.username, [])
+    if first.status == 403:
+        return _v2_forbidden_read(ctx, first)
+    if first.status is not None and first.status >= 500:
+        return Finding(Status.FAIL, f"GET /api/v1/dags answered {first.status} ({first.note})",
+                       explanation="The web server failed while authenticating; its log has the traceback.",
+                       fix=Fix("Look at the web server's log at the time of this run.", ()))
+    if first.status not in (None, 401):
+        return Finding(Status.FAIL, f"GET /api/v1/dags with Basic auth answered {first.status} ({first.note})",
+                       explanation="Airflow answers an authentication problem with 401; this answer comes from "
+                                   "something else on the path.", fix=None)
+
+    for variant in basic_variants(auth.username or "", auth.password):
+        trial = try_credentials(ctx, variant)
+        if trial.accepted:
+            ctx.facts.credentials = variant
+            ctx.facts.auth_scheme = f"Basic auth ({variant.label})"
+            ctx.facts.identity = variant.username
+            return Finding(Status.WARN, f"Basic auth is accepted only when the credentials are sent {variant.label.removeprefix('Basic ')}",
+                           explanation="The server accepts these credentials in another form than the one a script "
+                                       "sends by default; credential-encoding explains the difference.")
+
+    login = reproduce_browser_login(ctx, (auth.username or "").strip(), auth.password.reveal().strip())
+    return _explain_v2_401(ctx, first, login)
+
+
+def _v2_forbidden_read(ctx: CheckContext, first: Trial) -> Finding:
+    """403 to an authenticated read: the `default` backend (no user at all), or a user without DAG read."""
+    anonymous = read_dags(ctx, Credentials(Scheme.NONE))
+    if anonymous.status == 403:
+        return Finding(Status.FAIL, "GET /api/v1/dags answers 403 with and without credentials: the API authenticates "
+                                    "nobody",
+                       explanation="With [api] auth_backends = airflow.api.auth.backend.default (or deny_all) the stable "
+                                   "API does not look at credentials at all, so every request reaches the permission "
+                                   "check without a user and is forbidden. The 'default' backend only ever disabled "
+                                   "authentication for the old experimental API. The UI works because it has its own "
+                                   "login.",
+                       fix=Fix("Enable Basic auth (and keep the session backend for the UI) in airflow.cfg or the "
+                               "environment of the web server:", BACKENDS_FIX, DOCS_V2))
+    return Finding(Status.FAIL, f"{ctx.profile.auth.username} is authenticated but may not read DAGs (403)",
+                   explanation="The credentials are accepted (without them the API answers 401), but this user's "
+                               "roles grant no 'can read on DAGs' permission, so the API refuses even the list.",
+                   fix=Fix("Give the user a role with DAG access (User or Op), or per-DAG access_control for this "
+                           "DAG.", (f"airflow users add-role -u {ctx.profile.auth.username} -r User",)))
+
+
+class LoginOutcome(str, Enum):
+    LOGGED_IN = "logged-in"
+    REJECTED = "rejected"
+    SSO_ONLY = "sso-only"
+    NOT_REPRODUCED = "not-reproduced"
+
+
+@dataclass
+class BrowserLogin:
+    outcome: LoginOutcome
+    detail: str
+    cookies: dict[str, str] = field(default_factory=dict)
+    providers: tuple[str, ...] = ()
+
+
+_CSRF_INPUT = re.compile(r"<input[^>]*name=[\"']csrf_token[\"'][^>]*>", re.I)
+_VALUE = re.compile(r"value=[\"']([^\"']+)[\"']", re.I)
+_PASSWORD_INPUT = re.compile(r"<input[^>]*type=[\"']password[\"']", re.I)
+_OAUTH_LINK = re.compile(r"href=[\"'][^\"']*/login/([A-Za-z0-9_.-]+)[\"'/?]", re.I)
+
+
+def reproduce_browser_login(ctx: CheckContext, username: str, password: str) -> BrowserLogin:
+    """Log in like the browser: GET /login/, POST the form with its CSRF token, keep the session cookie."""
+    probe = ctx.probe
+    try:
+        page = probe.get("/login/")
+    except TransportError as failure:
+        return BrowserLogin(LoginOutcome.NOT_REPRODUCED, f"GET /login/ failed ({failure.message})")
+    if page.status != 200 or not page.is_html:
+        return BrowserLogin(LoginOutcome.NOT_REPRODUCED, f"GET /login/ answered {page.status} ({error_detail(page, 80)})")
+    html = page.text
+    providers = tuple(dict.fromkeys(p for p in _OAUTH_LINK.findall(html) if p.lower() not in ("", "login")))
+    if not _PASSWORD_INPUT.search(html):
+        names = ", ".join(providers) if providers else "an external identity provider"
+        return BrowserLogin(LoginOutcome.SSO_ONLY, f"the login page has no password field; it offers {names}",
+                            providers=providers)
+    field_tag = _CSRF_INPUT.search(html)
+    token = _VALUE.search(field_tag.group(0)).group(1) if field_tag and _VALUE.search(field_tag.group(0)) else None
+    if token is None:
+        return BrowserLogin(LoginOutcome.NOT_REPRODUCED, "the login page has no CSRF token field")
+    probe.registry.add(token)
+    for value in page.cookies.values():
+        probe.registry.add(value)
+    try:
+        answer = probe.post("/login/", data={"csrf_token": token, "username": username, "password": password},
+                            cookies=page.cookies)
+    except TransportError as failure:
+        return BrowserLogin(LoginOutcome.NOT_REPRODUCED, f"POST /login/ failed ({failure.message})")
+    cookies = {**page.cookies, **answer.cookies}
+    for value in answer.cookies.values():
+        probe.registry.add(value)
+    location = answer.location or ""
+    if answer.is_redirect and "/login" not in location:
+        return BrowserLogin(LoginOutcome.LOGGED_IN, f"the UI login form accepted them (302 to {location})", cookies)
+    if answer.is_redirect or b"Invalid login" in answer.body:
+        return BrowserLogin(LoginOutcome.REJECTED, "the UI login form rejected them (sent back to /login/)")
+    return BrowserLogin(LoginOutcome.NOT_REPRODUCED, f"POST /login/ answered {answer.status} ({error_detail(answer, 80)})")
+
+
+def _explain_v2_401(ctx: CheckContext, first: Trial, login: BrowserLogin) -> Finding:
+    user = ctx.profile.auth.username
+    if login.outcome is LoginOutcome.LOGGED_IN:
+        session_read = read_dags(ctx, Credentials(Scheme.NONE), cookies=login.cookies)
+        if session_read.status == 200:
+            ctx.facts.auth_scheme = "browser session only"
+            return Finding(
+                Status.FAIL, "Basic auth is not enabled: the same credentials log in to the UI and the API accepts "
+                             "that browser session, but refuses them as Basic auth (401)",
+                explanation="Since Airflow 2.3 the default [api] auth_backends is 'airflow.api.auth.backend.session': "
+                            "the REST API accepts only the session cookie of a browser that logged in to the UI. That "
+                            "is why the UI (and a browser calling the API) works while a script sending Basic auth "
+                            "gets 401. The official docker-compose file enables Basic auth, which is why the same "
+                            "script may work there. Beware the spelling of the environment variable: two "
+                            "underscores on each side of API.",
+                fix=Fix("Add the Basic auth backend (keep the session backend for the UI) and restart the web "
+                        "server:", BACKENDS_FIX, DOCS_V2),
+                details=(f"Basic auth: 401 for {user}", f"UI login: {login.detail}",
+                         "API read with the UI session: 200"))
+        challenge = first.note
+        negotiate = "negotiate" in (first.challenge or "").lower()
+        backend = "Kerberos (the 401 asks for Negotiate)" if negotiate else "something else (deny_all, Kerberos or a cloud provider's backend)"
+        return Finding(
+            Status.FAIL, "the API accepts neither Basic auth nor the browser session, although the UI login works",
+            explanation=f"The credentials are right (the UI login accepts them) but [api] auth_backends is set to "
+                        f"{backend}, so no username/password form of authentication reaches the API.",
+            fix=Fix("Enable Basic auth for scripts:", BACKENDS_FIX, DOCS_V2),
+            details=(f"Basic auth: 401 ({challenge})", f"UI login: {login.detail}",
+                     f"API read with the UI session: {session_read.status}"))
+    if login.outcome is LoginOutcome.REJECTED:
+        return Finding(
+            Status.FAIL, f"wrong username or password: the UI login rejects {user!r} with this password too",
+            explanation="Both Basic auth and the UI's own login form refuse these credentials, so the problem is the "
+                        "credentials, not the API configuration. If you log in to the UI through single sign-on, "
+                        "your account has no Airflow password at all: Basic auth works only for users created in "
+                        "Airflow's database (or LDAP).",
+            fix=Fix("Check the username and the password the profile resolves to (airflow-doctor profiles show), or "
+                    "create a service user for scripts:",
+                    (f"airflow users create -u {user or 'svc-trigger'} -r User -e svc@example.com -f svc -l trigger -p <password>",)),
+            details=(f"Basic auth: 401", f"UI login: {login.detail}"))
+    if login.outcome is LoginOutcome.SSO_ONLY:
+        return Finding(
+            Status.FAIL, "the UI logs in through single sign-on only; Basic auth cannot work for SSO users",
+            explanation="This deployment's login page offers only external identity providers "
+                        f"({', '.join(login.providers) or 'OAuth/OpenID'}). Basic auth checks passwords stored in "
+                        "Airflow's database or LDAP, and SSO users have none, so the API refuses them even though the "
+                        "browser logs in.",
+            fix=Fix("Create a database user for scripts (if AUTH_DB is allowed) or use the token mechanism your "
+                    "platform provides.", (), DOCS_V2),
+            details=(f"Basic auth: 401", f"UI login: {login.detail}"))
+    return Finding(
+        Status.FAIL, "Basic auth refused (401); the cause could not be narrowed down",
+        explanation="Airflow 2 answers a wrong password and a disabled Basic backend with the same 401. The doctor "
+                    f"tried to reproduce the UI login to tell them apart, but {login.detail}. Check the credentials, "
+                    "then [api] auth_backends.",
+        fix=Fix("Make sure Basic auth is enabled and the credentials are right:", BACKENDS_FIX, DOCS_V2),
+        details=(f"Basic auth: 401", f"UI login: {login.detail}"))
+
+
+# --- Airflow 3 ---------------------------------------------------------------------------------------
+
+def airflow3(ctx: CheckContext) -> Finding:
+    auth = ctx.profile.auth
+    if auth.type is AuthType.JWT:
+        assert auth.password is not None
+        return _v3_token_exchange(ctx, auth.username or "", auth.password)
+    if auth.type is AuthType.TOKEN:
+        assert auth.token is not None
+        return _v3_bearer(ctx, auth.token, obtained=False)
+    if auth.type is AuthType.BASIC:
+        return _v3_basic_profile(ctx)
+    trial = try_credentials(ctx, Credentials(Scheme.NONE))
+    if trial.accepted:
+        return _accepted(ctx, Credentials(Scheme.NONE), "no credentials", None,
+                         ["the API serves anonymous callers: [core] simple_auth_manager_all_admins is on (every "
+                          "caller is admin; development only)"])
+    return Finding(Status.FAIL, f"the API requires a token, and the profile has no credentials ({trial.status}: {trial.note})",
+                   explanation="Airflow 3's /api/v2 accepts a JWT sent as 'Authorization: Bearer'. Scripts get one by "
+                               "posting username and password to /auth/token.",
+                   fix=Fix("Give the profile auth type jwt with a username and password.",
+                           ("auth:\n  type: jwt\n  username: <user>\n  password: ${AIRFLOW_PASSWORD}",), DOCS_V3))
+
+
+@dataclass
+class TokenExchange:
+    response: ProbeResponse | None
+    token: Secret | None
+    failure: str | None = None
+
+
+def exchange_token(ctx: CheckContext, username: str, password: Secret) -> TokenExchange:
+    try:
+        response = ctx.probe.post("/auth/token", json={"username": username, "password": password.reveal()})
+    except TransportError as failure:
+        return TokenExchange(None, None, failure.message)
+    body = json_object(response)
+    token = body.get("access_token") if body and response.status in (200, 201) else None
+    if isinstance(token, str) and token:
+        ctx.probe.registry.add(token)
+        return TokenExchange(response, Secret(token))
+    return TokenExchange(response, None)
+
+
+def _v3_token_exchange(ctx: CheckContext, username: str, password: Secret) -> Finding:
+    exchange = exchange_token(ctx, username, password)
+    if exchange.token is not None:
+        return _v3_bearer(ctx, exchange.token, obtained=True)
+    response = exchange.response
+    if response is None:
+        return Finding(Status.FAIL, f"POST /auth/token failed: {exchange.failure}", fix=None)
+    if response.status == 401:
+        ctx.facts.trials.append(Trial(Credentials(Scheme.BEARER, username, password), 401, error_detail(response, 120)))
+        stripped = stripped_secret(password)
+        if stripped is not None or username != username.strip():
+            retry = exchange_token(ctx, username.strip(), stripped or password)
+            trial = Trial(Credentials(Scheme.BEARER, username.strip(), stripped or password, stripped=True),
+                          retry.response.status if retry.response else None)
+            ctx.facts.trials.append(trial)
+            if retry.token is not None:
+                result = _v3_bearer(ctx, retry.token, obtained=True)
+                if result.status is Status.PASS:
+                    return Finding(Status.WARN, "/auth/token accepts the credentials only with surrounding "
+                                                "whitespace removed", explanation="credential-encoding explains "
+                                   "where the whitespace comes from.", details=result.details)
+                return result
+        return Finding(
+            Status.FAIL, f"/auth/token rejects the username or password for {username!r} (401 Invalid credentials)",
+            explanation="Airflow 3 exchanges username and password for a token at /auth/token, and that exchange "
+                        "failed, so the credentials are wrong for this server's auth manager. With the simple auth "
+                        "manager of a bare pip install, '[core] simple_auth_manager_users = admin:admin' means user "
+                        "admin with role admin, not password admin: the passwords are generated into "
+                        "$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated. With the FAB auth manager only "
+                        "database (or LDAP) users have passwords; SSO users cannot get a token this way.",
+            fix=Fix("Use the password from the passwords file (simple auth manager) or of a database user (FAB):",
+                    ("cat $AIRFLOW_HOME/simple_auth_manager_passwords.json.generated",), DOCS_V3))
+    if response.status >= 500:
+        return Finding(
+            Status.FAIL, f"POST /auth/token answered {response.status} ({error_detail(response, 80)}): the token "
+                         "endpoint crashed",
+            explanation="The server failed while issuing the token, before it judged the credentials. A known cause "
+                        "is Airflow 3.0/3.1 installed with PyJWT 2.11 or newer and no [api_auth] jwt_issuer: PyJWT "
+                        "rejects the empty issuer ('Issuer (iss) must be a string') and the endpoint answers 500. The "
+                        "UI login uses the same code, so it fails too. The api-server's log names the exception.",
+            fix=Fix("Set an issuer on every api-server (and restart), or install Airflow with its constraints file:",
+                    ("[api_auth]\njwt_issuer = airflow", "AIRFLOW__API_AUTH__JWT_ISSUER=airflow"),
+                    "https://github.com/apache/airflow/issues/61270"))
+    if response.status in (404, 405):
+        return Finding(Status.FAIL, f"POST /auth/token answered {response.status}: this server has no token endpoint",
+                       explanation="Every Airflow 3 auth manager serves POST /auth/token, so a platform or proxy in front "
+                                   "handles authentication itself (managed Airflow issues its own tokens).",
+                       fix=Fix("Use the platform's token with auth type token.", ("auth:\n  type: token\n  token: ${AIRFLOW_TOKEN}",)))
+    return Finding(Status.FAIL, f"POST /auth/token answered {response.status} ({error_detail(response, 120)})",
+                   explanation="The token endpoint refused the request itself, not the credentials.", fix=None)
+
+
+def _v3_bearer(ctx: CheckContext, token: Secret, obtained: bool) -> Finding:
+    facts = ctx.facts
+    claims = decode_jwt(token.reveal())
+    facts.claims = claims
+    notes = [f"token claims: {claims.describe()}"] if claims else ["the token is not a JWT (an opaque platform token)"]
+    credentials = Credentials(Scheme.BEARER, secret=token)
+    trial = try_credentials(ctx, credentials)
+    identity = claims.subject if claims else None
+    facts.role = claims.role if claims else None
+    origin = "a token from /auth/token" if obtained else "the profile's token"
+    if trial.accepted:
+        return _accepted(ctx, credentials, f"Bearer JWT ({'from /auth/token' if obtained else 'pre-issued'})",
+                         identity, notes)
+    if trial.status == 401 and "expired" in trial.note.lower():
+        expires = claims.expires_at() if claims else None
+        when = f" (it expired at {expires:%Y-%m-%d %H:%M:%S} UTC)" if expires else ""
+        return Finding(
+            Status.FAIL, f"{origin} is expired{when}",
+            explanation="Airflow 3 tokens are valid for [api_auth] jwt_expiration_time (24 h by default; CLI tokens "
+                        "1 h). An integration that keeps one token for days starts getting 401 'Token Expired'."
+                        + (" The server says the token it just issued is already expired: its clock, or a tiny "
+                           "jwt_expiration_time, is the cause." if obtained else ""),
+            fix=Fix("Get a fresh token from POST /auth/token before each batch of calls (or when a 401 says "
+                    "'Token Expired').", ()), details=tuple(notes))
+    if trial.status == 403 and "invalid jwt" in trial.note.lower():
+        replicas = (" The token was issued by this same server moments ago, so the api-server that issued it and the "
+                    "one that checked it do not share a signing secret: several api-server workers or replicas each "
+                    "generated their own [api_auth] jwt_secret.") if obtained else (
+                    " A token issued by another Airflow deployment, or by an api-server replica with a different "
+                    "[api_auth] jwt_secret, jwt_issuer or jwt_audience, is rejected this way.")
+        return Finding(
+            Status.FAIL, f"{origin} is rejected as 'Invalid JWT token' (403)",
+            explanation="The server could not verify the token's signature or claims." + replicas,
+            fix=Fix("Give every api-server the same secret (Helm: jwtSecret) and restart them:",
+                    ("[api_auth]\njwt_secret = <one long random value shared by all api-servers>",
+                     "AIRFLOW__API_AUTH__JWT_SECRET=<the same value everywhere>"),
+                    "https://github.com/apache/airflow/issues/49871"), details=tuple(notes))
+    return Finding(Status.FAIL, f"{origin} was refused: GET {facts.api_path('/dags')} answered {trial.status} ({trial.note})",
+                   explanation="A Bearer token was sent and refused.", fix=None, details=tuple(notes))
+
+
+def _v3_basic_profile(ctx: CheckContext) -> Finding:
+    """Basic auth sent to Airflow 3: say it is ignored, and whether the same credentials would get a token."""
+    auth = ctx.profile.auth
+    assert auth.password is not None
+    basic = Credentials(Scheme.BASIC, auth.username or "", auth.password)
+    trial = try_credentials(ctx, basic)
+    if trial.accepted:
+        return _accepted(ctx, basic, "Basic auth (accepted by something in front of Airflow 3)", auth.username, [])
+    exchange = exchange_token(ctx, auth.username or "", auth.password)
+    if exchange.token is not None:
+        verdict = "the same credentials do get a token from /auth/token"
+    elif exchange.response is not None:
+        verdict = f"and /auth/token refuses the same credentials too ({exchange.response.status})"
+    else:
+        verdict = "and /auth/token could not be reached"
+    return Finding(
+        Status.FAIL, f"Airflow 3 does not accept Basic auth ({trial.status} {trial.note}); {verdict}",
+        explanation="Airflow 3's /api/v2 only accepts a JWT as 'Authorization: Bearer'. Scripts written for Airflow 2 "
+                    "send Basic auth and get 401 'Not authenticated'. The browser works because the UI logs in "
+                    "through /auth/token and keeps the token in a cookie.",
+        fix=Fix("Exchange the credentials for a token, then send it as a Bearer token (profile: auth type jwt):",
+                ("curl -s -X POST $AIRFLOW_URL/auth/token -H 'Content-Type: application/json' "
+                 "-d '{\"username\": \"'$AIRFLOW_USER'\", \"password\": \"'$AIRFLOW_PASSWORD'\"}'",
+                 "auth:\n  type: jwt"), DOCS_V3))

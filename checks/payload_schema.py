@@ -1,0 +1,206 @@
+"""payload-schema: would the server accept the body the user's script posts to .../dagRuns?
+
+Checked locally, nothing is sent: first against the detected version's trigger schema (Airflow 2's
+DAGRun schema in /api/v1, Airflow 3's TriggerDAGRunPostBody in /api/v2, both read from the released
+code), then `conf` against the DAG's params from dag-exists, with jsonschema as Airflow itself does.
+Prints the corrected body.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from checks.base import ApiFlavour, CheckContext
+from diagnose.model import Finding, Fix, Status
+
+RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.~:+-]+$")
+DATE_FIELDS = ("logical_date", "execution_date", "data_interval_start", "data_interval_end")
+V1_FIELDS = {"dag_run_id", "logical_date", "execution_date", "conf", "data_interval_start", "data_interval_end", "note"}
+V1_READ_ONLY = {"dag_id", "start_date", "end_date", "state", "external_trigger", "run_type", "last_scheduling_decision"}
+V2_FIELDS = {"dag_run_id", "logical_date", "run_after", "conf", "data_interval_start", "data_interval_end", "note"}
+RENAMES = {"run_id": "dag_run_id", "dagRunId": "dag_run_id", "runId": "dag_run_id", "logicalDate": "logical_date",
+           "execution_date": "logical_date", "params": "conf", "config": "conf", "configuration": "conf"}
+
+
+@dataclass
+class Issue:
+    field: str
+    problem: str
+    server_says: str
+    """What the detected version answers, in its own words (from real servers)."""
+
+
+class Check:
+    id = "payload-schema"
+    title = "Trigger payload"
+    requires = ("reachability",)
+    needs = "the profile's payload (or --payload / --conf); the DAG's params from dag-exists, when it ran"
+
+    def run(self, ctx: CheckContext) -> Finding:
+        payload = ctx.profile.payload
+        facts = ctx.facts
+        if payload is None:
+            minimal = {"logical_date": None, "conf": {}} if facts.api is ApiFlavour.V2 else {"conf": {}}
+            return Finding(Status.SKIP, "skipped: the profile has no payload (add payload: or --payload to check "
+                                        f"what your script sends; the minimal body here is {json.dumps(minimal)})")
+        v2 = facts.api is ApiFlavour.V2
+        issues = schema_issues(payload, v2, facts.airflow_version or "")
+        corrected = correct(payload, v2, facts.airflow_version or "")
+        params = facts.dag.params if facts.dag is not None else {}
+        if not any(i.field.startswith("conf") and "object" in i.problem for i in issues):
+            issues += param_issues(corrected.get("conf") or {}, params)
+        version = f"Airflow {facts.airflow_version}" if facts.airflow_version else "this Airflow"
+        if not issues:
+            checked = f" and conf against the params of {facts.dag.dag_id!r}" if facts.dag and params else ""
+            return Finding(Status.PASS, f"the payload matches {version}'s trigger schema{checked}",
+                           details=(f"payload: {json.dumps(payload, default=str)}",))
+        first = issues[0]
+        lines = [f"- {i.field}: {i.problem} (the server answers: {i.server_says})" for i in issues]
+        param_only = all(i.field.startswith("conf.") for i in issues)
+        return Finding(
+            Status.FAIL, f"{len(issues)} problem{'s' if len(issues) > 1 else ''} in the payload; first: {first.field}: {first.problem}",
+            explanation=f"Checked locally against {version}'s trigger schema"
+                        + (" and the DAG's params" if params else "") + ":\n" + "\n".join(lines)
+                        + ("\n\nThe UI's trigger form fills in and validates params for you, which is why it works there."
+                           if any(i.field.startswith("conf.") for i in issues) else ""),
+            fix=Fix("Send this body instead" + (" (with conf values the params accept)" if param_only else "") + ":",
+                    (json.dumps(corrected, ensure_ascii=False),)),
+            details=(f"payload as given: {json.dumps(payload, default=str)}",))
+
+
+def _is_aware_datetime(value: str) -> bool:
+    text = value.strip()
+    if not re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", text):
+        return False
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return False
+    return parsed.tzinfo is not None
+
+
+def schema_issues(payload: dict[str, Any], v2: bool, version: str) -> list[Issue]:
+    issues: list[Issue] = []
+    allowed = set(V2_FIELDS) | ({"partition_key"} if _at_least(version, 3, 3) else set()) if v2 else V1_FIELDS
+    for key in payload:
+        if key in allowed:
+            continue
+        target = RENAMES.get(key)
+        if key in V1_READ_ONLY:
+            problem = "is read-only: the server sets it" + (" (the dag_id goes in the URL)" if key == "dag_id" else "")
+        elif target and target in allowed:
+            problem = f"is not a field of the trigger body; the field is '{target}'"
+            if key == "execution_date" and v2:
+                problem = "was removed in Airflow 3; use 'logical_date'"
+        else:
+            problem = f"is not a field of the trigger body (fields: {', '.join(sorted(allowed))})"
+        issues.append(Issue(key, problem, f"422 extra_forbidden 'Extra inputs are not permitted'" if v2
+                            else f"400 \"{{'{key}': ['Unknown field.']}}\""))
+    if v2 and "logical_date" not in payload:
+        issues.append(Issue("logical_date", "is required in Airflow 3 (send null to let the server pick the time)",
+                            "422 missing 'Field required'"))
+    conf = payload.get("conf")
+    if "conf" in payload and not isinstance(conf, dict) and not (v2 and conf is None):
+        kind = "a JSON string holding an object (double-encoded)" if isinstance(conf, str) and _json_object(conf) else type(conf).__name__
+        issues.append(Issue("conf", f"must be a JSON object, not {kind}",
+                            "422 dict_type 'Input should be a valid dictionary'" if v2
+                            else "400 \"... is not of type 'object' - 'conf'\""))
+    for key in DATE_FIELDS:
+        value = payload.get(key)
+        if value is None or key not in allowed:
+            continue
+        if not isinstance(value, str) or not _is_aware_datetime(value):
+            issues.append(Issue(key, f"{value!r} is not an RFC 3339 date-time with a timezone (e.g. 2024-01-01T00:00:00Z)",
+                                "422 timezone_aware 'Input should have timezone info'" if v2
+                                else f"400 \"'{value}' is not a 'date-time' - '{key}'\""))
+    if not v2 and payload.get("logical_date") and payload.get("execution_date") and \
+            payload["logical_date"] != payload["execution_date"]:
+        issues.append(Issue("execution_date", "conflicts with logical_date (execution_date is the old name of the same "
+                            "field: send only logical_date)", "400 'logical_date conflicts with execution_date'"))
+    if bool(payload.get("data_interval_start")) != bool(payload.get("data_interval_end")):
+        issues.append(Issue("data_interval_start", "and data_interval_end must be given together or not at all",
+                            "422 value_error" if v2 else "400 'Both ... must be specified together'"))
+    run_id = payload.get("dag_run_id")
+    if run_id is not None and (not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id)):
+        issues.append(Issue("dag_run_id", f"{run_id!r} does not match the default run-id pattern ^[A-Za-z0-9_.~:+-]+$",
+                            "400 'The run_id provided ... does not match regex pattern'" if v2
+                            else "500: an HTML 'Ooops!' page (Airflow 2.10 does not catch this error)"))
+    if "note" in payload and payload["note"] is not None and not isinstance(payload["note"], str):
+        issues.append(Issue("note", "must be a string", "422 string_type" if v2 else "400 not of type 'string'"))
+    return issues
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _at_least(version: str, major: int, minor: int) -> bool:
+    numbers = re.findall(r"\d+", version)[:2]
+    return len(numbers) == 2 and (int(numbers[0]), int(numbers[1])) >= (major, minor)
+
+
+def correct(payload: dict[str, Any], v2: bool, version: str) -> dict[str, Any]:
+    """The body the user should send: renamed fields, read-only ones dropped, conf decoded, dates given a zone."""
+    allowed = set(V2_FIELDS) | ({"partition_key"} if _at_least(version, 3, 3) else set()) if v2 else V1_FIELDS
+    fixed: dict[str, Any] = {}
+    for key, value in payload.items():
+        target = key if key in allowed else RENAMES.get(key)
+        if target not in allowed or (target in fixed and key != target):
+            continue
+        fixed[target] = value
+    if isinstance(fixed.get("conf"), str) and _json_object(fixed["conf"]) is not None:
+        fixed["conf"] = _json_object(fixed["conf"])
+    elif "conf" in fixed and not isinstance(fixed["conf"], dict):
+        fixed["conf"] = {}
+    for key in DATE_FIELDS:
+        value = fixed.get(key)
+        if isinstance(value, str) and not _is_aware_datetime(value):
+            fixed[key] = (value.strip() + ("T00:00:00" if len(value.strip()) == 10 else "") + "Z") if re.match(
+                r"^\d{4}-\d{2}-\d{2}", value.strip()) else None
+    if not v2 and fixed.get("execution_date") is not None and "logical_date" in fixed:
+        fixed.pop("execution_date")
+    run_id = fixed.get("dag_run_id")
+    if run_id is None:
+        fixed.pop("dag_run_id", None)
+    elif not RUN_ID_PATTERN.match(str(run_id)):
+        fixed["dag_run_id"] = re.sub(r"[^A-Za-z0-9_.~:+-]", "_", str(run_id))
+    if v2:
+        fixed = {"logical_date": fixed.pop("logical_date", None), **fixed}
+    return fixed
+
+
+def param_issues(conf: dict[str, Any], params: dict[str, dict[str, Any]]) -> list[Issue]:
+    """conf checked against each param's JSON schema, as Airflow does when it creates the run."""
+    if not params or not isinstance(conf, dict):
+        return []
+    import jsonschema
+
+    issues: list[Issue] = []
+    for name, spec in params.items():
+        schema = spec.get("schema") or {}
+        if name in conf:
+            value = conf[name]
+        elif spec.get("value") is not None:
+            value = spec["value"]
+        else:
+            allows_null = schema.get("type") in (None, "null") or (isinstance(schema.get("type"), list) and "null" in schema["type"])
+            if not allows_null:
+                issues.append(Issue(f"conf.{name}", "is required: the param has no default",
+                                    f"400 'Invalid input for param {name}: None is not of type ...'"))
+            continue
+        try:
+            jsonschema.validate(value, schema, format_checker=jsonschema.FormatChecker())
+        except jsonschema.ValidationError as error:
+            issues.append(Issue(f"conf.{name}", f"{value!r} is invalid for the param: {error.message}",
+                                f"400 'Invalid input for param {name}: {error.message}'"))
+        except jsonschema.SchemaError:
+            continue
+    return issues

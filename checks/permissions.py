@@ -1,0 +1,90 @@
+"""permissions: may this identity trigger this DAG? Answered without creating a run, like `kubectl auth can-i`.
+
+Neither Airflow version tells a non-admin what it may do, so the check sends the real trigger request
+with a body that the server rejects *after* its authorization check and before anything is written:
+
+- Airflow 2: connexion validates the body against the schema before authorization, so the body must
+  be schema-valid; conflicting `logical_date` and `execution_date` are rejected later (400 "logical_date
+  conflicts with execution_date"), which proves the caller passed authorization.
+- Airflow 3: FastAPI runs the authorization dependency before it validates the body, so `conf` that is
+  not an object answers 422 `dict_type` only to a caller that may trigger.
+
+A 403 to either means the identity may not trigger this DAG.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+from checks.base import ApiFlavour, CheckContext, error_detail, json_object
+from diagnose.model import Finding, Fix, Status
+
+V1_PROBE = {"logical_date": "2000-01-01T00:00:00+00:00", "execution_date": "2000-01-02T00:00:00+00:00"}
+V2_PROBE = {"logical_date": None, "conf": "airflow-doctor-probe"}
+
+
+class Check:
+    id = "permissions"
+    title = "May trigger this DAG"
+    requires = ("dag-exists",)
+    needs = "the DAG from dag-exists; working credentials from auth-backend"
+
+    def run(self, ctx: CheckContext) -> Finding:
+        facts = ctx.facts
+        assert facts.credentials is not None and facts.dag is not None
+        body = V2_PROBE if facts.api is ApiFlavour.V2 else V1_PROBE
+        response = ctx.probe.post(facts.api_path(f"/dags/{quote(facts.dag.dag_id, safe='')}/dagRuns"), json=body,
+                                  auth=facts.credentials.auth())
+        who = facts.identity or "this identity"
+        if passed_authorization(response.status, json_object(response), facts.api):
+            role = f" (role {facts.role})" if facts.role else ""
+            return Finding(Status.PASS, f"{who}{role} may trigger {facts.dag.dag_id!r}",
+                           details=(f"probe: POST {json.dumps(body)} answered {response.status} ({error_detail(response, 100)}); "
+                                    "rejected after authorization, so no run was created",))
+        if response.status == 403:
+            return forbidden(ctx)
+        if 200 <= response.status < 300:
+            return Finding(Status.FAIL, f"the permission probe was accepted ({response.status}): a run may have been created",
+                           explanation="This server accepted a body that Airflow rejects. Something between this "
+                                       "machine and Airflow rewrites requests, or this Airflow version validates "
+                                       "differently. Look at the DAG's runs and delete the one named in the evidence.")
+        return Finding(Status.FAIL, f"the trigger endpoint answered {response.status} ({error_detail(response, 160)})",
+                       explanation="The permission probe was neither accepted past authorization nor refused with "
+                                   "403; the evidence shows what the server said instead.")
+
+
+def passed_authorization(status: int, body: dict[str, Any] | None, api: ApiFlavour | None) -> bool:
+    if api is ApiFlavour.V2:
+        errors = body.get("detail") if body else None
+        return status == 422 and isinstance(errors, list) and any(
+            isinstance(e, dict) and e.get("type") == "dict_type" and list(e.get("loc", []))[-1:] == ["conf"] for e in errors)
+    return status == 400 and bool(body) and "conflicts with execution_date" in str(body.get("title", ""))
+
+
+def forbidden(ctx: CheckContext) -> Finding:
+    facts = ctx.facts
+    assert facts.dag is not None
+    dag_id = facts.dag.dag_id
+    who = facts.identity or "this identity"
+    if facts.api is ApiFlavour.V2 and facts.role:
+        return Finding(
+            Status.FAIL, f"{who} (role {facts.role}) may not trigger {dag_id!r} (403)",
+            explanation="Airflow 3's simple auth manager lets role 'viewer' read DAGs but not trigger them; "
+                        "triggering needs role 'user', 'op' or 'admin'. The UI hides the trigger button for a viewer, "
+                        "so a UI that 'works' is logged in as somebody else.",
+            fix=Fix("Give the user role 'user' (or higher) and restart the api-server:",
+                    (f"[core]\nsimple_auth_manager_users = {who}:user",
+                     f"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS={who}:user")))
+    return Finding(
+        Status.FAIL, f"{who} may not trigger {dag_id!r} (403)",
+        explanation="Triggering needs two permissions together: 'can edit' on DAGs (or on DAG:" + dag_id + ") and "
+                    "'can create' on DAG Runs (or on DAG Run:" + dag_id + "). The built-in Viewer role has neither; "
+                    "User, Op and Admin have both. Reading the DAG (which this identity can) is not enough. If the UI "
+                    "lets you trigger, it is logged in as another user or with another role.",
+        fix=Fix("Grant a role that may trigger, globally or for this DAG only:",
+                (f"airflow users add-role -u {who} -r User",
+                 f'DAG("{dag_id}", access_control={{"<role>": {{"DAGs": {{"can_read", "can_edit"}}, '
+                 f'"DAG Runs": {{"can_create"}}}}}})'),
+                "https://airflow.apache.org/docs/apache-airflow-providers-fab/stable/auth-manager/access-control.html"))

@@ -354,7 +354,7 @@ def _v3_token_exchange(ctx: CheckContext, username: str, password: Secret) -> Fi
                                    "where the whitespace comes from.", details=result.details)
                 return result
         return Finding(
-            Status.FAIL, f"/auth/token rejects the username or password for {username!r} (401 Invalid credentials)",
+            Status.FAIL, f"wrong username or password: /auth/token rejects them for {username!r} (401 Invalid credentials)",
             explanation="Airflow 3 exchanges username and password for a token at /auth/token, and that exchange "
                         "failed, so the credentials are wrong for this server's auth manager. With the simple auth "
                         "manager of a bare pip install, '[core] simple_auth_manager_users = admin:admin' means user "

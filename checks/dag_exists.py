@@ -36,7 +36,7 @@ class Check:
             facts.dag = dag_info(body, facts.api)
             return judge(ctx, facts.dag)
         if response.status == 404:
-            return not_found(ctx, dag_id)
+            return deleted_or_not_found(ctx, dag_id)
         if response.status == 403:
             return Finding(
                 Status.FAIL, f"{facts.identity or 'this identity'} may not read the DAG {dag_id!r} (403)",
@@ -74,6 +74,17 @@ def dag_info(body: dict[str, Any], api: ApiFlavour | None) -> DagInfo:
 def judge(ctx: CheckContext, dag: DagInfo) -> Finding:
     facts = ctx.facts
     where = f"defined in {dag.fileloc}" if dag.fileloc else "found"
+    if dag.has_import_errors:
+        trace = import_error_for(ctx, dag)
+        answer = "404 (a DAG whose file fails to import is stale in Airflow 3)" if dag.is_active is False else \
+            "400 'DAG ... has import errors'"
+        return Finding(
+            Status.FAIL, f"the DAG file of {dag.dag_id!r} now fails to import: a trigger answers {answer.split(' ')[0]}",
+            explanation="The last version of the file could not be imported. Airflow keeps the DAG from its last good "
+                        f"parse, so the UI still shows it, but the trigger answers {answer}."
+                        + (f"\n\nThe import error:\n{trace}" if trace else ""),
+            fix=Fix("Fix the import error in the DAG file (see /importErrors, or the UI's import error banner).", ()),
+            details=(f"file: {dag.fileloc}",))
     if dag.is_active is False:
         word = "stale" if facts.api is ApiFlavour.V2 else "inactive"
         return Finding(
@@ -83,15 +94,6 @@ def judge(ctx: CheckContext, dag: DagInfo) -> Finding:
                         "when parsed. The trigger endpoint only accepts DAGs that the current files define, so it "
                         "answers 404 'DAG not found'.",
             fix=Fix(f"Restore the DAG file (last known at {dag.fileloc}) or trigger the id the file defines now.", ()),
-            details=(f"file: {dag.fileloc}",))
-    if dag.has_import_errors:
-        trace = import_error_for(ctx, dag)
-        return Finding(
-            Status.FAIL, f"the DAG file of {dag.dag_id!r} now fails to import: a trigger answers 400",
-            explanation="The last version of the file could not be parsed. Airflow keeps the DAG from its last good "
-                        "parse (so the UI still shows it) but refuses to trigger it: 400 'DAG with dag_id ... has "
-                        "import errors'." + (f"\n\nThe import error:\n{trace}" if trace else ""),
-            fix=Fix("Fix the import error in the DAG file (see /importErrors, or the UI's import error banner).", ()),
             details=(f"file: {dag.fileloc}",))
     allowed = dag.raw.get("allowed_run_types")
     if isinstance(allowed, list) and "manual" not in allowed:
@@ -135,6 +137,18 @@ def _last_lines(trace: str, count: int = 4) -> str:
     return "\n".join(lines[-count:])
 
 
+def deleted_or_not_found(ctx: CheckContext, dag_id: str) -> Finding:
+    """Airflow 2 drops the serialized DAG (so /details 404s) when its file is deleted, but keeps the DAG row."""
+    facts = ctx.facts
+    assert facts.credentials is not None
+    response = ctx.probe.get(facts.api_path(f"/dags/{quote(dag_id, safe='')}"), auth=facts.credentials.auth())
+    body = json_object(response)
+    if response.status == 200 and body is not None:
+        facts.dag = dag_info(body, facts.api)
+        return judge(ctx, facts.dag)
+    return not_found(ctx, dag_id)
+
+
 def not_found(ctx: CheckContext, dag_id: str) -> Finding:
     facts = ctx.facts
     assert facts.credentials is not None
@@ -174,7 +188,8 @@ def not_found(ctx: CheckContext, dag_id: str) -> Finding:
         explanation="The API does not know this dag_id. Either the file that defines it is not in the DAGs folder (or "
                     "bundle) of this deployment, it has not been parsed yet (new files appear after "
                     "[scheduler] dag_dir_list_interval in Airflow 2, or the dag-processor's next pass in Airflow 3), "
-                    "or this identity may not see it.",
+                    "or this identity may not see it. Note that a file which does not contain both words 'airflow' "
+                    "and 'dag' is skipped without any import error ([core] dag_discovery_safe_mode).",
         fix=Fix("Check the dag_id against the DAG files of this deployment.", ("airflow dags list",)),
         details=(f"visible DAGs: {visible}",))
 

@@ -182,6 +182,12 @@ class Sandbox:
     extra_env: dict[str, str] = field(default_factory=dict)
     dag_files: dict[str, str] = field(default_factory=lambda: {"doctor_demo.py": SAMPLE_DAG})
     run_scheduler: bool = True
+    users: list[tuple[str, str, str]] = field(default_factory=list)
+    """Extra (username, password, role) users; Airflow 2 roles are FAB's (Viewer, User, Op, Admin), Airflow 3's the
+    simple auth manager's (viewer, user, op, admin)."""
+    extra_webservers: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Airflow 2 only: more webservers on the same database, each with its own environment overrides."""
+    extra_ports: dict[str, int] = field(default_factory=dict)
     pids: list[int] = field(default_factory=list)
     admin_password: str = field(default_factory=lambda: pysecrets.token_urlsafe(12))
 
@@ -226,8 +232,9 @@ class Sandbox:
             "NO_PROXY": "127.0.0.1,localhost",
         })
         if self.major >= 3:
+            users = ",".join([f"{ADMIN_USER}:admin", *(f"{name}:{role}" for name, _, role in self.users)])
             env.update({
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": users,
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.home / "passwords.json"),
                 "AIRFLOW__API__SECRET_KEY": stable["secret"],
                 "AIRFLOW__API_AUTH__JWT_SECRET": stable["jwt"],
@@ -236,6 +243,7 @@ class Sandbox:
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
                 "AIRFLOW__CORE__PARALLELISM": "4",
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+                "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "5",
             })
         else:
             env.update({
@@ -265,22 +273,35 @@ class Sandbox:
             passwords = self.home / "passwords.json"
             current = json.loads(passwords.read_text()) if passwords.exists() else {}
             current[ADMIN_USER] = self.admin_password
+            current.update({name: password for name, password, _ in self.users})
             passwords.write_text(json.dumps(current))
             passwords.chmod(0o600)
         self._run(["db", "migrate"], env, "db-migrate.log")
         if self.major < 3:
-            self.create_user(ADMIN_USER, self.admin_password, "Admin", env)
+            self.create_users([(ADMIN_USER, self.admin_password, "Admin"), *self.users], env)
 
-    def create_user(self, username: str, password: str, role: str, env: Mapping[str, str] | None = None) -> None:
-        """An Airflow 2 (FAB) user; for Airflow 3's simple auth manager users come from extra_env."""
-        env = env or self.environment()
+    def create_users(self, users: list[tuple[str, str, str]], env: Mapping[str, str]) -> None:
+        """Airflow 2 (FAB) users, all in one process (what `airflow users create` does, once per user)."""
+        spec = self.root / "users.json"
+        spec.write_text(json.dumps(users))
+        spec.chmod(0o600)
+        script = (
+            "import json, sys\n"
+            "from airflow.providers.fab.auth_manager.cli_commands.utils import get_application_builder\n"
+            "with get_application_builder() as appbuilder:\n"
+            "    sm = appbuilder.sm\n"
+            "    sm.sync_roles()\n"
+            "    for name, password, role in json.load(open(sys.argv[1])):\n"
+            "        if not sm.find_user(name):\n"
+            "            assert sm.add_user(name, name, 'doctor', name + '@example.invalid', sm.find_role(role), password)\n"
+        )
+        python = self.airflow().with_name("python")
         log = self.root / "users.log"
-        result = subprocess.run([str(self.airflow()), "users", "create", "-u", username, "-p", password, "-r", role,
-                                 "-f", username, "-l", "doctor", "-e", f"{username}@example.invalid"],
-                                env=env, cwd=self.root, stdin=subprocess.DEVNULL, capture_output=True, text=True)
-        log.open("a").write(result.stdout[-2000:] + result.stderr[-2000:])
-        if result.returncode != 0 and "already exist" not in (result.stdout + result.stderr):
-            raise SandboxError(f"creating user {username} failed; see {log}")
+        with log.open("w") as out:
+            code = subprocess.call([str(python), "-c", script, str(spec)], env=env, cwd=self.root, stdout=out,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        if code != 0:
+            raise SandboxError(f"creating users failed (exit {code}); see {log}")
 
     def _run(self, args: list[str], env: Mapping[str, str], log_name: str) -> None:
         log = self.root / log_name
@@ -299,13 +320,19 @@ class Sandbox:
             if self.run_scheduler:
                 commands |= {"scheduler": ["scheduler"], "dag-processor": ["dag-processor"]}
         else:
-            commands = {"webserver": ["webserver", "-H", "127.0.0.1", "-p", str(self.port), "-w", "1"]}
+            commands = {"webserver": ["webserver", "-H", "127.0.0.1", "-p", str(self.port), "-w", "1",
+                                      "--pid", str(self.root / "webserver.pid")]}
             if self.run_scheduler:
-                commands |= {"scheduler": ["scheduler"]}
+                commands |= {"scheduler": ["scheduler", "--pid", str(self.root / "scheduler.pid")]}
+            for name in self.extra_webservers:
+                self.extra_ports.setdefault(name, free_port())
+                commands[name] = ["webserver", "-H", "127.0.0.1", "-p", str(self.extra_ports[name]), "-w", "1",
+                                  "--pid", str(self.root / f"{name}.pid")]
         for name, args in commands.items():
             out = (self.root / f"{name}.log").open("w")
-            process = subprocess.Popen([str(self.airflow()), *args], env=env, cwd=self.root, stdout=out,
-                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            process = subprocess.Popen([str(self.airflow()), *args], env={**env, **self.extra_webservers.get(name, {})},
+                                       cwd=self.root, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       start_new_session=True)
             self.pids.append(process.pid)
         self.save_state()
 
@@ -325,7 +352,9 @@ class Sandbox:
                 health = session.get(self.url + health_path, timeout=2).json()
                 healthy = (not self.run_scheduler or health.get("scheduler", {}).get("status") == "healthy") and (
                     self.major < 3 or not self.run_scheduler or health.get("dag_processor", {}).get("status") == "healthy")
-                if healthy and (dag_id is None or self._dag_visible(session, dag_id)):
+                extra_up = all(session.get(f"http://127.0.0.1:{port}/api/v1/version", timeout=2).status_code == 200
+                               for port in self.extra_ports.values())
+                if healthy and extra_up and (dag_id is None or self._dag_visible(session, dag_id)):
                     return
                 last = f"health {health}"
             except (requests.RequestException, ValueError, AttributeError) as exc:

@@ -1,30 +1,142 @@
-"""Real Airflow servers for the integration tier, provisioned by the sandbox code (installed on first use)."""
+"""Real Airflow servers for the integration tier, provisioned by the sandbox code (installed on first use).
+
+Per version: the users users have (Admin/Op/User/Viewer, one with a non-ASCII password), the DAGs of
+tests/integration/dags.py, and on Airflow 2 a second webserver on the same database with the
+session-only API backend (the default of a bare install) next to the basic+session one.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
-from diagnose.sandbox import DEFAULT_AIRFLOW, Sandbox, install
+from diagnose.sandbox import ADMIN_USER, DEFAULT_AIRFLOW, Sandbox, install
+from tests.integration.dags import BROKEN, DAGS_COMMON, DAGS_V3_ONLY
 
 VERSIONS = ("2.10.5", DEFAULT_AIRFLOW)
+SESSION_ONLY = {"AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.session"}
+PASSWORDS = {"op": "op-pass-1", "user1": "pässwörd", "viewer": "viewer-pass-1"}
+ROLES_V2 = {"op": "Op", "user1": "User", "viewer": "Viewer"}
+ROLES_V3 = {"op": "op", "user1": "user", "viewer": "viewer"}
 
 
-def _start(version: str, root: Path) -> Sandbox:
+@dataclass
+class Server:
+    """A started scenario server and what tests need to know about it."""
+
+    sandbox: Sandbox
+
+    @property
+    def version(self) -> str:
+        return self.sandbox.version
+
+    @property
+    def major(self) -> int:
+        return self.sandbox.major
+
+    @property
+    def url(self) -> str:
+        return self.sandbox.url
+
+    @property
+    def session_only_url(self) -> str:
+        return f"http://127.0.0.1:{self.sandbox.extra_ports['webserver-session']}"
+
+    def password(self, user: str) -> str:
+        return self.sandbox.admin_password if user == ADMIN_USER else PASSWORDS[user]
+
+    def admin_headers(self) -> dict[str, str]:
+        if self.major >= 3:
+            token = requests.post(f"{self.url}/auth/token", json={"username": ADMIN_USER, "password": self.password(ADMIN_USER)},
+                                  timeout=10).json()["access_token"]
+            return {"Authorization": f"Bearer {token}"}
+        import base64
+
+        raw = f"{ADMIN_USER}:{self.password(ADMIN_USER)}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+    def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        prefix = "/api/v2" if self.major >= 3 else "/api/v1"
+        return requests.request(method, self.url + prefix + path, headers=self.admin_headers(), timeout=20, **kwargs)
+
+    def run_ids(self, dag_id: str) -> list[str]:
+        body = self.api("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100}).json()
+        return sorted(r["dag_run_id"] for r in body["dag_runs"])
+
+    def profile(self, tmp_path: Path, *, user: str = ADMIN_USER, password: str | None = None, auth_type: str | None = None,
+                dag_id: str = "doctor_demo", payload: Any = "default", url: str | None = None, token: str | None = None,
+                name: str = "scenario") -> Path:
+        """A single-profile file for this server; secrets go through a password/token file, as users keep them."""
+        auth_type = auth_type or ("jwt" if self.major >= 3 else "basic")
+        secret_file = tmp_path / f"{name}.secret"
+        lines = [f"url: {url or self.url}", "auth:", f"  type: {auth_type}"]
+        if auth_type in ("basic", "jwt"):
+            secret_file.write_text(self.password(user) if password is None else password)
+            lines += [f"  username: {user}", f"  password_file: {secret_file}"]
+        elif auth_type == "token":
+            secret_file.write_text(token or "")
+            lines += [f"  token_file: {secret_file}"]
+        if secret_file.exists():
+            secret_file.chmod(0o600)
+        lines.append(f"dag_id: {dag_id}")
+        if payload == "default":
+            payload = {"logical_date": None, "conf": {"batch_size": 5}} if self.major >= 3 else {"conf": {"batch_size": 5}}
+        if payload is not None:
+            lines.append(f"payload: {json.dumps(payload, ensure_ascii=False)}")
+        lines.append("timeout: {connect: 2, read: 20}")
+        path = tmp_path / f"{name}.yml"
+        path.write_text("\n".join(lines) + "\n")
+        path.chmod(0o600)
+        return path
+
+
+def _start(version: str, root: Path) -> Server:
     install(version)
-    sandbox = Sandbox(version, root)
+    major = int(version.split(".")[0])
+    roles = ROLES_V3 if major >= 3 else ROLES_V2
+    sandbox = Sandbox(version, root,
+                      dag_files={**DAGS_COMMON, **(DAGS_V3_ONLY if major >= 3 else {})},
+                      users=[(name, PASSWORDS[name], role) for name, role in roles.items()],
+                      extra_webservers={} if major >= 3 else {"webserver-session": SESSION_ONLY})
     sandbox.prepare()
     sandbox.start()
     try:
         sandbox.wait_ready()
+        server = Server(sandbox)
+        _age_dag_files(server)
     except BaseException:
         sandbox.stop()
         raise
     sandbox.write_profile()
-    return sandbox
+    return server
+
+
+def _age_dag_files(server: Server, timeout: float = 120) -> None:
+    """Once parsed, break one DAG file and delete another, and wait until the API shows both."""
+    deadline = time.monotonic() + timeout
+    dags = server.sandbox.root / "dags"
+    while time.monotonic() < deadline:
+        if all(server.api("GET", f"/dags/{d}").status_code == 200 for d in ("doctor_becomes_broken", "doctor_stale")):
+            break
+        time.sleep(1)
+    (dags / "doctor_becomes_broken.py").write_text(BROKEN.replace("doctor_missing", "doctor_becomes_broken"))
+    (dags / "doctor_stale.py").unlink()
+    stale_key = "is_stale" if server.major >= 3 else "is_active"
+    while time.monotonic() < deadline:
+        broken = server.api("GET", "/dags/doctor_becomes_broken").json().get("has_import_errors")
+        stale = server.api("GET", "/dags/doctor_stale").json().get(stale_key)
+        if broken and stale == (server.major >= 3):
+            return
+        time.sleep(1)
+    raise RuntimeError(f"Airflow {server.version} did not mark the broken and the deleted DAG files in {timeout:.0f} s")
 
 
 @pytest.fixture(scope="session")
@@ -33,10 +145,10 @@ def airflow_servers(tmp_path_factory: pytest.TempPathFactory):
     if os.environ.get("AIRFLOW_DOCTOR_SKIP_INTEGRATION"):
         pytest.skip("AIRFLOW_DOCTOR_SKIP_INTEGRATION is set")
     roots = {v: tmp_path_factory.mktemp(f"airflow-{v}") for v in VERSIONS}
+    servers: dict[str, Server] = {}
+    errors = []
     with ThreadPoolExecutor(len(VERSIONS)) as pool:
         futures = {v: pool.submit(_start, v, roots[v]) for v in VERSIONS}
-        servers = {}
-        errors = []
         for version, future in futures.items():
             try:
                 servers[version] = future.result()
@@ -47,10 +159,20 @@ def airflow_servers(tmp_path_factory: pytest.TempPathFactory):
             pytest.fail("could not start Airflow: " + "; ".join(errors))
         yield servers
     finally:
-        for sandbox in servers.values():
-            sandbox.stop()
+        for server in servers.values():
+            server.sandbox.stop()
 
 
 @pytest.fixture(params=VERSIONS, ids=lambda v: f"airflow-{v}")
-def airflow(request: pytest.FixtureRequest, airflow_servers: dict[str, Sandbox]) -> Sandbox:
+def airflow(request: pytest.FixtureRequest, airflow_servers: dict[str, Server]) -> Server:
     return airflow_servers[request.param]
+
+
+@pytest.fixture
+def airflow2(airflow_servers: dict[str, Server]) -> Server:
+    return airflow_servers["2.10.5"]
+
+
+@pytest.fixture
+def airflow3(airflow_servers: dict[str, Server]) -> Server:
+    return airflow_servers[DEFAULT_AIRFLOW]

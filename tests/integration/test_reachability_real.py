@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from diagnose.cli import app
-from diagnose.sandbox import Sandbox
+from tests.integration.conftest import Server
 
 pytestmark = pytest.mark.integration
 
@@ -19,15 +19,12 @@ def check_json(profile: Path, *extra: str) -> tuple[int, dict]:
     return result.exit_code, json.loads(result.stdout)
 
 
-def profile_for(sandbox: Sandbox, tmp_path: Path, url: str) -> Path:
-    text = sandbox.profile_path.read_text().replace(f"url: {sandbox.url}", f"url: {url}")
-    path = tmp_path / f"af{sandbox.major}.yml"
-    path.write_text(text)
-    return path
+def profile_for(server: Server, tmp_path: Path, url: str) -> Path:
+    return server.profile(tmp_path, url=url)
 
 
-def test_reachability_reports_version_prefix_and_health(airflow: Sandbox) -> None:
-    code, data = check_json(airflow.profile_path, "--only", "reachability")
+def test_reachability_reports_version_prefix_and_health(airflow: Server) -> None:
+    code, data = check_json(airflow.sandbox.profile_path, "--only", "reachability")
     (result,) = data["results"]
     assert code == 0 and result["status"] == "pass", result
     assert data["facts"]["Airflow"] == airflow.version
@@ -38,7 +35,7 @@ def test_reachability_reports_version_prefix_and_health(airflow: Sandbox) -> Non
     assert all(e["status"] for e in result["evidence"]) and len(result["evidence"]) <= 3
 
 
-def test_wrong_sub_path_names_the_url_that_works(airflow: Sandbox, tmp_path: Path) -> None:
+def test_wrong_sub_path_names_the_url_that_works(airflow: Server, tmp_path: Path) -> None:
     code, data = check_json(profile_for(airflow, tmp_path, airflow.url + "/airflow"), "--only", "reachability")
     (result,) = data["results"]
     assert code == 1 and result["summary"].startswith("wrong path")
@@ -47,7 +44,7 @@ def test_wrong_sub_path_names_the_url_that_works(airflow: Sandbox, tmp_path: Pat
 
 
 @pytest.mark.parametrize("pasted", ["/api/v1", "/api/v2"])
-def test_pasted_api_path_is_corrected_and_the_run_goes_on(airflow: Sandbox, tmp_path: Path, pasted: str) -> None:
+def test_pasted_api_path_is_corrected_and_the_run_goes_on(airflow: Server, tmp_path: Path, pasted: str) -> None:
     code, data = check_json(profile_for(airflow, tmp_path, airflow.url + pasted), "--only", "reachability")
     (result,) = data["results"]
     assert result["status"] == "warn" and f"already ends with {pasted}" in result["summary"]

@@ -1,0 +1,50 @@
+"""DAG files for the scenario servers: each one is a situation users hit."""
+
+from __future__ import annotations
+
+from diagnose.sandbox import SAMPLE_DAG
+
+IMPORTS = '''\
+import datetime
+
+try:  # Airflow 3
+    from airflow.sdk import DAG, Param
+    from airflow.providers.standard.operators.empty import EmptyOperator
+    from airflow.providers.standard.operators.python import PythonOperator
+except ImportError:  # Airflow 2
+    from airflow import DAG
+    from airflow.models.param import Param
+    from airflow.operators.empty import EmptyOperator
+    from airflow.operators.python import PythonOperator
+
+START = datetime.datetime(2024, 1, 1)
+'''
+
+
+def dag_file(dag_id: str, *, paused: bool = False, extra: str = "", body: str = 'EmptyOperator(task_id="hello")',
+             schedule: str | None = None) -> str:
+    return IMPORTS + f'''
+with DAG("{dag_id}", start_date=START, schedule={schedule!r}, catchup=False, is_paused_upon_creation={paused}{extra}):
+    {body}
+'''
+
+
+FAILING_TASK = '''def explode():
+        raise RuntimeError("the doctor's test task fails on purpose")
+
+    PythonOperator(task_id="explode", python_callable=explode)'''
+
+BROKEN = "from airflow import DAG  # this file should define doctor_missing\nimport airflow_doctor_no_such_module\n"
+
+DAGS_COMMON = {
+    "doctor_demo.py": SAMPLE_DAG,
+    "doctor_paused.py": dag_file("doctor_paused", paused=True),
+    "doctor_fails.py": dag_file("doctor_fails", body=FAILING_TASK),
+    "doctor_display.py": dag_file("doctor_display_id", extra=', dag_display_name="Doctor Display"'),
+    "doctor_missing.py": BROKEN,
+    "doctor_becomes_broken.py": dag_file("doctor_becomes_broken"),
+    "doctor_stale.py": dag_file("doctor_stale"),
+}
+DAGS_V3_ONLY = {
+    "doctor_no_manual.py": dag_file("doctor_no_manual", schedule="@yearly", extra=', allowed_run_types=["scheduled"]'),
+}

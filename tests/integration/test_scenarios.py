@@ -1,0 +1,174 @@
+"""The situations users hit, on real Airflow 2.10.5 and 3.x: which check fails first, and what the headline says.
+
+Every scenario also proves that the doctor created no DAG run.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from typer.testing import CliRunner
+
+from diagnose.cli import app
+from tests.integration.conftest import Server
+
+pytestmark = pytest.mark.integration
+
+
+def run_check(profile: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+    result = CliRunner().invoke(app, ["check", "--profile", str(profile), "--format", "json", *extra])
+    assert result.exit_code in (0, 1), result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def statuses(data: dict[str, Any]) -> dict[str, str]:
+    return {r["check_id"]: r["status"] for r in data["results"]}
+
+
+def first_failure(data: dict[str, Any]) -> str | None:
+    return next((r["check_id"] for r in data["results"] if r["status"] == "fail"), None)
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def forge_jwt(server: Server, *, secret: str | None = None, expires_in: int = 3600, sub: str = "admin",
+              role: str = "admin") -> str:
+    """A token shaped like Airflow 3's own (HS512), signed with this server's secret or another one."""
+    keys = json.loads((server.sandbox.root / "keys.json").read_text())
+    now = int(time.time())
+    header = {"alg": "HS512", "kid": "not-used", "typ": "JWT"}
+    claims = {"sub": sub, "role": role, "teams": [], "jti": "doctor", "iss": "airflow-doctor-sandbox",
+              "aud": "apache-airflow", "nbf": now - 7200, "iat": now - 7200, "exp": now + expires_in}
+    signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
+    key = (secret or keys["jwt"]).encode()
+    signature = hmac.new(key, signing_input.encode(), hashlib.sha512).digest()
+    return f"{signing_input}.{_b64url(signature)}"
+
+
+@dataclass
+class Scenario:
+    name: str
+    majors: tuple[int, ...]
+    profile: Callable[[Server, Path], Path]
+    failing: str | None
+    """The first check that fails (None: all pass)."""
+    headline: str | None
+    """The check the diagnosis names."""
+    says: tuple[str, ...] = ()
+    """Fragments of the diagnosis summary (case-insensitive)."""
+    also: dict[str, str] = field(default_factory=dict)
+    """Other check statuses to assert."""
+
+
+def p(**kwargs: Any) -> Callable[[Server, Path], Path]:
+    return lambda server, tmp: server.profile(tmp, **kwargs)
+
+
+def session_only(server: Server, tmp: Path) -> Path:
+    return server.profile(tmp, url=server.session_only_url)
+
+
+SCENARIOS = [
+    Scenario("correct-admin-profile-passes-everything", (2, 3), p(), None, None),
+    Scenario("op-role-may-trigger", (2, 3), p(user="op"), None, None),
+    Scenario("basic-auth-sent-to-a-session-only-backend", (2,), session_only, "auth-backend", "auth-backend",
+             ("basic auth is not enabled",)),
+    Scenario("wrong-password", (2, 3), p(password="not-the-password"), "auth-backend", "auth-backend",
+             ("wrong username or password",)),
+    Scenario("non-ascii-password-sent-as-latin-1", (2,), p(user="user1"), "credential-encoding", "credential-encoding",
+             ("non-ascii", "latin-1"), {"auth-backend": "warn", "permissions": "pass"}),
+    Scenario("non-ascii-password-is-fine-for-airflow-3", (3,), p(user="user1"), None, None),
+    Scenario("password-file-with-trailing-newline", (2, 3), lambda s, t: s.profile(t, password=s.password("admin") + "\n"),
+             "credential-encoding", "credential-encoding", ("trailing newline",), {"auth-backend": "warn"}),
+    Scenario("viewer-may-read-but-not-trigger", (2, 3), p(user="viewer"), "permissions", "permissions",
+             ("may not trigger", "403")),
+    Scenario("unknown-dag-id", (2, 3), p(dag_id="no_such_dag"), "dag-exists", "dag-exists", ("no dag has the id",)),
+    Scenario("dag-id-differs-in-case", (2, 3), p(dag_id="DOCTOR_DEMO"), "dag-exists", "dag-exists",
+             ("differs only in case", "doctor_demo")),
+    Scenario("display-name-used-as-dag-id", (2, 3), p(dag_id="Doctor Display"), "dag-exists", "dag-exists",
+             ("display name", "doctor_display_id")),
+    Scenario("dag-file-never-imported", (2, 3), p(dag_id="doctor_missing"), "dag-exists", "dag-exists",
+             ("fails to import",)),
+    Scenario("dag-file-broke-after-parsing", (2, 3), p(dag_id="doctor_becomes_broken"), "dag-exists", "dag-exists",
+             ("now fails to import",)),
+    Scenario("dag-file-deleted", (2, 3), p(dag_id="doctor_stale"), "dag-exists", "dag-exists", ("trigger answers 404",)),
+    Scenario("paused-dag", (2, 3), p(dag_id="doctor_paused", payload=None), "paused", "paused",
+             ("is paused", "never starts")),
+    Scenario("seed-payload-with-run-id", (2, 3), p(payload={"conf": {"batch_size": 3}, "run_id": "custom_run_id_123"}),
+             "payload-schema", "payload-schema", ("run_id",)),
+    Scenario("seed-payload-with-null-run-id", (2, 3), p(payload={"conf": {}, "run_id": None}),
+             "payload-schema", "payload-schema", ("run_id",)),
+    Scenario("conf-sent-as-a-json-string", (2, 3), p(payload={"logical_date": None, "conf": "{\"batch_size\": 5}"}),
+             "payload-schema", "payload-schema", ("conf",)),
+    Scenario("conf-breaks-the-dag-params", (2, 3), p(payload={"logical_date": None, "conf": {"batch_size": "ten"}}),
+             "payload-schema", "payload-schema", ("batch_size",)),
+    Scenario("naive-logical-date", (2, 3), p(payload={"logical_date": "2024-01-01T00:00:00", "conf": {}}),
+             "payload-schema", "payload-schema", ("logical_date", "timezone")),
+    Scenario("airflow-3-without-logical-date", (3,), p(payload={"conf": {"batch_size": 2}}), "payload-schema",
+             "payload-schema", ("logical_date", "required")),
+    Scenario("execution-date-sent-to-airflow-3", (3,), p(payload={"execution_date": "2024-01-01T00:00:00Z", "conf": {}}),
+             "payload-schema", "payload-schema", ("execution_date",)),
+    Scenario("run-id-with-a-space", (2,), p(payload={"dag_run_id": "my run", "conf": {}}), "payload-schema",
+             "payload-schema", ("dag_run_id",)),
+    Scenario("basic-auth-sent-to-airflow-3", (3,), p(auth_type="basic"), "auth-backend", "auth-backend",
+             ("does not accept basic", "do get a token")),
+    Scenario("airflow-2-profile-asks-for-a-token", (2,), p(auth_type="jwt"), "auth-backend", "auth-backend",
+             ("no /auth/token", "basic auth with the same credentials works")),
+    Scenario("no-credentials", (2, 3), p(auth_type="none"), "auth-backend", "auth-backend", ("requires",)),
+    Scenario("garbage-bearer-token", (3,), p(auth_type="token", token="not-a-real-token"), "auth-backend",
+             "auth-backend", ("invalid jwt token",)),
+    Scenario("expired-token", (3,), lambda s, t: s.profile(t, auth_type="token", token=forge_jwt(s, expires_in=-600)),
+             "auth-backend", "auth-backend", ("expired",)),
+    Scenario("token-signed-by-another-deployment", (3,),
+             lambda s, t: s.profile(t, auth_type="token", token=forge_jwt(s, secret="another-deployments-secret")),
+             "auth-backend", "auth-backend", ("invalid jwt token",)),
+    Scenario("valid-pre-issued-token", (3,), lambda s, t: s.profile(t, auth_type="token", token=forge_jwt(s)), None, None),
+    Scenario("token-pasted-with-bearer-prefix", (3,),
+             lambda s, t: s.profile(t, auth_type="token", token="Bearer " + forge_jwt(s)), "auth-backend",
+             "credential-encoding", ("starts with 'bearer '",)),
+    Scenario("bearer-token-sent-to-airflow-2", (2,), p(auth_type="token", token="some-token"), "auth-backend",
+             "auth-backend", ("bearer token was refused",)),
+    Scenario("dag-forbids-manual-runs", (3,), p(dag_id="doctor_no_manual", payload=None), "dag-exists", "dag-exists",
+             ("does not allow manual runs",)),
+]
+
+
+def _cases():
+    for scenario in SCENARIOS:
+        for major in scenario.majors:
+            yield pytest.param(scenario, major, id=f"airflow{major}-{scenario.name}")
+
+
+@pytest.mark.parametrize("scenario, major", list(_cases()))
+def test_scenario(scenario: Scenario, major: int, airflow_servers: dict[str, Server], tmp_path: Path) -> None:
+    server = next(s for s in airflow_servers.values() if s.major == major)
+    profile = scenario.profile(server, tmp_path)
+    dags = [d["dag_id"] for d in server.api("GET", "/dags", params={"limit": 100}).json()["dags"]]
+    runs_before = {d: server.run_ids(d) for d in dags}
+
+    code, data = run_check(profile)
+
+    assert first_failure(data) == scenario.failing, json.dumps(statuses(data))
+    assert code == (1 if scenario.failing else 0)
+    if scenario.headline is None:
+        assert data["diagnosis"] is None, data["diagnosis"]
+        assert set(statuses(data).values()) <= {"pass"}, statuses(data)
+    else:
+        assert data["diagnosis"]["check_id"] == scenario.headline, data["diagnosis"]
+        summary = data["diagnosis"]["summary"].lower()
+        for fragment in scenario.says:
+            assert fragment.lower() in summary, (fragment, summary)
+        assert data["diagnosis"]["fix"] is not None
+    for check_id, status in scenario.also.items():
+        assert statuses(data)[check_id] == status, statuses(data)
+    assert {d: server.run_ids(d) for d in dags} == runs_before, "the doctor created a DAG run"

@@ -54,8 +54,16 @@ class Check:
         if not any(i.field.startswith("conf") and "object" in i.problem for i in issues):
             issues += param_issues(corrected.get("conf") or {}, params)
         version = f"Airflow {facts.airflow_version}" if facts.airflow_version else "this Airflow"
+        repeats = repeat_conflicts(payload)
         if not issues:
             checked = f" and conf against the params of {facts.dag.dag_id!r}" if facts.dag and params else ""
+            if repeats:
+                return Finding(Status.WARN, f"the payload is valid for one trigger, but {repeats[0]}",
+                               explanation=" ".join(repeats) + " Scripts that trigger the same body again get 409 "
+                                           "Conflict ('already exists').",
+                               fix=Fix("Leave the fixed value out (Airflow 3: logical_date null) or make it unique per "
+                                       "trigger.", (json.dumps(correct_for_repeats(payload, v2)),)),
+                               details=(f"payload: {json.dumps(payload, default=str)}",))
             return Finding(Status.PASS, f"the payload matches {version}'s trigger schema{checked}",
                            details=(f"payload: {json.dumps(payload, default=str)}",))
         first = issues[0]
@@ -103,6 +111,15 @@ def schema_issues(payload: dict[str, Any], v2: bool, version: str) -> list[Issue
     if v2 and "logical_date" not in payload:
         issues.append(Issue("logical_date", "is required in Airflow 3 (send null to let the server pick the time)",
                             "422 missing 'Field required'"))
+    if not v2:
+        for key in ("logical_date", "execution_date"):
+            if key in payload and payload[key] is None:
+                issues.append(Issue(key, "may not be null in Airflow 2 (leave it out to let the server pick the time; "
+                                         "null is Airflow 3's way)",
+                                    "400 'Incorrect datetime argument' \"'None' is not an instance of 'str'\""))
+        if "dag_run_id" in payload and payload["dag_run_id"] is None:
+            issues.append(Issue("dag_run_id", "may not be null in Airflow 2 (leave it out to get a generated id)",
+                                "400 \"{'dag_run_id': ['Field may not be null.']}\""))
     conf = payload.get("conf")
     if "conf" in payload and not isinstance(conf, dict) and not (v2 and conf is None):
         kind = "a JSON string holding an object (double-encoded)" if isinstance(conf, str) and _json_object(conf) else type(conf).__name__
@@ -128,10 +145,25 @@ def schema_issues(payload: dict[str, Any], v2: bool, version: str) -> list[Issue
     if run_id is not None and (not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id)):
         issues.append(Issue("dag_run_id", f"{run_id!r} does not match the default run-id pattern ^[A-Za-z0-9_.~:+-]+$",
                             "400 'The run_id provided ... does not match regex pattern'" if v2
-                            else "500: an HTML 'Ooops!' page (Airflow 2.10 does not catch this error)"))
+                            else "500 an HTML 'Ooops!' page (Airflow 2.10 does not catch this error)"))
     if "note" in payload and payload["note"] is not None and not isinstance(payload["note"], str):
         issues.append(Issue("note", "must be a string", "422 string_type" if v2 else "400 not of type 'string'"))
     return issues
+
+
+def repeat_conflicts(payload: dict[str, Any]) -> list[str]:
+    """Fixed values that make a second trigger with the same body fail with 409."""
+    notes = []
+    if payload.get("logical_date") or payload.get("execution_date"):
+        notes.append("a fixed logical_date allows one run per date: a second trigger with it answers 409.")
+    if payload.get("dag_run_id"):
+        notes.append("a fixed dag_run_id can be used once: a second trigger with it answers 409.")
+    return notes
+
+
+def correct_for_repeats(payload: dict[str, Any], v2: bool) -> dict[str, Any]:
+    fixed = {k: v for k, v in payload.items() if k not in ("logical_date", "execution_date", "dag_run_id")}
+    return {"logical_date": None, **fixed} if v2 else fixed
 
 
 def _json_object(text: str) -> dict[str, Any] | None:
@@ -158,15 +190,22 @@ def correct(payload: dict[str, Any], v2: bool, version: str) -> dict[str, Any]:
         fixed[target] = value
     if isinstance(fixed.get("conf"), str) and _json_object(fixed["conf"]) is not None:
         fixed["conf"] = _json_object(fixed["conf"])
-    elif "conf" in fixed and not isinstance(fixed["conf"], dict):
+    elif "conf" in fixed and not isinstance(fixed["conf"], dict) and not (v2 and fixed["conf"] is None):
         fixed["conf"] = {}
     for key in DATE_FIELDS:
         value = fixed.get(key)
         if isinstance(value, str) and not _is_aware_datetime(value):
             fixed[key] = (value.strip() + ("T00:00:00" if len(value.strip()) == 10 else "") + "Z") if re.match(
                 r"^\d{4}-\d{2}-\d{2}", value.strip()) else None
-    if not v2 and fixed.get("execution_date") is not None and "logical_date" in fixed:
-        fixed.pop("execution_date")
+    if not v2:
+        for key in ("logical_date", "execution_date"):
+            if key in fixed and fixed[key] is None:
+                fixed.pop(key)
+        if fixed.get("execution_date") is not None and "logical_date" in fixed:
+            fixed.pop("execution_date")
+    if bool(fixed.get("data_interval_start")) != bool(fixed.get("data_interval_end")):
+        fixed.pop("data_interval_start", None)
+        fixed.pop("data_interval_end", None)
     run_id = fixed.get("dag_run_id")
     if run_id is None:
         fixed.pop("dag_run_id", None)

@@ -74,6 +74,11 @@ def p(**kwargs: Any) -> Callable[[Server, Path], Path]:
     return lambda server, tmp: server.profile(tmp, **kwargs)
 
 
+def body(**fields: Any) -> Callable[[Server, Path], Path]:
+    """A payload as the version expects it (Airflow 3 wants the logical_date key), plus `fields`."""
+    return lambda server, tmp: server.profile(tmp, payload={**({"logical_date": None} if server.major >= 3 else {}), **fields})
+
+
 def session_only(server: Server, tmp: Path) -> Path:
     return server.profile(tmp, url=server.session_only_url)
 
@@ -108,12 +113,16 @@ SCENARIOS = [
              "payload-schema", "payload-schema", ("run_id",)),
     Scenario("seed-payload-with-null-run-id", (2, 3), p(payload={"conf": {}, "run_id": None}),
              "payload-schema", "payload-schema", ("run_id",)),
-    Scenario("conf-sent-as-a-json-string", (2, 3), p(payload={"logical_date": None, "conf": "{\"batch_size\": 5}"}),
+    Scenario("conf-sent-as-a-json-string", (2, 3), body(conf="{\"batch_size\": 5}"),
              "payload-schema", "payload-schema", ("conf",)),
-    Scenario("conf-breaks-the-dag-params", (2, 3), p(payload={"logical_date": None, "conf": {"batch_size": "ten"}}),
+    Scenario("conf-breaks-the-dag-params", (2, 3), body(conf={"batch_size": "ten"}),
              "payload-schema", "payload-schema", ("batch_size",)),
     Scenario("naive-logical-date", (2, 3), p(payload={"logical_date": "2024-01-01T00:00:00", "conf": {}}),
              "payload-schema", "payload-schema", ("logical_date", "timezone")),
+    Scenario("airflow-3-style-null-logical-date-sent-to-airflow-2", (2,), p(payload={"logical_date": None, "conf": {}}),
+             "payload-schema", "payload-schema", ("logical_date", "may not be null")),
+    Scenario("fixed-logical-date-works-once", (2, 3), body(logical_date="2031-01-01T00:00:00Z", conf={}), None,
+             "payload-schema", ("409",), {"payload-schema": "warn"}),
     Scenario("airflow-3-without-logical-date", (3,), p(payload={"conf": {"batch_size": 2}}), "payload-schema",
              "payload-schema", ("logical_date", "required")),
     Scenario("execution-date-sent-to-airflow-3", (3,), p(payload={"execution_date": "2024-01-01T00:00:00Z", "conf": {}}),

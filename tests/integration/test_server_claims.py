@@ -1,0 +1,128 @@
+"""What the checks tell users about Airflow's answers, verified by asking real Airflow.
+
+payload-schema says what the server would answer to a flagged payload; here the payload is really
+sent (as admin, to a scratch DAG) and the status must be the one claimed, and the corrected payload
+must be accepted. permissions says a Viewer cannot trigger; here a Viewer really tries.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import requests
+
+from checks.payload_schema import correct, param_issues, schema_issues
+from tests.integration.conftest import PASSWORDS, Server
+
+pytestmark = pytest.mark.integration
+
+SCRATCH_DAG = "doctor_display_id"
+PARAMS_DAG = "doctor_demo"
+
+PAYLOADS = [
+    {"conf": {"batch_size": 3}, "run_id": "custom_run_id_123"},
+    {"conf": {}, "run_id": None},
+    {"logical_date": None, "conf": "{\"a\": 1}"},
+    {"logical_date": "2024-01-01T00:00:00", "conf": {}},
+    {"logical_date": "2024-01-02", "conf": {}},
+    {"execution_date": "2024-02-01T00:00:00Z", "conf": {}},
+    {"dag_id": "x", "conf": {}},
+    {"conf": [1, 2]},
+    {"data_interval_start": "2024-01-01T00:00:00Z", "conf": {}},
+    {"logical_date": None, "conf": {}},
+    {"dag_run_id": None, "conf": {}},
+    {"dag_run_id": "nightly load/2024", "conf": {}},
+    {"conf": None},
+]
+
+
+def _status_claimed(server_says: str) -> int:
+    return int(server_says.split(" ")[0])
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=lambda p: json.dumps(p)[:50])
+def test_flagged_payloads_are_refused_as_claimed_and_corrections_are_accepted(airflow: Server, payload: dict) -> None:
+    v2 = airflow.major >= 3
+    issues = schema_issues(payload, v2, airflow.version)
+    response = airflow.api("POST", f"/dags/{SCRATCH_DAG}/dagRuns", json=payload)
+    if not issues:
+        assert response.status_code in (200, 201), response.text
+        return
+    claimed = {_status_claimed(i.server_says) for i in issues}
+    assert response.status_code in claimed, (issues, response.status_code, response.text)
+    fixed = correct(payload, v2, airflow.version)
+    assert schema_issues(fixed, v2, airflow.version) == []
+    accepted = airflow.api("POST", f"/dags/{SCRATCH_DAG}/dagRuns", json=fixed)
+    assert accepted.status_code in (200, 201), (fixed, accepted.text)
+
+
+def test_a_fixed_logical_date_or_run_id_fails_the_second_time(airflow: Server) -> None:
+    stamp = "2025-03-0{}T00:00:00Z"
+    first = {"logical_date": stamp.format(1), "conf": {}}
+    assert airflow.api("POST", f"/dags/{SCRATCH_DAG}/dagRuns", json=first).status_code in (200, 201)
+    assert airflow.api("POST", f"/dags/{SCRATCH_DAG}/dagRuns", json=first).status_code == 409
+    run = {"dag_run_id": f"doctor_fixed_{airflow.major}", "logical_date": stamp.format(2), "conf": {}}
+    assert airflow.api("POST", f"/dags/{SCRATCH_DAG}/dagRuns", json=run).status_code in (200, 201)
+    again = {**run, "logical_date": stamp.format(3)}
+    assert airflow.api("POST", f"/dags/{SCRATCH_DAG}/dagRuns", json=again).status_code == 409
+
+
+def test_conf_that_breaks_params_is_refused_with_the_claimed_status(airflow: Server) -> None:
+    details = airflow.api("GET", f"/dags/{PARAMS_DAG}/details").json()
+    from checks.dag_exists import dag_info
+
+    params = dag_info(details, None).params
+    bad = {"batch_size": "ten"}
+    (issue,) = param_issues(bad, params)
+    body = {"logical_date": None, "conf": bad} if airflow.major >= 3 else {"conf": bad}
+    response = airflow.api("POST", f"/dags/{PARAMS_DAG}/dagRuns", json=body)
+    assert response.status_code == _status_claimed(issue.server_says) == 400
+    assert "Invalid input for param batch_size" in response.text
+
+
+def test_a_viewer_really_cannot_trigger(airflow: Server) -> None:
+    prefix = "/api/v2" if airflow.major >= 3 else "/api/v1"
+    body = {"logical_date": None} if airflow.major >= 3 else {}
+    if airflow.major >= 3:
+        token = requests.post(f"{airflow.url}/auth/token", json={"username": "viewer", "password": PASSWORDS["viewer"]},
+                              timeout=10).json()["access_token"]
+        response = requests.post(f"{airflow.url}{prefix}/dags/{SCRATCH_DAG}/dagRuns", json=body,
+                                 headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    else:
+        response = requests.post(f"{airflow.url}{prefix}/dags/{SCRATCH_DAG}/dagRuns", json=body,
+                                 auth=("viewer", PASSWORDS["viewer"]), timeout=10)
+    assert response.status_code == 403
+
+
+def test_a_paused_dag_accepts_the_trigger_and_the_run_stays_queued(airflow: Server) -> None:
+    body = {"logical_date": None} if airflow.major >= 3 else {}
+    response = airflow.api("POST", "/dags/doctor_paused/dagRuns", json=body)
+    assert response.status_code in (200, 201) and response.json()["state"] == "queued"
+    import time
+
+    time.sleep(6)
+    run_id = response.json()["dag_run_id"]
+    assert airflow.api("GET", f"/dags/doctor_paused/dagRuns/{run_id}").json()["state"] == "queued"
+
+
+def test_latin1_basic_is_refused_and_utf8_basic_accepted_by_airflow_2(airflow2: Server) -> None:
+    url = f"{airflow2.url}/api/v1/dags?limit=1"
+    assert requests.get(url, auth=("user1", PASSWORDS["user1"]), timeout=10).status_code == 401
+    assert requests.get(url, auth=(b"user1", PASSWORDS["user1"].encode()), timeout=10).status_code == 200
+
+
+def test_session_only_backend_refuses_basic_but_not_the_browser_session(airflow2: Server, tmp_path: Path) -> None:
+    import re
+
+    base = airflow2.session_only_url
+    password = airflow2.password("admin")
+    assert requests.get(f"{base}/api/v1/dags?limit=1", auth=("admin", password), timeout=10).status_code == 401
+    browser = requests.Session()
+    page = browser.get(f"{base}/login/", timeout=10)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
+    login = browser.post(f"{base}/login/", data={"csrf_token": token, "username": "admin", "password": password},
+                         allow_redirects=False, timeout=10)
+    assert login.status_code == 302 and "/login" not in login.headers["Location"]
+    assert browser.get(f"{base}/api/v1/dags?limit=1", timeout=10).status_code == 200

@@ -187,7 +187,7 @@ class BrowserLogin:
 _CSRF_INPUT = re.compile(r"<input[^>]*name=[\"']csrf_token[\"'][^>]*>", re.I)
 _VALUE = re.compile(r"value=[\"']([^\"']+)[\"']", re.I)
 _PASSWORD_INPUT = re.compile(r"<input[^>]*type=[\"']password[\"']", re.I)
-_OAUTH_LINK = re.compile(r"href=[\"'][^\"']*/login/([A-Za-z0-9_.-]+)[\"'/?]", re.I)
+_PROVIDER = re.compile(r"id=[\"']btn-signin-([A-Za-z0-9_.-]+)[\"']|href=[\"'][^\"']*/login/([A-Za-z0-9_.-]+)[\"'/?]", re.I)
 
 
 def reproduce_browser_login(ctx: CheckContext, username: str, password: str) -> BrowserLogin:
@@ -200,7 +200,7 @@ def reproduce_browser_login(ctx: CheckContext, username: str, password: str) -> 
     if page.status != 200 or not page.is_html:
         return BrowserLogin(LoginOutcome.NOT_REPRODUCED, f"GET /login/ answered {page.status} ({error_detail(page, 80)})")
     html = page.text
-    providers = tuple(dict.fromkeys(p for p in _OAUTH_LINK.findall(html) if p.lower() not in ("", "login")))
+    providers = tuple(dict.fromkeys(a or b for a, b in _PROVIDER.findall(html) if (a or b).lower() not in ("", "login")))
     if not _PASSWORD_INPUT.search(html):
         names = ", ".join(providers) if providers else "an external identity provider"
         return BrowserLogin(LoginOutcome.SSO_ONLY, f"the login page has no password field; it offers {names}",

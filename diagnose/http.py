@@ -119,8 +119,8 @@ class ProbeResponse:
 
     @property
     def is_html(self) -> bool:
-        head = self.body[:512].lstrip().lower()
-        return self.content_type == "text/html" or head.startswith((b"<!doctype html", b"<html"))
+        head = self.body[:1024].lower()
+        return self.content_type == "text/html" or b"<!doctype html" in head or b"<html" in head
 
     @property
     def text(self) -> str:

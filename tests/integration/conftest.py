@@ -23,6 +23,24 @@ from tests.integration.dags import BROKEN, DAGS_COMMON, DAGS_V3_ONLY
 
 VERSIONS = ("2.10.5", DEFAULT_AIRFLOW)
 SESSION_ONLY = {"AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.session"}
+SSO_WEBSERVER_CONFIG = """\
+# FAB with single sign-on only: the login page offers an identity provider and no password field.
+from flask_appbuilder.security.manager import AUTH_OAUTH
+
+AUTH_TYPE = AUTH_OAUTH
+AUTH_USER_REGISTRATION = True
+AUTH_USER_REGISTRATION_ROLE = "Viewer"
+OAUTH_PROVIDERS = [{
+    "name": "azure", "icon": "fa-windows", "token_key": "access_token",
+    "remote_app": {
+        "client_id": "airflow-doctor-test", "client_secret": "unused",
+        "api_base_url": "https://login.microsoftonline.com/example/oauth2",
+        "access_token_url": "https://login.microsoftonline.com/example/oauth2/token",
+        "authorize_url": "https://login.microsoftonline.com/example/oauth2/authorize",
+        "client_kwargs": {"scope": "openid email profile"},
+    },
+}]
+"""
 PASSWORDS = {"op": "op-pass-1", "user1": "pässwörd", "viewer": "viewer-pass-1"}
 ROLES_V2 = {"op": "Op", "user1": "User", "viewer": "Viewer"}
 ROLES_V3 = {"op": "op", "user1": "user", "viewer": "viewer"}
@@ -49,6 +67,10 @@ class Server:
     @property
     def session_only_url(self) -> str:
         return f"http://127.0.0.1:{self.sandbox.extra_ports['webserver-session']}"
+
+    @property
+    def sso_url(self) -> str:
+        return f"http://127.0.0.1:{self.sandbox.extra_ports['webserver-sso']}"
 
     def password(self, user: str) -> str:
         return self.sandbox.admin_password if user == ADMIN_USER else PASSWORDS[user]
@@ -99,13 +121,20 @@ class Server:
 
 
 def _start(version: str, root: Path) -> Server:
-    install(version)
+    venv = install(version)
     major = int(version.split(".")[0])
     roles = ROLES_V3 if major >= 3 else ROLES_V2
+    extra_webservers = {}
+    if major < 3:
+        _ensure_package(venv, "authlib")
+        sso_config = root / "webserver_config_sso.py"
+        sso_config.write_text(SSO_WEBSERVER_CONFIG)
+        extra_webservers = {"webserver-session": SESSION_ONLY,
+                            "webserver-sso": {"AIRFLOW__WEBSERVER__CONFIG_FILE": str(sso_config)}}
     sandbox = Sandbox(version, root,
                       dag_files={**DAGS_COMMON, **(DAGS_V3_ONLY if major >= 3 else {})},
                       users=[(name, PASSWORDS[name], role) for name, role in roles.items()],
-                      extra_webservers={} if major >= 3 else {"webserver-session": SESSION_ONLY})
+                      extra_webservers=extra_webservers)
     sandbox.prepare()
     sandbox.start()
     try:
@@ -117,6 +146,16 @@ def _start(version: str, root: Path) -> Server:
         raise
     sandbox.write_profile()
     return server
+
+
+def _ensure_package(venv: Path, package: str) -> None:
+    """FAB's OAuth login page needs authlib, which Airflow does not install; add it to the cached venv once."""
+    import subprocess
+
+    python = venv / "bin" / "python"
+    if subprocess.call([str(python), "-c", f"import {package}"], stderr=subprocess.DEVNULL) != 0:
+        subprocess.check_call([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", package],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _age_dag_files(server: Server, timeout: float = 120) -> None:

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import base64
+
+import responses
+from responses import matchers
+
+from checks import auth_backend
+from checks._credentials import Credentials, Scheme
+from diagnose.model import Status
+from tests.conftest import check_context, replay
+
+V2, V3 = "airflow-2.10.5", "airflow-3.3.2"
+BASE = "http://airflow.test"
+
+
+def v2(**kw):
+    return check_context(BASE, api="/api/v1", version="2.10.5", **kw)
+
+
+def v3(**kw):
+    return check_context(BASE, api="/api/v2", version="3.3.2", auth_type=kw.pop("auth_type", "jwt"), **kw)
+
+
+def basic_header(user: str, password: str, codec: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode(codec)).decode()}
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_accepted_basic_auth_records_the_identity_for_later_checks() -> None:
+    ctx = v2()
+    replay(responses, BASE, V2, "dags_basic_admin", match=[matchers.header_matcher(basic_header("admin", "secret-pw", "latin-1"))])
+    finding = auth_backend.Check().run(ctx)
+    assert finding.status is Status.PASS and ctx.facts.identity == "admin"
+    assert ctx.facts.credentials == Credentials(Scheme.BASIC, "admin", ctx.profile.auth.password)
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_session_only_backend_explains_basic_auth_is_ignored() -> None:
+    ctx = v2()
+    replay(responses, BASE, V2, "dags_basic_wrong", path="/api/v1/dags?limit=1",
+           match=[matchers.header_matcher(basic_header("admin", "secret-pw", "latin-1"))])
+    replay(responses, BASE, V2, "login_page")
+    replay(responses, BASE, V2, "login_post_ok")
+    replay(responses, BASE, V2, "dags_session", path="/api/v1/dags?limit=1")
+    finding = auth_backend.Check().run(ctx)
+    assert finding.status is Status.FAIL and finding.summary.startswith("Basic auth is not enabled")
+    assert finding.fix is not None and any("AIRFLOW__API__AUTH_BACKENDS=" in c for c in finding.fix.commands)
+    assert "UI login: the UI login form accepted them (302 to /home)" in finding.details
+    login_form = responses.calls[2].request.body
+    assert "username=admin" in login_form and "password=secret-pw" in login_form and "csrf_token=" in login_form
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_wrong_password_is_confirmed_by_the_ui_login_form() -> None:
+    ctx = v2(password="not-it")
+    replay(responses, BASE, V2, "dags_basic_wrong", path="/api/v1/dags?limit=1")
+    replay(responses, BASE, V2, "login_page")
+    replay(responses, BASE, V2, "login_post_rejected")
+    finding = auth_backend.Check().run(ctx)
+    assert finding.status is Status.FAIL and finding.summary.startswith("wrong username or password")
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_sso_only_login_page_says_basic_auth_cannot_work() -> None:
+    ctx = v2(username="alice@example.com", password="corp-pw")
+    replay(responses, BASE, V2, "dags_basic_wrong", path="/api/v1/dags?limit=1")
+    replay(responses, BASE, V2, "login_page_sso")
+    finding = auth_backend.Check().run(ctx)
+    assert finding.status is Status.FAIL and "single sign-on" in finding.summary and "azure" in finding.explanation
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_non_ascii_password_is_retried_as_utf8_and_warns() -> None:
+    ctx = v2(username="user1", password="pässwörd")
+    replay(responses, BASE, V2, "dags_basic_wrong", path="/api/v1/dags?limit=1",
+           match=[matchers.header_matcher(basic_header("user1", "pässwörd", "latin-1"))])
+    replay(responses, BASE, V2, "dags_basic_utf8_user1",
+           match=[matchers.header_matcher(basic_header("user1", "pässwörd", "utf-8"))])
+    finding = auth_backend.Check().run(ctx)
+    assert finding.status is Status.WARN and "encoded as UTF-8 bytes" in finding.summary
+    assert ctx.facts.credentials is not None and ctx.facts.credentials.encoding == "utf-8"
+    assert [t.status for t in ctx.facts.trials] == [401, 200]
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_airflow_3_token_exchange_decodes_claims_without_showing_the_token() -> None:
+    ctx = v3()
+    replay(responses, BASE, V3, "token_admin", match=[matchers.json_params_matcher({"username": "admin", "password": "secret-pw"})])
+    replay(responses, BASE, V3, "dags_bearer")
+    finding = auth_backend.Check().run(ctx)
+    assert finding.status is Status.PASS and ctx.facts.identity == "admin" and ctx.facts.role == "admin"
+    token = responses.calls[1].request.headers["Authorization"].split()[1]
+    assert all(token not in d for d in finding.details) and "role 'admin'" in finding.details[0]
+    assert ctx.probe.registry.leaks(token)
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_airflow_3_wrong_password_mentions_the_generated_passwords_file() -> None:
+    ctx = v3(password="wrong")
+    replay(responses, BASE, V3, "token_wrong")
+    finding = auth_backend.Check().run(ctx)
+    assert finding.status is Status.FAIL and "wrong username or password" in finding.summary
+    assert "simple_auth_manager_passwords.json.generated" in finding.explanation
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_basic_auth_sent_to_airflow_3_checks_whether_a_token_would_work() -> None:
+    ctx = v3(auth_type="basic")
+    replay(responses, BASE, V3, "dags_basic")
+    replay(responses, BASE, V3, "token_admin")
+    finding = auth_backend.Check().run(ctx)
+    assert finding.status is Status.FAIL and "does not accept Basic auth" in finding.summary
+    assert "do get a token" in finding.summary
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_expired_and_foreign_tokens_are_told_apart() -> None:
+    replay(responses, BASE, V3, "dags_expired")
+    expired = auth_backend.Check().run(v3(auth_type="token", token="opaque-expired-token"))
+    assert expired.status is Status.FAIL and "expired" in expired.summary
+    responses.reset()
+    replay(responses, BASE, V3, "dags_garbage")
+    foreign = auth_backend.Check().run(v3(auth_type="token", token="opaque-foreign-token"))
+    assert foreign.status is Status.FAIL and "Invalid JWT token" in foreign.summary and "jwt_secret" in foreign.explanation
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_no_credentials_on_airflow_3_asks_for_a_jwt_profile() -> None:
+    replay(responses, BASE, V3, "dags_anonymous")
+    finding = auth_backend.Check().run(v3(auth_type="none", password=None))
+    assert finding.status is Status.FAIL and "requires a token" in finding.summary

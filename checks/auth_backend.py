@@ -155,7 +155,7 @@ def _v2_forbidden_read(ctx: CheckContext, first: Trial) -> Finding:
     if anonymous.status == 403:
         return Finding(Status.FAIL, "GET /api/v1/dags answers 403 with and without credentials: the API authenticates "
                                     "nobody",
-                       explanation="With [api] auth_backends = airflow.api.auth.backend.default (or deny_all) the stable "
+                       explanation="With [api] auth_backends = airflow.api.auth.backend.default the stable "
                                    "API does not look at credentials at all, so every request reaches the permission "
                                    "check without a user and is forbidden. The 'default' backend only ever disabled "
                                    "authentication for the old experimental API. The UI works because it has its own "
@@ -241,15 +241,16 @@ def _explain_v2_401(ctx: CheckContext, first: Trial, login: BrowserLogin) -> Fin
                             "the REST API accepts only the session cookie of a browser that logged in to the UI. That "
                             "is why the UI (and a browser calling the API) works while a script sending Basic auth "
                             "gets 401. The official docker-compose file enables Basic auth, which is why the same "
-                            "script may work there. Beware the spelling of the environment variable: two "
-                            "underscores on each side of API.",
+                            "script may work there. A configuration that still says deny_all (the default before "
+                            "2.3) is silently replaced by the session backend at start-up, with the same effect. Beware "
+                            "the spelling of the environment variable: two underscores on each side of API.",
                 fix=Fix("Add the Basic auth backend (keep the session backend for the UI) and restart the web "
                         "server:", BACKENDS_FIX, DOCS_V2),
                 details=(f"Basic auth: 401 for {user}", f"UI login: {login.detail}",
                          "API read with the UI session: 200"))
         challenge = first.note
         negotiate = "negotiate" in (first.challenge or "").lower()
-        backend = "Kerberos (the 401 asks for Negotiate)" if negotiate else "something else (deny_all, Kerberos or a cloud provider's backend)"
+        backend = "Kerberos (the 401 asks for Negotiate)" if negotiate else "something else (Kerberos, or a cloud provider's backend)"
         return Finding(
             Status.FAIL, "the API accepts neither Basic auth nor the browser session, although the UI login works",
             explanation=f"The credentials are right (the UI login accepts them) but [api] auth_backends is set to "
@@ -391,6 +392,8 @@ def _v3_bearer(ctx: CheckContext, token: Secret, obtained: bool) -> Finding:
     credentials = Credentials(Scheme.BEARER, secret=token)
     trial = try_credentials(ctx, credentials)
     identity = claims.subject if claims else None
+    if identity and identity.isdigit() and ctx.profile.auth.username:
+        identity = f"{ctx.profile.auth.username} (user id {identity})"
     facts.role = claims.role if claims else None
     origin = "a token from /auth/token" if obtained else "the profile's token"
     if trial.accepted:

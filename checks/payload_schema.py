@@ -8,6 +8,7 @@ Prints the corrected body.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass
@@ -52,7 +53,13 @@ class Check:
         corrected = correct(payload, v2, facts.airflow_version or "")
         params = facts.dag.params if facts.dag is not None else {}
         if not any(i.field.startswith("conf") and "object" in i.problem for i in issues):
-            issues += param_issues(corrected.get("conf") or {}, params)
+            bad_params = param_issues(corrected.get("conf") or {}, params)
+            issues += bad_params
+            for issue in bad_params:
+                name = issue.field.removeprefix("conf.")
+                default = params.get(name, {}).get("value")
+                if default is not None and isinstance(corrected.get("conf"), dict):
+                    corrected["conf"][name] = default
         version = f"Airflow {facts.airflow_version}" if facts.airflow_version else "this Airflow"
         repeats = repeat_conflicts(payload)
         if not issues:
@@ -68,14 +75,14 @@ class Check:
                            details=(f"payload: {json.dumps(payload, default=str)}",))
         first = issues[0]
         lines = [f"- {i.field}: {i.problem} (the server answers: {i.server_says})" for i in issues]
-        param_only = all(i.field.startswith("conf.") for i in issues)
         return Finding(
             Status.FAIL, f"{len(issues)} problem{'s' if len(issues) > 1 else ''} in the payload; first: {first.field}: {first.problem}",
             explanation=f"Checked locally against {version}'s trigger schema"
                         + (" and the DAG's params" if params else "") + ":\n" + "\n".join(lines)
                         + ("\n\nThe UI's trigger form fills in and validates params for you, which is why it works there."
                            if any(i.field.startswith("conf.") for i in issues) else ""),
-            fix=Fix("Send this body instead" + (" (with conf values the params accept)" if param_only else "") + ":",
+            fix=Fix("Send this body instead" + (" (invalid conf values replaced by the params' defaults)"
+                                                if any(i.field.startswith("conf.") for i in issues) else "") + ":",
                     (json.dumps(corrected, ensure_ascii=False),)),
             details=(f"payload as given: {json.dumps(payload, default=str)}",))
 
@@ -187,7 +194,7 @@ def correct(payload: dict[str, Any], v2: bool, version: str) -> dict[str, Any]:
         target = key if key in allowed else RENAMES.get(key)
         if target not in allowed or (target in fixed and key != target):
             continue
-        fixed[target] = value
+        fixed[target] = copy.deepcopy(value)
     if isinstance(fixed.get("conf"), str) and _json_object(fixed["conf"]) is not None:
         fixed["conf"] = _json_object(fixed["conf"])
     elif "conf" in fixed and not isinstance(fixed["conf"], dict) and not (v2 and fixed["conf"] is None):

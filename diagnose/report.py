@@ -56,6 +56,8 @@ def render_terminal(report: Report, verbosity: int = 0, color: bool = False, wid
     for warning in report.warnings:
         _padded(console, Text.assemble(("warning: ", "yellow"), warning), 0)
     console.print()
+    if report.diagnosis is not None:
+        _terminal_diagnosis(console, report, verbosity)
     id_width = max((len(r.check_id) for r in report.results), default=10)
     for result in report.results:
         line = Text.assemble((f"[{ICONS[result.status]}] ", STYLES[result.status]),
@@ -67,8 +69,6 @@ def render_terminal(report: Report, verbosity: int = 0, color: bool = False, wid
         if result.internal_error:
             _padded(console, Text(result.internal_error, style="dim"), 6)
     console.print()
-    if report.diagnosis is not None:
-        _terminal_diagnosis(console, report)
     counts = report.counts()
     problems = counts[Status.FAIL] + counts[Status.WARN]
     tail = (f"{counts[Status.PASS]} passed, {counts[Status.WARN]} warned, {counts[Status.FAIL]} failed, "
@@ -80,7 +80,7 @@ def render_terminal(report: Report, verbosity: int = 0, color: bool = False, wid
     if verbosity < 2 and any(r.evidence for r in report.results):
         more = "-v for explanations and -vv for the HTTP evidence" if verbosity == 0 else "-vv for the HTTP evidence"
         console.print(Text(f"Run with {more}; --format markdown for a ticket.", style="dim"))
-    return buffer.getvalue()
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
 def _padded(console, text, left: int) -> None:  # type: ignore[no-untyped-def]
@@ -107,7 +107,8 @@ def _terminal_body(console, result: CheckResult, verbosity: int) -> None:  # typ
             _padded(console, Text(format_exchange(exchange), style="dim"), 4)
 
 
-def _terminal_diagnosis(console, report: Report) -> None:  # type: ignore[no-untyped-def]
+def _terminal_diagnosis(console, report: Report, verbosity: int) -> None:  # type: ignore[no-untyped-def]
+    """The headline: the most likely root cause, why, and the fix, before the list of checks."""
     from rich.text import Text
 
     diagnosis = report.diagnosis
@@ -115,7 +116,7 @@ def _terminal_diagnosis(console, report: Report) -> None:  # type: ignore[no-unt
     result = next(r for r in report.results if r.check_id == diagnosis.check_id)
     label = "Diagnosis" if result.status is Status.FAIL else "Warning"
     console.print(Text.assemble((f"{label} ({diagnosis.check_id}): ", f"bold {STYLES[result.status]}"), diagnosis.summary))
-    if result.explanation:
+    if result.explanation and verbosity == 0:
         _padded(console, Text(result.explanation), 2)
     if diagnosis.fix is not None:
         _padded(console, Text.assemble(("Fix: ", "bold"), diagnosis.fix.text), 2)

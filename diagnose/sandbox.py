@@ -63,8 +63,8 @@ def doctor_home(env: Mapping[str, str] = os.environ) -> Path:
     return Path(cache) / "airflow-doctor"
 
 
-def venv_dir(version: str, env: Mapping[str, str] = os.environ) -> Path:
-    return doctor_home(env) / "venvs" / f"af-{version}"
+def venv_dir(version: str, env: Mapping[str, str] = os.environ, extras: tuple[str, ...] = ()) -> Path:
+    return doctor_home(env) / "venvs" / ("-".join([f"af-{version}", *extras]))
 
 
 def free_port() -> int:
@@ -133,24 +133,26 @@ def _last_line(path: Path) -> str:
 
 # --- install ----------------------------------------------------------------------------------------
 
-def install(version: str, progress: Progress = Progress(), env: Mapping[str, str] = os.environ) -> Path:
-    """Install apache-airflow==version into its own cached venv (first time only); return the venv."""
-    venv = venv_dir(version, env)
+def install(version: str, progress: Progress = Progress(), env: Mapping[str, str] = os.environ,
+            extras: tuple[str, ...] = ()) -> Path:
+    """Install apache-airflow[extras]==version into its own cached venv (first time only); return the venv."""
+    venv = venv_dir(version, env, extras)
+    requirement = f"apache-airflow[{','.join(extras)}]=={version}" if extras else f"apache-airflow=={version}"
     marker = venv / ".airflow-doctor-installed"
     if marker.exists():
         return venv
     venv.parent.mkdir(parents=True, exist_ok=True)
-    log = venv.parent / f"af-{version}.install.log"
+    log = venv.parent / f"{venv.name}.install.log"
     shutil.rmtree(venv, ignore_errors=True)
-    with progress.step(f"Installing apache-airflow=={version} into {venv} (first time only, about a minute)", log):
+    with progress.step(f"Installing {requirement} into {venv} (first time only, about a minute)", log):
         with log.open("w") as out:
             steps = [[sys.executable, "-m", "venv", str(venv)],
                      [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
-                      "--progress-bar", "off", f"apache-airflow=={version}"]]
+                      "--progress-bar", "off", requirement]]
             for command in steps:
                 code = subprocess.call(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
                 if code != 0:
-                    raise SandboxError(f"installing apache-airflow=={version} failed (exit {code}); see {log}")
+                    raise SandboxError(f"installing {requirement} failed (exit {code}); see {log}")
     marker.write_text(version + "\n")
     return venv
 
@@ -179,6 +181,15 @@ class Sandbox:
     version: str
     root: Path
     port: int = 0
+    extras: tuple[str, ...] = ()
+    auth_manager: str = "simple"
+    """Airflow 3: "simple" (a bare pip install) or "fab" (the official docker-compose; needs the fab extra)."""
+    jwt_issuer: str | None = "airflow-doctor-sandbox"
+    """Airflow 3: [api_auth] jwt_issuer; None leaves it unset (3.1.x without constraints then answers 500 at /auth/token)."""
+    auth_manager: str = "simple"
+    """Airflow 3: "simple" (a bare pip install) or "fab" (the official docker-compose; needs the fab extra)."""
+    jwt_issuer: str | None = "airflow-doctor-sandbox"
+    """Airflow 3: [api_auth] jwt_issuer; None leaves it unset (3.1.x without constraints then answers 500 at /auth/token)."""
     extra_env: dict[str, str] = field(default_factory=dict)
     dag_files: dict[str, str] = field(default_factory=lambda: {"doctor_demo.py": SAMPLE_DAG})
     run_scheduler: bool = True
@@ -212,7 +223,7 @@ class Sandbox:
         return self.root / "admin-password"
 
     def airflow(self, env: Mapping[str, str] = os.environ) -> Path:
-        return venv_dir(self.version, env) / "bin" / "airflow"
+        return venv_dir(self.version, env, self.extras) / "bin" / "airflow"
 
     def environment(self) -> dict[str, str]:
         keys = self.root / "keys.json"
@@ -233,12 +244,15 @@ class Sandbox:
         })
         if self.major >= 3:
             users = ",".join([f"{ADMIN_USER}:admin", *(f"{name}:{role}" for name, _, role in self.users)])
+            if self.auth_manager == "fab":
+                env["AIRFLOW__CORE__AUTH_MANAGER"] = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+            if self.jwt_issuer is not None:
+                env["AIRFLOW__API_AUTH__JWT_ISSUER"] = self.jwt_issuer
             env.update({
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": users,
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.home / "passwords.json"),
                 "AIRFLOW__API__SECRET_KEY": stable["secret"],
                 "AIRFLOW__API_AUTH__JWT_SECRET": stable["jwt"],
-                "AIRFLOW__API_AUTH__JWT_ISSUER": "airflow-doctor-sandbox",
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
                 "AIRFLOW__CORE__PARALLELISM": "4",
@@ -277,7 +291,7 @@ class Sandbox:
             passwords.write_text(json.dumps(current))
             passwords.chmod(0o600)
         self._run(["db", "migrate"], env, "db-migrate.log")
-        if self.major < 3:
+        if self.major < 3 or self.auth_manager == "fab":
             self.create_users([(ADMIN_USER, self.admin_password, "Admin"), *self.users], env)
 
     def create_users(self, users: list[tuple[str, str, str]], env: Mapping[str, str]) -> None:

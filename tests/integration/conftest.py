@@ -22,7 +22,14 @@ from diagnose.sandbox import ADMIN_USER, DEFAULT_AIRFLOW, Sandbox, install
 from tests.integration.dags import BROKEN, DAGS_COMMON, DAGS_V3_ONLY
 
 VERSIONS = ("2.10.5", DEFAULT_AIRFLOW)
+FAB3 = f"{DEFAULT_AIRFLOW}-fab"
+OLD3 = "3.1.3"
+"""Also started: Airflow 3 with the FAB auth manager (the official docker-compose), and 3.1.3 as a bare pip install
+leaves it (no [api_auth] jwt_issuer), whose token endpoint answers 500 with the PyJWT releases of today."""
+ROLES_FAB = {"op": "Op", "user1": "User", "viewer": "Viewer"}
 SESSION_ONLY = {"AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.session"}
+DENY_ALL = {"AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.deny_all"}
+NO_AUTH_BACKEND = {"AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.default"}
 SSO_WEBSERVER_CONFIG = """\
 # FAB with single sign-on only: the login page offers an identity provider and no password field.
 from flask_appbuilder.security.manager import AUTH_OAUTH
@@ -68,9 +75,12 @@ class Server:
     def session_only_url(self) -> str:
         return f"http://127.0.0.1:{self.sandbox.extra_ports['webserver-session']}"
 
+    def webserver(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.sandbox.extra_ports[name]}"
+
     @property
     def sso_url(self) -> str:
-        return f"http://127.0.0.1:{self.sandbox.extra_ports['webserver-sso']}"
+        return self.webserver("webserver-sso")
 
     def password(self, user: str) -> str:
         return self.sandbox.admin_password if user == ADMIN_USER else PASSWORDS[user]
@@ -120,6 +130,33 @@ class Server:
         return path
 
 
+def _start_fab(root: Path) -> Server:
+    install(DEFAULT_AIRFLOW, extras=("fab",))
+    sandbox = Sandbox(DEFAULT_AIRFLOW, root, extras=("fab",), auth_manager="fab",
+                      dag_files={"doctor_demo.py": DAGS_COMMON["doctor_demo.py"]},
+                      users=[(name, PASSWORDS[name], role) for name, role in ROLES_FAB.items()])
+    return _boot(sandbox)
+
+
+def _start_old3(root: Path) -> Server:
+    install(OLD3)
+    sandbox = Sandbox(OLD3, root, jwt_issuer=None, run_scheduler=False,
+                      dag_files={"doctor_demo.py": DAGS_COMMON["doctor_demo.py"]})
+    return _boot(sandbox, dag_id=None)
+
+
+def _boot(sandbox: Sandbox, dag_id: str | None = "doctor_demo") -> Server:
+    sandbox.prepare()
+    sandbox.start()
+    try:
+        sandbox.wait_ready(dag_id=dag_id)
+    except BaseException:
+        sandbox.stop()
+        raise
+    sandbox.write_profile()
+    return Server(sandbox)
+
+
 def _start(version: str, root: Path) -> Server:
     venv = install(version)
     major = int(version.split(".")[0])
@@ -129,7 +166,8 @@ def _start(version: str, root: Path) -> Server:
         _ensure_package(venv, "authlib")
         sso_config = root / "webserver_config_sso.py"
         sso_config.write_text(SSO_WEBSERVER_CONFIG)
-        extra_webservers = {"webserver-session": SESSION_ONLY,
+        extra_webservers = {"webserver-session": SESSION_ONLY, "webserver-deny": DENY_ALL,
+                            "webserver-default": NO_AUTH_BACKEND,
                             "webserver-sso": {"AIRFLOW__WEBSERVER__CONFIG_FILE": str(sso_config)}}
     sandbox = Sandbox(version, root,
                       dag_files={**DAGS_COMMON, **(DAGS_V3_ONLY if major >= 3 else {})},
@@ -183,11 +221,14 @@ def airflow_servers(tmp_path_factory: pytest.TempPathFactory):
     """Airflow 2 and 3 on 127.0.0.1, started side by side, stopped by PID when the session ends."""
     if os.environ.get("AIRFLOW_DOCTOR_SKIP_INTEGRATION"):
         pytest.skip("AIRFLOW_DOCTOR_SKIP_INTEGRATION is set")
-    roots = {v: tmp_path_factory.mktemp(f"airflow-{v}") for v in VERSIONS}
+    keys = (*VERSIONS, FAB3, OLD3)
+    roots = {v: tmp_path_factory.mktemp(f"airflow-{v}") for v in keys}
     servers: dict[str, Server] = {}
     errors = []
-    with ThreadPoolExecutor(len(VERSIONS)) as pool:
+    with ThreadPoolExecutor(len(keys)) as pool:
         futures = {v: pool.submit(_start, v, roots[v]) for v in VERSIONS}
+        futures[FAB3] = pool.submit(_start_fab, roots[FAB3])
+        futures[OLD3] = pool.submit(_start_old3, roots[OLD3])
         for version, future in futures.items():
             try:
                 servers[version] = future.result()
@@ -215,3 +256,13 @@ def airflow2(airflow_servers: dict[str, Server]) -> Server:
 @pytest.fixture
 def airflow3(airflow_servers: dict[str, Server]) -> Server:
     return airflow_servers[DEFAULT_AIRFLOW]
+
+
+@pytest.fixture
+def airflow3_fab(airflow_servers: dict[str, Server]) -> Server:
+    return airflow_servers[FAB3]
+
+
+@pytest.fixture
+def airflow3_old(airflow_servers: dict[str, Server]) -> Server:
+    return airflow_servers[OLD3]

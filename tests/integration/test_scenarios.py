@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from diagnose.cli import app
+from diagnose.sandbox import DEFAULT_AIRFLOW
 from tests.integration.conftest import Server
 
 pytestmark = pytest.mark.integration
@@ -88,6 +89,12 @@ SCENARIOS = [
     Scenario("op-role-may-trigger", (2, 3), p(user="op"), None, None),
     Scenario("basic-auth-sent-to-a-session-only-backend", (2,), session_only, "auth-backend", "auth-backend",
              ("basic auth is not enabled",)),
+    Scenario("api-backend-deny-all-is-rewritten-to-session", (2,),
+             lambda s, t: s.profile(t, url=s.webserver("webserver-deny")), "auth-backend", "auth-backend",
+             ("basic auth is not enabled",)),
+    Scenario("api-backend-default-authenticates-nobody", (2,),
+             lambda s, t: s.profile(t, url=s.webserver("webserver-default")), "auth-backend", "auth-backend",
+             ("authenticates nobody",)),
     Scenario("sso-user-sends-basic-auth", (2,), lambda s, t: s.profile(t, url=s.sso_url, user="alice@example.com",
                                                                         password="her-corporate-password"),
              "auth-backend", "auth-backend", ("single sign-on",)),
@@ -164,7 +171,35 @@ def _cases():
 
 @pytest.mark.parametrize("scenario, major", list(_cases()))
 def test_scenario(scenario: Scenario, major: int, airflow_servers: dict[str, Server], tmp_path: Path) -> None:
-    server = next(s for s in airflow_servers.values() if s.major == major)
+    server = airflow_servers["2.10.5" if major == 2 else DEFAULT_AIRFLOW]
+    check_scenario(scenario, server, tmp_path)
+
+
+FAB_SCENARIOS = [
+    Scenario("fab-auth-manager-admin-passes", (3,), p(), None, None),
+    Scenario("fab-auth-manager-viewer-may-not-trigger", (3,), p(user="viewer"), "permissions", "permissions",
+             ("may not trigger",)),
+    Scenario("fab-auth-manager-wrong-password", (3,), p(password="not-the-password"), "auth-backend", "auth-backend",
+             ("wrong username or password",)),
+    Scenario("fab-auth-manager-basic-auth", (3,), p(auth_type="basic"), "auth-backend", "auth-backend",
+             ("does not accept basic",)),
+]
+
+
+@pytest.mark.parametrize("scenario", FAB_SCENARIOS, ids=lambda s: f"airflow3-{s.name}")
+def test_fab_auth_manager_scenario(scenario: Scenario, airflow3_fab: Server, tmp_path: Path) -> None:
+    check_scenario(scenario, airflow3_fab, tmp_path)
+
+
+def test_airflow_3_1_token_endpoint_500_names_the_jwt_issuer(airflow3_old: Server, tmp_path: Path) -> None:
+    code, data = run_check(airflow3_old.profile(tmp_path))
+    assert code == 1 and data["facts"]["Airflow"] == "3.1.3"
+    assert data["diagnosis"]["check_id"] == "auth-backend"
+    assert "500" in data["diagnosis"]["summary"] and "token endpoint crashed" in data["diagnosis"]["summary"]
+    assert "AIRFLOW__API_AUTH__JWT_ISSUER=airflow" in data["diagnosis"]["fix"]["commands"]
+
+
+def check_scenario(scenario: Scenario, server: Server, tmp_path: Path) -> None:
     profile = scenario.profile(server, tmp_path)
     dags = [d["dag_id"] for d in server.api("GET", "/dags", params={"limit": 100}).json()["dags"]]
     runs_before = {d: server.run_ids(d) for d in dags}

@@ -59,3 +59,10 @@ def test_a_valid_payload_passes_and_a_fixed_date_warns_about_409() -> None:
 def test_no_payload_skips_and_says_what_the_minimal_body_is() -> None:
     finding = run(None, api="/api/v2")
     assert finding.status is Status.SKIP and '{"logical_date": null, "conf": {}}' in finding.summary
+
+
+def test_the_corrected_body_uses_param_defaults_and_leaves_the_profile_untouched() -> None:
+    payload = {"conf": {"batch_size": "ten"}}
+    finding = run(payload, params=V2_PARAMS)
+    assert finding.fix is not None and finding.fix.commands == ('{"conf": {"batch_size": 10}}',)
+    assert payload == {"conf": {"batch_size": "ten"}}

@@ -1,6 +1,7 @@
 """The check registry. Its order is the order checks run in, each building on the facts of those before."""
 
-from checks import auth_backend, credential_encoding, dag_exists, paused, payload_schema, permissions, reachability
+from checks import (auth_backend, credential_encoding, dag_exists, paused, payload_schema, permissions, reachability,
+                    test_trigger)
 
 CHECKS = (
     reachability.Check(),
@@ -10,6 +11,7 @@ CHECKS = (
     permissions.Check(),
     payload_schema.Check(),
     paused.Check(),
+    test_trigger.Check(),
 )
 
 CHECK_IDS = tuple(check.id for check in CHECKS)

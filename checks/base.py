@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, ClassVar, Protocol
+from typing import Any, Callable, ClassVar, Protocol
 
 from checks._credentials import Credentials, JwtClaims, Trial
 from diagnose.http import Probe, ProbeResponse
@@ -86,10 +86,23 @@ class Facts:
 
 
 @dataclass
+class TriggerOptions:
+    """What --trigger asked for. The callbacks are the CLI's: checks never talk to the terminal themselves."""
+
+    wait: float = 60.0
+    cleanup: bool = False
+    confirm: Callable[[str], bool] = lambda plan: True
+    progress: Callable[[str], None] = lambda text: None
+    poll_interval: float = 1.0
+
+
+@dataclass
 class CheckContext:
     profile: Profile
     facts: Facts
     probe: Probe
+    trigger: TriggerOptions | None = None
+    """None: no --trigger, so nothing may create a DAG run."""
 
 
 class Check(Protocol):

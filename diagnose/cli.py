@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import platform
 import sys
-from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
 from typing import Callable, List, Optional
@@ -121,17 +119,27 @@ def check(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file (atomically) instead of stdout."),
     payload: Optional[Path] = typer.Option(None, "--payload", help="A JSON file with the body your script posts (replaces the profile's payload)."),
     conf: Optional[str] = typer.Option(None, "--conf", help="The conf your script sends, as JSON (replaces payload.conf)."),
+    trigger: bool = typer.Option(False, "--trigger", help="After the checks, create a real test run and follow it (asks first)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="With --trigger: do not ask before creating the run."),
+    wait: float = typer.Option(60.0, "--wait", min=0, max=3600, help="With --trigger: seconds to follow the run (0: do not follow)."),
+    cleanup: bool = typer.Option(False, "--cleanup", help="With --trigger: delete the test run afterwards (only that run)."),
     debug: bool = typer.Option(False, "--debug", help="Show traces of internal errors (secrets masked)."),
 ) -> None:
     """Run the checks against a profile's Airflow and explain the first real cause."""
     guarded(debug, lambda: run_check(profile, profiles_file, only, skip, verbose, output_format, output, debug,
-                                     payload, conf))
+                                     payload, conf, TriggerRequest(trigger, yes, wait, cleanup)))
+
+
+class TriggerRequest:
+    def __init__(self, wanted: bool = False, yes: bool = False, wait: float = 60.0, cleanup: bool = False) -> None:
+        self.wanted, self.yes, self.wait, self.cleanup = wanted, yes, wait, cleanup
 
 
 def run_check(profile_arg: str | None, profiles_file: str | None, only: list[str], skip: list[str], verbose: int,
               output_format: OutputFormat, output: Path | None, debug: bool, payload: Path | None = None,
-              conf: str | None = None) -> int:
+              conf: str | None = None, trigger: TriggerRequest = TriggerRequest()) -> int:
     from checks import CHECK_IDS
+    from diagnose.doctor import diagnose_profile
     from diagnose.profiles import resolve
     from diagnose.runner import Selection
 
@@ -141,9 +149,38 @@ def run_check(profile_arg: str | None, profiles_file: str | None, only: list[str
     selection.validate(CHECK_IDS)
     if output is not None:
         _check_output_path(output)
-    report = diagnose_profile(profile, selection, debug, show_progress=output_format is OutputFormat.text or output is not None)
+    if (trigger.yes or trigger.cleanup or trigger.wait != 60.0) and not trigger.wanted:
+        raise UsageError("--yes, --wait and --cleanup only apply with --trigger; add --trigger to create a test run.")
+    if trigger.wanted and not trigger.yes and not sys.stdin.isatty():
+        raise UsageError("--trigger creates a real DAG run and asks first, but there is no terminal to ask on; "
+                         "add --yes to confirm in advance.")
+    with _progress(output_format is OutputFormat.text or output is not None) as progress:
+        options = _trigger_options(trigger, progress) if trigger.wanted else None
+        report = diagnose_profile(profile, selection, trigger=options, on_progress=progress.update if progress else None,
+                                  debug=debug)
     publish(report, output_format, output, verbose)
     return int(report.exit_code)
+
+
+def _trigger_options(trigger: TriggerRequest, progress):  # type: ignore[no-untyped-def]
+    from checks.base import TriggerOptions
+
+    def confirm(plan: str) -> bool:
+        if trigger.yes:
+            return True
+        if progress:
+            progress.pause()
+        sys.stderr.write(REGISTRY.scrub(f"\nairflow-doctor is about to send:\n{plan}\n"))
+        answer = typer.confirm("Create this run?", default=False, err=True)
+        if progress:
+            progress.resume()
+        return answer
+
+    def say(text: str) -> None:
+        if progress:
+            progress.say(text)
+
+    return TriggerOptions(wait=trigger.wait, cleanup=trigger.cleanup, confirm=confirm, progress=say)
 
 
 def with_payload(profile, payload: Path | None, conf: str | None):  # type: ignore[no-untyped-def]
@@ -183,35 +220,6 @@ def _check_output_path(output: Path) -> None:
         raise UsageError(f"-o {output}: the directory {directory} is not writable; choose another path.")
 
 
-def diagnose_profile(profile, selection, debug: bool = False, show_progress: bool = True) -> Report:  # type: ignore[no-untyped-def]
-    """Run the registry against one profile and assemble the report."""
-    from checks import CHECKS
-    from checks.base import CheckContext, Facts
-    from diagnose.http import Probe
-    from diagnose.report import choose_diagnosis
-    from diagnose.runner import run_checks
-
-    probe = Probe(profile.url, verify=profile.verify, connect_timeout=profile.connect_timeout,
-                  read_timeout=profile.read_timeout)
-    facts = Facts(base_url=profile.url)
-    context = CheckContext(profile, facts, probe)
-    with _progress(show_progress) as on_progress:
-        results = run_checks(CHECKS, context, probe, selection, on_progress=on_progress, debug=debug)
-    environment = [*probe.environment(), ("python", platform.python_version()),
-                   ("os", f"{platform.system()} {platform.release()}"), ("requests made", str(probe.request_count))]
-    return Report(
-        tool_version=__version__,
-        generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
-        profile=profile.name,
-        target=facts.base_url,
-        facts=tuple(facts.summary_items()),
-        environment=tuple(environment),
-        results=tuple(results),
-        diagnosis=choose_diagnosis(results),
-        warnings=profile.warnings,
-    )
-
-
 class _progress:
     """A transient spinner on stderr while checks run, only when stderr is a terminal."""
 
@@ -225,17 +233,28 @@ class _progress:
         from rich.console import Console
 
         self._status = Console(stderr=True).status("checking…")
-        self._status.__enter__()
+        self._status.start()
+        return self
 
-        def update(check_id: str, title: str, result: object) -> None:
-            if result is None and self._status is not None:
-                self._status.update(f"checking {check_id}: {title}…")
+    def update(self, check_id: str, title: str, result: object) -> None:
+        if result is None and self._status is not None:
+            self._status.update(f"checking {check_id}: {title}…")
 
-        return update
+    def say(self, text: str) -> None:
+        if self._status is not None:
+            self._status.update(REGISTRY.scrub(text))
+
+    def pause(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+
+    def resume(self) -> None:
+        if self._status is not None:
+            self._status.start()
 
     def __exit__(self, *exc: object) -> None:
         if self._status is not None:
-            self._status.__exit__(None, None, None)
+            self._status.stop()
 
 
 def publish(report: Report, output_format: OutputFormat, output: Path | None, verbose: int) -> None:
@@ -379,6 +398,8 @@ def demo(
         from diagnose import sandbox
         from diagnose.profiles import resolve
         from diagnose.runner import Selection
+
+        from diagnose.doctor import diagnose_profile
 
         info = sandbox.up(airflow, progress=sandbox.ConsoleProgress())
         try:

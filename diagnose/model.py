@@ -96,6 +96,22 @@ class Diagnosis:
 
 
 @dataclass(frozen=True)
+class Snippet:
+    label: str
+    language: str
+    code: str
+
+
+@dataclass(frozen=True)
+class WorkingRequest:
+    """Code to copy, with notes above it (e.g. what to fix first)."""
+
+    title: str
+    notes: tuple[str, ...]
+    snippets: tuple[Snippet, ...]
+
+
+@dataclass(frozen=True)
 class Report:
     tool_version: str
     generated_at: str
@@ -106,6 +122,7 @@ class Report:
     results: tuple[CheckResult, ...]
     diagnosis: Diagnosis | None = None
     warnings: tuple[str, ...] = field(default=())
+    working_request: WorkingRequest | None = None
 
     @property
     def exit_code(self) -> ExitCode:

@@ -19,6 +19,7 @@ _SHOWN_HEADERS = {"www-authenticate", "proxy-authenticate", "keep-alive"}
 
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 _PEM = re.compile(r"-----BEGIN [A-Z ]+-----.*?(?:-----END [A-Z ]+-----|\Z)", re.S)
+_ASSIGNMENT = re.compile(r"(?i)\b([\w.-]*(?:token|secret|passw|pwd|api_?key|credential)[\w.-]*\s*[=:]\s*)(['\"]?)([^\s'\",;&]+)")
 
 
 def is_sensitive_name(name: str) -> bool:
@@ -106,6 +107,7 @@ def redact_json(value: Any) -> Any:
 def redact_text(text: str, registry: SecretRegistry = REGISTRY) -> str:
     text = _PEM.sub("<PEM block redacted>", text)
     text = _JWT.sub("<JWT redacted>", text)
+    text = _ASSIGNMENT.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
     return registry.scrub(text)
 
 

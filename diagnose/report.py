@@ -69,6 +69,8 @@ def render_terminal(report: Report, verbosity: int = 0, color: bool = False, wid
         if result.internal_error:
             _padded(console, Text(result.internal_error, style="dim"), 6)
     console.print()
+    if report.working_request is not None:
+        _terminal_working_request(console, report)
     counts = report.counts()
     problems = counts[Status.FAIL] + counts[Status.WARN]
     tail = (f"{counts[Status.PASS]} passed, {counts[Status.WARN]} warned, {counts[Status.FAIL]} failed, "
@@ -89,6 +91,15 @@ def _padded(console, text, left: int) -> None:  # type: ignore[no-untyped-def]
     console.print(Padding(text, (0, 0, 0, left), expand=False))
 
 
+def _code(console, code: str, left: int) -> None:  # type: ignore[no-untyped-def]
+    """Code to copy is never wrapped: a wrapped command no longer works when pasted."""
+    from rich.text import Text
+
+    pad = " " * left
+    for line in code.splitlines() or [""]:
+        console.print(Text(pad + line, style="cyan"), soft_wrap=True)
+
+
 def _terminal_body(console, result: CheckResult, verbosity: int) -> None:  # type: ignore[no-untyped-def]
     from rich.text import Text
 
@@ -97,7 +108,7 @@ def _terminal_body(console, result: CheckResult, verbosity: int) -> None:  # typ
     if result.fix is not None and result.status in (Status.FAIL, Status.WARN):
         _padded(console, Text.assemble(("Fix: ", "bold"), result.fix.text), 4)
         for command in result.fix.commands:
-            _padded(console, Text(command, style="cyan"), 6)
+            _code(console, command, 6)
         if result.fix.docs:
             _padded(console, Text(f"docs: {result.fix.docs}", style="dim"), 6)
     for detail in result.details:
@@ -121,9 +132,23 @@ def _terminal_diagnosis(console, report: Report, verbosity: int) -> None:  # typ
     if diagnosis.fix is not None:
         _padded(console, Text.assemble(("Fix: ", "bold"), diagnosis.fix.text), 2)
         for command in diagnosis.fix.commands:
-            _padded(console, Text(command, style="cyan"), 4)
+            _code(console, command, 4)
         if diagnosis.fix.docs:
             _padded(console, Text(f"docs: {diagnosis.fix.docs}", style="dim"), 4)
+    console.print()
+
+
+def _terminal_working_request(console, report: Report) -> None:  # type: ignore[no-untyped-def]
+    from rich.text import Text
+
+    request = report.working_request
+    assert request is not None
+    console.print(Text(request.title, style="bold"))
+    for note in request.notes:
+        _padded(console, Text(f"· {note}"), 2)
+    for snippet in request.snippets:
+        console.print(Text(f"  {snippet.label}:", style="dim"))
+        _code(console, snippet.code, 4)
     console.print()
 
 
@@ -190,6 +215,12 @@ def render_markdown(report: Report) -> str:
             for exchange in r.evidence:
                 out += [*_fenced(format_exchange(exchange)), ""]
             out += ["</details>", ""]
+    if report.working_request is not None:
+        request = report.working_request
+        out += [f"## {_md(request.title)}", ""]
+        out += [f"- {_md(n, table=False)}" for n in request.notes] + ([""] if request.notes else [])
+        for snippet in request.snippets:
+            out += [f"{snippet.label}:", "", *_fenced(snippet.code, snippet.language), ""]
     counts = report.counts()
     out.append(f"_{counts[Status.PASS]} passed, {counts[Status.WARN]} warned, {counts[Status.FAIL]} failed, "
                f"{counts[Status.SKIP]} skipped; exit code {int(report.exit_code)}._")
@@ -203,10 +234,10 @@ def _md(text: str, table: bool = True) -> str:
     return text
 
 
-def _fenced(text: str) -> list[str]:
+def _fenced(text: str, language: str = "") -> list[str]:
     longest = max((len(run) for run in text.split("\n") for run in _backtick_runs(run)), default=0)
     fence = "`" * max(3, longest + 1)
-    return [fence, text, fence]
+    return [fence + language, text, fence]
 
 
 def _backtick_runs(line: str) -> list[str]:
@@ -239,6 +270,10 @@ def report_to_dict(report: Report) -> dict:
             "check_id": report.diagnosis.check_id, "summary": report.diagnosis.summary,
             "fix": _fix_dict(report.diagnosis.fix)},
         "results": [_result_dict(r) for r in report.results],
+        "working_request": None if report.working_request is None else {
+            "title": report.working_request.title, "notes": list(report.working_request.notes),
+            "snippets": [{"label": s.label, "language": s.language, "code": s.code}
+                         for s in report.working_request.snippets]},
         "summary": {status.value: counts[status] for status in Status},
         "exit_code": int(report.exit_code),
     }

@@ -234,6 +234,8 @@ class Sandbox:
             keys.write_text(json.dumps(stable))
         env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__") and k != "AIRFLOW_HOME"}
         env.update({
+            # Executors start tasks as `airflow tasks run ...` subprocesses: this venv's airflow must be on PATH.
+            "PATH": f"{self.airflow().parent}{os.pathsep}{os.environ.get('PATH', '')}",
             "AIRFLOW_HOME": str(self.home),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.root / "dags"),

@@ -90,3 +90,6 @@ def test_record_airflow_3(airflow3: Server) -> None:
     probe = {"logical_date": None, "conf": "airflow-doctor-probe"}
     save(s, "probe_admin", post("/api/v2/dags/doctor_demo/dagRuns", probe, headers=bearer), probe)
     save(s, "probe_viewer", post("/api/v2/dags/doctor_demo/dagRuns", probe, headers={"Authorization": f"Bearer {viewer}"}), probe)
+    duplicate = {"logical_date": None, "dag_run_id": "doctor_recorded_duplicate"}
+    post("/api/v2/dags/doctor_display_id/dagRuns", duplicate, headers=bearer)
+    save(s, "trigger_duplicate", post("/api/v2/dags/doctor_display_id/dagRuns", duplicate, headers=bearer), duplicate)

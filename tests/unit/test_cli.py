@@ -82,4 +82,4 @@ def test_checks_lists_ids_in_order() -> None:
     ids = [line.split()[0] for line in result.output.splitlines() if line and not line.startswith(" ")]
     assert result.exit_code == 0
     assert ids == ["reachability", "auth-backend", "credential-encoding", "dag-exists", "permissions",
-                   "payload-schema", "paused"]
+                   "payload-schema", "paused", "test-trigger"]

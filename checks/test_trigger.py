@@ -1,0 +1,232 @@
+"""test-trigger: a real run, created the way the user's script should create it, followed to its end.
+
+Only with --trigger, and only after the prompt (or --yes). Sends the profile's payload (conf and note
+kept, a run id that marks the run as the doctor's, the logical date left to the server so a test run
+never collides with a real one), then follows the run. A run that stays queued is explained (paused,
+max_active_runs, no scheduler); a failed run names its first failed task and shows the end of its log,
+redacted. --cleanup deletes that run, and only that run. The DAG is never unpaused.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote
+
+from checks.base import ApiFlavour, CheckContext, error_detail, json_object
+from checks.payload_schema import correct, schema_issues
+from diagnose.http import TransportError
+from diagnose.model import Finding, Fix, Status
+from diagnose.redact import redact_json, redact_text
+
+FINAL_STATES = ("success", "failed")
+DOCTOR_NOTE = "Test run created by airflow-doctor"
+LOG_LINES = 15
+
+
+@dataclass
+class TestRun:
+    run_id: str
+    state: str
+    logical_date: str | None
+    url: str
+
+
+class Check:
+    id = "test-trigger"
+    title = "Test trigger (creates a real run)"
+    requires = ("permissions",)
+    needs = "--trigger; the DAG and permission from the checks before it"
+
+    def run(self, ctx: CheckContext) -> Finding:
+        if ctx.trigger is None:
+            return Finding(Status.SKIP, "skipped: not requested (--trigger creates a real DAG run)")
+        facts = ctx.facts
+        assert facts.dag is not None and facts.credentials is not None and facts.api is not None
+        v2 = facts.api is ApiFlavour.V2
+        payload = ctx.profile.payload or {}
+        problems = schema_issues(payload, v2, facts.airflow_version or "")
+        body = trigger_body(payload, v2, facts.airflow_version or "")
+        path = facts.api_path(f"/dags/{quote(facts.dag.dag_id, safe='')}/dagRuns")
+        plan = (f"POST {facts.base_url}{path}\n{json.dumps(redact_json(body), ensure_ascii=False)}\n"
+                f"This creates a real run of {facts.dag.dag_id!r}"
+                + (" (the DAG is paused: the run will stay queued)" if facts.dag.is_paused else "") + ".")
+        if not ctx.trigger.confirm(plan):
+            return Finding(Status.SKIP, "skipped: declined at the prompt; nothing was sent")
+
+        response = ctx.probe.post(path, json=body, auth=facts.credentials.auth())
+        created = json_object(response)
+        if response.status not in (200, 201) or created is None:
+            return Finding(Status.FAIL, f"the trigger was refused: {response.status} ({error_detail(response, 200)})",
+                           explanation="The checks before this one passed, yet the real trigger failed; the evidence "
+                                       "holds the server's answer.")
+        run = TestRun(str(created.get("dag_run_id")), str(created.get("state")), created.get("logical_date"),
+                      ui_link(facts.base_url, facts.dag.dag_id, str(created.get("dag_run_id")), v2))
+        details = [f"run id: {run.run_id}", f"logical date: {run.logical_date or 'none (Airflow 3 run_after: now)'}",
+                   f"in the UI: {run.url}"]
+        if problems:
+            details.append(f"sent the corrected payload ({len(problems)} problem(s) in the profile's payload: see "
+                           "payload-schema)")
+        finding = follow(ctx, run, details)
+        if ctx.trigger.cleanup:
+            details.append(cleanup(ctx, run))
+        return Finding(finding.status, finding.summary, finding.explanation, finding.fix, tuple(details))
+
+
+def trigger_body(payload: dict[str, Any], v2: bool, version: str) -> dict[str, Any]:
+    """The user's payload as the version expects it, marked as the doctor's, dated by the server."""
+    body = correct(payload, v2, version)
+    for key in ("logical_date", "execution_date", "dag_run_id", "data_interval_start", "data_interval_end"):
+        body.pop(key, None)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    body = {**({"logical_date": None} if v2 else {}), **body, "dag_run_id": f"airflow_doctor__{stamp}",
+            "note": DOCTOR_NOTE}
+    body.setdefault("conf", {})
+    return body
+
+
+def ui_link(base_url: str, dag_id: str, run_id: str, v2: bool) -> str:
+    if v2:
+        return f"{base_url}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
+    return f"{base_url}/dags/{quote(dag_id, safe='')}/grid?dag_run_id={quote(run_id, safe='')}"
+
+
+def follow(ctx: CheckContext, run: TestRun, details: list[str]) -> Finding:
+    facts, options = ctx.facts, ctx.trigger
+    assert options is not None and facts.dag is not None and facts.credentials is not None
+    started = time.monotonic()
+    if options.wait <= 0:
+        return Finding(Status.PASS, f"triggered run {run.run_id} (state {run.state}); not followed (--wait 0)")
+    path = facts.api_path(f"/dags/{quote(facts.dag.dag_id, safe='')}/dagRuns/{quote(run.run_id, safe='')}")
+    while run.state not in FINAL_STATES and time.monotonic() - started < options.wait:
+        options.progress(f"run {run.run_id}: {run.state} ({time.monotonic() - started:.0f} s)")
+        time.sleep(options.poll_interval)
+        try:
+            answer = json_object(ctx.probe.get(path, auth=facts.credentials.auth()))
+        except TransportError:
+            continue
+        if answer and answer.get("state"):
+            run.state = str(answer["state"])
+    elapsed = time.monotonic() - started
+    if run.state == "success":
+        return Finding(Status.PASS, f"the test run {run.run_id} succeeded in {elapsed:.0f} s")
+    if run.state == "failed":
+        return failed_run(ctx, run, details)
+    return waiting_run(ctx, run, elapsed)
+
+
+def failed_run(ctx: CheckContext, run: TestRun, details: list[str]) -> Finding:
+    facts = ctx.facts
+    assert facts.dag is not None and facts.credentials is not None
+    base = facts.api_path(f"/dags/{quote(facts.dag.dag_id, safe='')}/dagRuns/{quote(run.run_id, safe='')}")
+    body = json_object(ctx.probe.get(f"{base}/taskInstances", auth=facts.credentials.auth())) or {}
+    failed = [t for t in body.get("task_instances", []) if isinstance(t, dict) and t.get("state") in ("failed", "upstream_failed")]
+    failed.sort(key=lambda t: (t.get("state") != "failed", str(t.get("end_date") or "")))
+    if not failed:
+        return Finding(Status.FAIL, f"the test run {run.run_id} failed (no failed task was reported)",
+                       fix=Fix(f"Open the run in the UI: {run.url}"))
+    task = failed[0]
+    task_id, try_number = str(task.get("task_id")), int(task.get("try_number") or 1)
+    log_url = f"{run.url}" + (f"&task_id={quote(task_id)}" if "?" in run.url else f"/tasks/{quote(task_id)}")
+    excerpt = log_excerpt(ctx, f"{base}/taskInstances/{quote(task_id, safe='')}/logs/{try_number}")
+    details.append(f"task log: {log_url}")
+    return Finding(
+        Status.FAIL, f"the test run {run.run_id} failed: task {task_id!r} failed (try {try_number})",
+        explanation="The trigger itself worked: the run was created and scheduled. It failed while running, which is "
+                    "about the task's execution context (environment variables, connections, variables, files, "
+                    "permissions on the worker), not about how it was triggered. Compare with a run that "
+                    "succeeded from the UI: the conf it received and the worker it ran on."
+                    + (f"\n\nThe end of the task's log (redacted):\n{excerpt}" if excerpt else ""),
+        fix=Fix(f"Read the task log and fix the task: {log_url}"))
+
+
+def log_excerpt(ctx: CheckContext, path: str) -> str | None:
+    """The last lines of a task log: Airflow 3 returns structured events, Airflow 2 plain text."""
+    facts = ctx.facts
+    assert facts.credentials is not None
+    accept = "application/json" if facts.api is ApiFlavour.V2 else "text/plain"
+    try:
+        response = ctx.probe.get(path, auth=facts.credentials.auth(), headers={"Accept": accept})
+    except TransportError:
+        return None
+    if response.status != 200:
+        return None
+    lines = _log_lines(response.json(), response.text)
+    lines = [line for line in lines if line.strip() and "::group::" not in line and "::endgroup::" not in line]
+    return redact_text("\n".join(line[:300] for line in lines[-LOG_LINES:])) or None
+
+
+def _log_lines(parsed: Any, text: str) -> list[str]:
+    if isinstance(parsed, dict) and isinstance(parsed.get("content"), list):
+        lines = []
+        for event in parsed["content"]:
+            if not isinstance(event, dict):
+                continue
+            line = " ".join(str(event[k]) for k in ("timestamp", "level", "event") if event.get(k))
+            for error in event.get("error_detail") or []:
+                if isinstance(error, dict):
+                    line += f"\n{error.get('exc_type')}: {error.get('exc_value')}"
+            lines.extend(line.splitlines())
+        return lines
+    if isinstance(parsed, dict) and isinstance(parsed.get("content"), str):
+        try:
+            chunks = ast.literal_eval(parsed["content"])
+            return [l for _, chunk in chunks for l in str(chunk).splitlines()]
+        except (ValueError, SyntaxError, TypeError):
+            return parsed["content"].splitlines()
+    return text.splitlines()
+
+
+def waiting_run(ctx: CheckContext, run: TestRun, elapsed: float) -> Finding:
+    facts = ctx.facts
+    assert facts.dag is not None
+    if run.state == "running":
+        return Finding(Status.WARN, f"the test run {run.run_id} is still running after {elapsed:.0f} s",
+                       explanation="The trigger worked and the run started; it just did not finish within --wait.",
+                       fix=Fix(f"Follow it in the UI ({run.url}) or run again with a longer --wait."))
+    reasons = []
+    if facts.dag.is_paused:
+        reasons.append(("the DAG is paused", f"airflow dags unpause {facts.dag.dag_id}"))
+    health = _health(ctx)
+    if health.get("scheduler") != "healthy":
+        reasons.append(("no healthy scheduler", "airflow scheduler"))
+    if facts.major and facts.major >= 3 and health.get("dag_processor") not in (None, "healthy"):
+        reasons.append(("no healthy dag-processor", "airflow dag-processor"))
+    if not reasons:
+        reasons.append((f"the scheduler has not started it yet (max_active_runs {facts.dag.max_active_runs} may be "
+                        "reached, or the scheduler is busy)", ""))
+    return Finding(
+        Status.WARN, f"the test run {run.run_id} is still {run.state} after {elapsed:.0f} s: {reasons[0][0]}",
+        explanation="The trigger was accepted, which is all an API client ever sees; the run then waits. "
+                    + ("A paused DAG accepts runs but the scheduler does not start them; airflow-doctor never "
+                       "unpauses a DAG for you. " if facts.dag.is_paused else "")
+                    + "Reasons found: " + "; ".join(r[0] for r in reasons) + ".",
+        fix=Fix("Remove the cause, then the queued run starts by itself:", tuple(r[1] for r in reasons if r[1])))
+
+
+def _health(ctx: CheckContext) -> dict[str, str | None]:
+    path = "/api/v2/monitor/health" if ctx.facts.api is ApiFlavour.V2 else "/api/v1/health"
+    try:
+        body = json_object(ctx.probe.get(path)) or {}
+    except TransportError:
+        return dict(ctx.facts.health)
+    return {k: (v.get("status") if isinstance(v, dict) else None) for k, v in body.items()}
+
+
+def cleanup(ctx: CheckContext, run: TestRun) -> str:
+    facts = ctx.facts
+    assert facts.dag is not None and facts.credentials is not None
+    path = facts.api_path(f"/dags/{quote(facts.dag.dag_id, safe='')}/dagRuns/{quote(run.run_id, safe='')}")
+    try:
+        response = ctx.probe.request("DELETE", path, auth=facts.credentials.auth())
+    except TransportError as failure:
+        return f"cleanup: could not delete the test run ({failure.message})"
+    if response.status in (200, 204):
+        return f"cleanup: deleted the test run {run.run_id}"
+    if response.status == 403:
+        return f"cleanup: not permitted to delete runs (403); delete {run.run_id} in the UI"
+    return f"cleanup: deleting {run.run_id} answered {response.status} ({error_detail(response, 100)})"

@@ -1,0 +1,119 @@
+"""The request that works for this deployment, as curl and as Python: what the user's script should send.
+
+Built from what the checks learned (API flavour, the credential form the server accepted, the DAG, the
+corrected payload). Secrets appear only as environment-variable placeholders, never as values.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from urllib.parse import quote
+
+from checks._credentials import Scheme
+from checks.base import ApiFlavour, Facts
+from checks.payload_schema import correct
+from diagnose.model import CheckResult, Snippet, Status, WorkingRequest
+from diagnose.profiles import AuthType, Profile
+
+PASSWORD_VAR = "AIRFLOW_PASSWORD"
+TOKEN_VAR = "AIRFLOW_TOKEN"
+
+
+def build(profile: Profile, facts: Facts, results: list[CheckResult] | tuple[CheckResult, ...]) -> WorkingRequest:
+    if facts.api is None:
+        return WorkingRequest("The request that works", ("The Airflow API was not found, so no request can be "
+                                                         "shown yet; fix reachability first.",), ())
+    v2 = facts.api is ApiFlavour.V2
+    dag_id = facts.dag.dag_id if facts.dag else (profile.dag_id or "<dag_id>")
+    body = correct(profile.payload or {}, v2, facts.airflow_version or "")
+    if v2:
+        body = {"logical_date": None, **body}
+    body.setdefault("conf", {})
+    url = f"{facts.base_url}{facts.api.value}/dags/{quote(dag_id, safe='')}/dagRuns"
+    kind = _auth_kind(profile, facts)
+    username = (facts.credentials.username if facts.credentials and facts.credentials.username else profile.auth.username) or "<user>"
+    strip = bool(facts.credentials and facts.credentials.stripped)
+    notes = _notes(results, facts, kind)
+    return WorkingRequest(
+        f"The request that works for Airflow {facts.airflow_version} ({facts.api.value})",
+        tuple(notes),
+        (Snippet("curl", "sh", _curl(url, facts.base_url, body, kind, username)),
+         Snippet("Python (requests)", "python", _python(url, facts.base_url, body, kind, username, strip))),
+    )
+
+
+def _auth_kind(profile: Profile, facts: Facts) -> str:
+    if facts.credentials is not None and facts.credentials.scheme is Scheme.NONE:
+        return "none"
+    if profile.auth.type is AuthType.TOKEN:
+        return "token"
+    if facts.api is ApiFlavour.V2 and profile.auth.type is not AuthType.NONE:
+        return "jwt"
+    if profile.auth.type is AuthType.NONE:
+        return "none"
+    return "basic"
+
+
+def _notes(results, facts: Facts, kind: str) -> list[str]:
+    notes = []
+    failed = [r for r in results if r.status is Status.FAIL and r.check_id != "test-trigger"]
+    if failed:
+        notes.append(f"Fix first: {failed[0].summary} ({failed[0].check_id}). This request works once the checks "
+                     "pass.")
+    trial = next((r for r in results if r.check_id == "test-trigger" and r.status is not Status.SKIP), None)
+    if trial is not None and not failed:
+        notes.append("airflow-doctor sent this request with --trigger and the server created the run"
+                     + (" (the run itself then failed: see test-trigger)." if trial.status is Status.FAIL else "."))
+    secret_var = TOKEN_VAR if kind == "token" else PASSWORD_VAR
+    if kind != "none":
+        notes.append(f"Set {secret_var} in the environment; the value never appears here.")
+    if kind == "basic":
+        notes.append("Basic auth is sent as UTF-8 bytes, as Airflow 2 decodes it (requests would send a str as "
+                     "latin-1).")
+    if kind == "jwt":
+        notes.append("Airflow 3 takes a token from POST /auth/token (valid 24 h by default); get a fresh one per "
+                     "batch of calls.")
+    return notes
+
+
+def _shell_json(value: object) -> str:
+    return shlex.quote(json.dumps(value, ensure_ascii=False))
+
+
+def _curl(url: str, base: str, body: dict, kind: str, username: str) -> str:
+    lines = []
+    auth = ""
+    if kind == "basic":
+        auth = f" \\\n  -u {shlex.quote(username)}:\"${PASSWORD_VAR}\""
+    elif kind == "token":
+        auth = f" \\\n  -H \"Authorization: Bearer ${TOKEN_VAR}\""
+    elif kind == "jwt":
+        login = (f'import json, os; print(json.dumps({{"username": {json.dumps(username)}, '
+                 f'"password": os.environ["{PASSWORD_VAR}"]}}))')
+        lines.append(f"TOKEN=$(python3 -c {shlex.quote(login)} \\\n"
+                     f"  | curl -sS -X POST {shlex.quote(base + '/auth/token')} -H 'Content-Type: application/json' -d @- \\\n"
+                     f"  | python3 -c 'import json, sys; print(json.load(sys.stdin)[\"access_token\"])')")
+        auth = " \\\n  -H \"Authorization: Bearer $TOKEN\""
+    lines.append(f"curl -sS --fail-with-body -X POST {shlex.quote(url)} \\\n  -H 'Content-Type: application/json'{auth} \\\n"
+                 f"  -d {_shell_json(body)}")
+    return "\n".join(lines)
+
+
+def _python(url: str, base: str, body: dict, kind: str, username: str, strip: bool) -> str:
+    secret = f'os.environ["{PASSWORD_VAR}"]' + (".strip()" if strip else "")
+    lines = ["import os", "", "import requests", "", f"AIRFLOW_URL = {json.dumps(base)}"]
+    call_auth = ""
+    if kind == "basic":
+        call_auth = f'    auth=({json.dumps(username)}.encode("utf-8"), {secret}.encode("utf-8")),\n'
+    elif kind == "token":
+        call_auth = f'    headers={{"Authorization": f"Bearer {{os.environ[\'{TOKEN_VAR}\']}}"}},\n'
+    elif kind == "jwt":
+        lines += ["", "token = requests.post(",
+                  '    f"{AIRFLOW_URL}/auth/token",',
+                  f'    json={{"username": {json.dumps(username)}, "password": {secret}}},',
+                  "    timeout=30,", ')', "token.raise_for_status()"]
+        call_auth = '    headers={"Authorization": f"Bearer {token.json()[\'access_token\']}"},\n'
+    path = url[len(base):]
+    lines += ["", "response = requests.post(", f'    f"{{AIRFLOW_URL}}{path}",', f"    json={body!r},"]
+    return "\n".join(lines) + "\n" + call_auth + "    timeout=30,\n)\nresponse.raise_for_status()\nprint(response.json()[\"dag_run_id\"])"

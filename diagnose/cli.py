@@ -123,11 +123,96 @@ def check(
     yes: bool = typer.Option(False, "--yes", "-y", help="With --trigger: do not ask before creating the run."),
     wait: float = typer.Option(60.0, "--wait", min=0, max=3600, help="With --trigger: seconds to follow the run (0: do not follow)."),
     cleanup: bool = typer.Option(False, "--cleanup", help="With --trigger: delete the test run afterwards (only that run)."),
+    all_profiles: bool = typer.Option(False, "--all", help="Check every profile in the profiles file at once; ends with a profile × check matrix."),
     debug: bool = typer.Option(False, "--debug", help="Show traces of internal errors (secrets masked)."),
 ) -> None:
     """Run the checks against a profile's Airflow and explain the first real cause."""
+    if all_profiles:
+        if profile or trigger:
+            guarded(debug, lambda: _raise(UsageError("--all checks every profile of the profiles file; drop --profile "
+                                                     "and --trigger (test runs are made one profile at a time).")))
+        guarded(debug, lambda: run_fleet_check(profiles_file, only, skip, output_format, output, payload, conf, debug))
     guarded(debug, lambda: run_check(profile, profiles_file, only, skip, verbose, output_format, output, debug,
                                      payload, conf, TriggerRequest(trigger, yes, wait, cleanup)))
+
+
+def _raise(error: Exception) -> int:
+    raise error
+
+
+def run_fleet_check(profiles_file: str | None, only: list[str], skip: list[str], output_format: OutputFormat,
+                    output: Path | None, payload: Path | None, conf: str | None, debug: bool) -> int:
+    from checks import CHECK_IDS
+    from diagnose import fleet
+    from diagnose.doctor import diagnose_profile
+    from diagnose.profiles import ProfileError, load_all, load_profile
+    from diagnose.report import emit, render_fleet_json, render_fleet_markdown, render_fleet_terminal, write_atomic
+    from diagnose.runner import Selection
+
+    pf = load_all(profiles_file)
+    selection = Selection(tuple(only), tuple(skip))
+    selection.validate(CHECK_IDS)
+    if output is not None:
+        _check_output_path(output)
+
+    def job(name: str):  # type: ignore[no-untyped-def]
+        return lambda: diagnose_profile(with_payload(load_profile(pf, name), payload, conf), selection, debug=debug)
+
+    with _FleetDisplay(pf.names, output_format is OutputFormat.text or output is not None) as display:
+        report = fleet.run_fleet({name: job(name) for name in pf.names}, (ProfileError,), __version__,
+                                 on_done=display.done)
+    if output_format is OutputFormat.json:
+        text = render_fleet_json(report)
+    elif output_format is OutputFormat.markdown:
+        text = render_fleet_markdown(report)
+    else:
+        color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        text = render_fleet_terminal(report, color=color, width=_terminal_width() if output is None else 140)
+    if output is not None:
+        write_atomic(output, text)
+        _err(f"wrote the fleet report to {output}")
+    else:
+        emit(text, sys.stdout)
+    return int(report.exit_code)
+
+
+class _FleetDisplay:
+    """A live table on stderr, one row per profile, while the fleet runs (only on a terminal)."""
+
+    def __init__(self, names: tuple[str, ...], enabled: bool) -> None:
+        self.names = names
+        self.enabled = enabled and sys.stderr.isatty()
+        self.state = {name: "running…" for name in names}
+        self._live = None
+
+    def _table(self):  # type: ignore[no-untyped-def]
+        from rich.table import Table
+
+        table = Table(show_header=False, box=None)
+        for name in self.names:
+            table.add_row(name, self.state[name])
+        return table
+
+    def __enter__(self) -> "_FleetDisplay":
+        if self.enabled:
+            from rich.console import Console
+            from rich.live import Live
+
+            self._live = Live(self._table(), console=Console(stderr=True), refresh_per_second=8, transient=True)
+            self._live.start()
+        return self
+
+    def done(self, entry) -> None:  # type: ignore[no-untyped-def]
+        if entry.report is None:
+            self.state[entry.name] = "profile error"
+        else:
+            self.state[entry.name] = {0: "✓ no failure", 1: "✗ failed"}.get(int(entry.exit_code), "?")
+        if self._live is not None:
+            self._live.update(self._table())
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.stop()
 
 
 class TriggerRequest:

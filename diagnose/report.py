@@ -171,8 +171,9 @@ def format_exchange(exchange: Exchange) -> str:
 
 # --- Markdown ---------------------------------------------------------------------------------------
 
-def render_markdown(report: Report) -> str:
-    out = [f"# airflow-doctor report: {_md(report.profile)}", ""]
+def render_markdown(report: Report, level: int = 1) -> str:
+    h1, h2, h3 = "#" * level, "#" * (level + 1), "#" * (level + 2)
+    out = [f"{h1} airflow-doctor report: {_md(report.profile)}", ""]
     out += ["| | |", "|---|---|", f"| tool | airflow-doctor {report.tool_version} |",
             f"| generated (UTC) | {report.generated_at} |", f"| profile | {_md(report.profile)} |",
             f"| target | {_md(report.target)} |"]
@@ -182,22 +183,22 @@ def render_markdown(report: Report) -> str:
         out += [f"> **warning:** {_md(w)}" for w in report.warnings] + [""]
     if report.diagnosis is not None:
         d = report.diagnosis
-        out += [f"## Diagnosis: {_md(d.summary)}", "", f"Found by `{d.check_id}`."]
+        out += [f"{h2} Diagnosis: {_md(d.summary)}", "", f"Found by `{d.check_id}`."]
         if d.fix is not None:
             out += ["", f"**Fix:** {_md(d.fix.text)}"]
             if d.fix.commands:
                 out += ["", *_fenced("\n".join(d.fix.commands))]
         out.append("")
     else:
-        out += ["## No issues found", ""]
-    out += ["## Checks", "", "| | check | result | time |", "|---|---|---|---|"]
+        out += [f"{h2} No issues found", ""]
+    out += [f"{h2} Checks", "", "| | check | result | time |", "|---|---|---|---|"]
     for r in report.results:
         out.append(f"| {ICONS[r.status]} {r.status.value} | `{r.check_id}` | {_md(r.summary)} | {r.duration_ms:.0f} ms |")
     out.append("")
     for r in report.results:
         if r.status is Status.SKIP:
             continue
-        out += [f"### {ICONS[r.status]} `{r.check_id}`: {_md(r.title)}", "", f"**{r.status.value}**: {_md(r.summary)}", ""]
+        out += [f"{h3} {ICONS[r.status]} `{r.check_id}`: {_md(r.title)}", "", f"**{r.status.value}**: {_md(r.summary)}", ""]
         if r.explanation:
             out += [_md(r.explanation, table=False), ""]
         if r.fix is not None and r.status in (Status.FAIL, Status.WARN):
@@ -217,7 +218,7 @@ def render_markdown(report: Report) -> str:
             out += ["</details>", ""]
     if report.working_request is not None:
         request = report.working_request
-        out += [f"## {_md(request.title)}", ""]
+        out += [f"{h2} {_md(request.title)}", ""]
         out += [f"- {_md(n, table=False)}" for n in request.notes] + ([""] if request.notes else [])
         for snippet in request.snippets:
             out += [f"{snippet.label}:", "", *_fenced(snippet.code, snippet.language), ""]
@@ -302,6 +303,89 @@ def _exchange_dict(e: Exchange) -> dict:
             "server_ms": e.server_ms, "request_headers": [list(h) for h in e.request_headers],
             "request_body": e.request_body, "response_headers": [list(h) for h in e.response_headers],
             "response_body": e.response_body, "body_truncated": e.body_truncated, "error": e.error}
+
+
+# --- a fleet of profiles ----------------------------------------------------------------------------
+
+def _check_ids(fleet) -> list[str]:  # type: ignore[no-untyped-def]
+    ids: list[str] = []
+    for entry in fleet.entries:
+        for result in entry.report.results if entry.report else ():
+            if result.check_id not in ids:
+                ids.append(result.check_id)
+    return ids
+
+
+def _cell(entry, check_id: str) -> str:  # type: ignore[no-untyped-def]
+    result = next((r for r in entry.report.results if r.check_id == check_id), None) if entry.report else None
+    return ICONS[result.status] if result else " "
+
+
+def _headline(entry) -> str:  # type: ignore[no-untyped-def]
+    if entry.report is None:
+        return f"profile error: {entry.error}"
+    if entry.report.diagnosis is None:
+        return "no issues found"
+    return f"{entry.report.diagnosis.check_id}: {entry.report.diagnosis.summary}"
+
+
+def render_fleet_terminal(fleet, color: bool = False, width: int = 120) -> str:  # type: ignore[no-untyped-def]
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=color, no_color=not color, color_system="standard" if color else None,
+                      width=width, highlight=False, emoji=False)
+    ids = _check_ids(fleet)
+    table = Table(title=f"airflow-doctor {fleet.tool_version} · {len(fleet.entries)} profiles", title_justify="left")
+    table.add_column("profile", style="bold", no_wrap=True)
+    for number, _ in enumerate(ids, 1):
+        table.add_column(str(number), justify="center", no_wrap=True, min_width=1)
+    table.add_column("diagnosis", overflow="fold", ratio=1)
+    for entry in fleet.entries:
+        cells = []
+        for check_id in ids:
+            result = next((r for r in entry.report.results if r.check_id == check_id), None) if entry.report else None
+            cells.append(Text(ICONS[result.status], style=STYLES[result.status]) if result else Text(""))
+        table.add_row(entry.name, *cells, Text(_headline(entry)))
+    console.print(table)
+    console.print(Text("checks: " + " · ".join(f"{n} {i}" for n, i in enumerate(ids, 1)), style="dim"))
+    console.print(Text(f"exit code {int(fleet.exit_code)}: worst of the profiles "
+                       "(2 profile error, 1 a check failed, 0 none)", style="dim"))
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+def render_fleet_markdown(fleet) -> str:  # type: ignore[no-untyped-def]
+    ids = _check_ids(fleet)
+    out = [f"# airflow-doctor fleet report ({len(fleet.entries)} profiles)", "",
+           f"airflow-doctor {fleet.tool_version}, {fleet.generated_at}", "",
+           "| profile | " + " | ".join(f"`{i}`" for i in ids) + " | diagnosis |",
+           "|---|" + "---|" * len(ids) + "---|"]
+    for entry in fleet.entries:
+        out.append(f"| {_md(entry.name)} | " + " | ".join(_cell(entry, i) for i in ids) + f" | {_md(_headline(entry))} |")
+    out.append("")
+    for entry in fleet.entries:
+        if entry.report is not None:
+            out += [render_markdown(entry.report, level=2), ""]
+    out.append(f"_exit code {int(fleet.exit_code)}._")
+    return "\n".join(out) + "\n"
+
+
+def render_fleet_json(fleet) -> str:  # type: ignore[no-untyped-def]
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "fleet",
+        "tool": {"name": "airflow-doctor", "version": fleet.tool_version},
+        "generated_at": fleet.generated_at,
+        "profiles": [{"profile": e.name, "error": e.error, "exit_code": int(e.exit_code),
+                      "report": report_to_dict(e.report) if e.report else None} for e in fleet.entries],
+        "summary": {"profiles": len(fleet.entries),
+                    "failed": sum(1 for e in fleet.entries if int(e.exit_code) == 1),
+                    "profile_errors": sum(1 for e in fleet.entries if e.report is None)},
+        "exit_code": int(fleet.exit_code),
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 RENDERERS = {"markdown": render_markdown, "json": render_json}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
@@ -57,6 +58,7 @@ class SecretRegistry:
     def __init__(self) -> None:
         self._values: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self._lock = threading.Lock()
 
     def add(self, secret: Secret | str | None) -> None:
         if secret is None:
@@ -64,14 +66,15 @@ class SecretRegistry:
         value = secret.reveal() if isinstance(secret, Secret) else secret
         if not value or not value.strip():
             return
-        self._values |= _encodings(value)
-        self._values |= {f"Bearer {value}", f"bearer {value}"}
+        forms = _encodings(value) | {f"Bearer {value}", f"bearer {value}"}
         for codec in ("utf-8", "latin-1"):
             try:
-                self._values |= _b64(value.encode(codec))
+                forms |= _b64(value.encode(codec))
             except UnicodeEncodeError:
                 pass
-        self._pattern = None
+        with self._lock:
+            self._values |= forms
+            self._pattern = None
 
     def add_basic(self, username: str, password: Secret | str) -> None:
         """Register `password` and the base64 forms of `username:password` a Basic header carries."""
@@ -79,29 +82,34 @@ class SecretRegistry:
         pw = password.reveal() if isinstance(password, Secret) else password
         if not pw:
             return
+        forms: set[str] = set()
         for codec in ("utf-8", "latin-1"):
             try:
-                self._values |= _b64(f"{username}:{pw}".encode(codec))
+                forms |= _b64(f"{username}:{pw}".encode(codec))
             except UnicodeEncodeError:
                 pass
-        self._pattern = None
+        with self._lock:
+            self._values |= forms
+            self._pattern = None
 
     def clear(self) -> None:
-        self._values.clear()
-        self._pattern = None
+        with self._lock:
+            self._values.clear()
+            self._pattern = None
 
     @property
     def values(self) -> frozenset[str]:
         return frozenset(self._values)
 
     def _compiled(self) -> re.Pattern[str] | None:
-        if self._pattern is None and self._values:
-            parts = []
-            for value in sorted(self._values, key=len, reverse=True):
-                escaped = re.escape(value)
-                parts.append(escaped if len(value) >= _SHORT else rf"(?<![\w]){escaped}(?![\w])")
-            self._pattern = re.compile("|".join(parts))
-        return self._pattern
+        with self._lock:
+            if self._pattern is None and self._values:
+                parts = []
+                for value in sorted(self._values, key=len, reverse=True):
+                    escaped = re.escape(value)
+                    parts.append(escaped if len(value) >= _SHORT else rf"(?<![\w]){escaped}(?![\w])")
+                self._pattern = re.compile("|".join(parts))
+            return self._pattern
 
     def scrub(self, text: str) -> str:
         pattern = self._compiled()

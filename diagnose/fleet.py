@@ -1,0 +1,62 @@
+"""Runs several profiles at once. Generic: a job is a name and a callable that returns a Report."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from diagnose.model import ExitCode, Report
+
+MAX_WORKERS = 16
+
+
+@dataclass(frozen=True)
+class FleetEntry:
+    name: str
+    report: Report | None
+    error: str | None = None
+    """Why no report exists (the profile could not be loaded); the entry then counts as a usage error."""
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.USAGE if self.report is None else self.report.exit_code
+
+
+@dataclass(frozen=True)
+class FleetReport:
+    generated_at: str
+    tool_version: str
+    entries: tuple[FleetEntry, ...]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """The worst of the profiles: a profile error, then a failed check, then nothing."""
+        codes = {e.exit_code for e in self.entries}
+        for code in (ExitCode.USAGE, ExitCode.CHECK_FAILED):
+            if code in codes:
+                return code
+        return ExitCode.OK
+
+
+Job = Callable[[], Report]
+Known = (Exception,)
+
+
+def run_fleet(jobs: dict[str, Job], expected: tuple[type[Exception], ...], tool_version: str,
+              on_done: Callable[[FleetEntry], None] | None = None) -> FleetReport:
+    """Run every job concurrently; an `expected` exception becomes that entry's error, in the input order."""
+
+    def one(name: str) -> FleetEntry:
+        try:
+            entry = FleetEntry(name, jobs[name]())
+        except expected as exc:
+            entry = FleetEntry(name, None, str(exc))
+        if on_done:
+            on_done(entry)
+        return entry
+
+    with ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(jobs)))) as pool:
+        entries = tuple(pool.map(one, list(jobs)))
+    return FleetReport(datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"), tool_version, entries)

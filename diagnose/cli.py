@@ -60,7 +60,9 @@ class UsageError(Exception):
 
 
 def _err(message: str) -> None:
-    sys.stderr.write(REGISTRY.scrub(f"airflow-doctor: {message}\n"))
+    from diagnose.redact import printable
+
+    sys.stderr.write(REGISTRY.scrub(f"airflow-doctor: {printable(message)}\n"))
     sys.stderr.flush()
 
 

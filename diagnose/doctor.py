@@ -28,12 +28,14 @@ def diagnose_profile(profile: Profile, selection: Selection = Selection(), *, tr
     results = run_checks(CHECKS, context, probe, selection, on_progress=on_progress, debug=debug)
     environment = [*probe.environment(), ("python", platform.python_version()),
                    ("os", f"{platform.system()} {platform.release()}"), ("requests made", str(probe.request_count))]
+    from diagnose.redact import printable
+
     return Report(
         tool_version=__version__,
         generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
-        profile=profile.name,
-        target=facts.base_url,
-        facts=tuple(facts.summary_items()),
+        profile=printable(profile.name),
+        target=printable(facts.base_url),
+        facts=tuple((k, printable(v)) for k, v in facts.summary_items()),
         environment=tuple(environment),
         results=tuple(results),
         diagnosis=choose_diagnosis(results),

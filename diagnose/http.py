@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 import requests
+import urllib3.exceptions
 from requests.auth import AuthBase, HTTPBasicAuth
 from requests.structures import CaseInsensitiveDict
 
@@ -196,8 +197,8 @@ def classify(exc: BaseException, url: str, connect_timeout: float, read_timeout:
     if has(ConnectionRefusedError):
         port = urlsplit(url).port or (443 if url.startswith("https") else 80)
         return Layer.TCP_REFUSED, f"{host} refused the TCP connection on port {port}: nothing is listening there"
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return Layer.READ_TIMEOUT, f"{host} accepted the connection but sent no answer within {read_timeout:g} s"
+    if isinstance(exc, requests.exceptions.ReadTimeout) or has(urllib3.exceptions.ReadTimeoutError) or has(TimeoutError):
+        return Layer.READ_TIMEOUT, f"{host} accepted the connection but sent no (complete) answer within {read_timeout:g} s"
     if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)) or has(
         ConnectionResetError) or any(type(e).__name__ in ("RemoteDisconnected", "ProtocolError", "IncompleteRead") for e in chain):
         return Layer.CONNECTION_CLOSED, f"{host} closed the connection before the answer was complete"
@@ -300,7 +301,7 @@ class Probe:
             raise self._fail(method, url, prepared, started, Layer.CLIENT_ENCODING, message) from None
         except _BodyLimit as limit:
             raise self._fail(method, url, prepared, started, limit.layer, limit.message, status=limit.status) from None
-        except requests.exceptions.RequestException as exc:
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             layer, message = classify(exc, url, self.connect_timeout, self.read_timeout)
             raise self._fail(method, url, prepared, started, layer, message) from None
         finally:

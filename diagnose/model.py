@@ -82,8 +82,12 @@ class CheckResult:
     @classmethod
     def from_finding(cls, check_id: str, title: str, finding: Finding, evidence: tuple[Exchange, ...],
                      duration_ms: float) -> "CheckResult":
-        return cls(check_id, title, finding.status, finding.summary, finding.explanation, finding.fix,
-                   finding.details, evidence, duration_ms, finding.explains)
+        from diagnose.redact import printable
+
+        fix = finding.fix and Fix(printable(finding.fix.text), tuple(printable(c) for c in finding.fix.commands),
+                                  finding.fix.docs)
+        return cls(check_id, title, finding.status, printable(finding.summary), printable(finding.explanation), fix,
+                   tuple(printable(d) for d in finding.details), evidence, duration_ms, finding.explains)
 
 
 @dataclass(frozen=True)

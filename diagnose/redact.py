@@ -22,6 +22,14 @@ _PEM = re.compile(r"-----BEGIN [A-Z ]+-----.*?(?:-----END [A-Z ]+-----|\Z)", re.
 _ASSIGNMENT = re.compile(r"(?i)\b([\w.-]*(?:token|secret|passw|pwd|api_?key|credential)[\w.-]*\s*[=:]\s*)(['\"]?)([^\s'\",;&]+)")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """Control characters (ESC sequences, odd line breaks) shown as escapes, so no input can drive the terminal."""
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
 def is_sensitive_name(name: str) -> bool:
     lowered = name.lower()
     return lowered not in _SHOWN_HEADERS and any(part in lowered for part in SENSITIVE_NAME_PARTS)
@@ -108,7 +116,7 @@ def redact_text(text: str, registry: SecretRegistry = REGISTRY) -> str:
     text = _PEM.sub("<PEM block redacted>", text)
     text = _JWT.sub("<JWT redacted>", text)
     text = _ASSIGNMENT.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
-    return registry.scrub(text)
+    return printable(registry.scrub(text))
 
 
 def redact_body(body: str, content_type: str = "", registry: SecretRegistry = REGISTRY) -> str:

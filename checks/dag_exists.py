@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from checks.base import ApiFlavour, CheckContext, DagInfo, error_detail, json_object
+from diagnose.http import ProbeResponse
 from diagnose.model import Finding, Fix, Status
 
 
@@ -31,10 +32,9 @@ class Check:
         facts = ctx.facts
         assert facts.credentials is not None
         response = ctx.probe.get(facts.api_path(f"/dags/{quote(dag_id, safe='')}/details"), auth=facts.credentials.auth())
-        body = json_object(response)
-        if response.status == 200 and body is not None:
-            facts.dag = dag_info(body, facts.api)
-            return judge(ctx, facts.dag)
+        found = judge_if_found(ctx, response)
+        if found is not None:
+            return found
         if response.status == 404:
             return deleted_or_not_found(ctx, dag_id)
         if response.status == 403:
@@ -142,11 +142,16 @@ def deleted_or_not_found(ctx: CheckContext, dag_id: str) -> Finding:
     facts = ctx.facts
     assert facts.credentials is not None
     response = ctx.probe.get(facts.api_path(f"/dags/{quote(dag_id, safe='')}"), auth=facts.credentials.auth())
+    return judge_if_found(ctx, response) or not_found(ctx, dag_id)
+
+
+def judge_if_found(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
+    """A DAG the server returned: record it for later checks and judge whether it can be triggered."""
     body = json_object(response)
-    if response.status == 200 and body is not None:
-        facts.dag = dag_info(body, facts.api)
-        return judge(ctx, facts.dag)
-    return not_found(ctx, dag_id)
+    if response.status != 200 or body is None:
+        return None
+    ctx.facts.dag = dag_info(body, ctx.facts.api)
+    return judge(ctx, ctx.facts.dag)
 
 
 def not_found(ctx: CheckContext, dag_id: str) -> Finding:

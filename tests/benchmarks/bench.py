@@ -64,7 +64,7 @@ class Table:
     def add(self, name: str, value: str, target: str = "", ok: bool | None = None) -> None:
         verdict = "" if ok is None else ("ok" if ok else "MISSED")
         self.rows.append((name, value, target, verdict))
-        print(f"{name:<48} {value:>16}  {target:<18} {verdict}", flush=True)
+        print(f"{name:<56} {value:>14}  {target:<32} {verdict}", flush=True)
 
 
 def main() -> None:
@@ -75,7 +75,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="airflow-doctor-bench-"))
     table = Table()
     print(f"airflow-doctor benchmark: medians of {runs} fresh processes, {os.cpu_count()} cores\n")
-    print(f"{'measure':<48} {'median':>16}  {'target':<18}")
+    print(f"{'measure':<56} {'median':>14}  {'target':<32}")
 
     version_wall, version_rss, _ = median_of([*doctor(), "--version"], runs)
     table.add("airflow-doctor --version (cold process)", f"{version_wall:.3f} s", "<= 0.2 s", version_wall <= 0.2)

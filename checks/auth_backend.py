@@ -448,6 +448,7 @@ def _v3_basic_profile(ctx: CheckContext) -> Finding:
                     "send Basic auth and get 401 'Not authenticated'. The browser works because the UI logs in "
                     "through /auth/token and keeps the token in a cookie.",
         fix=Fix("Exchange the credentials for a token, then send it as a Bearer token (profile: auth type jwt):",
-                ("curl -s -X POST $AIRFLOW_URL/auth/token -H 'Content-Type: application/json' "
-                 "-d '{\"username\": \"'$AIRFLOW_USER'\", \"password\": \"'$AIRFLOW_PASSWORD'\"}'",
+                ("python3 -c 'import json, os; print(json.dumps({\"username\": os.environ[\"AIRFLOW_USER\"], "
+                 "\"password\": os.environ[\"AIRFLOW_PASSWORD\"]}))' \\\n"
+                 "  | curl -sS -X POST \"$AIRFLOW_URL/auth/token\" -H 'Content-Type: application/json' -d @-",
                  "auth:\n  type: jwt"), DOCS_V3))

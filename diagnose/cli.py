@@ -494,6 +494,10 @@ def demo(
             profile, _ = resolve(str(info.profile_path), None)
             report = diagnose_profile(profile, Selection())
             publish(report, OutputFormat.text, None, verbose)
+            typer.echo(f"\nNow the same Airflow {info.version}, called the way a script written for the other major "
+                       "version would call it:\n")
+            publish(diagnose_profile(_script_from_the_other_version(profile, info.major), Selection()),
+                    OutputFormat.text, None, 0)
             return int(report.exit_code)
         finally:
             if not keep:
@@ -501,6 +505,23 @@ def demo(
                 typer.echo(f"Stopped the sandbox (Airflow {info.version}); `airflow-doctor sandbox up` starts it again.")
 
     guarded(False, body)
+
+
+def _script_from_the_other_version(profile, major: int):  # type: ignore[no-untyped-def]
+    """The demo's second profile: Airflow 2 habits against Airflow 3 (Basic auth, no logical_date), or the reverse."""
+    import dataclasses
+
+    from diagnose.profiles import Auth, AuthType
+
+    conf = (profile.payload or {}).get("conf", {})
+    if major >= 3:
+        auth = Auth(AuthType.BASIC, profile.auth.username, profile.auth.password)
+        payload = {"conf": conf}
+    else:
+        auth = Auth(AuthType.JWT, profile.auth.username, profile.auth.password)
+        payload = {"logical_date": None, "conf": conf}
+    return dataclasses.replace(profile, name=f"{profile.name} (as a script for Airflow {2 if major >= 3 else 3})",
+                               auth=auth, payload=payload)
 
 
 def run() -> None:

@@ -69,16 +69,17 @@ def _err(message: str) -> None:
 def guarded(debug: bool, action: Callable[[], int]) -> None:
     """Run a command body; turn every known failure into one sentence and a documented exit code."""
     from diagnose.profiles import ProfileError
+    from diagnose.redact import one_line
     from diagnose.report import OutputRefused
     from diagnose.runner import UnknownCheck
 
     try:
         code = action()
     except (ProfileError, UnknownCheck, UsageError) as exc:
-        _err(f"error: {exc}")
+        _err(f"error: {one_line(str(exc))}")
         code = ExitCode.USAGE
     except OutputRefused as exc:
-        _err(f"error: {exc}")
+        _err(f"error: {one_line(str(exc))}")
         code = 3
     except KeyboardInterrupt:
         _err("interrupted.")

@@ -30,6 +30,11 @@ def printable(text: str) -> str:
     return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
 
 
+def one_line(text: str) -> str:
+    """A message that must stay one line: line breaks and tabs from user input shown as escapes too."""
+    return printable(text).replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
+
+
 def is_sensitive_name(name: str) -> bool:
     lowered = name.lower()
     return lowered not in _SHOWN_HEADERS and any(part in lowered for part in SENSITIVE_NAME_PARTS)

@@ -323,7 +323,9 @@ def _cell(entry, check_id: str) -> str:  # type: ignore[no-untyped-def]
 
 def _headline(entry) -> str:  # type: ignore[no-untyped-def]
     if entry.report is None:
-        return f"profile error: {entry.error}"
+        from diagnose.redact import one_line
+
+        return f"profile error: {one_line(entry.error or '')}"
     if entry.report.diagnosis is None:
         return "no issues found"
     return f"{entry.report.diagnosis.check_id}: {entry.report.diagnosis.summary}"

@@ -36,7 +36,7 @@ def assert_clean_outcome(result, where: str) -> None:
         assert not any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in lines[0]), repr(lines[0])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(structures)
 def test_random_yaml_structures(tmp_path: Path, data) -> None:
     path = tmp_path / "p.yml"
@@ -44,7 +44,7 @@ def test_random_yaml_structures(tmp_path: Path, data) -> None:
     assert_clean_outcome(show(path), repr(data)[:200])
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.binary(max_size=300))
 def test_random_bytes(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "p.yml"

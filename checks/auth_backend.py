@@ -217,6 +217,10 @@ def reproduce_browser_login(ctx: CheckContext, username: str, password: str) -> 
                             cookies=page.cookies)
     except TransportError as failure:
         return BrowserLogin(LoginOutcome.NOT_REPRODUCED, f"POST /login/ failed ({failure.message})")
+    if answer.status == 429:
+        return BrowserLogin(LoginOutcome.NOT_REPRODUCED, "the UI login answered 429 Too Many Requests: Airflow limits "
+                            "login attempts (5 per 40 seconds per address by default, [fab] auth_rate_limit), so wait "
+                            "a minute and run the doctor again")
     cookies = {**page.cookies, **answer.cookies}
     for value in answer.cookies.values():
         probe.registry.add(value)

@@ -29,7 +29,9 @@ leaves it (no [api_auth] jwt_issuer), whose token endpoint answers 500 with the 
 ROLES_FAB = {"op": "Op", "user1": "User", "viewer": "Viewer"}
 SESSION_ONLY = {"AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.session"}
 DENY_ALL = {"AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.deny_all"}
-NO_AUTH_BACKEND = {"AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.default"}
+NO_AUTH_BACKEND = {"AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.default",
+                   "AIRFLOW__FAB__AUTH_RATE_LIMITED": "True", "AIRFLOW__FAB__AUTH_RATE_LIMIT": "2 per 60 second"}
+"""Also the one webserver whose login form keeps a rate limit (the others are logged into by every scenario)."""
 SSO_WEBSERVER_CONFIG = """\
 # FAB with single sign-on only: the login page offers an identity provider and no password field.
 from flask_appbuilder.security.manager import AUTH_OAUTH
@@ -169,7 +171,7 @@ def _start(version: str, root: Path) -> Server:
         extra_webservers = {"webserver-session": SESSION_ONLY, "webserver-deny": DENY_ALL,
                             "webserver-default": NO_AUTH_BACKEND,
                             "webserver-sso": {"AIRFLOW__WEBSERVER__CONFIG_FILE": str(sso_config)}}
-    sandbox = Sandbox(version, root,
+    sandbox = Sandbox(version, root, extra_env={"AIRFLOW__FAB__AUTH_RATE_LIMITED": "False"},
                       dag_files={**DAGS_COMMON, **(DAGS_V3_ONLY if major >= 3 else {})},
                       users=[(name, PASSWORDS[name], role) for name, role in roles.items()],
                       extra_webservers=extra_webservers)

@@ -45,6 +45,9 @@ DAGS_COMMON = {
     "doctor_becomes_broken.py": dag_file("doctor_becomes_broken"),
     "doctor_stale.py": dag_file("doctor_stale"),
 }
+SLEEPER = '''PythonOperator(task_id="hold_the_slot", python_callable=lambda: __import__("time").sleep(90))'''
+
 DAGS_V3_ONLY = {
+    "doctor_limited.py": dag_file("doctor_limited", extra=", max_active_runs=1", body=SLEEPER),
     "doctor_no_manual.py": dag_file("doctor_no_manual", schedule="@yearly", extra=', allowed_run_types=["scheduled"]'),
 }

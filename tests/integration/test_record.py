@@ -64,6 +64,12 @@ def test_record_airflow_2(airflow2: Server) -> None:
     save(s, "login_post_ok", browser.post(session_only + "/login/", data=form, allow_redirects=False, timeout=10))
     save(s, "dags_session", browser.get(session_only + "/api/v1/dags?limit=1", timeout=10))
     save(s, "login_page_sso", requests.get(s.sso_url + "/login/", timeout=10))
+    limited, hammer = s.webserver("webserver-default"), requests.Session()
+    for _ in range(4):
+        form = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', hammer.get(limited + "/login/", timeout=10).text)
+        throttled = hammer.post(limited + "/login/", data={"csrf_token": form.group(1), "username": "x", "password": "y"},
+                                allow_redirects=False, timeout=10)
+    save(s, "login_post_rate_limited", throttled)
 
 
 def test_record_airflow_3(airflow3: Server) -> None:

@@ -126,3 +126,28 @@ def test_session_only_backend_refuses_basic_but_not_the_browser_session(airflow2
                          allow_redirects=False, timeout=10)
     assert login.status_code == 302 and "/login" not in login.headers["Location"]
     assert browser.get(f"{base}/api/v1/dags?limit=1", timeout=10).status_code == 200
+
+
+def test_max_active_runs_reached_is_warned_and_a_new_run_really_waits(airflow3: Server, tmp_path: Path) -> None:
+    import time
+
+    from typer.testing import CliRunner
+
+    from diagnose.cli import app
+
+    holder = airflow3.api("POST", "/dags/doctor_limited/dagRuns", json={"logical_date": None}).json()["dag_run_id"]
+    try:
+        deadline = time.monotonic() + 60
+        while airflow3.api("GET", f"/dags/doctor_limited/dagRuns/{holder}").json()["state"] != "running":
+            assert time.monotonic() < deadline, "the holder run never started"
+            time.sleep(1)
+        result = CliRunner().invoke(app, ["check", "--profile", str(airflow3.profile(tmp_path, dag_id="doctor_limited",
+                                                                                      payload=None)), "-f", "json"])
+        paused = next(r for r in json.loads(result.stdout)["results"] if r["check_id"] == "paused")
+        assert paused["status"] == "warn" and "max_active_runs is 1" in paused["summary"], paused
+        waiting = airflow3.api("POST", "/dags/doctor_limited/dagRuns", json={"logical_date": None}).json()["dag_run_id"]
+        time.sleep(6)
+        assert airflow3.api("GET", f"/dags/doctor_limited/dagRuns/{waiting}").json()["state"] == "queued"
+    finally:
+        for run_id in airflow3.run_ids("doctor_limited"):
+            airflow3.api("PATCH", f"/dags/doctor_limited/dagRuns/{run_id}", json={"state": "failed"})

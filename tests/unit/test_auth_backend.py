@@ -130,3 +130,14 @@ def test_no_credentials_on_airflow_3_asks_for_a_jwt_profile() -> None:
     replay(responses, BASE, V3, "dags_anonymous")
     finding = auth_backend.Check().run(v3(auth_type="none", password=None))
     assert finding.status is Status.FAIL and "requires a token" in finding.summary
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_a_rate_limited_login_form_says_to_wait_instead_of_guessing() -> None:
+    ctx = v2(password="not-it")
+    replay(responses, BASE, V2, "dags_basic_wrong", path="/api/v1/dags?limit=1")
+    replay(responses, BASE, V2, "login_page")
+    replay(responses, BASE, V2, "login_post_rate_limited", path="/login/")
+    finding = auth_backend.Check().run(ctx)
+    assert finding.status is Status.FAIL and "429 Too Many Requests" in finding.explanation
+    assert "wait a minute" in finding.explanation

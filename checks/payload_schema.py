@@ -1,9 +1,11 @@
-"""payload-schema: would the server accept the body the user's script posts to .../dagRuns?
+"""payload-schema: would the server accept the request the user's script sends to .../dagRuns?
 
-Checked locally, nothing is sent: first against the detected version's trigger schema (Airflow 2's
-DAGRun schema in /api/v1, Airflow 3's TriggerDAGRunPostBody in /api/v2, both read from the released
-code), then `conf` against the DAG's params from dag-exists, with jsonschema as Airflow itself does.
-Prints the corrected body.
+Checked locally, nothing is sent. When the profile says how the script sends it (request: path, method,
+content_type), that comes first: a trailing slash, the other API generation, the UI's trigger route, the
+old experimental API, GET, or a body that is not JSON each fail in a way of their own. Then the body,
+against the detected version's trigger schema (Airflow 2's DAGRun schema in /api/v1, Airflow 3's
+TriggerDAGRunPostBody in /api/v2, both read from the released code), then `conf` against the DAG's
+params from dag-exists, with jsonschema as Airflow itself does. Prints the corrected request.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from urllib.parse import urlsplit
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,13 +40,16 @@ class Issue:
 
 class Check:
     id = "payload-schema"
-    title = "Trigger payload"
+    title = "Trigger request and payload"
     requires = ("reachability",)
     needs = "the profile's payload (or --payload / --conf); the DAG's params from dag-exists, when it ran"
 
     def run(self, ctx: CheckContext) -> Finding:
         payload = ctx.profile.payload
         facts = ctx.facts
+        request = request_issues(ctx)
+        if request:
+            return request_finding(ctx, request)
         if payload is None:
             minimal = {"logical_date": None, "conf": {}} if facts.api is ApiFlavour.V2 else {"conf": {}}
             return Finding(Status.SKIP, "skipped: the profile has no payload (add payload: or --payload to check "
@@ -85,6 +91,87 @@ class Check:
                                                 if any(i.field.startswith("conf.") for i in issues) else "") + ":",
                     (json.dumps(corrected, ensure_ascii=False),)),
             details=(f"payload as given: {json.dumps(payload, default=str)}",))
+
+
+def trigger_path(ctx: CheckContext) -> str:
+    dag_id = ctx.facts.dag.dag_id if ctx.facts.dag else (ctx.profile.dag_id or "<dag_id>")
+    return ctx.facts.api_path(f"/dags/{dag_id}/dagRuns")
+
+
+def request_issues(ctx: CheckContext) -> list[Issue]:
+    """How the script sends the trigger, when the profile says: path, method and content type."""
+    request, facts = ctx.profile.request, ctx.facts
+    if request is None or facts.api is None:
+        return []
+    v2 = facts.api is ApiFlavour.V2
+    issues: list[Issue] = []
+    expected = trigger_path(ctx)
+    if request.path:
+        path = urlsplit(request.path).path if "://" in request.path else request.path.split("?")[0]
+        base_path = urlsplit(facts.base_url).path.rstrip("/")
+        if base_path and path.startswith(base_path + "/"):
+            path = path[len(base_path):]
+        other = "/api/v1" if v2 else "/api/v2"
+        if path == expected:
+            pass
+        elif path.rstrip("/") == expected:
+            issues.append(Issue("path", f"{path} ends with a slash; the endpoint is {expected}",
+                                "405 'Method Not Allowed'" if v2 else "404 'The requested URL was not found on the server'"))
+        elif path.startswith(other + "/"):
+            issues.append(Issue("path", f"{path} is the {'Airflow 2' if v2 else 'Airflow 3'} API; this server is Airflow "
+                                f"{facts.major} and serves {facts.api.value}",
+                                "405 'Method Not Allowed' (a GET answers 404 '/api/v1 has been removed in Airflow 3')"
+                                if v2 else "404 HTML 'Airflow 404'"))
+        elif re.match(r"^/dags/[^/]+/trigger/?$", path) or path.startswith("/trigger"):
+            issues.append(Issue("path", f"{path} is the web UI's trigger form, not the REST API",
+                                "405 'Method Not Allowed'" if v2 else
+                                "400 'The CSRF token is missing.' (the UI form needs the token of a browser session)"))
+        elif path.startswith("/api/experimental/"):
+            issues.append(Issue("path", f"{path} is the experimental API, " + (
+                "removed in Airflow 3" if v2 else "off by default since Airflow 2.0 ([api] enable_experimental_api)"),
+                "405 'Method Not Allowed'" if v2 else "404 HTML 'Airflow 404'"))
+        else:
+            match = re.match(r"^/api/v[12]/dags/([^/]+)/dagRuns$", path)
+            if match and facts.dag and match.group(1) != facts.dag.dag_id:
+                issues.append(Issue("path", f"{path} names the DAG {match.group(1)!r}, not {facts.dag.dag_id!r}",
+                                    "404 'DAG ... not found' (dag_id is case-sensitive)"))
+            elif not match:
+                issues.append(Issue("path", f"{path} is not the trigger endpoint {expected}",
+                                    "405 'Method Not Allowed'" if v2 else "404"))
+    if request.method == "GET":
+        issues.append(Issue("method", "GET lists the DAG's runs; only POST creates one",
+                            "200 with a list of runs, and nothing is triggered"))
+    elif request.method != "POST":
+        issues.append(Issue("method", f"{request.method} is not allowed on the trigger endpoint; use POST",
+                            "405 'Method Not Allowed'"))
+    content_type = (request.content_type or "application/json").split(";")[0].strip().lower()
+    if request.method == "POST" and content_type != "application/json":
+        shown = request.content_type if content_type not in ("", "none") else "no Content-Type (curl -d sends form data)"
+        if v2 and not _at_least(facts.airflow_version or "", 3, 3):
+            says = "accepted by this version, but 422 'Input should be a valid dictionary' from Airflow 3.3 on"
+        else:
+            says = ("422 model_attributes_type 'Input should be a valid dictionary or object to extract fields from'"
+                    if v2 else f"415 'Invalid Content-type ({content_type or 'none'}), expected JSON data'")
+        issues.append(Issue("content_type", f"{shown} is not JSON; the body must be sent as application/json", says))
+    return issues
+
+
+def request_finding(ctx: CheckContext, issues: list[Issue]) -> Finding:
+    facts = ctx.facts
+    lines = [f"- {i.field}: {i.problem} (the server answers: {i.server_says})" for i in issues]
+    url = f"{facts.base_url}{trigger_path(ctx)}"
+    return Finding(
+        Status.FAIL, f"the script's request is not the trigger call: {issues[0].field}: {issues[0].problem}",
+        explanation="How the script sends the trigger, as the profile's request: block describes it:\n"
+                    + "\n".join(lines)
+                    + "\n\nThe UI triggers through its own routes with a browser session, which is why the same "
+                      "DAG triggers from there.",
+        fix=Fix("Send a POST with a JSON body (Content-Type: application/json) to exactly this URL:",
+                (f"POST {url}", "requests.post(url, json=body, ...)  # json= sets the Content-Type",
+                 "curl -X POST -H 'Content-Type: application/json' -d '<body>' " + url)),
+        details=tuple(f"request.{k}: {v}" for k, v in (("path", ctx.profile.request.path),
+                                                       ("method", ctx.profile.request.method),
+                                                       ("content_type", ctx.profile.request.content_type)) if v))
 
 
 def _is_aware_datetime(value: str) -> bool:

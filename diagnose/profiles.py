@@ -42,6 +42,15 @@ class Auth:
 
 
 @dataclass(frozen=True)
+class ScriptRequest:
+    """How the user's script sends the trigger, when the profile says (checked by payload-schema)."""
+
+    path: str | None = None
+    method: str = "POST"
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     url: str
@@ -52,6 +61,7 @@ class Profile:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     read_timeout: float = DEFAULT_READ_TIMEOUT
     description: str | None = None
+    request: ScriptRequest | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
@@ -64,6 +74,9 @@ class Profile:
             rows.append(("auth.password", f"*** ({len(self.auth.password)} chars)"))
         if self.auth.token is not None:
             rows.append(("auth.token", f"*** ({len(self.auth.token)} chars)"))
+        if self.request is not None:
+            rows += [("request.path", self.request.path or "(the trigger endpoint)"), ("request.method", self.request.method),
+                     ("request.content_type", self.request.content_type or "application/json")]
         rows += [("dag_id", self.dag_id or "(not set)"),
                  ("payload", "(not set)" if self.payload is None else _compact(self.payload)),
                  ("tls.verify", str(self.verify)),
@@ -83,7 +96,8 @@ def _compact(value: Any) -> str:
 # --- the YAML schema -------------------------------------------------------------------------------
 
 _FILE_KEYS = ("version", "default_profile", "profiles")
-_PROFILE_KEYS = ("url", "auth", "dag_id", "payload", "tls", "timeout", "description")
+_PROFILE_KEYS = ("url", "auth", "dag_id", "payload", "request", "tls", "timeout", "description")
+_REQUEST_KEYS = ("path", "method", "content_type")
 _AUTH_KEYS = ("type", "username", "username_file", "password", "password_file", "token", "token_file")
 _TLS_KEYS = ("verify",)
 _TIMEOUT_KEYS = ("connect", "read")
@@ -408,8 +422,29 @@ class _Builder:
         connect = self.number(timeouts["connect"], "timeout.connect") if "connect" in timeouts else DEFAULT_CONNECT_TIMEOUT
         read = self.number(timeouts["read"], "timeout.read") if "read" in timeouts else DEFAULT_READ_TIMEOUT
         description = self.string(body["description"], "description") if "description" in body else None
-        return Profile(self.name, url, auth, dag_id, payload, verify, connect, read, description,
+        request = self.script_request(body.get("request"))
+        return Profile(self.name, url, auth, dag_id, payload, verify, connect, read, description, request,
                        dict(self.sources), tuple(self.warnings))
+
+    def script_request(self, node: _Node | None) -> ScriptRequest | None:
+        if node is None:
+            return None
+        body = _mapping(node, self.where, "'request'")
+        _check_keys(body, _REQUEST_KEYS, self.where, "'request'")
+        values = {key: self.string(body[key], f"request.{key}") for key in _REQUEST_KEYS if key in body}
+        if "path" in values and "://" in values["path"]:
+            try:
+                parts = urlsplit(values["path"])
+            except ValueError:
+                raise self.error(body["path"], "request.path is not a valid URL; give the path the script posts to.") from None
+            if "@" in parts.netloc:
+                self.registry.add(parts.password)
+                raise self.error(body["path"], "request.path has credentials embedded in it; remove them (the "
+                                               "profile's auth section holds the credentials).")
+        method = values.get("method", "POST").strip().upper()
+        if not method.isalpha():
+            raise self.error(body["method"], f"request.method {method!r} is not an HTTP method; write POST, GET, ...")
+        return ScriptRequest(values.get("path"), method, values.get("content_type"))
 
     def url(self, node: _Node) -> str:
         url = self.string(node, "url").strip()

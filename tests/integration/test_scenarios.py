@@ -80,6 +80,11 @@ def body(**fields: Any) -> Callable[[Server, Path], Path]:
     return lambda server, tmp: server.profile(tmp, payload={**({"logical_date": None} if server.major >= 3 else {}), **fields})
 
 
+def _with_request(profile: Path, path: str) -> Path:
+    profile.write_text(profile.read_text() + f"request: {{path: '{path}'}}\n")
+    return profile
+
+
 def session_only(server: Server, tmp: Path) -> Path:
     return server.profile(tmp, url=server.session_only_url)
 
@@ -140,6 +145,12 @@ SCENARIOS = [
              "payload-schema", "payload-schema", ("execution_date",)),
     Scenario("run-id-with-a-space", (2,), p(payload={"dag_run_id": "my run", "conf": {}}), "payload-schema",
              "payload-schema", ("dag_run_id",)),
+    Scenario("script-posts-with-a-trailing-slash", (2, 3),
+             lambda s, t: _with_request(s.profile(t), "/api/v{v}/dags/doctor_demo/dagRuns/".replace("{v}", str(s.major - 1))),
+             "payload-schema", "payload-schema", ("ends with a slash",)),
+    Scenario("script-posts-to-the-ui-trigger-form", (2, 3),
+             lambda s, t: _with_request(s.profile(t), "/dags/doctor_demo/trigger"), "payload-schema", "payload-schema",
+             ("web ui's trigger form",)),
     Scenario("basic-auth-sent-to-airflow-3", (3,), p(auth_type="basic"), "auth-backend", "auth-backend",
              ("does not accept basic", "do get a token")),
     Scenario("airflow-2-profile-asks-for-a-token", (2,), p(auth_type="jwt"), "auth-backend", "auth-backend",

@@ -151,3 +151,43 @@ def test_max_active_runs_reached_is_warned_and_a_new_run_really_waits(airflow3: 
     finally:
         for run_id in airflow3.run_ids("doctor_limited"):
             airflow3.api("PATCH", f"/dags/doctor_limited/dagRuns/{run_id}", json={"state": "failed"})
+
+
+REQUEST_SHAPES = [
+    {"path": "{api}/dags/doctor_paused/dagRuns/"},
+    {"path": "{other}/dags/doctor_paused/dagRuns"},
+    {"path": "/dags/doctor_paused/trigger"},
+    {"path": "/api/experimental/dags/doctor_paused/dag_runs"},
+    {"path": "{api}/dags/DOCTOR_PAUSED/dagRuns"},
+    {"method": "GET"},
+    {"method": "PUT"},
+    {"content_type": "application/x-www-form-urlencoded"},
+]
+
+
+@pytest.mark.parametrize("shape", REQUEST_SHAPES, ids=lambda s: json.dumps(s))
+def test_request_shapes_are_answered_as_claimed(airflow: Server, shape: dict) -> None:
+    from checks import payload_schema
+    from checks.base import ApiFlavour, CheckContext, DagInfo, Facts
+    from diagnose.http import Probe
+    from diagnose.profiles import Auth, AuthType, Profile, ScriptRequest
+
+    api, other = ("/api/v2", "/api/v1") if airflow.major >= 3 else ("/api/v1", "/api/v2")
+    request = ScriptRequest(shape.get("path", "").format(api=api, other=other) or None, shape.get("method", "POST"),
+                            shape.get("content_type"))
+    facts = Facts(base_url=airflow.url, airflow_version=airflow.version, api=ApiFlavour(api))
+    facts.dag = DagInfo("doctor_paused", True, True, False, None, 16, {})
+    ctx = CheckContext(Profile("t", airflow.url, Auth(AuthType.NONE), "doctor_paused", request=request), facts,
+                       Probe(airflow.url))
+    (issue,) = payload_schema.request_issues(ctx)
+    path = request.path or f"{api}/dags/doctor_paused/dagRuns"
+    body = {"logical_date": None} if airflow.major >= 3 else {}
+    headers = airflow.admin_headers()
+    if request.content_type:
+        response = requests.request(request.method, airflow.url + path, data="{}", timeout=10, allow_redirects=False,
+                                    headers={**headers, "Content-Type": request.content_type})
+    else:
+        response = requests.request(request.method, airflow.url + path, json=body, headers=headers, timeout=10,
+                                    allow_redirects=False)
+    claimed = issue.server_says.split(" ")[0]
+    assert str(response.status_code) == claimed, (issue, response.status_code, response.text[:200])

@@ -166,3 +166,13 @@ def test_credentials_in_url_are_never_echoed(tmp_path: Path) -> None:
 def test_deeply_nested_yaml_is_refused_cleanly(tmp_path: Path) -> None:
     nested = "profiles:\n  p:\n    url: http://h\n    payload: " + "[" * 60 + "]" * 60 + "\n"
     assert "nested deeper" in _error(tmp_path, nested, profile="p")
+
+
+def test_request_block_is_read_and_rejects_embedded_credentials(tmp_path: Path) -> None:
+    good = write_profile(tmp_path, "url: http://h\nrequest: {path: /api/v1/dags/x/dagRuns/, method: post, content_type: text/plain}\n",
+                         name="r.yml")
+    profile, _ = resolve(str(good), None, env={})
+    assert profile.request is not None and profile.request.method == "POST" and profile.request.path.endswith("/")
+    assert "request.content_type" in "\n".join(k for k, _, _ in profile.shown_fields())
+    message = _error(tmp_path, P + "    url: http://h\n    request: {path: 'https://u:req-canary-pw@h/api/v1/x'}\n", profile="p")
+    assert "credentials embedded" in message and "req-canary-pw" not in message

@@ -180,14 +180,10 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def skip(summary: str) -> Finding:
-    return Finding(Status.SKIP, summary)
-
-
 def json_object(response: ProbeResponse) -> dict[str, Any] | None:
     body = response.json()
     return body if isinstance(body, dict) else None
 
 
-__all__ = ["ApiFlavour", "Platform", "Facts", "CheckContext", "Check", "error_detail", "html_title", "skip",
+__all__ = ["ApiFlavour", "Platform", "Facts", "CheckContext", "Check", "error_detail", "html_title",
            "json_object", "Finding", "Fix", "Status"]

@@ -41,7 +41,6 @@ class FleetReport:
 
 
 Job = Callable[[], Report]
-Known = (Exception,)
 
 
 def run_fleet(jobs: dict[str, Job], expected: tuple[type[Exception], ...], tool_version: str,

@@ -80,20 +80,6 @@ class BearerAuth(AuthBase):
         return "BearerAuth(***)"
 
 
-class RawAuthorization(AuthBase):
-    """Send an Authorization header exactly as given (to reproduce what a user's script sends)."""
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        r.headers["Authorization"] = self._value
-        return r
-
-    def __repr__(self) -> str:
-        return "RawAuthorization(***)"
-
-
 def basic_auth(username: str | bytes, password: str | bytes) -> HTTPBasicAuth:
     return HTTPBasicAuth(username, password)
 

@@ -390,9 +390,6 @@ def render_fleet_json(fleet) -> str:  # type: ignore[no-untyped-def]
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-RENDERERS = {"markdown": render_markdown, "json": render_json}
-
-
 # --- leaving the process ----------------------------------------------------------------------------
 
 def guard(text: str, registry: SecretRegistry = REGISTRY) -> str:

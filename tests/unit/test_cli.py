@@ -83,3 +83,31 @@ def test_checks_lists_ids_in_order() -> None:
     assert result.exit_code == 0
     assert ids == ["reachability", "auth-backend", "credential-encoding", "dag-exists", "permissions",
                    "payload-schema", "paused", "test-trigger"]
+
+
+def test_interrupt_exits_130_and_leaves_no_partial_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import diagnose.doctor
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(diagnose.doctor, "diagnose_profile", interrupted)
+    path = write_profile(tmp_path, f"url: {BASE}\n", name="p.yml")
+    result = invoke("check", "--profile", str(path), "-o", str(tmp_path / "r.md"))
+    assert result.exit_code == 130 and "interrupted" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.yml"]
+
+
+def test_an_internal_error_outside_the_checks_exits_3_without_a_traceback(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import diagnose.doctor
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(diagnose.doctor, "diagnose_profile", broken)
+    path = write_profile(tmp_path, f"url: {BASE}\n", name="p.yml")
+    result = invoke("check", "--profile", str(path))
+    assert result.exit_code == 3 and "internal error (RuntimeError)" in result.output and "--debug" in result.output
+    assert "Traceback" not in result.output
+    assert "Traceback" in invoke("check", "--profile", str(path), "--debug").output

@@ -94,3 +94,18 @@ def test_no_canary_in_profile_errors(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["check", "--profile", str(profile)])
     assert result.exit_code == 2 and "credentials embedded" in result.output
     assert_clean(result.output, "profile error")
+
+
+def test_no_canary_in_fleet_outputs(tmp_path: Path) -> None:
+    with LocalServer(echo_everything) as server:
+        path = write_profile(tmp_path, "profiles:\n"
+                                       f"  basic: {{url: '{server.url}', auth: {{type: basic, username: {USER}, "
+                                       "password: '${CANARY_PW}'}, timeout: {connect: 1, read: 3}}\n"
+                                       f"  token: {{url: '{server.url}', auth: {{type: token, token: '${{CANARY_TOKEN}}'}}}}\n"
+                                       f"  broken: {{url: 'https://{USER}:{quote(PASSWORD, safe='')}@h'}}\n", name="f.yml")
+        for output_format in ("text", "markdown", "json"):
+            result = CliRunner().invoke(app, ["check", "--all", "--profiles-file", str(path), "-f", output_format],
+                                        env={"CANARY_PW": PASSWORD, "CANARY_TOKEN": TOKEN})
+            assert result.exit_code == 2, result.output
+            assert_clean(result.output, f"fleet {output_format}")
+    assert any(h.get("Authorization") for _, _, h in server.requests)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from checks.base import ApiFlavour, CheckContext, json_object
+from checks.base import CheckContext, json_object
 from diagnose.model import Finding, Fix, Status
 
 
@@ -55,11 +55,9 @@ class Check:
 
 
 def _running_runs(ctx: CheckContext, dag_id: str) -> int | None:
-    """Airflow 2's DAG details have no active-run count: count the running runs (one request, limit 1)."""
+    """When the DAG details carry no active-run count (Airflow 2, older 3.x): count running runs (one request)."""
     facts = ctx.facts
     assert facts.credentials is not None
-    if facts.api is ApiFlavour.V2:
-        return None
     response = ctx.probe.get(facts.api_path(f"/dags/{quote(dag_id, safe='')}/dagRuns"),
                              params={"state": "running", "limit": 1}, auth=facts.credentials.auth())
     body = json_object(response)

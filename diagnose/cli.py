@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Callable, List, Optional
@@ -124,7 +125,7 @@ def check(
     conf: Optional[str] = typer.Option(None, "--conf", help="The conf your script sends, as JSON (replaces payload.conf)."),
     trigger: bool = typer.Option(False, "--trigger", help="After the checks, create a real test run and follow it (asks first)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="With --trigger: do not ask before creating the run."),
-    wait: float = typer.Option(60.0, "--wait", min=0, max=3600, help="With --trigger: seconds to follow the run (0: do not follow)."),
+    wait: Optional[float] = typer.Option(None, "--wait", min=0, max=3600, help="With --trigger: seconds to follow the run (default 60; 0: do not follow)."),
     cleanup: bool = typer.Option(False, "--cleanup", help="With --trigger: delete the test run afterwards (only that run)."),
     all_profiles: bool = typer.Option(False, "--all", help="Check every profile in the profiles file at once; ends with a profile × check matrix."),
     debug: bool = typer.Option(False, "--debug", help="Show traces of internal errors (secrets masked)."),
@@ -218,9 +219,12 @@ class _FleetDisplay:
             self._live.stop()
 
 
+@dataclass(frozen=True)
 class TriggerRequest:
-    def __init__(self, wanted: bool = False, yes: bool = False, wait: float = 60.0, cleanup: bool = False) -> None:
-        self.wanted, self.yes, self.wait, self.cleanup = wanted, yes, wait, cleanup
+    wanted: bool = False
+    yes: bool = False
+    wait: float | None = None
+    cleanup: bool = False
 
 
 def run_check(profile_arg: str | None, profiles_file: str | None, only: list[str], skip: list[str], verbose: int,
@@ -237,7 +241,7 @@ def run_check(profile_arg: str | None, profiles_file: str | None, only: list[str
     selection.validate(CHECK_IDS)
     if output is not None:
         _check_output_path(output)
-    if (trigger.yes or trigger.cleanup or trigger.wait != 60.0) and not trigger.wanted:
+    if (trigger.yes or trigger.cleanup or trigger.wait is not None) and not trigger.wanted:
         raise UsageError("--yes, --wait and --cleanup only apply with --trigger; add --trigger to create a test run.")
     if trigger.wanted and not trigger.yes and not sys.stdin.isatty():
         raise UsageError("--trigger creates a real DAG run and asks first, but there is no terminal to ask on; "
@@ -268,7 +272,8 @@ def _trigger_options(trigger: TriggerRequest, progress):  # type: ignore[no-unty
         if progress:
             progress.say(text)
 
-    return TriggerOptions(wait=trigger.wait, cleanup=trigger.cleanup, confirm=confirm, progress=say)
+    return TriggerOptions(wait=60.0 if trigger.wait is None else trigger.wait, cleanup=trigger.cleanup, confirm=confirm,
+                          progress=say)
 
 
 def with_payload(profile, payload: Path | None, conf: str | None):  # type: ignore[no-untyped-def]

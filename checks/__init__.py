@@ -1,6 +1,6 @@
 """The check registry. Its order is the order checks run in, each building on the facts of those before."""
 
-from checks import (auth_backend, credential_encoding, dag_exists, paused, payload_schema, permissions, reachability,
+from airflow_doctor.checks import (auth_backend, credential_encoding, dag_exists, paused, payload_schema, permissions, reachability,
                     test_trigger)
 
 CHECKS = (

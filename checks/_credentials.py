@@ -16,8 +16,8 @@ from typing import Any
 
 from requests.auth import AuthBase
 
-from diagnose.http import BearerAuth, NoAuth, basic_auth
-from diagnose.secrets import Secret
+from airflow_doctor.http import BearerAuth, NoAuth, basic_auth
+from airflow_doctor.secrets import Secret
 
 
 class Scheme(str, Enum):

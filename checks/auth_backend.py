@@ -16,12 +16,12 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 
-from checks._credentials import Credentials, Scheme, Trial, basic_variants, decode_jwt, stripped_secret
-from checks.base import ApiFlavour, CheckContext, error_detail, json_object, read_dags, try_credentials
-from diagnose.http import NoAuth, ProbeResponse, TransportError
-from diagnose.model import Finding, Fix, Status
-from diagnose.profiles import AuthType, Profile
-from diagnose.secrets import Secret
+from airflow_doctor.checks._credentials import Credentials, Scheme, Trial, basic_variants, decode_jwt, stripped_secret
+from airflow_doctor.checks.base import ApiFlavour, CheckContext, error_detail, json_object, read_dags, try_credentials
+from airflow_doctor.http import NoAuth, ProbeResponse, TransportError
+from airflow_doctor.model import Finding, Fix, Status
+from airflow_doctor.profiles import AuthType, Profile
+from airflow_doctor.secrets import Secret
 
 BASIC_BACKEND = "airflow.api.auth.backend.basic_auth"
 SESSION_BACKEND = "airflow.api.auth.backend.session"

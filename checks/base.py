@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable, ClassVar, Protocol
 
-from checks._credentials import Credentials, JwtClaims, Trial
-from diagnose.http import Probe, ProbeResponse
-from diagnose.model import Finding, Fix, Status
-from diagnose.profiles import Profile
+from airflow_doctor.checks._credentials import Credentials, JwtClaims, Trial
+from airflow_doctor.http import Probe, ProbeResponse
+from airflow_doctor.model import Finding, Fix, Status
+from airflow_doctor.profiles import Profile
 
 
 class ApiFlavour(str, Enum):
@@ -123,7 +123,7 @@ def read_dags(ctx: CheckContext, credentials: Credentials, cookies: dict[str, st
 
 def try_credentials(ctx: CheckContext, credentials: Credentials) -> Trial:
     """Send one credential form with a read; remember the answer so no later check asks again."""
-    from diagnose.http import TransportError
+    from airflow_doctor.http import TransportError
 
     known = ctx.facts.trial(credentials)
     if known is not None:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from checks._credentials import (Credentials, Scheme, basic_variants, decode_jwt, decodes_to_user_password, is_ascii,
+from airflow_doctor.checks._credentials import (Credentials, Scheme, basic_variants, decode_jwt, decodes_to_user_password, is_ascii,
                                  is_latin1)
-from checks.base import ApiFlavour, CheckContext, try_credentials
-from diagnose.model import Finding, Fix, Status
-from diagnose.profiles import AuthType
-from diagnose.secrets import Secret
+from airflow_doctor.checks.base import ApiFlavour, CheckContext, try_credentials
+from airflow_doctor.model import Finding, Fix, Status
+from airflow_doctor.profiles import AuthType
+from airflow_doctor.secrets import Secret
 
 UTF8_PYTHON = 'requests.get(url, auth=(user.encode("utf-8"), password.encode("utf-8")))'
 

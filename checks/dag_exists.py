@@ -14,9 +14,9 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from checks.base import ApiFlavour, CheckContext, DagInfo, error_detail, json_object
-from diagnose.http import ProbeResponse
-from diagnose.model import Finding, Fix, Status
+from airflow_doctor.checks.base import ApiFlavour, CheckContext, DagInfo, error_detail, json_object
+from airflow_doctor.http import ProbeResponse
+from airflow_doctor.model import Finding, Fix, Status
 
 
 class Check:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from checks.base import CheckContext, json_object
-from diagnose.model import Finding, Fix, Status
+from airflow_doctor.checks.base import CheckContext, json_object
+from airflow_doctor.model import Finding, Fix, Status
 
 
 class Check:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from checks.base import ApiFlavour, CheckContext
-from diagnose.model import Finding, Fix, Status
+from airflow_doctor.checks.base import ApiFlavour, CheckContext
+from airflow_doctor.model import Finding, Fix, Status
 
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.~:+-]+$")
 DATE_FIELDS = ("logical_date", "execution_date", "data_interval_start", "data_interval_end")

@@ -18,8 +18,8 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from checks.base import ApiFlavour, CheckContext, error_detail, json_object
-from diagnose.model import Finding, Fix, Status
+from airflow_doctor.checks.base import ApiFlavour, CheckContext, error_detail, json_object
+from airflow_doctor.model import Finding, Fix, Status
 
 V1_PROBE = {"logical_date": "2000-01-01T00:00:00+00:00", "execution_date": "2000-01-02T00:00:00+00:00"}
 V2_PROBE = {"logical_date": None, "conf": "airflow-doctor-probe"}

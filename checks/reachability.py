@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-from checks.base import ApiFlavour, CheckContext, Facts, Platform, error_detail, html_title, json_object
-from diagnose.http import Layer, ProbeResponse, TransportError, basic_auth, BearerAuth
-from diagnose.model import Finding, Fix, Status
-from diagnose.profiles import AuthType
+from airflow_doctor.checks.base import ApiFlavour, CheckContext, Facts, Platform, error_detail, html_title, json_object
+from airflow_doctor.http import Layer, ProbeResponse, TransportError, basic_auth, BearerAuth
+from airflow_doctor.model import Finding, Fix, Status
+from airflow_doctor.profiles import AuthType
 
 VERSION_PATHS = {ApiFlavour.V2: "/api/v2/version", ApiFlavour.V1: "/api/v1/version"}
 HEALTH_PATHS = {ApiFlavour.V2: "/api/v2/monitor/health", ApiFlavour.V1: "/api/v1/health"}

@@ -17,11 +17,11 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
-from checks.base import ApiFlavour, CheckContext, error_detail, json_object
-from checks.payload_schema import correct, schema_issues
-from diagnose.http import TransportError
-from diagnose.model import Finding, Fix, Status
-from diagnose.redact import redact_json, redact_text
+from airflow_doctor.checks.base import ApiFlavour, CheckContext, error_detail, json_object
+from airflow_doctor.checks.payload_schema import correct, schema_issues
+from airflow_doctor.http import TransportError
+from airflow_doctor.model import Finding, Fix, Status
+from airflow_doctor.redact import redact_json, redact_text
 
 FINAL_STATES = ("success", "failed")
 DOCTOR_NOTE = "Test run created by airflow-doctor"

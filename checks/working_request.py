@@ -10,11 +10,11 @@ import json
 import shlex
 from urllib.parse import quote
 
-from checks._credentials import Scheme
-from checks.base import ApiFlavour, Facts
-from checks.payload_schema import correct
-from diagnose.model import CheckResult, Snippet, Status, WorkingRequest
-from diagnose.profiles import AuthType, Profile
+from airflow_doctor.checks._credentials import Scheme
+from airflow_doctor.checks.base import ApiFlavour, Facts
+from airflow_doctor.checks.payload_schema import correct
+from airflow_doctor.model import CheckResult, Snippet, Status, WorkingRequest
+from airflow_doctor.profiles import AuthType, Profile
 
 PASSWORD_VAR = "AIRFLOW_PASSWORD"
 TOKEN_VAR = "AIRFLOW_TOKEN"

@@ -5,11 +5,11 @@ import sys
 
 def main() -> None:
     if sys.argv[1:] in (["--version"], ["-V"]):
-        from diagnose import __version__
+        from airflow_doctor import __version__
 
         print(f"airflow-doctor {__version__}")
         return
-    from diagnose.cli import run
+    from airflow_doctor.cli import run
 
     run()
 

@@ -11,9 +11,9 @@ from typing import Callable, List, Optional
 
 import typer
 
-from diagnose import __version__
-from diagnose.model import ExitCode, Report
-from diagnose.secrets import REGISTRY
+from airflow_doctor import __version__
+from airflow_doctor.model import ExitCode, Report
+from airflow_doctor.secrets import REGISTRY
 
 EPILOG = """\
 \b
@@ -61,7 +61,7 @@ class UsageError(Exception):
 
 
 def _err(message: str) -> None:
-    from diagnose.redact import printable
+    from airflow_doctor.redact import printable
 
     sys.stderr.write(REGISTRY.scrub(f"airflow-doctor: {printable(message)}\n"))
     sys.stderr.flush()
@@ -69,10 +69,10 @@ def _err(message: str) -> None:
 
 def guarded(debug: bool, action: Callable[[], int]) -> None:
     """Run a command body; turn every known failure into one sentence and a documented exit code."""
-    from diagnose.profiles import ProfileError
-    from diagnose.redact import one_line
-    from diagnose.report import OutputRefused
-    from diagnose.runner import UnknownCheck
+    from airflow_doctor.profiles import ProfileError
+    from airflow_doctor.redact import one_line
+    from airflow_doctor.report import OutputRefused
+    from airflow_doctor.runner import UnknownCheck
 
     try:
         code = action()
@@ -81,7 +81,7 @@ def guarded(debug: bool, action: Callable[[], int]) -> None:
         code = ExitCode.USAGE
     except OutputRefused as exc:
         _err(f"error: {one_line(str(exc))}")
-        code = 3
+        code = ExitCode.INTERNAL
     except KeyboardInterrupt:
         _err("interrupted.")
         code = ExitCode.INTERRUPTED
@@ -94,7 +94,7 @@ def guarded(debug: bool, action: Callable[[], int]) -> None:
             _err("internal error:\n" + "".join(traceback.format_exception(exc)))
         else:
             _err(f"internal error ({type(exc).__name__}); run again with --debug to see the trace, and please report it.")
-        code = 3
+        code = ExitCode.INTERNAL
     raise typer.Exit(int(code))
 
 
@@ -146,12 +146,12 @@ def _raise(error: Exception) -> int:
 
 def run_fleet_check(profiles_file: str | None, only: list[str], skip: list[str], output_format: OutputFormat,
                     output: Path | None, payload: Path | None, conf: str | None, debug: bool) -> int:
-    from checks import CHECK_IDS
-    from diagnose import fleet
-    from diagnose.doctor import diagnose_profile
-    from diagnose.profiles import ProfileError, load_all, load_profile
-    from diagnose.report import emit, render_fleet_json, render_fleet_markdown, render_fleet_terminal, write_atomic
-    from diagnose.runner import Selection
+    from airflow_doctor.checks import CHECK_IDS
+    from airflow_doctor import fleet
+    from airflow_doctor.doctor import diagnose_profile
+    from airflow_doctor.profiles import ProfileError, load_all, load_profile
+    from airflow_doctor.report import emit, render_fleet_json, render_fleet_markdown, render_fleet_terminal, write_atomic
+    from airflow_doctor.runner import Selection
 
     pf = load_all(profiles_file)
     selection = Selection(tuple(only), tuple(skip))
@@ -230,10 +230,10 @@ class TriggerRequest:
 def run_check(profile_arg: str | None, profiles_file: str | None, only: list[str], skip: list[str], verbose: int,
               output_format: OutputFormat, output: Path | None, debug: bool, payload: Path | None = None,
               conf: str | None = None, trigger: TriggerRequest = TriggerRequest()) -> int:
-    from checks import CHECK_IDS
-    from diagnose.doctor import diagnose_profile
-    from diagnose.profiles import resolve
-    from diagnose.runner import Selection
+    from airflow_doctor.checks import CHECK_IDS
+    from airflow_doctor.doctor import diagnose_profile
+    from airflow_doctor.profiles import resolve
+    from airflow_doctor.runner import Selection
 
     profile, chosen = resolve(profile_arg, profiles_file)
     profile = with_payload(profile, payload, conf)
@@ -255,7 +255,7 @@ def run_check(profile_arg: str | None, profiles_file: str | None, only: list[str
 
 
 def _trigger_options(trigger: TriggerRequest, progress):  # type: ignore[no-untyped-def]
-    from checks.base import TriggerOptions
+    from airflow_doctor.checks.base import TriggerOptions
 
     def confirm(plan: str) -> bool:
         if trigger.yes:
@@ -351,7 +351,7 @@ class _progress:
 
 
 def publish(report: Report, output_format: OutputFormat, output: Path | None, verbose: int) -> None:
-    from diagnose.report import emit, render_json, render_markdown, render_terminal, write_atomic
+    from airflow_doctor.report import emit, render_json, render_markdown, render_terminal, write_atomic
 
     if output_format is OutputFormat.json:
         text = render_json(report)
@@ -379,7 +379,7 @@ def _terminal_width() -> int:
 @app.command("checks")
 def list_checks() -> None:
     """List the checks in the order they run, and what each needs."""
-    from checks import CHECKS
+    from airflow_doctor.checks import CHECKS
 
     width = max(len(c.id) for c in CHECKS)
     for c in CHECKS:
@@ -392,7 +392,7 @@ def profiles_list(profiles_file: Optional[str] = typer.Option(None, "--profiles-
     """List the profiles in the profiles file."""
 
     def body() -> int:
-        from diagnose.profiles import load_all
+        from airflow_doctor.profiles import load_all
 
         pf = load_all(profiles_file)
         typer.echo(f"{pf.path} (chosen by {pf.chosen_by})")
@@ -409,7 +409,7 @@ def profiles_show(name: str = typer.Argument(..., help="Profile name, or path to
     """Show every field of a profile, where its value came from, with secrets masked."""
 
     def body() -> int:
-        from diagnose.profiles import resolve
+        from airflow_doctor.profiles import resolve
 
         profile, chosen = resolve(name, profiles_file)
         rows = profile.shown_fields()
@@ -417,7 +417,7 @@ def profiles_show(name: str = typer.Argument(..., help="Profile name, or path to
         lines = [f"profile {profile.name} ({chosen})"]
         lines += [f"  {key.ljust(width)}  {value}    [{source}]" for key, value, source in rows]
         lines += [f"  warning: {w}" for w in profile.warnings]
-        from diagnose.report import emit
+        from airflow_doctor.report import emit
 
         emit("\n".join(lines) + "\n", sys.stdout)
         return 0
@@ -435,7 +435,7 @@ def sandbox_up(airflow: Optional[str] = AIRFLOW_OPTION) -> None:
     """Install (first time only) and start a real Airflow on 127.0.0.1; write a profile for it."""
 
     def body() -> int:
-        from diagnose import sandbox
+        from airflow_doctor import sandbox
 
         info = sandbox.up(airflow, progress=sandbox.ConsoleProgress())
         typer.echo(f"Airflow {info.version} is running at {info.url} (pids {', '.join(map(str, info.pids))}).")
@@ -452,7 +452,7 @@ def sandbox_down(airflow: Optional[str] = typer.Option(None, "--airflow", help="
     """Stop sandbox servers (by PID)."""
 
     def body() -> int:
-        from diagnose import sandbox
+        from airflow_doctor import sandbox
 
         stopped = sandbox.down(airflow)
         typer.echo("\n".join(f"stopped Airflow {v}" for v in stopped) if stopped else "no sandbox was running")
@@ -466,7 +466,7 @@ def sandbox_status() -> None:
     """Show which sandboxes are running."""
 
     def body() -> int:
-        from diagnose import sandbox
+        from airflow_doctor import sandbox
 
         states = sandbox.status()
         if not states:
@@ -488,11 +488,11 @@ def demo(
     """Start a sandbox Airflow, run `check` against it, show the report, stop the sandbox."""
 
     def body() -> int:
-        from diagnose import sandbox
-        from diagnose.profiles import resolve
-        from diagnose.runner import Selection
+        from airflow_doctor import sandbox
+        from airflow_doctor.profiles import resolve
+        from airflow_doctor.runner import Selection
 
-        from diagnose.doctor import diagnose_profile
+        from airflow_doctor.doctor import diagnose_profile
 
         info = sandbox.up(airflow, progress=sandbox.ConsoleProgress())
         try:
@@ -517,7 +517,7 @@ def _script_from_the_other_version(profile, major: int):  # type: ignore[no-unty
     """The demo's second profile: Airflow 2 habits against Airflow 3 (Basic auth, no logical_date), or the reverse."""
     import dataclasses
 
-    from diagnose.profiles import Auth, AuthType
+    from airflow_doctor.profiles import Auth, AuthType
 
     conf = (profile.payload or {}).get("conf", {})
     if major >= 3:

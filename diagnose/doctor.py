@@ -6,20 +6,20 @@ import platform
 from datetime import datetime, timezone
 from typing import Callable
 
-from diagnose import __version__
-from diagnose.model import CheckResult, Report
-from diagnose.profiles import Profile
-from diagnose.runner import Selection, run_checks
+from airflow_doctor import __version__
+from airflow_doctor.model import CheckResult, Report
+from airflow_doctor.profiles import Profile
+from airflow_doctor.runner import Selection, run_checks
 
 Progress = Callable[[str, str, "CheckResult | None"], None]
 
 
 def diagnose_profile(profile: Profile, selection: Selection = Selection(), *, trigger=None,  # type: ignore[no-untyped-def]
                      on_progress: Progress | None = None, debug: bool = False) -> Report:
-    from checks import CHECKS, working_request
-    from checks.base import CheckContext, Facts
-    from diagnose.http import Probe
-    from diagnose.report import choose_diagnosis
+    from airflow_doctor.checks import CHECKS, working_request
+    from airflow_doctor.checks.base import CheckContext, Facts
+    from airflow_doctor.http import Probe
+    from airflow_doctor.report import choose_diagnosis
 
     probe = Probe(profile.url, verify=profile.verify, connect_timeout=profile.connect_timeout,
                   read_timeout=profile.read_timeout)
@@ -28,7 +28,7 @@ def diagnose_profile(profile: Profile, selection: Selection = Selection(), *, tr
     results = run_checks(CHECKS, context, probe, selection, on_progress=on_progress, debug=debug)
     environment = [*probe.environment(), ("python", platform.python_version()),
                    ("os", f"{platform.system()} {platform.release()}"), ("requests made", str(probe.request_count))]
-    from diagnose.redact import printable
+    from airflow_doctor.redact import printable
 
     return Report(
         tool_version=__version__,

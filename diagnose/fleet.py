@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from diagnose.model import ExitCode, Report
+from airflow_doctor.model import ExitCode, Report
 
 MAX_WORKERS = 16
 

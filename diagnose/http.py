@@ -23,9 +23,9 @@ import urllib3.exceptions
 from requests.auth import AuthBase, HTTPBasicAuth
 from requests.structures import CaseInsensitiveDict
 
-from diagnose.model import Exchange
-from diagnose.redact import redact_body, redact_headers, redact_text, redact_url
-from diagnose.secrets import REGISTRY, SecretRegistry
+from airflow_doctor.model import Exchange
+from airflow_doctor.redact import redact_body, redact_headers, redact_text, redact_url
+from airflow_doctor.secrets import REGISTRY, SecretRegistry
 
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
 EXCERPT_CHARS = 2000

@@ -19,6 +19,7 @@ class ExitCode(int, Enum):
     OK = 0
     CHECK_FAILED = 1
     USAGE = 2
+    INTERNAL = 3
     INTERRUPTED = 130
 
 
@@ -82,7 +83,7 @@ class CheckResult:
     @classmethod
     def from_finding(cls, check_id: str, title: str, finding: Finding, evidence: tuple[Exchange, ...],
                      duration_ms: float) -> "CheckResult":
-        from diagnose.redact import printable
+        from airflow_doctor.redact import printable
 
         fix = finding.fix and Fix(printable(finding.fix.text), tuple(printable(c) for c in finding.fix.commands),
                                   finding.fix.docs)

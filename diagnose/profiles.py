@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from diagnose.secrets import REGISTRY, Secret, SecretRegistry
+from airflow_doctor.secrets import REGISTRY, Secret, SecretRegistry
 
 ENV_PROFILES_FILE = "AIRFLOW_DOCTOR_PROFILES"
 ENV_PROFILE = "AIRFLOW_DOCTOR_PROFILE"
@@ -88,7 +88,7 @@ class Profile:
 def _compact(value: Any) -> str:
     import json
 
-    from diagnose.redact import redact_json
+    from airflow_doctor.redact import redact_json
 
     return json.dumps(redact_json(value), ensure_ascii=False)
 

@@ -9,7 +9,7 @@ import re
 from typing import Any, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from diagnose.secrets import MASK, REGISTRY, SecretRegistry
+from airflow_doctor.secrets import MASK, REGISTRY, SecretRegistry
 
 SENSITIVE_NAME_PARTS = (
     "token", "secret", "passw", "pwd", "key", "auth", "session", "cookie", "csrf", "credential", "signature",

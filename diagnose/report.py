@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
-from diagnose.model import CheckResult, Diagnosis, Exchange, Report, Status
-from diagnose.secrets import REGISTRY, SecretRegistry
+from airflow_doctor.model import CheckResult, Diagnosis, Exchange, Report, Status
+from airflow_doctor.secrets import REGISTRY, SecretRegistry
 
 SCHEMA_VERSION = 1
 ICONS = {Status.PASS: "✓", Status.WARN: "!", Status.FAIL: "✗", Status.SKIP: "-"}
@@ -323,7 +323,7 @@ def _cell(entry, check_id: str) -> str:  # type: ignore[no-untyped-def]
 
 def _headline(entry) -> str:  # type: ignore[no-untyped-def]
     if entry.report is None:
-        from diagnose.redact import one_line
+        from airflow_doctor.redact import one_line
 
         return f"profile error: {one_line(entry.error or '')}"
     if entry.report.diagnosis is None:

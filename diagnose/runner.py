@@ -7,8 +7,8 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
-from diagnose.model import CheckResult, Exchange, Finding, Status
-from diagnose.secrets import REGISTRY
+from airflow_doctor.model import CheckResult, Exchange, Finding, Status
+from airflow_doctor.secrets import REGISTRY
 
 
 class RunnableCheck(Protocol):

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from diagnose.secrets import REGISTRY
+from airflow_doctor.secrets import REGISTRY
 
 RECORDED = Path(__file__).parent / "recorded"
 
@@ -43,10 +43,10 @@ def check_context(url: str, *, api: str, version: str, auth_type: str = "basic",
                   password: str | None = "secret-pw", token: str | None = None, dag_id: str | None = "doctor_demo",
                   payload: Any = None, sources: dict[str, str] | None = None, health: dict[str, str | None] | None = None):
     """A CheckContext as reachability leaves it: the API flavour and version known."""
-    from checks.base import ApiFlavour, CheckContext, Facts
-    from diagnose.http import Probe
-    from diagnose.profiles import Auth, AuthType, Profile
-    from diagnose.secrets import REGISTRY, Secret
+    from airflow_doctor.checks.base import ApiFlavour, CheckContext, Facts
+    from airflow_doctor.http import Probe
+    from airflow_doctor.profiles import Auth, AuthType, Profile
+    from airflow_doctor.secrets import REGISTRY, Secret
 
     kind = AuthType(auth_type)
     secret = Secret(password) if password is not None and kind in (AuthType.BASIC, AuthType.JWT) else None

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from diagnose.sandbox import Sandbox, install, venv_dir  # noqa: E402
+from airflow_doctor.sandbox import Sandbox, install, venv_dir  # noqa: E402
 from tests.servers import BlackHole, closed_port  # noqa: E402
 
 VERSIONS = ("2.10.5", "3.3.2")
@@ -32,7 +32,7 @@ VERSIONS = ("2.10.5", "3.3.2")
 
 def doctor() -> list[str]:
     script = Path(sys.executable).parent / "airflow-doctor"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "diagnose"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "airflow_doctor"]
 
 
 def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:

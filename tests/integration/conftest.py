@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import requests
 
-from diagnose.sandbox import ADMIN_USER, DEFAULT_AIRFLOW, Sandbox, install
+from airflow_doctor.sandbox import ADMIN_USER, DEFAULT_AIRFLOW, Sandbox, install
 from tests.integration.dags import BROKEN, DAGS_COMMON, DAGS_V3_ONLY
 
 VERSIONS = ("2.10.5", DEFAULT_AIRFLOW)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diagnose.sandbox import SAMPLE_DAG
+from airflow_doctor.sandbox import SAMPLE_DAG
 
 IMPORTS = '''\
 import datetime

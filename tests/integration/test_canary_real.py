@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from diagnose.cli import app
+from airflow_doctor.cli import app
 from tests.integration.conftest import Server
 from tests.unit.test_canary import derived_forms
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from diagnose.cli import app
+from airflow_doctor.cli import app
 from tests.integration.conftest import Server
 
 pytestmark = pytest.mark.integration

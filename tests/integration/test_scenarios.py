@@ -17,8 +17,8 @@ from typing import Any, Callable
 import pytest
 from typer.testing import CliRunner
 
-from diagnose.cli import app
-from diagnose.sandbox import DEFAULT_AIRFLOW
+from airflow_doctor.cli import app
+from airflow_doctor.sandbox import DEFAULT_AIRFLOW
 from tests.integration.conftest import Server
 
 pytestmark = pytest.mark.integration

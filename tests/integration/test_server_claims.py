@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from checks.payload_schema import correct, param_issues, schema_issues
+from airflow_doctor.checks.payload_schema import correct, param_issues, schema_issues
 from tests.integration.conftest import PASSWORDS, Server
 
 pytestmark = pytest.mark.integration
@@ -71,7 +71,7 @@ def test_a_fixed_logical_date_or_run_id_fails_the_second_time(airflow: Server) -
 
 def test_conf_that_breaks_params_is_refused_with_the_claimed_status(airflow: Server) -> None:
     details = airflow.api("GET", f"/dags/{PARAMS_DAG}/details").json()
-    from checks.dag_exists import dag_info
+    from airflow_doctor.checks.dag_exists import dag_info
 
     params = dag_info(details, None).params
     bad = {"batch_size": "ten"}
@@ -133,7 +133,7 @@ def test_max_active_runs_reached_is_warned_and_a_new_run_really_waits(airflow3: 
 
     from typer.testing import CliRunner
 
-    from diagnose.cli import app
+    from airflow_doctor.cli import app
 
     holder = airflow3.api("POST", "/dags/doctor_limited/dagRuns", json={"logical_date": None}).json()["dag_run_id"]
     try:
@@ -167,10 +167,10 @@ REQUEST_SHAPES = [
 
 @pytest.mark.parametrize("shape", REQUEST_SHAPES, ids=lambda s: json.dumps(s))
 def test_request_shapes_are_answered_as_claimed(airflow: Server, shape: dict) -> None:
-    from checks import payload_schema
-    from checks.base import ApiFlavour, CheckContext, DagInfo, Facts
-    from diagnose.http import Probe
-    from diagnose.profiles import Auth, AuthType, Profile, ScriptRequest
+    from airflow_doctor.checks import payload_schema
+    from airflow_doctor.checks.base import ApiFlavour, CheckContext, DagInfo, Facts
+    from airflow_doctor.http import Probe
+    from airflow_doctor.profiles import Auth, AuthType, Profile, ScriptRequest
 
     api, other = ("/api/v2", "/api/v1") if airflow.major >= 3 else ("/api/v1", "/api/v2")
     request = ScriptRequest(shape.get("path", "").format(api=api, other=other) or None, shape.get("method", "POST"),

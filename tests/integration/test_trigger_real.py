@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from diagnose.cli import app
+from airflow_doctor.cli import app
 from tests.integration.conftest import Server
 
 pytestmark = pytest.mark.integration

@@ -5,9 +5,9 @@ import base64
 import responses
 from responses import matchers
 
-from checks import auth_backend
-from checks._credentials import Credentials, Scheme
-from diagnose.model import Status
+from airflow_doctor.checks import auth_backend
+from airflow_doctor.checks._credentials import Credentials, Scheme
+from airflow_doctor.model import Status
 from tests.conftest import check_context, replay
 
 V2, V3 = "airflow-2.10.5", "airflow-3.3.2"

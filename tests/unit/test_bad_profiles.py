@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from diagnose.cli import app
+from airflow_doctor.cli import app
 
 KEYS = ["version", "default_profile", "profiles", "url", "auth", "type", "username", "password", "password_file",
         "token", "token_file", "dag_id", "payload", "conf", "tls", "verify", "timeout", "connect", "read", "p", "x"]

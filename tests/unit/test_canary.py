@@ -10,8 +10,8 @@ from urllib.parse import quote, quote_plus
 import pytest
 from typer.testing import CliRunner
 
-from checks import reachability
-from diagnose.cli import app
+from airflow_doctor.checks import reachability
+from airflow_doctor.cli import app
 from tests.conftest import write_profile
 from tests.servers import LocalServer, Reply, closed_port
 

@@ -7,7 +7,7 @@ import pytest
 import responses
 from typer.testing import CliRunner
 
-from diagnose.cli import app
+from airflow_doctor.cli import app
 from tests.conftest import replay, write_profile
 from tests.servers import closed_port
 
@@ -86,12 +86,12 @@ def test_checks_lists_ids_in_order() -> None:
 
 
 def test_interrupt_exits_130_and_leaves_no_partial_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import diagnose.doctor
+    import airflow_doctor.doctor
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(diagnose.doctor, "diagnose_profile", interrupted)
+    monkeypatch.setattr(airflow_doctor.doctor, "diagnose_profile", interrupted)
     path = write_profile(tmp_path, f"url: {BASE}\n", name="p.yml")
     result = invoke("check", "--profile", str(path), "-o", str(tmp_path / "r.md"))
     assert result.exit_code == 130 and "interrupted" in result.output
@@ -100,12 +100,12 @@ def test_interrupt_exits_130_and_leaves_no_partial_report(tmp_path: Path, monkey
 
 def test_an_internal_error_outside_the_checks_exits_3_without_a_traceback(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    import diagnose.doctor
+    import airflow_doctor.doctor
 
     def broken(*args, **kwargs):
         raise RuntimeError("unexpected")
 
-    monkeypatch.setattr(diagnose.doctor, "diagnose_profile", broken)
+    monkeypatch.setattr(airflow_doctor.doctor, "diagnose_profile", broken)
     path = write_profile(tmp_path, f"url: {BASE}\n", name="p.yml")
     result = invoke("check", "--profile", str(path))
     assert result.exit_code == 3 and "internal error (RuntimeError)" in result.output and "--debug" in result.output

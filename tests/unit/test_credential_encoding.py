@@ -5,9 +5,9 @@ import base64
 import pytest
 import responses
 
-from checks import credential_encoding
-from checks._credentials import Credentials, Scheme, Trial
-from diagnose.model import Status
+from airflow_doctor.checks import credential_encoding
+from airflow_doctor.checks._credentials import Credentials, Scheme, Trial
+from airflow_doctor.model import Status
 from tests.conftest import check_context, replay
 
 BASE = "http://airflow.test"

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import responses
 
-from checks import dag_exists
-from checks._credentials import Credentials, Scheme
-from diagnose.model import Status
+from airflow_doctor.checks import dag_exists
+from airflow_doctor.checks._credentials import Credentials, Scheme
+from airflow_doctor.model import Status
 from tests.conftest import check_context, replay
 
 BASE = "http://airflow.test"

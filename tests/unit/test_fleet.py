@@ -6,10 +6,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from diagnose.cli import app
-from diagnose.fleet import FleetEntry, run_fleet
-from diagnose.model import CheckResult, ExitCode, Report, Status
-from diagnose.profiles import ProfileError
+from airflow_doctor.cli import app
+from airflow_doctor.fleet import FleetEntry, run_fleet
+from airflow_doctor.model import CheckResult, ExitCode, Report, Status
+from airflow_doctor.profiles import ProfileError
 from tests.conftest import write_profile
 from tests.servers import BlackHole, LocalServer, Reply, closed_port
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from diagnose.cli import app
-from diagnose.http import Layer, Probe, TransportError
+from airflow_doctor.cli import app
+from airflow_doctor.http import Layer, Probe, TransportError
 from tests.conftest import write_profile
 from tests.servers import LocalServer, Reply
 

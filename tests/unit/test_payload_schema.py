@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from checks import payload_schema
-from checks.payload_schema import correct, schema_issues
-from diagnose.model import Status
+from airflow_doctor.checks import payload_schema
+from airflow_doctor.checks.payload_schema import correct, schema_issues
+from airflow_doctor.model import Status
 from tests.conftest import check_context
 
 V2_PARAMS = {"batch_size": {"value": 10, "schema": {"type": "integer", "minimum": 1}}}
@@ -37,7 +37,7 @@ def test_schema_table(payload: dict, v3: bool, fields: list[str], corrected: dic
 def run(payload, api="/api/v1", params=None):
     ctx = check_context("http://h", api=api, version="2.10.5" if api == "/api/v1" else "3.3.2", payload=payload)
     if params is not None:
-        from checks.base import DagInfo
+        from airflow_doctor.checks.base import DagInfo
 
         ctx.facts.dag = DagInfo("doctor_demo", False, True, False, "f.py", 16, params)
     return payload_schema.Check().run(ctx)

@@ -3,9 +3,9 @@ from __future__ import annotations
 import responses
 from responses import matchers
 
-from checks import dag_exists, paused, permissions
-from checks._credentials import Credentials, Scheme
-from diagnose.model import Status
+from airflow_doctor.checks import dag_exists, paused, permissions
+from airflow_doctor.checks._credentials import Credentials, Scheme
+from airflow_doctor.model import Status
 from tests.conftest import check_context, recorded, replay
 
 BASE = "http://airflow.test"

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import responses
 
-from diagnose.http import Layer, Probe, TransportError, basic_auth
+from airflow_doctor.http import Layer, Probe, TransportError, basic_auth
 from tests.servers import BlackHole, LocalServer, Reply, closed_port
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from diagnose.profiles import AuthType, ProfileError, resolve
-from diagnose.secrets import REGISTRY
+from airflow_doctor.profiles import AuthType, ProfileError, resolve
+from airflow_doctor.secrets import REGISTRY
 from tests.conftest import write_profile
 
 GOOD = """\

@@ -3,12 +3,12 @@ from __future__ import annotations
 import pytest
 import responses
 
-from checks import reachability
-from checks.base import ApiFlavour, CheckContext, Facts, Platform
-from diagnose.http import Probe
-from diagnose.model import CheckResult, Status
-from diagnose.profiles import Auth, AuthType, Profile
-from diagnose.runner import run_checks
+from airflow_doctor.checks import reachability
+from airflow_doctor.checks.base import ApiFlavour, CheckContext, Facts, Platform
+from airflow_doctor.http import Probe
+from airflow_doctor.model import CheckResult, Status
+from airflow_doctor.profiles import Auth, AuthType, Profile
+from airflow_doctor.runner import run_checks
 from tests.conftest import replay
 from tests.servers import LocalServer, Reply, closed_port
 
@@ -163,8 +163,8 @@ def test_refused_port_fails_with_the_tcp_layer_named() -> None:
 
 
 def test_server_strings_with_markup_survive_the_terminal_renderer() -> None:
-    from diagnose.model import Report
-    from diagnose.report import render_terminal
+    from airflow_doctor.model import Report
+    from airflow_doctor.report import render_terminal
 
     with _serve_everywhere(Reply(404, {"Content-Type": "text/plain", "Server": "[bold]proxy[/bold]"}, b"[red]gone[/red]")) as server:
         result, _ = run_reachability(server.url)

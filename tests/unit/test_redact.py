@@ -4,8 +4,8 @@ import base64
 
 import pytest
 
-from diagnose.redact import describe_authorization, redact_body, redact_headers, redact_text, redact_url
-from diagnose.secrets import REGISTRY, Secret
+from airflow_doctor.redact import describe_authorization, redact_body, redact_headers, redact_text, redact_url
+from airflow_doctor.secrets import REGISTRY, Secret
 
 JWT = "eyJhbGciOiJIUzUxMiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
 

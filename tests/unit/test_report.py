@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from diagnose.model import CheckResult, Exchange, Fix, Report, Status
-from diagnose.report import OutputRefused, choose_diagnosis, render_json, render_markdown, render_terminal, write_atomic
-from diagnose.secrets import REGISTRY
+from airflow_doctor.model import CheckResult, Exchange, Fix, Report, Status
+from airflow_doctor.report import OutputRefused, choose_diagnosis, render_json, render_markdown, render_terminal, write_atomic
+from airflow_doctor.secrets import REGISTRY
 
 EXCHANGE = Exchange("GET", "http://h/api/v1/dags", 401, 12.0, (("Authorization", "Basic admin:*** (password: 5 bytes)"),),
                     None, (("Content-Type", "application/problem+json"),), '{"detail": null, "title": "Unauthorized"}')

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from checks import payload_schema
-from checks.base import DagInfo
-from diagnose.model import Status
-from diagnose.profiles import ScriptRequest
+from airflow_doctor.checks import payload_schema
+from airflow_doctor.checks.base import DagInfo
+from airflow_doctor.model import Status
+from airflow_doctor.profiles import ScriptRequest
 from tests.conftest import check_context
 
 V2_PATH, V3_PATH = "/api/v1/dags/doctor_demo/dagRuns", "/api/v2/dags/doctor_demo/dagRuns"

@@ -4,8 +4,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from diagnose.model import Finding, Status
-from diagnose.runner import Selection, UnknownCheck, run_checks
+from airflow_doctor.model import Finding, Status
+from airflow_doctor.runner import Selection, UnknownCheck, run_checks
 
 
 @dataclass

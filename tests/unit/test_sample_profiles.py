@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from diagnose.profiles import resolve
+from airflow_doctor.profiles import resolve
 
 SAMPLES = sorted((Path(__file__).parents[2] / "sample-profiles").glob("*.yml"))
 

@@ -4,10 +4,10 @@ import json
 
 import responses
 
-from checks import test_trigger
-from checks._credentials import Credentials, Scheme
-from checks.base import DagInfo, TriggerOptions
-from diagnose.model import Status
+from airflow_doctor.checks import test_trigger
+from airflow_doctor.checks._credentials import Credentials, Scheme
+from airflow_doctor.checks.base import DagInfo, TriggerOptions
+from airflow_doctor.model import Status
 from tests.conftest import check_context
 
 

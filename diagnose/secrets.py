@@ -52,6 +52,29 @@ def _b64(raw: bytes) -> set[str]:
     return {encoded, encoded.rstrip("="), base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")}
 
 
+COMMON_PASSWORDS = frozenset({
+    "airflow", "admin", "password", "passw0rd", "secret", "changeme", "letmein", "welcome", "qwerty", "test",
+    "testing", "default", "root", "user", "guest", "demo", "example", "123456", "12345678", "password1",
+})
+MIN_STRONG_LENGTH = 8
+
+
+def weak_secret_reason(username: str | None, value: str) -> str | None:
+    """Why a password is too weak to be told apart from ordinary words in a report (None: it is not).
+
+    A weak secret is masked where it is a value and as a whole word, never inside other words, so the
+    report stays readable; the profile gets a warning that says so.
+    """
+    bare = value.strip()
+    if username and bare == username.strip():
+        return "it equals the username"
+    if bare.lower() in COMMON_PASSWORDS:
+        return "it is a common default password"
+    if len(bare) < MIN_STRONG_LENGTH:
+        return f"it is shorter than {MIN_STRONG_LENGTH} characters"
+    return None
+
+
 class SecretRegistry:
     """Every secret value known to this process, with the derived forms it may take on the wire."""
 

@@ -25,7 +25,18 @@ DEFAULT_AIRFLOW = "3.3.2"
 500 at /auth/token unless [api_auth] jwt_issuer is set; the sandbox sets it anyway)."""
 KNOWN_GOOD = ("2.10.5", "3.3.2")
 ADMIN_USER = "admin"
-READY_TIMEOUT = 180.0
+READY_TIMEOUT = 300.0
+"""Seconds one start-up attempt may take until the API, the scheduler and the sample DAG answer (a loaded 2-core
+machine starting four Airflows at once needs minutes)."""
+START_ATTEMPTS = 2
+"""A server that does not become ready is stopped and started once more on a fresh port before the sandbox gives up."""
+WATCHDOG_TIMEOUT = 600
+"""Seconds Airflow's own watchdogs allow a slow process: gunicorn's master and workers (Airflow 2), the API worker
+(Airflow 3). Their default of 120 s killed a webserver whose worker took long to start on a loaded machine."""
+HEALTH_THRESHOLD = 120
+"""Seconds without a heartbeat before /health calls the scheduler or DAG processor unhealthy (default 30), so a
+loop that ran late on a loaded machine is not reported as a dead scheduler."""
+LOG_TAIL_LINES = 40
 
 SAMPLE_DAG = '''\
 """Sample DAG of the airflow-doctor sandbox."""
@@ -54,6 +65,14 @@ with DAG(
 
 class SandboxError(Exception):
     """The sandbox could not be installed or started; the message says what to look at."""
+
+
+class StartupFailure(SandboxError):
+    """One start-up attempt failed; `process` names the server process whose log tells why."""
+
+    def __init__(self, message: str, process: str) -> None:
+        super().__init__(message)
+        self.process = process
 
 
 def doctor_home(env: Mapping[str, str] = os.environ) -> Path:
@@ -186,10 +205,6 @@ class Sandbox:
     """Airflow 3: "simple" (a bare pip install) or "fab" (the official docker-compose; needs the fab extra)."""
     jwt_issuer: str | None = "airflow-doctor-sandbox"
     """Airflow 3: [api_auth] jwt_issuer; None leaves it unset (3.1.x without constraints then answers 500 at /auth/token)."""
-    auth_manager: str = "simple"
-    """Airflow 3: "simple" (a bare pip install) or "fab" (the official docker-compose; needs the fab extra)."""
-    jwt_issuer: str | None = "airflow-doctor-sandbox"
-    """Airflow 3: [api_auth] jwt_issuer; None leaves it unset (3.1.x without constraints then answers 500 at /auth/token)."""
     extra_env: dict[str, str] = field(default_factory=dict)
     dag_files: dict[str, str] = field(default_factory=lambda: {"doctor_demo.py": SAMPLE_DAG})
     run_scheduler: bool = True
@@ -199,7 +214,10 @@ class Sandbox:
     extra_webservers: dict[str, dict[str, str]] = field(default_factory=dict)
     """Airflow 2 only: more webservers on the same database, each with its own environment overrides."""
     extra_ports: dict[str, int] = field(default_factory=dict)
-    pids: list[int] = field(default_factory=list)
+    log_server_port: int = 0
+    """The scheduler's log server ([logging] worker_log_server_port, 8793 by default: two sandboxes would collide)."""
+    processes: dict[str, int] = field(default_factory=dict)
+    """The running server processes: name (as in `commands()`) to PID."""
     admin_password: str = field(default_factory=lambda: pysecrets.token_urlsafe(12))
 
     @property
@@ -222,6 +240,22 @@ class Sandbox:
     def password_file(self) -> Path:
         return self.root / "admin-password"
 
+    @property
+    def pids(self) -> list[int]:
+        return list(self.processes.values())
+
+    @property
+    def web_process(self) -> str:
+        return "api-server" if self.major >= 3 else "webserver"
+
+    def log_path(self, process: str) -> Path:
+        return self.root / f"{process}.log"
+
+    def process_home(self, process: str) -> Path:
+        """HOME, runtime and temp directory of one process, shared with no other: gunicorn puts its control socket
+        at $XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl, so webservers sharing a HOME share a socket."""
+        return self.root / "proc" / process
+
     def airflow(self, env: Mapping[str, str] = os.environ) -> Path:
         return venv_dir(self.version, env, self.extras) / "bin" / "airflow"
 
@@ -242,6 +276,7 @@ class Sandbox:
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_THRESHOLD": str(HEALTH_THRESHOLD),
             "NO_PROXY": "127.0.0.1,localhost",
         })
         if self.major >= 3:
@@ -260,17 +295,35 @@ class Sandbox:
                 "AIRFLOW__CORE__PARALLELISM": "4",
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
                 "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "5",
+                "AIRFLOW__DAG_PROCESSOR__HEALTH_CHECK_THRESHOLD": str(HEALTH_THRESHOLD),
+                "AIRFLOW__API__WORKER_TIMEOUT": str(WATCHDOG_TIMEOUT),
             })
         else:
             env.update({
                 "AIRFLOW__WEBSERVER__SECRET_KEY": stable["secret"],
                 "AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.basic_auth,airflow.api.auth.backend.session",
                 "AIRFLOW__WEBSERVER__WORKERS": "1",
+                "AIRFLOW__WEBSERVER__WEB_SERVER_MASTER_TIMEOUT": str(WATCHDOG_TIMEOUT),
+                "AIRFLOW__WEBSERVER__WEB_SERVER_WORKER_TIMEOUT": str(WATCHDOG_TIMEOUT),
                 "AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL": "5",
                 "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
             })
+        if self.log_server_port:
+            env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] = str(self.log_server_port)
         env.update(self.extra_env)
         return env
+
+    def process_environment(self, process: str) -> dict[str, str]:
+        """The environment of one process: the sandbox's, its own overrides, and its own home."""
+        home = self.process_home(process)
+        return {**self.environment(), **self.extra_webservers.get(process, {}),
+                "HOME": str(home), "XDG_RUNTIME_DIR": str(home), "TMPDIR": str(home / "tmp")}
+
+    def _make_process_home(self, process: str) -> Path:
+        home = self.process_home(process)
+        (home / "tmp").mkdir(parents=True, exist_ok=True)
+        home.chmod(0o700)
+        return home
 
     def prepare(self) -> None:
         """Create the home, the DAGs, the admin user and the database (idempotent)."""
@@ -284,7 +337,6 @@ class Sandbox:
         else:
             self.password_file.write_text(self.admin_password)
             self.password_file.chmod(0o600)
-        env = self.environment()
         if self.major >= 3:
             passwords = self.home / "passwords.json"
             current = json.loads(passwords.read_text()) if passwords.exists() else {}
@@ -292,11 +344,11 @@ class Sandbox:
             current.update({name: password for name, password, _ in self.users})
             passwords.write_text(json.dumps(current))
             passwords.chmod(0o600)
-        self._run(["db", "migrate"], env, "db-migrate.log")
+        self._run(["db", "migrate"], "db-migrate")
         if self.major < 3 or self.auth_manager == "fab":
-            self.create_users([(ADMIN_USER, self.admin_password, "Admin"), *self.users], env)
+            self.create_users([(ADMIN_USER, self.admin_password, "Admin"), *self.users])
 
-    def create_users(self, users: list[tuple[str, str, str]], env: Mapping[str, str]) -> None:
+    def create_users(self, users: list[tuple[str, str, str]]) -> None:
         """Airflow 2 (FAB) users, all in one process (what `airflow users create` does, once per user)."""
         spec = self.root / "users.json"
         spec.write_text(json.dumps(users))
@@ -312,80 +364,136 @@ class Sandbox:
             "            assert sm.add_user(name, name, 'doctor', name + '@example.invalid', sm.find_role(role), password)\n"
         )
         python = self.airflow().with_name("python")
-        log = self.root / "users.log"
+        log = self.log_path("users")
         with log.open("w") as out:
-            code = subprocess.call([str(python), "-c", script, str(spec)], env=env, cwd=self.root, stdout=out,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            code = subprocess.call([str(python), "-c", script, str(spec)], env=self.process_environment("users"),
+                                   cwd=self._make_process_home("users"), stdout=out, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL)
         if code != 0:
             raise SandboxError(f"creating users failed (exit {code}); see {log}")
 
-    def _run(self, args: list[str], env: Mapping[str, str], log_name: str) -> None:
-        log = self.root / log_name
+    def _run(self, args: list[str], step: str) -> None:
+        log = self.log_path(step)
         with log.open("w") as out:
-            code = subprocess.call([str(self.airflow()), *args], env=env, cwd=self.root, stdout=out,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            code = subprocess.call([str(self.airflow()), *args], env=self.process_environment(step),
+                                   cwd=self._make_process_home(step), stdout=out, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL)
         if code != 0:
             raise SandboxError(f"'airflow {' '.join(args)}' failed (exit {code}); see {log}")
 
-    def start(self) -> None:
-        if not self.port:
-            self.port = free_port()
-        env = self.environment()
+    def commands(self) -> dict[str, list[str]]:
+        """The server processes to start, by name: the API (and the extra webservers), the scheduler, the parser."""
         if self.major >= 3:
             commands = {"api-server": ["api-server", "-H", "127.0.0.1", "-p", str(self.port), "-w", "1"]}
             if self.run_scheduler:
                 commands |= {"scheduler": ["scheduler"], "dag-processor": ["dag-processor"]}
-        else:
-            commands = {"webserver": ["webserver", "-H", "127.0.0.1", "-p", str(self.port), "-w", "1",
-                                      "--pid", str(self.root / "webserver.pid")]}
-            if self.run_scheduler:
-                commands |= {"scheduler": ["scheduler", "--pid", str(self.root / "scheduler.pid")]}
-            for name in self.extra_webservers:
-                self.extra_ports.setdefault(name, free_port())
-                commands[name] = ["webserver", "-H", "127.0.0.1", "-p", str(self.extra_ports[name]), "-w", "1",
-                                  "--pid", str(self.root / f"{name}.pid")]
-        for name, args in commands.items():
-            out = (self.root / f"{name}.log").open("w")
-            process = subprocess.Popen([str(self.airflow()), *args], env={**env, **self.extra_webservers.get(name, {})},
-                                       cwd=self.root, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       start_new_session=True)
-            self.pids.append(process.pid)
+            return commands
+        commands = {"webserver": self._webserver_args("webserver", self.port)}
+        if self.run_scheduler:
+            commands["scheduler"] = ["scheduler", "--pid", str(self.root / "scheduler.pid")]
+        for name in self.extra_webservers:
+            commands[name] = self._webserver_args(name, self.extra_ports.get(name, 0))
+        return commands
+
+    def _webserver_args(self, name: str, port: int) -> list[str]:
+        return ["webserver", "-H", "127.0.0.1", "-p", str(port), "-w", "1", "--pid", str(self.root / f"{name}.pid")]
+
+    def start(self) -> None:
+        """Start every server process (on free ports unless set), each in its own home, logging to root/NAME.log."""
+        if not self.port:
+            self.port = free_port()
+        if not self.log_server_port:
+            self.log_server_port = free_port()
+        for name in self.extra_webservers:
+            self.extra_ports.setdefault(name, free_port())
+        for name, args in self.commands().items():
+            with self.log_path(name).open("w") as out:
+                process = subprocess.Popen([str(self.airflow()), *args], env=self.process_environment(name),
+                                           cwd=self._make_process_home(name), stdout=out, stderr=subprocess.STDOUT,
+                                           stdin=subprocess.DEVNULL, start_new_session=True)
+            self.processes[name] = process.pid
         self.save_state()
 
+    def start_until_ready(self, timeout: float = READY_TIMEOUT, dag_id: str | None = "doctor_demo",
+                          attempts: int = START_ATTEMPTS) -> None:
+        """Start and wait until ready; a failed attempt is stopped and started again on fresh ports, and the last
+        failure raises with the tail of the failing process's log (a loaded machine can miss one start-up)."""
+        for attempt in range(1, attempts + 1):
+            self.start()
+            try:
+                self.wait_ready(timeout, dag_id)
+                return
+            except StartupFailure as failure:
+                self.stop()
+                if attempt == attempts:
+                    log = self.log_path(failure.process)
+                    raise SandboxError(f"{failure} (start-up attempt {attempt} of {attempts}); the last lines of "
+                                       f"{log}:\n{log_tail(log)}") from None
+                self._set_logs_aside(attempt)
+                self.port = self.log_server_port = 0
+                self.extra_ports.clear()
+            except BaseException:
+                self.stop()
+                raise
+
+    def _set_logs_aside(self, attempt: int) -> None:
+        for name in self.commands():
+            log = self.log_path(name)
+            if log.exists():
+                log.replace(log.with_name(f"{name}.attempt-{attempt}.log"))
+
     def wait_ready(self, timeout: float = READY_TIMEOUT, dag_id: str | None = "doctor_demo") -> None:
-        """Until the API answers, the scheduler heartbeats (if started) and the sample DAG is parsed."""
+        """Until the API answers, the scheduler heartbeats (if started) and the sample DAG is parsed; a process that
+        exits or a deadline that passes raises StartupFailure naming the process to look at."""
         import requests
 
         deadline = time.monotonic() + timeout
-        health_path = "/api/v2/monitor/health" if self.major >= 3 else "/api/v1/health"
-        last = "no answer yet"
         session = requests.Session()
         session.trust_env = False
+        waiting_on, why = self.web_process, "no answer yet"
         while time.monotonic() < deadline:
-            if not any(_alive(pid) for pid in self.pids[:1]):
-                raise SandboxError(f"the Airflow web server exited during start-up; see {self.root / ('api-server.log' if self.major >= 3 else 'webserver.log')}")
+            self._raise_if_exited()
             try:
-                health = session.get(self.url + health_path, timeout=2).json()
-                healthy = (not self.run_scheduler or health.get("scheduler", {}).get("status") == "healthy") and (
-                    self.major < 3 or not self.run_scheduler or health.get("dag_processor", {}).get("status") == "healthy")
-                extra_up = all(session.get(f"http://127.0.0.1:{port}/api/v1/version", timeout=2).status_code == 200
-                               for port in self.extra_ports.values())
-                if healthy and extra_up and (dag_id is None or self._dag_visible(session, dag_id)):
-                    return
-                last = f"health {health}"
+                pending = self._not_ready(session, dag_id)
             except (requests.RequestException, ValueError, AttributeError) as exc:
-                last = type(exc).__name__
+                pending = self.web_process, f"the API did not answer ({type(exc).__name__})"
+            if pending is None:
+                return
+            waiting_on, why = pending
             time.sleep(0.5)
-        raise SandboxError(f"Airflow {self.version} did not become ready within {timeout:.0f} s ({last}); see the logs in {self.root}")
+        raise StartupFailure(f"Airflow {self.version} did not become ready within {timeout:.0f} s: {why}", waiting_on)
+
+    def _raise_if_exited(self) -> None:
+        for name, pid in self.processes.items():
+            if not _alive(pid):
+                raise StartupFailure(f"the Airflow {self.version} {name} process exited during start-up", name)
+
+    def _not_ready(self, session, dag_id: str | None) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]
+        """The process still being waited for and why, or None once everything answers."""
+        health = session.get(self.url + ("/api/v2/monitor/health" if self.major >= 3 else "/api/v1/health"),
+                             timeout=10).json()
+        components = ("scheduler", "dag_processor") if self.major >= 3 else ("scheduler",)
+        for component in components if self.run_scheduler else ():
+            state = (health.get(component) or {}).get("status")
+            if state != "healthy":
+                return component.replace("_", "-"), f"the {component} is {state or 'not reporting'}"
+        for name, port in self.extra_ports.items():
+            if not _answers(session, f"http://127.0.0.1:{port}/api/v1/version"):
+                return name, f"the {name} does not answer yet"
+        if dag_id is not None and not self._dag_visible(session, dag_id):
+            return ("dag-processor" if self.major >= 3 else "scheduler"), f"the DAG {dag_id} is not visible yet"
+        return None
 
     def _dag_visible(self, session, dag_id: str) -> bool:  # type: ignore[no-untyped-def]
         if self.major >= 3:
-            token = session.post(self.url + "/auth/token", json={"username": ADMIN_USER, "password": self.admin_password}, timeout=5)
+            token = session.post(self.url + "/auth/token", json={"username": ADMIN_USER, "password": self.admin_password},
+                                 timeout=10)
             if token.status_code != 201:
                 return False
             headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-            return session.get(f"{self.url}/api/v2/dags/{dag_id}", headers=headers, timeout=5).status_code == 200
-        return session.get(f"{self.url}/api/v1/dags/{dag_id}", auth=(ADMIN_USER, self.admin_password), timeout=5).status_code == 200
+            return session.get(f"{self.url}/api/v2/dags/{dag_id}", headers=headers, timeout=10).status_code == 200
+        return session.get(f"{self.url}/api/v1/dags/{dag_id}", auth=(ADMIN_USER, self.admin_password),
+                           timeout=10).status_code == 200
 
     def write_profile(self) -> Path:
         auth_type = "jwt" if self.major >= 3 else "basic"
@@ -401,13 +509,33 @@ class Sandbox:
 
     def stop(self) -> None:
         stop_pids(self.pids)
-        self.pids = []
+        self.processes = {}
         self.save_state()
 
     def save_state(self) -> None:
         state = SandboxState(self.version, self.url, self.port, str(self.home), str(self.profile_path), list(self.pids),
                              bool(self.pids))
         (self.root / "state.json").write_text(json.dumps(asdict(state)))
+
+
+def _answers(session, url: str) -> bool:  # type: ignore[no-untyped-def]
+    import requests
+
+    try:
+        return session.get(url, timeout=10).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The last `lines` lines of a log, or a note that there is none."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(max(0, path.stat().st_size - 200 * lines))
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return f"(no log at {path})"
+    return "\n".join(text.splitlines()[-lines:]) or "(the log is empty)"
 
 
 def _alive(pid: int) -> bool:
@@ -469,12 +597,7 @@ def up(version: str | None = None, progress: Progress = Progress()) -> SandboxSt
     with progress.step(f"Preparing Airflow {version} (sqlite database, admin user, sample DAG)"):
         sandbox.prepare()
     with progress.step(f"Starting Airflow {version} on 127.0.0.1 and waiting until it is healthy"):
-        sandbox.start()
-        try:
-            sandbox.wait_ready()
-        except BaseException:
-            sandbox.stop()
-            raise
+        sandbox.start_until_ready()
     sandbox.write_profile()
     sandbox.save_state()
     state = _read_state(root)

@@ -57,6 +57,12 @@ def profile(path: Path, url: str, extra: str = "") -> Path:
     return path
 
 
+def boot(sandbox: Sandbox) -> None:
+    sandbox.prepare()
+    sandbox.start_until_ready()
+    sandbox.write_profile()
+
+
 class Table:
     def __init__(self) -> None:
         self.rows: list[tuple[str, str, str, str]] = []
@@ -86,12 +92,8 @@ def main() -> None:
     with ThreadPoolExecutor(len(VERSIONS)) as pool:
         list(pool.map(lambda v: install(v), VERSIONS))
     try:
-        for sandbox in sandboxes.values():
-            sandbox.prepare()
-            sandbox.start()
-        for sandbox in sandboxes.values():
-            sandbox.wait_ready()
-            sandbox.write_profile()
+        with ThreadPoolExecutor(len(VERSIONS)) as pool:
+            list(pool.map(boot, sandboxes.values()))
         time.sleep(3)
         worst_single = 0.0
         for version, sandbox in sandboxes.items():

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import requests
 
-from airflow_doctor.sandbox import ADMIN_USER, DEFAULT_AIRFLOW, Sandbox, install
+from airflow_doctor.sandbox import ADMIN_USER, DEFAULT_AIRFLOW, Sandbox, install, log_tail
 from tests.integration.dags import BROKEN, DAGS_COMMON, DAGS_V3_ONLY
 
 VERSIONS = ("2.10.5", DEFAULT_AIRFLOW)
@@ -53,6 +53,8 @@ OAUTH_PROVIDERS = [{
 PASSWORDS = {"op": "op-pass-1", "user1": "pässwörd", "viewer": "viewer-pass-1"}
 ROLES_V2 = {"op": "Op", "user1": "User", "viewer": "Viewer"}
 ROLES_V3 = {"op": "op", "user1": "user", "viewer": "viewer"}
+AGEING_TIMEOUT = 600.0
+"""A deadline, not a wait: re-parsing two changed DAG files takes seconds, but minutes on a loaded 2-core machine."""
 
 
 @dataclass
@@ -149,12 +151,7 @@ def _start_old3(root: Path) -> Server:
 
 def _boot(sandbox: Sandbox, dag_id: str | None = "doctor_demo") -> Server:
     sandbox.prepare()
-    sandbox.start()
-    try:
-        sandbox.wait_ready(dag_id=dag_id)
-    except BaseException:
-        sandbox.stop()
-        raise
+    sandbox.start_until_ready(dag_id=dag_id)
     sandbox.write_profile()
     return Server(sandbox)
 
@@ -176,9 +173,8 @@ def _start(version: str, root: Path) -> Server:
                       users=[(name, PASSWORDS[name], role) for name, role in roles.items()],
                       extra_webservers=extra_webservers)
     sandbox.prepare()
-    sandbox.start()
+    sandbox.start_until_ready()
     try:
-        sandbox.wait_ready()
         server = Server(sandbox)
         _age_dag_files(server)
     except BaseException:
@@ -198,7 +194,7 @@ def _ensure_package(venv: Path, package: str) -> None:
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _age_dag_files(server: Server, timeout: float = 120) -> None:
+def _age_dag_files(server: Server, timeout: float = AGEING_TIMEOUT) -> None:
     """Once parsed, break one DAG file and delete another, and wait until the API shows both."""
     deadline = time.monotonic() + timeout
     dags = server.sandbox.root / "dags"
@@ -215,7 +211,9 @@ def _age_dag_files(server: Server, timeout: float = 120) -> None:
         if broken and stale == (server.major >= 3):
             return
         time.sleep(1)
-    raise RuntimeError(f"Airflow {server.version} did not mark the broken and the deleted DAG files in {timeout:.0f} s")
+    parser = server.sandbox.log_path("dag-processor" if server.major >= 3 else "scheduler")
+    raise RuntimeError(f"Airflow {server.version} did not mark the broken and the deleted DAG files in {timeout:.0f} s; "
+                       f"the last lines of {parser}:\n{log_tail(parser)}")
 
 
 @pytest.fixture(scope="session")

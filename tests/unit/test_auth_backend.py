@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 
+import pytest
 import responses
 from responses import matchers
 
@@ -114,15 +115,16 @@ def test_basic_auth_sent_to_airflow_3_checks_whether_a_token_would_work() -> Non
     assert "do get a token" in finding.summary
 
 
+@pytest.mark.parametrize("answer, token, summary_says, explanation_says", [
+    ("dags_expired", "opaque-expired-token", "expired", ""),
+    ("dags_garbage", "opaque-foreign-token", "Invalid JWT token", "jwt_secret"),
+], ids=["expired", "foreign"])
 @responses.activate(assert_all_requests_are_fired=True)
-def test_expired_and_foreign_tokens_are_told_apart() -> None:
-    replay(responses, BASE, V3, "dags_expired")
-    expired = auth_backend.Check().run(v3(auth_type="token", token="opaque-expired-token"))
-    assert expired.status is Status.FAIL and "expired" in expired.summary
-    responses.reset()
-    replay(responses, BASE, V3, "dags_garbage")
-    foreign = auth_backend.Check().run(v3(auth_type="token", token="opaque-foreign-token"))
-    assert foreign.status is Status.FAIL and "Invalid JWT token" in foreign.summary and "jwt_secret" in foreign.explanation
+def test_expired_and_foreign_tokens_are_told_apart(answer: str, token: str, summary_says: str,
+                                                   explanation_says: str) -> None:
+    replay(responses, BASE, V3, answer)
+    finding = auth_backend.Check().run(v3(auth_type="token", token=token))
+    assert finding.status is Status.FAIL and summary_says in finding.summary and explanation_says in finding.explanation
 
 
 @responses.activate(assert_all_requests_are_fired=True)

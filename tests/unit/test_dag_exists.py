@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 import responses
 
 from airflow_doctor.checks import dag_exists
@@ -18,16 +19,15 @@ def ctx_for(label: str, dag_id: str):
     return ctx
 
 
+@pytest.mark.parametrize("label", [V2, V3])
 @responses.activate(assert_all_requests_are_fired=True)
-def test_found_dag_records_params_and_state_for_later_checks() -> None:
-    for label in (V2, V3):
-        responses.reset()
-        ctx = ctx_for(label, "doctor_demo")
-        replay(responses, BASE, label, "details_demo")
-        finding = dag_exists.Check().run(ctx)
-        assert finding.status is Status.PASS and ctx.facts.dag is not None
-        assert ctx.facts.dag.params["batch_size"]["schema"] == {"type": "integer", "minimum": 1}
-        assert ctx.facts.dag.is_paused is False and ctx.facts.dag.is_active is True
+def test_found_dag_records_params_and_state_for_later_checks(label: str) -> None:
+    ctx = ctx_for(label, "doctor_demo")
+    replay(responses, BASE, label, "details_demo")
+    finding = dag_exists.Check().run(ctx)
+    assert finding.status is Status.PASS and ctx.facts.dag is not None
+    assert ctx.facts.dag.params["batch_size"]["schema"] == {"type": "integer", "minimum": 1}
+    assert ctx.facts.dag.is_paused is False and ctx.facts.dag.is_active is True
 
 
 @responses.activate(assert_all_requests_are_fired=True)
@@ -72,16 +72,15 @@ def test_deleted_file_on_airflow_2_is_found_inactive_through_the_dag_row() -> No
     assert finding.status is Status.FAIL and "inactive" in finding.summary and "404" in finding.summary
 
 
+@pytest.mark.parametrize("label, code", [(V2, "400"), (V3, "404")])
 @responses.activate(assert_all_requests_are_fired=True)
-def test_broken_file_answers_400_on_airflow_2_and_404_on_airflow_3() -> None:
-    for label, code in ((V2, "400"), (V3, "404")):
-        responses.reset()
-        ctx = ctx_for(label, "doctor_becomes_broken")
-        replay(responses, BASE, label, "details_broken")
-        replay(responses, BASE, label, "import_errors")
-        finding = dag_exists.Check().run(ctx)
-        assert finding.status is Status.FAIL and finding.summary.endswith(f"a trigger answers {code}"), finding.summary
-        assert "airflow_doctor_no_such_module" in finding.explanation
+def test_broken_file_answers_400_on_airflow_2_and_404_on_airflow_3(label: str, code: str) -> None:
+    ctx = ctx_for(label, "doctor_becomes_broken")
+    replay(responses, BASE, label, "details_broken")
+    replay(responses, BASE, label, "import_errors")
+    finding = dag_exists.Check().run(ctx)
+    assert finding.status is Status.FAIL and finding.summary.endswith(f"a trigger answers {code}"), finding.summary
+    assert "airflow_doctor_no_such_module" in finding.explanation
 
 
 @responses.activate(assert_all_requests_are_fired=True)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 import responses
 from responses import matchers
 
@@ -22,38 +23,41 @@ def ctx_with_dag(label: str, details: str = "details_demo", **kw):
     return ctx
 
 
+@pytest.mark.parametrize("label, body", [(V2, permissions.V1_PROBE), (V3, permissions.V2_PROBE)])
 @responses.activate(assert_all_requests_are_fired=True)
-def test_permission_probe_rejected_after_authorization_means_allowed() -> None:
-    for label, body in ((V2, permissions.V1_PROBE), (V3, permissions.V2_PROBE)):
-        responses.reset()
-        ctx = ctx_with_dag(label)
-        replay(responses, BASE, label, "probe_admin", match=[matchers.json_params_matcher(body)])
-        finding = permissions.Check().run(ctx)
-        assert finding.status is Status.PASS and "no run was created" in finding.details[0]
+def test_permission_probe_rejected_after_authorization_means_allowed(label: str, body: dict) -> None:
+    ctx = ctx_with_dag(label)
+    replay(responses, BASE, label, "probe_admin", match=[matchers.json_params_matcher(body)])
+    finding = permissions.Check().run(ctx)
+    assert finding.status is Status.PASS and "no run was created" in finding.details[0]
 
 
 @responses.activate(assert_all_requests_are_fired=True)
-def test_viewer_gets_the_permissions_it_lacks_named() -> None:
+def test_airflow_2_viewer_gets_the_permissions_it_lacks_named() -> None:
     ctx = ctx_with_dag(V2)
     ctx.facts.identity = "viewer"
     replay(responses, BASE, V2, "probe_viewer")
     finding = permissions.Check().run(ctx)
     assert finding.status is Status.FAIL and "may not trigger" in finding.summary
     assert "'can edit' on DAGs" in finding.explanation and "'can create' on DAG Runs" in finding.explanation
-    responses.reset()
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_airflow_3_viewer_is_told_which_role_to_give_it() -> None:
     ctx = ctx_with_dag(V3)
     ctx.facts.identity, ctx.facts.role = "viewer", "viewer"
     replay(responses, BASE, V3, "probe_viewer")
     finding = permissions.Check().run(ctx)
-    assert "role viewer" in finding.summary and any("viewer:user" in c for c in finding.fix.commands)
+    assert finding.status is Status.FAIL and "role viewer" in finding.summary
+    assert any("viewer:user" in c for c in finding.fix.commands)
 
 
-def test_paused_dag_fails_with_the_ui_auto_unpause_explained() -> None:
-    for label in (V2, V3):
-        ctx = ctx_with_dag(label, "details_paused")
-        finding = paused.Check().run(ctx)
-        assert finding.status is Status.FAIL and "is paused" in finding.summary
-        assert "Unpause" in finding.explanation and finding.fix.commands[0] == "airflow dags unpause doctor_paused"
+@pytest.mark.parametrize("label", [V2, V3])
+def test_paused_dag_fails_with_the_ui_auto_unpause_explained(label: str) -> None:
+    ctx = ctx_with_dag(label, "details_paused")
+    finding = paused.Check().run(ctx)
+    assert finding.status is Status.FAIL and "is paused" in finding.summary
+    assert "Unpause" in finding.explanation and finding.fix.commands[0] == "airflow dags unpause doctor_paused"
 
 
 @responses.activate(assert_all_requests_are_fired=True)

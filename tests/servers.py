@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
@@ -96,3 +97,101 @@ class BlackHole:
         for filler in self.fillers:
             filler.close()
         self.listener.close()
+
+
+# --- hostile servers: what a proxy, a wrong port or a broken server answers ---------------------------
+
+FIFTY_MB = 50 * 1024 * 1024
+
+
+def raw(handler, data: bytes, close: bool = True) -> None:
+    handler.wfile.write(data)
+    handler.wfile.flush()
+    if close:
+        handler.close_connection = True
+
+
+def huge_announced(handler):
+    raw(handler, f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {FIFTY_MB}\r\n\r\n".encode()
+        + b"[" * 65536)
+
+
+def huge_streamed(handler):
+    raw(handler, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n", close=False)
+    chunk = b"x" * 65536
+    try:
+        for _ in range(FIFTY_MB // len(chunk)):
+            handler.wfile.write(chunk)
+    except OSError:
+        pass
+    handler.close_connection = True
+
+
+def drip(handler):
+    raw(handler, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n", close=False)
+    try:
+        for _ in range(100):
+            handler.wfile.write(b" ")
+            handler.wfile.flush()
+            time.sleep(1)
+    except OSError:
+        pass
+    handler.close_connection = True
+
+
+def never_ends(handler):
+    raw(handler, b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n", close=False)
+    try:
+        while True:
+            handler.wfile.write(b"400\r\n" + b"y" * 1024 + b"\r\n")
+            handler.wfile.flush()
+            time.sleep(0.001)
+    except OSError:
+        pass
+
+
+def headers_then_silence(handler):
+    raw(handler, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n", close=False)
+    time.sleep(8)
+
+
+def closed_mid_response(handler):
+    raw(handler, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"version\"")
+    handler.connection.shutdown(socket.SHUT_RDWR)
+
+
+def not_http(handler):
+    raw(handler, b"SSH-2.0-OpenSSH_9.2\r\n")
+
+
+@dataclass(frozen=True)
+class Hostile:
+    """A misbehaving server, the words the doctor must answer it with, and (for the benchmark) the seconds a check
+    of it should take with `timeout: {connect: 1, read: 2}`."""
+
+    name: str
+    route: Route
+    says: str
+    target_seconds: float
+
+
+HOSTILE = [
+    Hostile("a 50 MB body (announced)", huge_announced, "body-too-large", 3),
+    Hostile("a 50 MB body (streamed)", huge_streamed, "body-too-large", 5),
+    Hostile("a body that drips one byte a second", drip, "read-timeout", 5),
+    Hostile("a response that never ends", never_ends, "body-too-large", 5),
+    Hostile("headers, then silence", headers_then_silence, "read-timeout", 5),
+    Hostile("a connection closed mid-response", closed_mid_response, "connection-closed", 3),
+    Hostile("an answer that is not HTTP", not_http, "connection", 3),
+    Hostile("a redirect loop", lambda h: Reply(302, {"Location": h.path}), "redirected (302)", 3),
+    Hostile("a redirect to another host",
+            lambda h: Reply(301, {"Location": "https://elsewhere.example.com" + h.path}),
+            "redirected (301) to https://elsewhere.example.com", 3),
+    Hostile("invalid JSON with a JSON content type",
+            lambda h: Reply(200, {"Content-Type": "application/json"}, b'{"version": '), "not Airflow", 3),
+    Hostile("invalid UTF-8",
+            lambda h: Reply(200, {"Content-Type": "application/json"}, b'{"version": "\xff\xfe\xfa"}'), "not Airflow", 3),
+    Hostile("HTML with status 200 on every path",
+            lambda h: Reply(200, {"Content-Type": "text/html"}, b"<html><title>Welcome to nginx!</title></html>"),
+            "answered 200 with an HTML page titled 'Welcome to nginx!'", 3),
+]

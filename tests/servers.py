@@ -99,6 +99,36 @@ class BlackHole:
         self.listener.close()
 
 
+class Rendezvous:
+    """A route that holds each of the first `parties` requests until all of them are in flight at once, and records
+    the most it saw in flight: proof that clients overlapped in time, with no clock involved. Later requests pass
+    straight through; if the clients never overlap, the wait gives up after `timeout` and `peak` stays below."""
+
+    def __init__(self, parties: int, reply: Reply, timeout: float = 60.0) -> None:
+        self.parties = parties
+        self.reply = reply
+        self.peak = 0
+        self._barrier = threading.Barrier(parties, timeout=timeout)
+        self._lock = threading.Lock()
+        self._arrived = 0
+        self._in_flight = 0
+
+    def __call__(self, handler: BaseHTTPRequestHandler) -> Reply:
+        with self._lock:
+            self._arrived += 1
+            self._in_flight += 1
+            self.peak = max(self.peak, self._in_flight)
+            meets = self._arrived <= self.parties
+        try:
+            if meets:
+                self._barrier.wait()
+        except threading.BrokenBarrierError:
+            pass
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+        return self.reply
+
 # --- hostile servers: what a proxy, a wrong port or a broken server answers ---------------------------
 
 FIFTY_MB = 50 * 1024 * 1024

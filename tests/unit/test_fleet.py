@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-import time
+import threading
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -19,20 +19,21 @@ def report(status: Status) -> Report:
 
 
 def test_jobs_run_concurrently_and_the_worst_exit_code_wins() -> None:
-    def slow(status: Status):
+    all_three_running = threading.Barrier(3, timeout=60)
+
+    def together(status: Status):
         def job() -> Report:
-            time.sleep(0.3)
+            all_three_running.wait()  # raises BrokenBarrierError unless the three jobs run at the same time
             return report(status)
         return job
 
     def broken() -> Report:
         raise ProfileError("bad profile")
 
-    started = time.monotonic()
-    fleet = run_fleet({"a": slow(Status.PASS), "b": slow(Status.FAIL), "c": slow(Status.PASS)}, (ProfileError,), "0")
-    assert time.monotonic() - started < 0.8
+    fleet = run_fleet({"a": together(Status.PASS), "b": together(Status.FAIL), "c": together(Status.PASS)},
+                      (ProfileError,), "0")
     assert [e.name for e in fleet.entries] == ["a", "b", "c"] and fleet.exit_code is ExitCode.CHECK_FAILED
-    with_error = run_fleet({"a": slow(Status.FAIL), "x": broken}, (ProfileError,), "0")
+    with_error = run_fleet({"a": lambda: report(Status.FAIL), "x": broken}, (ProfileError,), "0")
     assert with_error.exit_code is ExitCode.USAGE and with_error.entries[1] == FleetEntry("x", None, "bad profile")
 
 
@@ -43,16 +44,13 @@ def test_all_profiles_in_json_and_markdown(tmp_path: Path) -> None:
                                        f"  refused: {{url: 'http://127.0.0.1:{closed_port()}'}}\n"
                                        f"  hole: {{url: 'http://127.0.0.1:{hole.port}', timeout: {{connect: 1}}}}\n"
                                        "  typo: {url: 'airflow.example.com'}\n")
-        started = time.monotonic()
         result = CliRunner().invoke(app, ["check", "--all", "--profiles-file", str(path), "--format", "json"])
-        elapsed = time.monotonic() - started
         markdown = CliRunner().invoke(app, ["check", "--all", "--profiles-file", str(path), "--format", "markdown"])
     data = json.loads(result.stdout)
     assert result.exit_code == 2 and data["kind"] == "fleet" and data["exit_code"] == 2
     assert [(p["profile"], p["exit_code"]) for p in data["profiles"]] == [("gateway", 1), ("refused", 1), ("hole", 1),
                                                                             ("typo", 2)]
     assert "has no scheme" in data["profiles"][3]["error"]
-    assert elapsed < 2.5, "profiles must run concurrently (the black hole alone takes 1 s)"
     assert "| gateway | ✗ |" in markdown.stdout and "## airflow-doctor report: refused" in markdown.stdout
 
 

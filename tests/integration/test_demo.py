@@ -17,7 +17,7 @@ def test_demo_starts_real_airflow_checks_it_and_stops_it(tmp_path: Path) -> None
         pytest.skip("AIRFLOW_DOCTOR_SKIP_INTEGRATION is set")
     env = {**os.environ, "AIRFLOW_DOCTOR_SANDBOX_DIR": str(tmp_path), "NO_COLOR": "1"}
     result = subprocess.run([sys.executable, "-m", "airflow_doctor", "demo"], env=env, capture_output=True, text=True,
-                            timeout=600, stdin=subprocess.DEVNULL)
+                            timeout=1200, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[✓] reachability" in result.stdout and "Airflow 3.3.2" in result.stdout
     assert "Stopped the sandbox" in result.stdout

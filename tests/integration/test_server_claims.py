@@ -8,6 +8,7 @@ must be accepted. permissions says a Viewer cannot trigger; here a Viewer really
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,8 @@ from tests.integration.conftest import PASSWORDS, Server
 pytestmark = pytest.mark.integration
 
 SCRATCH_DAG = "doctor_display_id"
+RUN_STARTS_WITHIN = 300.0
+"""A deadline for a queued run to start (seconds on an idle machine, minutes on a loaded one)."""
 PARAMS_DAG = "doctor_demo"
 
 PAYLOADS = [
@@ -100,9 +103,7 @@ def test_a_paused_dag_accepts_the_trigger_and_the_run_stays_queued(airflow: Serv
     body = {"logical_date": None} if airflow.major >= 3 else {}
     response = airflow.api("POST", "/dags/doctor_paused/dagRuns", json=body)
     assert response.status_code in (200, 201) and response.json()["state"] == "queued"
-    import time
-
-    time.sleep(6)
+    wait_for_scheduler_loops(airflow)
     run_id = response.json()["dag_run_id"]
     assert airflow.api("GET", f"/dags/doctor_paused/dagRuns/{run_id}").json()["state"] == "queued"
 
@@ -129,15 +130,13 @@ def test_session_only_backend_refuses_basic_but_not_the_browser_session(airflow2
 
 
 def test_max_active_runs_reached_is_warned_and_a_new_run_really_waits(airflow3: Server, tmp_path: Path) -> None:
-    import time
-
     from typer.testing import CliRunner
 
     from airflow_doctor.cli import app
 
     holder = airflow3.api("POST", "/dags/doctor_limited/dagRuns", json={"logical_date": None}).json()["dag_run_id"]
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + RUN_STARTS_WITHIN
         while airflow3.api("GET", f"/dags/doctor_limited/dagRuns/{holder}").json()["state"] != "running":
             assert time.monotonic() < deadline, "the holder run never started"
             time.sleep(1)
@@ -146,11 +145,23 @@ def test_max_active_runs_reached_is_warned_and_a_new_run_really_waits(airflow3: 
         paused = next(r for r in json.loads(result.stdout)["results"] if r["check_id"] == "paused")
         assert paused["status"] == "warn" and "max_active_runs is 1" in paused["summary"], paused
         waiting = airflow3.api("POST", "/dags/doctor_limited/dagRuns", json={"logical_date": None}).json()["dag_run_id"]
-        time.sleep(6)
+        wait_for_scheduler_loops(airflow3)
         assert airflow3.api("GET", f"/dags/doctor_limited/dagRuns/{waiting}").json()["state"] == "queued"
     finally:
         for run_id in airflow3.run_ids("doctor_limited"):
             airflow3.api("PATCH", f"/dags/doctor_limited/dagRuns/{run_id}", json={"state": "failed"})
+
+
+def wait_for_scheduler_loops(server: Server, loops: int = 3, deadline_s: float = 300.0) -> None:
+    """Until the scheduler has heartbeated `loops` more times, each a pass of its loop that could have started a
+    queued run: a fixed sleep proves nothing on a loaded machine, where the scheduler may not have run at all."""
+    path = "/monitor/health" if server.major >= 3 else "/health"
+    seen: set[str] = set()
+    deadline = time.monotonic() + deadline_s
+    while len(seen) <= loops:
+        assert time.monotonic() < deadline, f"the scheduler heartbeated {len(seen)} times in {deadline_s:.0f} s"
+        seen.add(server.api("GET", path).json()["scheduler"]["latest_scheduler_heartbeat"])
+        time.sleep(0.5)
 
 
 REQUEST_SHAPES = [

@@ -16,7 +16,7 @@ from typing import Any
 
 from requests.auth import AuthBase
 
-from airflow_doctor.http import BearerAuth, NoAuth, basic_auth
+from airflow_doctor.http import BearerAuth, NoAuth, TransportError, basic_auth
 from airflow_doctor.secrets import Secret
 
 
@@ -86,12 +86,13 @@ def stripped_secret(secret: Secret) -> Secret | None:
 
 @dataclass(frozen=True)
 class Trial:
-    """A credential form the doctor sent, and what the server answered (None: it could not be sent)."""
+    """A credential form the doctor sent, and what the server answered (None: no answer, see `failure`)."""
 
     credentials: Credentials
     status: int | None
     note: str = ""
     challenge: str | None = None
+    failure: TransportError | None = field(default=None, compare=False)
 
     @property
     def accepted(self) -> bool:

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from airflow_doctor.checks._credentials import Credentials, Scheme, Trial, basic_variants, decode_jwt, stripped_secret
-from airflow_doctor.checks.base import ApiFlavour, CheckContext, error_detail, json_object, read_dags, try_credentials
+from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object, read_dags,
+                                        try_credentials)
 from airflow_doctor.http import NoAuth, ProbeResponse, TransportError
 from airflow_doctor.model import Finding, Fix, Status
 from airflow_doctor.profiles import AuthType, Profile
@@ -35,6 +36,8 @@ class Check:
     id = "auth-backend"
     title = "API authentication"
     requires = ("reachability",)
+    uses = (Uses(Fact.API),)
+    provides = (Fact.CREDENTIALS, Fact.TRIALS)
     needs = "the profile's auth; the API flavour from reachability"
 
     def run(self, ctx: CheckContext) -> Finding:

@@ -10,6 +10,7 @@ from airflow_doctor.checks._credentials import Credentials, JwtClaims, Trial
 from airflow_doctor.http import Probe, ProbeResponse
 from airflow_doctor.model import Finding, Fix, Status
 from airflow_doctor.profiles import Profile
+from airflow_doctor.runner import Uses
 
 
 class ApiFlavour(str, Enum):
@@ -39,6 +40,16 @@ class DagInfo:
     params: dict[str, Any]
     active_runs: int | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+
+
+class Fact(str, Enum):
+    """A fact one check learns for the checks after it; the value names the attribute of Facts that holds it."""
+
+    API = "api"
+    HEALTH = "health"
+    CREDENTIALS = "credentials"
+    TRIALS = "trials"
+    DAG = "dag"
 
 
 @dataclass
@@ -81,6 +92,11 @@ class Facts:
             items.append(("identity", self.identity + (f" (role {self.role})" if self.role else "")))
         return items
 
+    def has(self, fact: Fact) -> bool:
+        """Whether the fact was learned (an empty health report or trial list was not)."""
+        value = getattr(self, fact.value)
+        return bool(value) if isinstance(value, (dict, list)) else value is not None
+
     def trial(self, credentials: Credentials) -> Trial | None:
         return next((t for t in self.trials if t.credentials == credentials), None)
 
@@ -106,11 +122,15 @@ class CheckContext:
 
 
 class Check(Protocol):
-    """One diagnostic step. `requires` names checks that must not have failed or been skipped."""
+    """One diagnostic step. `requires` names checks that must not have failed or been skipped; `uses` the facts it
+    reads, `provides` those it learns (the runner runs the providers first, and --only brings them along); `needs`
+    says all of it in words for `airflow-doctor checks`."""
 
     id: ClassVar[str]
     title: ClassVar[str]
     requires: ClassVar[tuple[str, ...]]
+    uses: ClassVar[tuple[Uses, ...]]
+    provides: ClassVar[tuple[Fact, ...]]
     needs: ClassVar[str]
 
     def run(self, ctx: CheckContext) -> Finding: ...
@@ -132,7 +152,7 @@ def try_credentials(ctx: CheckContext, credentials: Credentials) -> Trial:
         response = read_dags(ctx, credentials)
         trial = Trial(credentials, response.status, error_detail(response, 120), response.headers.get("WWW-Authenticate"))
     except TransportError as failure:
-        trial = Trial(credentials, None, failure.message)
+        trial = Trial(credentials, None, failure.message, failure=failure)
     ctx.facts.trials.append(trial)
     return trial
 
@@ -185,5 +205,5 @@ def json_object(response: ProbeResponse) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-__all__ = ["ApiFlavour", "Platform", "Facts", "CheckContext", "Check", "error_detail", "html_title",
+__all__ = ["ApiFlavour", "Platform", "Fact", "Facts", "Uses", "CheckContext", "Check", "error_detail", "html_title",
            "json_object", "Finding", "Fix", "Status"]

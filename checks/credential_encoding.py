@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from airflow_doctor.checks._credentials import (Credentials, Scheme, basic_variants, decode_jwt, decodes_to_user_password, is_ascii,
                                  is_latin1)
-from airflow_doctor.checks.base import ApiFlavour, CheckContext, try_credentials
+from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses, try_credentials
 from airflow_doctor.model import Finding, Fix, Status
 from airflow_doctor.profiles import AuthType
 from airflow_doctor.secrets import Secret
@@ -35,7 +35,10 @@ class Check:
     id = "credential-encoding"
     title = "Credential encoding"
     requires = ("reachability",)
-    needs = "the profile's auth; the auth-backend trials, when it ran"
+    uses = (Uses(Fact.API), Uses(Fact.TRIALS))
+    """Without auth-backend's trials it sends the suspect forms itself, so a missing one is not worth a word."""
+    provides = ()
+    needs = "the profile's auth; the API flavour from reachability; the auth-backend trials, when it ran"
 
     def run(self, ctx: CheckContext) -> Finding:
         auth = ctx.profile.auth

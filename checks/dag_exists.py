@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from airflow_doctor.checks.base import ApiFlavour, CheckContext, DagInfo, error_detail, json_object
+from airflow_doctor.checks.base import ApiFlavour, CheckContext, DagInfo, Fact, Uses, error_detail, json_object
 from airflow_doctor.http import ProbeResponse
 from airflow_doctor.model import Finding, Fix, Status
 
@@ -23,7 +23,9 @@ class Check:
     id = "dag-exists"
     title = "DAG exists and can be triggered"
     requires = ("auth-backend",)
-    needs = "the profile's dag_id; working credentials from auth-backend"
+    uses = (Uses(Fact.API), Uses(Fact.HEALTH), Uses(Fact.CREDENTIALS))
+    provides = (Fact.DAG,)
+    needs = "the profile's dag_id; the API and dag-processor health from reachability; working credentials from auth-backend"
 
     def run(self, ctx: CheckContext) -> Finding:
         dag_id = ctx.profile.dag_id

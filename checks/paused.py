@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from airflow_doctor.checks.base import CheckContext, json_object
+from airflow_doctor.checks.base import CheckContext, Fact, Uses, json_object
 from airflow_doctor.model import Finding, Fix, Status
 
 
@@ -18,7 +18,9 @@ class Check:
     id = "paused"
     title = "Runs will start"
     requires = ("dag-exists",)
-    needs = "the DAG from dag-exists; scheduler health from reachability"
+    uses = (Uses(Fact.API), Uses(Fact.HEALTH), Uses(Fact.CREDENTIALS), Uses(Fact.DAG))
+    provides = ()
+    needs = "the API and scheduler health from reachability; working credentials from auth-backend; the DAG from dag-exists"
 
     def run(self, ctx: CheckContext) -> Finding:
         facts = ctx.facts

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from airflow_doctor.checks.base import ApiFlavour, CheckContext
+from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses
 from airflow_doctor.model import Finding, Fix, Status
 
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.~:+-]+$")
@@ -42,7 +42,9 @@ class Check:
     id = "payload-schema"
     title = "Trigger request and payload"
     requires = ("reachability",)
-    needs = "the profile's payload (or --payload / --conf); the DAG's params from dag-exists, when it ran"
+    uses = (Uses(Fact.API), Uses(Fact.DAG, "the DAG's params were not checked"))
+    provides = ()
+    needs = "the profile's payload (or --payload / --conf); the API and version from reachability; the DAG's params from dag-exists"
 
     def run(self, ctx: CheckContext) -> Finding:
         payload = ctx.profile.payload

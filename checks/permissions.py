@@ -18,7 +18,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from airflow_doctor.checks.base import ApiFlavour, CheckContext, error_detail, json_object
+from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object
 from airflow_doctor.model import Finding, Fix, Status
 
 V1_PROBE = {"logical_date": "2000-01-01T00:00:00+00:00", "execution_date": "2000-01-02T00:00:00+00:00"}
@@ -29,7 +29,9 @@ class Check:
     id = "permissions"
     title = "May trigger this DAG"
     requires = ("dag-exists",)
-    needs = "the DAG from dag-exists; working credentials from auth-backend"
+    uses = (Uses(Fact.API), Uses(Fact.CREDENTIALS), Uses(Fact.DAG))
+    provides = ()
+    needs = "the API from reachability; working credentials from auth-backend; the DAG from dag-exists"
 
     def run(self, ctx: CheckContext) -> Finding:
         facts = ctx.facts

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow_doctor.checks.base import ApiFlavour, CheckContext, Facts, Platform, error_detail, html_title, json_object
+from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Facts, Platform, Uses, error_detail, html_title,
+                                        json_object)
 from airflow_doctor.http import Layer, ProbeResponse, TransportError, basic_auth, BearerAuth
 from airflow_doctor.model import Finding, Fix, Status
 from airflow_doctor.profiles import AuthType
@@ -28,6 +29,8 @@ class Check:
     id = "reachability"
     title = "Airflow API reachable"
     requires: tuple[str, ...] = ()
+    uses: tuple[Uses, ...] = ()
+    provides = (Fact.API, Fact.HEALTH)
     needs = "the profile's url; no credentials"
 
     def run(self, ctx: CheckContext) -> Finding:

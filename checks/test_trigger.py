@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
-from airflow_doctor.checks.base import ApiFlavour, CheckContext, error_detail, json_object
+from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object
 from airflow_doctor.checks.payload_schema import correct, schema_issues
 from airflow_doctor.http import TransportError
 from airflow_doctor.model import Finding, Fix, Status
@@ -40,7 +40,10 @@ class Check:
     id = "test-trigger"
     title = "Test trigger (creates a real run)"
     requires = ("permissions",)
-    needs = "--trigger; the DAG and permission from the checks before it"
+    uses = (Uses(Fact.API), Uses(Fact.HEALTH), Uses(Fact.CREDENTIALS), Uses(Fact.DAG))
+    provides = ()
+    needs = ("--trigger; the API and health from reachability; working credentials from auth-backend; the DAG from "
+             "dag-exists; the permission from permissions")
 
     def run(self, ctx: CheckContext) -> Finding:
         if ctx.trigger is None:

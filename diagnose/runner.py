@@ -1,20 +1,35 @@
-"""Runs checks in registry order. Knows nothing about Airflow: only ids, prerequisites, timing and evidence."""
+"""Runs checks in dependency order. Knows nothing about Airflow: only ids, prerequisites, declared inputs, timing
+and evidence."""
 
 from __future__ import annotations
 
 import time
 import traceback
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Hashable, Iterable, Protocol, Sequence, TypeVar
 
+from airflow_doctor.failures import finding_for
 from airflow_doctor.model import CheckResult, Exchange, Finding, Status
 from airflow_doctor.secrets import REGISTRY
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Uses:
+    """A fact a check reads. `unchecked` says what goes unchecked when it is missing ('the DAG's params were not
+    checked'); empty when the check cannot run without it, so the check that provides it is in `requires`."""
+
+    fact: Hashable
+    unchecked: str = ""
 
 
 class RunnableCheck(Protocol):
     id: str
     title: str
     requires: tuple[str, ...]
+    uses: tuple[Uses, ...]
+    provides: tuple[Hashable, ...]
 
     def run(self, context: Any) -> Finding: ...
 
@@ -27,9 +42,41 @@ class UnknownCheck(ValueError):
     pass
 
 
+def producers(checks: Sequence[RunnableCheck]) -> dict[Hashable, str]:
+    """Which check provides each fact; a fact has one producer."""
+    found: dict[Hashable, str] = {}
+    for check in checks:
+        for fact in check.provides:
+            if fact in found:
+                raise ValueError(f"{fact} is provided by both {found[fact]} and {check.id}")
+            found[fact] = check.id
+    return found
+
+
+def upstream(check: RunnableCheck, provided_by: dict[Hashable, str]) -> tuple[str, ...]:
+    """The checks this one builds on: what it requires, and where the facts it uses come from."""
+    sources = (provided_by[u.fact] for u in check.uses if u.fact in provided_by)
+    return tuple(dict.fromkeys(c for c in (*check.requires, *sources) if c != check.id))
+
+
+def in_dependency_order(checks: Sequence[RunnableCheck]) -> list[RunnableCheck]:
+    """Registry order, except that a check always comes after the checks it builds on."""
+    provided_by = producers(checks)
+    known = {c.id for c in checks}
+    pending, placed, done = list(checks), [], set()
+    while pending:
+        ready = next((c for c in pending if all(d in done or d not in known for d in upstream(c, provided_by))), None)
+        if ready is None:
+            raise ValueError(f"these checks build on each other in a cycle: {', '.join(c.id for c in pending)}")
+        pending.remove(ready)
+        placed.append(ready)
+        done.add(ready.id)
+    return placed
+
+
 @dataclass(frozen=True)
 class Selection:
-    """Which checks to run: --only (plus what they need) minus --skip."""
+    """Which checks to run: --only (plus what they build on) minus --skip."""
 
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
@@ -47,13 +94,14 @@ class Selection:
         by_id = {c.id: c for c in checks}
         if not self.only:
             return set(by_id)
+        provided_by = producers(checks)
         wanted: set[str] = set()
         stack = list(self.only)
         while stack:
             check_id = stack.pop()
             if check_id not in wanted:
                 wanted.add(check_id)
-                stack.extend(by_id[check_id].requires)
+                stack.extend(upstream(by_id[check_id], provided_by))
         return wanted
 
 
@@ -61,9 +109,12 @@ Progress = Callable[[str, str, "CheckResult | None"], None]
 
 
 def run_checks(checks: Iterable[RunnableCheck], context: Any, recorder: Recorder, selection: Selection = Selection(),
-               on_progress: Progress | None = None, debug: bool = False) -> list[CheckResult]:
-    checks = list(checks)
+               on_progress: Progress | None = None, debug: bool = False,
+               available: Callable[[Hashable], bool] = lambda fact: True) -> list[CheckResult]:
+    """Run the selected checks; `available(fact)` says whether a fact a check uses was learned."""
+    checks = in_dependency_order(list(checks))
     wanted = selection.wanted(checks)
+    provided_by = producers(checks)
     results: dict[str, CheckResult] = {}
     ordered: list[CheckResult] = []
     for check in checks:
@@ -76,7 +127,9 @@ def run_checks(checks: Iterable[RunnableCheck], context: Any, recorder: Recorder
         elif (blocker := _blocking_prerequisite(check, results, selection)) is not None:
             result = CheckResult(check.id, check.title, Status.SKIP, blocker)
         else:
-            result = _run_one(check, context, recorder, debug)
+            missing = [f"{u.unchecked}: {_why_missing(provided_by.get(u.fact), results, selection)}"
+                       for u in check.uses if u.unchecked and not available(u.fact)]
+            result = _with_missing_inputs(_run_one(check, context, recorder, debug), missing)
         results[check.id] = result
         ordered.append(result)
         if on_progress:
@@ -84,17 +137,48 @@ def run_checks(checks: Iterable[RunnableCheck], context: Any, recorder: Recorder
     return ordered
 
 
+def attempt(step_id: str, title: str, action: Callable[[], T], debug: bool = False) -> tuple[T | None, CheckResult | None]:
+    """One more step of building the report, under the checks' crash guard: its value, or the internal error."""
+    started = time.perf_counter()
+    try:
+        return action(), None
+    except Exception as exc:
+        return None, _internal_error(step_id, title, exc, (), started, debug)
+
+
 def _blocking_prerequisite(check: RunnableCheck, results: dict[str, CheckResult], selection: Selection) -> str | None:
     for needed in check.requires:
-        upstream = results.get(needed)
-        if upstream is None:
+        upstream_result = results.get(needed)
+        if upstream_result is None:
             return f"skipped: needs {needed}, which did not run"
-        if upstream.status is Status.FAIL:
-            return f"skipped: needs {needed}, which failed ({upstream.summary})"
-        if upstream.status is Status.SKIP:
+        if upstream_result.status is Status.FAIL:
+            return f"skipped: needs {needed}, which failed ({upstream_result.summary})"
+        if upstream_result.status is Status.SKIP:
             why = "was excluded with --skip" if needed in selection.skip else "was skipped"
             return f"skipped: needs {needed}, which {why}"
     return None
+
+
+def _why_missing(producer: str | None, results: dict[str, CheckResult], selection: Selection) -> str:
+    """Short: the producer's own row, just above, says why it failed or was skipped."""
+    if producer is None:
+        return "no check provides it"
+    if producer in selection.skip:
+        return f"{producer} did not run (--skip {producer})"
+    result = results.get(producer)
+    if result is None:
+        return f"{producer} did not run"
+    if result.status is Status.FAIL:
+        return f"{producer} failed"
+    if result.status is Status.SKIP:
+        return f"{producer} was skipped"
+    return f"{producer} did not learn it"
+
+
+def _with_missing_inputs(result: CheckResult, missing: list[str]) -> CheckResult:
+    if not missing or result.status is Status.SKIP or result.internal_error:
+        return result
+    return replace(result, summary="; ".join((result.summary, *missing)))
 
 
 def _run_one(check: RunnableCheck, context: Any, recorder: Recorder, debug: bool) -> CheckResult:
@@ -102,16 +186,23 @@ def _run_one(check: RunnableCheck, context: Any, recorder: Recorder, debug: bool
     started = time.perf_counter()
     try:
         finding = check.run(context)
-    except KeyboardInterrupt:
-        raise
-    except Exception as exc:  # a crashing check must not stop the others
-        duration = (time.perf_counter() - started) * 1000
-        trace = REGISTRY.scrub("".join(traceback.format_exception(exc))) if debug else None
-        hint = "the trace is printed below" if debug else "run again with --debug to see the trace"
-        return CheckResult(check.id, check.title, Status.FAIL,
-                           f"internal error in airflow-doctor ({type(exc).__name__}); {hint}",
-                           explanation="This is a bug in airflow-doctor, not a finding about your Airflow. "
-                                       "Please report it with the --debug output.",
-                           evidence=recorder.drain(), duration_ms=duration, internal_error=trace)
-    duration = (time.perf_counter() - started) * 1000
-    return CheckResult.from_finding(check.id, check.title, finding, recorder.drain(), duration)
+    except Exception as exc:  # a check that cannot finish must not stop the others
+        described = finding_for(exc)
+        if described is None:
+            return _internal_error(check.id, check.title, exc, recorder.drain(), started, debug)
+        finding = described
+    return CheckResult.from_finding(check.id, check.title, finding, recorder.drain(), _ms_since(started))
+
+
+def _internal_error(step_id: str, title: str, exc: Exception, evidence: tuple[Exchange, ...], started: float,
+                    debug: bool) -> CheckResult:
+    trace = REGISTRY.scrub("".join(traceback.format_exception(exc))) if debug else None
+    hint = "the trace is printed below" if debug else "run again with --debug to see the trace"
+    return CheckResult(step_id, title, Status.FAIL, f"internal error in airflow-doctor ({type(exc).__name__}); {hint}",
+                       explanation="This is a bug in airflow-doctor, not a finding about your Airflow. "
+                                   "Please report it with the --debug output.",
+                       evidence=evidence, duration_ms=_ms_since(started), internal_error=trace)
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

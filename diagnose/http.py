@@ -339,11 +339,10 @@ class Probe:
             request_headers = [(k, v) for k, v in prepared.headers.items() if k.lower() not in ("user-agent", "accept-encoding", "connection")]
             if prepared.body:
                 raw_body = prepared.body.decode("utf-8", errors="replace") if isinstance(prepared.body, bytes) else str(prepared.body)
-                request_body = redact_body(raw_body[:EXCERPT_CHARS], prepared.headers.get("Content-Type", ""), self.registry)
+                request_body, _ = self._excerpt(raw_body, prepared.headers.get("Content-Type", ""))
         response_headers = response_headers or []
         content_type = next((v for k, v in response_headers if k.lower() == "content-type"), "")
-        text = body[:EXCERPT_CHARS * 2].decode("utf-8", errors="replace")
-        excerpt = redact_body(text, content_type, self.registry)[:EXCERPT_CHARS] if body else None
+        excerpt, truncated = self._excerpt(body.decode("utf-8", errors="replace"), content_type) if body else (None, False)
         exchange = Exchange(
             method=method,
             url=redact_url(url, self.registry),
@@ -353,12 +352,17 @@ class Probe:
             request_body=request_body,
             response_headers=redact_headers(response_headers, self.registry),
             response_body=excerpt,
-            body_truncated=len(body) > EXCERPT_CHARS,
+            body_truncated=truncated,
             error=error,
             server_ms=round(server_ms, 1) if server_ms is not None else None,
         )
         self._pending.append(exchange)
         return exchange
+
+    def _excerpt(self, body: str, content_type: str) -> tuple[str, bool]:
+        """The body redacted whole (a JSON key is masked wherever it is), then cut short for display."""
+        redacted = redact_body(body, content_type, self.registry)
+        return redacted[:EXCERPT_CHARS], len(redacted) > EXCERPT_CHARS
 
 
 class _BodyLimit(Exception):

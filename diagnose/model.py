@@ -83,12 +83,17 @@ class CheckResult:
     @classmethod
     def from_finding(cls, check_id: str, title: str, finding: Finding, evidence: tuple[Exchange, ...],
                      duration_ms: float) -> "CheckResult":
-        from airflow_doctor.redact import printable
+        """A check's finding as the report holds it: every string through the one redaction policy.
 
-        fix = finding.fix and Fix(printable(finding.fix.text), tuple(printable(c) for c in finding.fix.commands),
-                                  finding.fix.docs)
-        return cls(check_id, title, finding.status, printable(finding.summary), printable(finding.explanation), fix,
-                   tuple(printable(d) for d in finding.details), evidence, duration_ms, finding.explains)
+        Checks quote what servers say (import-error tracebacks, redirect targets, error bodies, task logs),
+        and those words can carry credentials the tool never saw.
+        """
+        from airflow_doctor.redact import redact_text
+
+        fix = finding.fix and Fix(redact_text(finding.fix.text), tuple(redact_text(c) for c in finding.fix.commands),
+                                  finding.fix.docs and redact_text(finding.fix.docs))
+        return cls(check_id, title, finding.status, redact_text(finding.summary), redact_text(finding.explanation), fix,
+                   tuple(redact_text(d) for d in finding.details), evidence, duration_ms, finding.explains)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import stat
@@ -109,12 +110,23 @@ _AUTH_FIELDS = {
 }
 
 
+MAX_YAML_VALUES = 100_000
+MAX_YAML_DEPTH = 20
+_YAML_TAG = "tag:yaml.org,2002:"
+_JSON_SCALARS = (str, int, float, bool, type(None))
+_TIMESTAMP = _YAML_TAG + "timestamp"
+_TEXT_AS_TYPED = frozenset({_TIMESTAMP, _YAML_TAG + "int", _YAML_TAG + "float"})
+# YAML 1.1 reads 12:30 as 750 (base 60) and 0755 as 493 (base 8); JSON has neither, so they stay the text typed.
+_BASE60_OR_OCTAL = re.compile(r"[-+]?(?:[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|0[0-7_]+)")
+
+
 @dataclass
 class _Node:
-    """A YAML value with the line it was written on."""
+    """A JSON value from the YAML file, the line it was written on and, for a scalar, the text as written."""
 
     value: Any
     line: int
+    text: str | None = None
 
 
 def _load_yaml(text: str, where: str) -> _Node:
@@ -124,41 +136,170 @@ def _load_yaml(text: str, where: str) -> _Node:
     try:
         root = yaml.compose(text, Loader=Loader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "it is not valid YAML"
-        raise ProfileError(f"{where} is not valid YAML{at} ({problem}); fix the syntax there.") from None
+        raise ProfileError(_syntax_error(exc, text, where)) from None
     except RecursionError:
         raise ProfileError(f"{where} is nested too deeply to be a profile file; check its structure.") from None
     if root is None:
         raise ProfileError(f"{where} is empty; add a profile (see sample-profiles/ for examples).")
-    constructor = Loader(text)
+    constructor = Loader("")
     try:
-        return _convert(root, constructor, depth=0, where=where)
+        return _Converter(constructor, where).convert(root)
     finally:
         constructor.dispose()
 
 
-def _convert(node: Any, constructor: Any, depth: int, where: str) -> _Node:
-    import yaml
+def _syntax_error(exc: Exception, text: str, where: str) -> str:
+    """YAML's parser message, or the classic mistake behind it named with its fix."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or "it is not valid YAML"
+    if "duplicate anchor" in (getattr(exc, "context", None) or ""):
+        problem = "the same anchor (&name) is defined twice"
+    elif "alias" in problem:
+        problem = "found an alias (*name) with no anchor (&name)"
+    if mark is None:
+        return f"{where} is not valid YAML ({problem}); fix the syntax there."
+    lines = text.splitlines()
+    tabbed = _tab_indented_line(lines, mark.line, "tab" in problem)
+    if tabbed is not None:
+        return (f"{where} line {tabbed} is indented with a tab; YAML allows only spaces for indentation — "
+                f"replace the tab with spaces.")
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    hint = _syntax_hint(line, line[mark.column:mark.column + 1], problem)
+    return f"{where} is not valid YAML at line {mark.line + 1} ({problem}); {hint}"
 
-    if depth > 20:
-        raise ProfileError(f"{where} is nested deeper than a profile can be (line {node.start_mark.line + 1}); check its structure.")
-    line = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        result: dict[Any, _Node] = {}
+
+def _tab_indented_line(lines: list[str], index: int, blamed_on_tab: bool) -> int | None:
+    """The 1-based line whose indentation holds a tab, when that is what YAML tripped over."""
+    nearby = range(index, -1, -1) if blamed_on_tab else range(index, max(index - 2, -1), -1)
+    for i in nearby:
+        if i < len(lines) and "\t" in lines[i][:len(lines[i]) - len(lines[i].lstrip())]:
+            return i + 1
+    return None
+
+
+def _syntax_hint(line: str, char: str, problem: str) -> str:
+    variable = re.search(r"\$\{[^}\s,]*\}?", line)
+    if variable and "expected ','" in problem:
+        return f"a {variable.group(0)} inside {{ }} or [ ] must be quoted; write '{variable.group(0)}'."
+    if "cannot start any token" in problem and char in ("@", "`", "%"):
+        return f"a value cannot start with '{char}' in YAML; put it in quotes."
+    if "alias" in problem:
+        return "a value starting with '*' is read as a YAML alias; put it in quotes."
+    if "anchor" in problem:
+        return "give each anchor its own name."
+    if "escape" in problem:
+        return "in double quotes a backslash starts an escape (\\n, \\t, ...); use single quotes for text with backslashes."
+    return "fix the syntax there."
+
+
+class _Converter:
+    """A composed YAML graph as _Nodes holding only JSON values, with the work alias expansion may cost bounded."""
+
+    def __init__(self, constructor: Any, where: str) -> None:
+        import yaml
+
+        self.yaml, self.constructor, self.where = yaml, constructor, where
+        self.visited = 0
+        self.seen: set[int] = set()
+        self.aliased = False
+
+    def error(self, node: Any, message: str) -> ProfileError:
+        return ProfileError(f"{self.where} line {node.start_mark.line + 1}: {message}")
+
+    def convert(self, node: Any, depth: int = 0, secret: bool = False) -> _Node:
+        self._count(node)
+        if depth > MAX_YAML_DEPTH:
+            raise ProfileError(f"{self.where} is nested deeper than a profile can be (line {node.start_mark.line + 1}); "
+                               f"check its structure.")
+        if isinstance(node, self.yaml.MappingNode):
+            return self._mapping(node, depth, secret)
+        if isinstance(node, self.yaml.SequenceNode):
+            self._require_plain_tag(node, "seq")
+            return _Node([self.convert(item, depth + 1, secret) for item in node.value], node.start_mark.line + 1)
+        return self._scalar(node, secret)
+
+    def _count(self, node: Any) -> None:
+        """Every value visited counts, each expansion of an alias again: a file of nested aliases cannot run away."""
+        self.visited += 1
+        if id(node) in self.seen:
+            self.aliased = True
+        self.seen.add(id(node))
+        if self.visited > MAX_YAML_VALUES:
+            if self.aliased:
+                raise ProfileError(f"{self.where} uses YAML aliases that expand to more than {MAX_YAML_VALUES:,} values; "
+                                   f"remove the anchors (&name) and aliases (*name).")
+            raise ProfileError(f"{self.where} holds more than {MAX_YAML_VALUES:,} values, far more than a profile file "
+                               f"needs; check that it is the right file.")
+
+    def _require_plain_tag(self, node: Any, kind: str) -> None:
+        if node.tag != _YAML_TAG + kind:
+            raise self.error(node, f"the YAML tag {node.tag.replace(_YAML_TAG, '!!')} has no JSON form; remove it and "
+                                   f"write a plain {'mapping' if kind == 'map' else 'list'}.")
+
+    def _mapping(self, node: Any, depth: int, secret: bool) -> _Node:
+        from airflow_doctor.redact import is_sensitive_name
+
+        self._require_plain_tag(node, "map")
+        result: dict[str, _Node] = {}
+        key_lines: dict[str, int] = {}
+        merges = []
         for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise ProfileError(f"{where} line {key_node.start_mark.line + 1} uses a complex mapping key; keys must be plain names.")
-            key = constructor.construct_object(key_node)
-            result[key] = _convert(value_node, constructor, depth + 1, where)
-        return _Node(result, line)
-    if isinstance(node, yaml.SequenceNode):
-        return _Node([_convert(v, constructor, depth + 1, where) for v in node.value], line)
-    try:
-        return _Node(constructor.construct_object(node), line)
-    except yaml.YAMLError as exc:
-        raise ProfileError(f"{where} line {line} has a value YAML cannot read ({getattr(exc, 'problem', exc)}); quote it.") from None
+            if key_node.tag == _YAML_TAG + "merge":
+                merges.append(value_node)
+                continue
+            key = self._key(key_node)
+            if key in key_lines:
+                raise self.error(key_node, f"the key '{key}' appears twice in the same mapping (first on line "
+                                           f"{key_lines[key]}), and YAML would silently keep only the last; remove one.")
+            key_lines[key] = key_node.start_mark.line + 1
+            result[key] = self.convert(value_node, depth + 1, secret or is_sensitive_name(key))
+        for merged in merges:
+            for key, value in self._merged(merged, depth, secret).items():
+                result.setdefault(key, value)
+        return _Node(result, node.start_mark.line + 1)
+
+    def _merged(self, node: Any, depth: int, secret: bool) -> dict[str, _Node]:
+        """What `<<: *anchor` (or `<<: [*a, *b]`) brings in; keys written in the mapping itself win, as in YAML."""
+        merged: dict[str, _Node] = {}
+        for source in node.value if isinstance(node, self.yaml.SequenceNode) else [node]:
+            converted = self.convert(source, depth + 1, secret)
+            if not isinstance(converted.value, dict):
+                raise self.error(source, "'<<' merges mappings only; write <<: *name where &name marks a mapping.")
+            for key, value in converted.value.items():
+                merged.setdefault(key, value)
+        return merged
+
+    def _key(self, node: Any) -> str:
+        if not isinstance(node, self.yaml.ScalarNode):
+            raise self.error(node, "a key here is a list or mapping; keys must be plain names.")
+        key = self._scalar(node, secret=False).value
+        if not isinstance(key, str):
+            kind = {bool: "a boolean", type(None): "null"}.get(type(key), "a number")
+            raise self.error(node, f"the key {node.value or '(empty)'} is {kind} to YAML, but names and keys must be "
+                                   f"text; quote it: '{node.value}'.")
+        return key
+
+    def _scalar(self, node: Any, secret: bool) -> _Node:
+        line = node.start_mark.line + 1
+        if node.tag in _TEXT_AS_TYPED and (node.tag == _TIMESTAMP or _BASE60_OR_OCTAL.fullmatch(node.value)):
+            return _Node(node.value, line, node.value)
+        try:
+            value = self.constructor.construct_object(node)
+        except (self.yaml.YAMLError, ValueError, LookupError, TypeError):
+            tag = "the tag it starts with" if secret else node.tag.replace(_YAML_TAG, "!!")
+            raise self.error(node, f"{_shown(node, secret)} cannot be read as {tag}; quote it to send it as text "
+                                   f"(a leading '!' makes a YAML tag).") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.error(node, f"{_shown(node, secret)} is not a number JSON can carry; quote it to send it as text.")
+        if not isinstance(value, _JSON_SCALARS):
+            raise self.error(node, f"{_shown(node, secret)} is tagged {node.tag.replace(_YAML_TAG, '!!')}, which has no "
+                                   f"JSON form; remove the tag to send it as text.")
+        return _Node(value, line, node.value)
+
+
+def _shown(node: Any, secret: bool) -> str:
+    """The scalar as written, unless it sits under a key whose value may be a secret."""
+    return "the value here" if secret else f"the value {node.value}"
 
 
 def _plain(node: _Node) -> Any:
@@ -294,6 +435,13 @@ def choose_profile_name(pf: ProfilesFile, requested: str | None, env: Mapping[st
 # --- building one profile --------------------------------------------------------------------------
 
 _VAR = re.compile(r"\$\{([^}]*)\}")
+_BARE_VAR = re.compile(r"(?<![\w$])\$([A-Za-z_][A-Za-z0-9_]*)")
+_EXPECTED = {
+    "url": "the address you open in the browser, e.g. https://airflow.example.com",
+    "auth.username": "the user name (or use username_file)",
+    "auth.password": "the password (or use password_file)",
+    "auth.token": "the token (or use token_file)",
+}
 
 
 class _Builder:
@@ -313,7 +461,19 @@ class _Builder:
         value = node.value
         if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
             raise self.error(node, f"'{key}' must be a string, not {_kind(value)}.")
-        text = str(value)
+        text = value if isinstance(value, str) else node.text or str(value)
+        result, used = self.interpolate(node, key, text)
+        if used:
+            self.sources[key] = f"env {', '.join('$' + v for v in used)} ({self.at(node)})"
+        else:
+            self.sources[key] = self.at(node)
+            if secret and result:
+                self._warn_if_world_readable(key)
+        return result
+
+    def interpolate(self, node: _Node, key: str, text: str) -> tuple[str, list[str]]:
+        """`text` with each ${VAR} read from the environment, and the variables used."""
+        self._refuse_malformed_references(node, key, _VAR.sub("", text))
         used: list[str] = []
 
         def substitute(match: re.Match[str]) -> str:
@@ -323,17 +483,24 @@ class _Builder:
             if var not in self.env:
                 raise self.error(node, f"'{key}' uses ${{{var}}}, but the environment variable {var} is not set; "
                                        f"export it or change the profile.")
+            if not self.env[var].strip():
+                state = "empty" if not self.env[var] else "only whitespace"
+                expected = _EXPECTED.get(key, f"the value of {key}")
+                raise self.error(node, f"${{{var}}} is set but {state}; export it with {expected}.")
             used.append(var)
             return self.env[var]
 
-        result = _VAR.sub(substitute, text)
-        if used:
-            self.sources[key] = f"env {', '.join('$' + v for v in used)} ({self.at(node)})"
-        else:
-            self.sources[key] = self.at(node)
-            if secret and result:
-                self._warn_if_world_readable(key)
-        return result
+        return _VAR.sub(substitute, text), used
+
+    def _refuse_malformed_references(self, node: _Node, key: str, rest: str) -> None:
+        """`${NAME` and `$NAME` would be sent as literal text; say so instead of failing at the server."""
+        if "${" in rest:
+            raise self.error(node, f"'{key}' has '${{' with no closing '}}'; write ${{NAME}}.")
+        for bare in _BARE_VAR.finditer(rest):
+            name = bare.group(1)
+            if name in self.env or (rest.strip() == bare.group(0) and name.isupper()):
+                raise self.error(node, f"'{key}' holds ${name}, which is taken literally; write ${{{name}}} (with "
+                                       f"braces) to read the environment variable.")
 
     def secret_file(self, node: _Node, key: str) -> str:
         path_text = self.string(node, key)
@@ -358,6 +525,10 @@ class _Builder:
         except UnicodeDecodeError:
             raise self.error(node, f"'{key}' points to {path}, which is not UTF-8 text; save the secret as UTF-8.") from None
         field_name = key.removesuffix("_file")
+        if not value.strip():
+            state = "empty" if not value else "holds only whitespace"
+            raise self.error(node, f"'{key}' points to {path}, which is {state}; write the "
+                                   f"{field_name.removeprefix('auth.')} into it.")
         self.sources[field_name] = f"file {path} ({self.at(node)})"
         try:
             mode = path.stat().st_mode
@@ -448,6 +619,8 @@ class _Builder:
 
     def url(self, node: _Node) -> str:
         url = self.string(node, "url").strip()
+        if any(c.isspace() for c in url):
+            raise self.error(node, "'url' contains a space; remove it (a URL cannot hold spaces; inside a path write %20).")
         try:
             parts = urlsplit(url)
             parts.port  # noqa: B018 - raises on a bad port

@@ -1,4 +1,10 @@
-"""The one redaction policy. Applied when an exchange is recorded, so reports never hold raw values."""
+"""The one redaction policy, for headers, URLs, bodies and free text.
+
+Applied when an exchange is recorded and to every string a check result holds, so reports never hold raw
+values. Two kinds of secret are masked: every value this process registered (secrets.REGISTRY), and values
+it never saw that a server's own words carry (a traceback, a redirect, an error body, a task log), found by
+the key that names them (`api_key = "..."`) or by their shape (URL userinfo, JWTs, PEM blocks, cloud keys).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import base64
 import binascii
 import json
 import re
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from airflow_doctor.secrets import MASK, REGISTRY, SecretRegistry
@@ -17,9 +23,21 @@ SENSITIVE_NAME_PARTS = (
 # Headers whose names look sensitive but whose values are challenges or metadata worth showing.
 _SHOWN_HEADERS = {"www-authenticate", "proxy-authenticate", "keep-alive"}
 
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
-_PEM = re.compile(r"-----BEGIN [A-Z ]+-----.*?(?:-----END [A-Z ]+-----|\Z)", re.S)
-_ASSIGNMENT = re.compile(r"(?i)\b([\w.-]*(?:token|secret|passw|pwd|api_?key|credential)[\w.-]*\s*[=:]\s*)(['\"]?)([^\s'\",;&]+)")
+SECRET_WORDS = frozenset({
+    "password", "passwd", "pwd", "passphrase", "passcode", "secret", "token", "credential", "credentials", "apikey",
+})
+"""A word that, anywhere in a key's name, says its value is a secret (`client_secret`, `AUTH_TOKEN`, `db_password`)."""
+KEY_QUALIFIERS = frozenset({
+    "api", "access", "private", "secret", "signing", "client", "encryption", "fernet", "master", "account", "ssh",
+    "shared", "storage", "app", "service",
+})
+"""The words before `key` that make it a credential (`api_key`, `fernet_key`), unlike `primary_key` or `sort_key`."""
+METADATA_WORDS = frozenset({
+    "type", "kind", "scheme", "format", "file", "path", "dir", "url", "uri", "endpoint", "name", "label", "length",
+    "size", "expires", "expiry", "expiration", "ttl", "lifetime", "hint", "field", "prompt", "policy", "backend",
+    "backends", "manager", "required", "enabled", "version", "algorithm", "issuer", "audience", "env", "var",
+})
+"""A last word that makes the key describe a secret rather than hold it: `token_type`, `password_file`, `auth_backends`."""
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
@@ -35,10 +53,35 @@ def one_line(text: str) -> str:
     return printable(text).replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
 
 
-def is_sensitive_name(name: str) -> bool:
-    lowered = name.lower()
-    return lowered not in _SHOWN_HEADERS and any(part in lowered for part in SENSITIVE_NAME_PARTS)
+# --- names ------------------------------------------------------------------------------------------
 
+def _words(name: str) -> list[str]:
+    return [w.lower() for w in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)]
+
+
+def _describes_a_secret(words: list[str]) -> bool:
+    return bool(words) and words[-1] in METADATA_WORDS
+
+
+def is_sensitive_name(name: str) -> bool:
+    """A header, JSON key, form field or query parameter whose value is hidden (fail closed: any part of the name)."""
+    lowered = name.lower()
+    if lowered in _SHOWN_HEADERS or _describes_a_secret(_words(name)):
+        return False
+    return any(part in lowered for part in SENSITIVE_NAME_PARTS)
+
+
+def names_secret(name: str) -> bool:
+    """A name in free text whose value is a secret, judged by whole words so prose and identifiers survive."""
+    words = _words(name)
+    if not words or _describes_a_secret(words):
+        return False
+    if any(word in SECRET_WORDS for word in words):
+        return True
+    return words[-1] == "key" and len(words) > 1 and words[-2] in KEY_QUALIFIERS
+
+
+# --- headers and URLs -------------------------------------------------------------------------------
 
 def describe_authorization(value: str) -> str:
     """Keep the scheme word; for Basic show the username and the password's length, never the password."""
@@ -108,6 +151,8 @@ def redact_url(url: str, registry: SecretRegistry = REGISTRY) -> str:
     return redact_text(rebuilt, registry)
 
 
+# --- bodies -----------------------------------------------------------------------------------------
+
 def redact_json(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: (MASK if isinstance(k, str) and is_sensitive_name(k) and v not in (None, "") else redact_json(v))
@@ -117,15 +162,11 @@ def redact_json(value: Any) -> Any:
     return value
 
 
-def redact_text(text: str, registry: SecretRegistry = REGISTRY) -> str:
-    text = _PEM.sub("<PEM block redacted>", text)
-    text = _JWT.sub("<JWT redacted>", text)
-    text = _ASSIGNMENT.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
-    return printable(registry.scrub(text))
-
-
 def redact_body(body: str, content_type: str = "", registry: SecretRegistry = REGISTRY) -> str:
-    """Redact a request or response body: JSON by key, forms by field, anything else as free text."""
+    """Redact a whole request or response body: JSON by key, forms by field, anything else as free text.
+
+    Callers cut the result for display, never the body before it: a key past the cut would not be parsed.
+    """
     stripped = body.strip()
     if stripped[:1] in ("{", "["):
         try:
@@ -138,3 +179,127 @@ def redact_body(body: str, content_type: str = "", registry: SecretRegistry = RE
         pairs = parse_qsl(body, keep_blank_values=True)
         return redact_text(urlencode([(k, MASK if is_sensitive_name(k) else v) for k, v in pairs], safe="*"), registry)
     return redact_text(body, registry)
+
+
+# --- free text --------------------------------------------------------------------------------------
+
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
+_PEM = re.compile(r"-----BEGIN [A-Z0-9 ]+-----.*?(?:-----END [A-Z0-9 ]+-----|\Z)", re.S)
+_URL_USERINFO = re.compile(r"(?<![\w+.-])([A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@'\"\\]*:)([^\s/?#'\"\\]+)@")
+_AUTHORIZATION = re.compile(
+    r"(?i)\b((?:proxy-)?authorization\\?[\"']?[ \t]*[:=][ \t]*(?:[fbr]?\\?[\"'])?)"
+    r"((?:basic|bearer|token|digest|negotiate|ntlm|jwt|apikey)[ \t]+)?([^\s\"'\\,;]+)")
+_COOKIE = re.compile(r"(?i)\b(set-cookie|cookie)(\\?[\"']?[ \t]*:[ \t]*\\?[\"']?)([^\r\n\"'\\]+)")
+_BEARER = re.compile(r"\b(Bearer[ \t]+)([A-Za-z0-9._~+/=-]{16,})")
+_CLOUD_KEY = re.compile(
+    r"(?<![\w-])(?P<prefix>AKIA|ASIA|gh[pousr]_|github_pat_|xox[abprs]-|sk-|[sr]k_live_|[sr]k_test_|AIza)"
+    r"(?P<body>[A-Za-z0-9_-]{8,})")
+_CLOUD_KEY_BODY = {"AKIA": r"[0-9A-Z]{16}", "ASIA": r"[0-9A-Z]{16}", "github_pat_": r"[A-Za-z0-9_]{20,}",
+                   "sk-": r"[A-Za-z0-9_-]{20,}", "AIza": r"[0-9A-Za-z_-]{30,}"}
+"""Keys whose prefix says what they are (AWS, GitHub, Slack, OpenAI, Stripe, Google); the body is what is secret."""
+_ASSIGNMENT = re.compile(r"""
+    (?:(?<![\w.$%-])|(?<=%[0-9A-Fa-f]{2})) (?P<flag>--)?
+    (?=[\w.-]*(?i:passw|pwd|passphrase|passcode|secret|token|credential|key))
+    (?P<key>[A-Za-z_](?:[\w.-]*\w)?) (?P<key_quote>\\?["'])?
+    (?P<sep>[ \t]*(?:[:=]=?|=>|%3[dD])[ \t]*|(?(flag)[ \t]+|(?!)))
+    (?: \\"(?P<escaped>(?:(?!\\").){0,2000})\\"
+      | "(?P<double>(?:\\.|[^"\\\n]){0,2000})"
+      | '(?P<single>(?:\\.|[^'\\\n]){0,2000})'
+      | (?P<bare>[^\s"'`,;&)\]}\\]+) )
+""", re.X)
+_REFERENCE = re.compile(r"""(?x) ^(?: \$ | %\( | \{ | <[^<>]*>?$ | \*\*\* | [A-Za-z_][\w.]*[(\[]
+                                      | (?i:none|null|true|false|undefined)$ )""")
+"""Values that point at a secret rather than hold one: `$VAR`, `${VAR}`, `$(cmd)`, `{token}`, `<password>`,
+`os.environ["X"]`, `open(path).read()`, a value already masked. The tool's own snippets are made of these."""
+_CLAUSE_END = re.compile(r"[ \t]*(?:$|[\r\n,;})\]]|\\[nr])")
+
+
+def _mask_userinfo(match: re.Match[str]) -> str:
+    return f"{match.group(1)}{MASK}@"
+
+
+def _mask_authorization(match: re.Match[str]) -> str:
+    lead, scheme, credential = match.group(1), match.group(2) or "", match.group(3)
+    if _REFERENCE.match(credential) or MASK in credential or (not scheme and _is_scheme_word(credential)):
+        return match.group(0)
+    return f"{lead}{scheme}{MASK}"
+
+
+def _is_scheme_word(word: str) -> bool:
+    return word.lower() in ("basic", "bearer", "token", "digest", "negotiate", "ntlm", "jwt", "apikey")
+
+
+def _mask_cookie(match: re.Match[str]) -> str:
+    kind, lead, value = match.groups()
+    if "=" not in value.partition(";")[0]:
+        return match.group(0)
+    shown = _redact_set_cookie(value) if kind.lower() == "set-cookie" else _redact_cookie_pairs(value)
+    return f"{kind}{lead}{shown}"
+
+
+def _mask_bearer(match: re.Match[str]) -> str:
+    token = match.group(2)
+    return f"{match.group(1)}{MASK}" if _looks_generated(token) else match.group(0)
+
+
+def _looks_generated(value: str) -> bool:
+    """Letters and digits mixed, as in generated keys and tokens, unlike words joined by hyphens."""
+    return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+
+
+def _mask_cloud_key(match: re.Match[str]) -> str:
+    prefix, body = match.group("prefix"), match.group("body")
+    shape = _CLOUD_KEY_BODY.get(prefix, r"[A-Za-z0-9-]{8,}" if prefix.startswith("xox") else r"[A-Za-z0-9]{16,}")
+    if not re.fullmatch(shape, body) or prefix == "sk-" and not _looks_generated(body):
+        return match.group(0)
+    return prefix + MASK
+
+
+def _masked_assignment(match: re.Match[str]) -> str | None:
+    """The assignment with its value masked, or None when the value is no secret (so the scan moves on)."""
+    if not names_secret(match.group("key")):
+        return None
+    kind = next(k for k in ("escaped", "double", "single", "bare") if match.group(k) is not None)
+    value = match.group(kind)
+    if not value or _REFERENCE.match(value):
+        return None
+    sep = match.group("sep")
+    if kind == "bare" and ":" in sep and sep.strip() != sep and not _CLAUSE_END.match(match.string, match.end()):
+        return None  # "password: the UI rejects it" is prose; "password: hunter2" ends its line
+    start, end = match.span(kind)
+    return match.string[match.start():start] + MASK + match.string[end:match.end()]
+
+
+def _mask_assignments(text: str) -> str:
+    """Mask the values of names that name a secret; a name whose value stays shown does not swallow the next one."""
+    parts, copied, pos = [], 0, 0
+    while (match := _ASSIGNMENT.search(text, pos)) is not None:
+        masked = _masked_assignment(match)
+        if masked is None:
+            pos = match.end("key")
+            continue
+        parts += [text[copied:match.start()], masked]
+        copied = pos = match.end()
+    return "".join(parts) + text[copied:]
+
+
+_TEXT_RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str], ...] = (
+    (_PEM, "<PEM block redacted>"),
+    (_JWT, "<JWT redacted>"),
+    (_URL_USERINFO, _mask_userinfo),
+    (_AUTHORIZATION, _mask_authorization),
+    (_COOKIE, _mask_cookie),
+    (_CLOUD_KEY, _mask_cloud_key),
+    (_BEARER, _mask_bearer),
+)
+
+
+def redact_text(text: str, registry: SecretRegistry = REGISTRY) -> str:
+    """The policy for any string that may carry a server's words: secrets by key, by shape, and every registered one.
+
+    References to secrets (`"$AIRFLOW_PASSWORD"`, `os.environ[...]`, `<password>`) and prose ("wrong username or
+    password", "Bearer token") are left as they are, so the tool's own snippets and explanations read unchanged.
+    """
+    for pattern, replacement in _TEXT_RULES:
+        text = pattern.sub(replacement, text)
+    return printable(registry.scrub(_mask_assignments(text)))

@@ -9,9 +9,6 @@ import threading
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
-# Shorter secrets are matched only as whole tokens, so that a one-letter password
-# does not blank out every occurrence of that letter in a report.
-_SHORT = 4
 
 
 class Secret:
@@ -75,63 +72,67 @@ def weak_secret_reason(username: str | None, value: str) -> str | None:
     return None
 
 
+_TOKEN_START = r"(?<![^\s\"'`(\[{<\\])"
+_TOKEN_END = r"(?=[.,;:!?\"'`)\]}>\\]*(?:\s|\\[nrt]|$))"
+"""A weak secret counts only as a whole token: after a space, quote or bracket, before one (or sentence punctuation).
+So `lab_airflow`, `airflow-doctor`, `airflow.cfg` and `/opt/airflow/dags` never match the password `airflow`."""
+
+
 class SecretRegistry:
-    """Every secret value known to this process, with the derived forms it may take on the wire."""
+    """Every secret value known to this process, with the derived forms it may take on the wire.
+
+    A secret of real strength is matched everywhere, even inside other text. A weak one (see `weak_secret_reason`)
+    is matched only as a whole token, so that it cannot shred DAG ids, host names or the tool's own words; its
+    derived forms (base64 of `user:password`, `Bearer ...`, percent- or JSON-escaped) are specific enough to be
+    matched everywhere once they are at least MIN_STRONG_LENGTH long.
+    """
 
     def __init__(self) -> None:
-        self._values: set[str] = set()
+        self._everywhere: set[str] = set()
+        self._as_token: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
         self._lock = threading.Lock()
 
     def add(self, secret: Secret | str | None) -> None:
-        if secret is None:
-            return
-        value = secret.reveal() if isinstance(secret, Secret) else secret
-        if not value or not value.strip():
-            return
-        forms = _encodings(value) | {f"Bearer {value}", f"bearer {value}"}
-        for codec in ("utf-8", "latin-1"):
-            try:
-                forms |= _b64(value.encode(codec))
-            except UnicodeEncodeError:
-                pass
-        with self._lock:
-            self._values |= forms
-            self._pattern = None
+        value = _revealed(secret)
+        if value and value.strip():
+            self._register(value, weak_secret_reason(None, value) is not None, _encodings(value) | _bearer(value)
+                           | _b64_any(value))
 
     def add_basic(self, username: str, password: Secret | str) -> None:
         """Register `password` and the base64 forms of `username:password` a Basic header carries."""
-        self.add(password)
-        pw = password.reveal() if isinstance(password, Secret) else password
-        if not pw:
+        pw = _revealed(password)
+        if not pw or not pw.strip():
             return
-        forms: set[str] = set()
-        for codec in ("utf-8", "latin-1"):
-            try:
-                forms |= _b64(f"{username}:{pw}".encode(codec))
-            except UnicodeEncodeError:
-                pass
+        derived = _encodings(pw) | _bearer(pw) | _b64_any(pw) | _b64_any(f"{username}:{pw}")
+        self._register(pw, weak_secret_reason(username, pw) is not None, derived)
+
+    def _register(self, value: str, weak: bool, forms: set[str]) -> None:
+        bare = {value, value.strip()}
         with self._lock:
-            self._values |= forms
+            for form in forms:
+                specific = len(form) >= MIN_STRONG_LENGTH and not (weak and form in bare)
+                (self._everywhere if specific else self._as_token).add(form)
             self._pattern = None
 
     def clear(self) -> None:
         with self._lock:
-            self._values.clear()
+            self._everywhere.clear()
+            self._as_token.clear()
             self._pattern = None
 
     @property
     def values(self) -> frozenset[str]:
-        return frozenset(self._values)
+        return frozenset(self._everywhere | self._as_token)
 
     def _compiled(self) -> re.Pattern[str] | None:
         with self._lock:
-            if self._pattern is None and self._values:
-                parts = []
-                for value in sorted(self._values, key=len, reverse=True):
-                    escaped = re.escape(value)
-                    parts.append(escaped if len(value) >= _SHORT else rf"(?<![\w]){escaped}(?![\w])")
-                self._pattern = re.compile("|".join(parts))
+            if self._pattern is None and (self._everywhere or self._as_token):
+                tokens = self._as_token - self._everywhere
+                parts = [(form, re.escape(form)) for form in self._everywhere]
+                parts += [(form, f"{_TOKEN_START}{re.escape(form)}{_TOKEN_END}") for form in tokens]
+                parts.sort(key=lambda part: len(part[0]), reverse=True)
+                self._pattern = re.compile("|".join(regex for _, regex in parts))
             return self._pattern
 
     def scrub(self, text: str) -> str:
@@ -139,8 +140,27 @@ class SecretRegistry:
         return pattern.sub(MASK, text) if pattern else text
 
     def leaks(self, text: str) -> bool:
+        """Whether `text` holds a registered secret where `scrub` would mask it (a weak one inside a word does not)."""
         pattern = self._compiled()
         return bool(pattern and pattern.search(text))
+
+
+def _revealed(secret: Secret | str | None) -> str | None:
+    return secret.reveal() if isinstance(secret, Secret) else secret
+
+
+def _bearer(value: str) -> set[str]:
+    return {f"Bearer {value}", f"bearer {value}"}
+
+
+def _b64_any(text: str) -> set[str]:
+    forms: set[str] = set()
+    for codec in ("utf-8", "latin-1"):
+        try:
+            forms |= _b64(text.encode(codec))
+        except UnicodeEncodeError:
+            pass
+    return forms
 
 
 REGISTRY = SecretRegistry()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from airflow_doctor.secrets import REGISTRY, Secret, SecretRegistry
+from airflow_doctor.secrets import REGISTRY, Secret, SecretRegistry, weak_secret_reason
 
 ENV_PROFILES_FILE = "AIRFLOW_DOCTOR_PROFILES"
 ENV_PROFILE = "AIRFLOW_DOCTOR_PROFILE"
@@ -547,6 +547,13 @@ class _Builder:
             self.warnings.append(f"{self.pf.path} holds a literal {key} and can be read by other users; use "
                                  f"${{VAR}} or {key}_file, or run: chmod 600 {self.pf.path}")
 
+    def _warn_if_weak(self, username: str | None, password: Secret) -> None:
+        reason = weak_secret_reason(username, password.reveal())
+        if reason:
+            self.warnings.append(f"the password of '{username}' is weak ({reason}): anyone can guess it, and the report "
+                                 f"masks it only where it is a value or a whole word, so it may still appear inside "
+                                 f"other words")
+
     def number(self, node: _Node, key: str) -> float:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -674,6 +681,7 @@ class _Builder:
         password = Secret(values["password"]) if "password" in values else None
         token = Secret(values["token"]) if "token" in values else None
         if password is not None:
+            self._warn_if_weak(values.get("username"), password)
             self.registry.add_basic(values.get("username", ""), password)
             self.registry.add_basic(values.get("username", "").strip(), password.reveal().strip())
         if token is not None:

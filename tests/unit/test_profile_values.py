@@ -153,3 +153,27 @@ def test_a_merge_key_shares_one_profiles_settings_with_another(tmp_path: Path) -
 def test_a_key_written_twice_is_named_with_both_lines(tmp_path: Path) -> None:
     message = refusal(tmp_path, f"url: {BASE}\ndag_id: a\ndag_id: b\n")
     assert "line 3: the key 'dag_id' appears twice in the same mapping (first on line 2)" in message
+
+
+@pytest.mark.parametrize(
+    "username, password, reason",
+    [
+        ("airflow", "airflow", "it equals the username"),
+        ("svc-trigger", "airflow", "it is a common default password"),
+        ("admin", "Admin", "it is a common default password"),
+        ("svc-trigger", "x7#kq", "it is shorter than 8 characters"),
+    ],
+)
+def test_a_weak_password_gets_a_warning_that_says_what_it_means(tmp_path: Path, username: str, password: str,
+                                                                 reason: str) -> None:
+    profile = load(tmp_path, f"url: {BASE}\nauth: {{type: basic, username: {username}, password: '${{PW}}'}}\n",
+                   env={"PW": password})
+    assert profile.warnings == (f"the password of '{username}' is weak ({reason}): anyone can guess it, and the report "
+                                f"masks it only where it is a value or a whole word, so it may still appear inside "
+                                f"other words",)
+
+
+def test_a_strong_password_gets_no_warning(tmp_path: Path) -> None:
+    profile = load(tmp_path, f"url: {BASE}\nauth: {{type: jwt, username: admin, password: '${{PW}}'}}\n",
+                   env={"PW": "k3!Vq-8rTz"})
+    assert profile.warnings == ()

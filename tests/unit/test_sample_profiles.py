@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,12 @@ def test_every_sample_profile_loads(sample: Path, tmp_path: Path, monkeypatch: p
     env = {"AIRFLOW_PASSWORD": "pw", "ASTRO_API_TOKEN": "tok", "AIRFLOW_DOCTOR_SANDBOX_URL": "http://127.0.0.1:8080"}
     profile, _ = resolve(str(sample), None, env=env)
     assert profile.url.startswith("http") and profile.dag_id
+    assert json.loads(json.dumps(profile.payload)) == profile.payload
+
+
+def test_the_basic_sample_shows_an_unquoted_date_sent_as_typed() -> None:
+    profile, _ = resolve(str(SAMPLES[0].with_name("airflow2-basic.yml")), None, env={"AIRFLOW_PASSWORD": "pw"})
+    assert profile.payload == {"conf": {"batch_size": 10, "run_date": "2026-01-01"}}
 
 
 def test_there_is_a_sample_for_each_auth_style() -> None:

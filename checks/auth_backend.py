@@ -19,7 +19,8 @@ from enum import Enum
 from airflow_doctor.checks._credentials import Credentials, Scheme, Trial, basic_variants, decode_jwt, stripped_secret
 from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object, read_dags,
                                         try_credentials)
-from airflow_doctor.http import NoAuth, ProbeResponse, TransportError
+from airflow_doctor.failures import transport_finding, what_happened
+from airflow_doctor.http import Layer, NoAuth, ProbeResponse, TransportError
 from airflow_doctor.model import Finding, Fix, Status
 from airflow_doctor.profiles import AuthType, Profile
 from airflow_doctor.secrets import Secret
@@ -30,6 +31,8 @@ BACKENDS_FIX = (f"[api]\nauth_backends = {BASIC_BACKEND},{SESSION_BACKEND}",
                 f"AIRFLOW__API__AUTH_BACKENDS={BASIC_BACKEND},{SESSION_BACKEND}")
 DOCS_V2 = "https://airflow.apache.org/docs/apache-airflow/2.10.5/security/api.html"
 DOCS_V3 = "https://airflow.apache.org/docs/apache-airflow/stable/security/api.html"
+NOT_JUDGED = ("The request got no answer, so the server never judged the credentials: nothing is known yet about the "
+              "password, the token or the auth backend.")
 
 
 class Check:
@@ -54,6 +57,13 @@ def _accepted(ctx: CheckContext, credentials: Credentials, scheme_label: str, id
     who = f" as {identity}" if identity else ""
     return Finding(Status.PASS, f"{scheme_label} accepted{who}: GET {ctx.facts.api_path('/dags')} answered 200",
                    details=tuple(notes))
+
+
+def _no_answer(trial: Trial) -> Finding | None:
+    """A credential form that got no answer at all: the failure as it was, and no claim about the credentials."""
+    if trial.status is not None or trial.failure is None:
+        return None
+    return transport_finding(trial.failure, NOT_JUDGED)
 
 
 def _server_error(response: ProbeResponse, what: str) -> Finding:
@@ -81,6 +91,8 @@ def _v2_anonymous(ctx: CheckContext) -> Finding:
     if trial.accepted:
         return _accepted(ctx, Credentials(Scheme.NONE), "no credentials", None,
                          ["the API serves anonymous callers (AUTH_ROLE_PUBLIC or a permissive backend)"])
+    if (unanswered := _no_answer(trial)) is not None:
+        return unanswered
     return Finding(Status.FAIL, f"the API requires credentials, and the profile has none ({trial.status}: {trial.note})",
                    explanation="The browser is logged in with a session cookie; a script must authenticate itself.",
                    fix=Fix("Add credentials to the profile (auth type basic with a user that can log in to the UI).",
@@ -94,8 +106,12 @@ def _v2_jwt_profile(ctx: CheckContext) -> Finding:
     token = ctx.probe.post("/auth/token", json={})  # whether the endpoint exists; no credentials need to go there
     basic = Credentials(Scheme.BASIC, auth.username or "", auth.password)
     trial = try_credentials(ctx, basic)
-    works = "Basic auth with the same credentials works" if trial.accepted else \
-        f"Basic auth with the same credentials was refused too ({trial.status})"
+    if trial.accepted:
+        works = "Basic auth with the same credentials works"
+    elif trial.failure is not None:
+        works = f"whether Basic auth with the same credentials works is unknown ({what_happened(trial.failure)})"
+    else:
+        works = f"Basic auth with the same credentials was refused too ({trial.status})"
     return Finding(Status.FAIL, f"this is Airflow {ctx.facts.airflow_version}: there is no /auth/token to exchange "
                                 f"credentials at (POST /auth/token answered {token.status}); {works}",
                    explanation="JWTs from /auth/token are how Airflow 3 authenticates. Airflow 2's /api/v1 takes Basic "
@@ -111,6 +127,8 @@ def _v2_bearer(ctx: CheckContext) -> Finding:
     if trial.accepted:
         return _accepted(ctx, Credentials(Scheme.BEARER, secret=token), "Bearer token", None,
                          ["a token backend is configured (managed platforms: Composer, Astronomer)"])
+    if (unanswered := _no_answer(trial)) is not None:
+        return unanswered
     return Finding(Status.FAIL, f"the bearer token was refused ({trial.status}: {trial.note})",
                    explanation="Stock Airflow 2 accepts no bearer tokens on /api/v1: only Basic auth and browser "
                                "sessions, as [api] auth_backends allows. Managed platforms add their own token "
@@ -134,10 +152,9 @@ def _v2_basic(ctx: CheckContext) -> Finding:
                        explanation="The web server failed while authenticating; its log has the traceback.",
                        fix=Fix("Look at the web server's log at the time of this run.", ()))
     if first.status not in (None, 401):
-        return Finding(Status.FAIL, f"GET /api/v1/dags with Basic auth answered {first.status} ({first.note})",
-                       explanation="Airflow answers an authentication problem with 401; this answer comes from "
-                                   "something else on the path.", fix=None)
+        return _not_an_auth_answer(first)
 
+    tried = [first]
     for variant in basic_variants(auth.username or "", auth.password):
         trial = try_credentials(ctx, variant)
         if trial.accepted:
@@ -147,9 +164,30 @@ def _v2_basic(ctx: CheckContext) -> Finding:
             return Finding(Status.WARN, f"Basic auth is accepted only when the credentials are sent {variant.label.removeprefix('Basic ')}",
                            explanation="The server accepts these credentials in another form than the one a script "
                                        "sends by default; credential-encoding explains the difference.")
+        tried.append(trial)
 
+    refusal = next((t for t in tried if t.status == 401), None)
+    if refusal is None:
+        return _never_refused(tried)
     login = reproduce_browser_login(ctx, (auth.username or "").strip(), auth.password.reveal().strip())
-    return _explain_v2_401(ctx, first, login)
+    return _explain_v2_401(ctx, refusal, login)
+
+
+def _not_an_auth_answer(trial: Trial) -> Finding:
+    return Finding(Status.FAIL, f"GET /api/v1/dags with Basic auth answered {trial.status} ({trial.note})",
+                   explanation="Airflow answers an authentication problem with 401; this answer comes from "
+                               "something else on the path.", fix=None)
+
+
+def _never_refused(tried: list[Trial]) -> Finding:
+    """No form of the Basic credentials got a 401: report what they got instead, and claim no refusal."""
+    answered = next((t for t in tried if t.status is not None), None)
+    if answered is not None:
+        return _not_an_auth_answer(answered)
+    sent = [t.failure for t in tried if t.failure is not None and t.failure.layer is not Layer.CLIENT_ENCODING]
+    failure = sent[0] if sent else tried[0].failure
+    assert failure is not None
+    return transport_finding(failure, NOT_JUDGED)
 
 
 def _v2_forbidden_read(ctx: CheckContext, first: Trial) -> Finding:
@@ -185,6 +223,7 @@ class BrowserLogin:
     detail: str
     cookies: dict[str, str] = field(default_factory=dict)
     providers: tuple[str, ...] = ()
+    failure: TransportError | None = None
 
 
 _CSRF_INPUT = re.compile(r"<input[^>]*name=[\"']csrf_token[\"'][^>]*>", re.I)
@@ -199,7 +238,7 @@ def reproduce_browser_login(ctx: CheckContext, username: str, password: str) -> 
     try:
         page = probe.get("/login/")
     except TransportError as failure:
-        return BrowserLogin(LoginOutcome.NOT_REPRODUCED, f"GET /login/ failed ({failure.message})")
+        return BrowserLogin(LoginOutcome.NOT_REPRODUCED, f"GET /login/ failed ({failure.message})", failure=failure)
     if page.status != 200 or not page.is_html:
         return BrowserLogin(LoginOutcome.NOT_REPRODUCED, f"GET /login/ answered {page.status} ({error_detail(page, 80)})")
     html = page.text
@@ -219,7 +258,7 @@ def reproduce_browser_login(ctx: CheckContext, username: str, password: str) -> 
         answer = probe.post("/login/", data={"csrf_token": token, "username": username, "password": password},
                             cookies=page.cookies)
     except TransportError as failure:
-        return BrowserLogin(LoginOutcome.NOT_REPRODUCED, f"POST /login/ failed ({failure.message})")
+        return BrowserLogin(LoginOutcome.NOT_REPRODUCED, f"POST /login/ failed ({failure.message})", failure=failure)
     if answer.status == 429:
         return BrowserLogin(LoginOutcome.NOT_REPRODUCED, "the UI login answered 429 Too Many Requests: Airflow limits "
                             "login attempts (5 per 40 seconds per address by default, [fab] auth_rate_limit), so wait "
@@ -286,8 +325,10 @@ def _explain_v2_401(ctx: CheckContext, first: Trial, login: BrowserLogin) -> Fin
             fix=Fix("Create a database user for scripts (if AUTH_DB is allowed) or use the token mechanism your "
                     "platform provides.", (), DOCS_V2),
             details=(f"Basic auth: 401", f"UI login: {login.detail}"))
+    cause = (f"the UI login that would tell why got no answer: {what_happened(login.failure)}" if login.failure
+             else "the cause could not be narrowed down")
     return Finding(
-        Status.FAIL, "Basic auth refused (401); the cause could not be narrowed down",
+        Status.FAIL, f"Basic auth refused (401); {cause}",
         explanation="Airflow 2 answers a wrong password and a disabled Basic backend with the same 401. The doctor "
                     f"tried to reproduce the UI login to tell them apart, but {login.detail}. Check the credentials, "
                     "then [api] auth_backends.",
@@ -312,6 +353,8 @@ def airflow3(ctx: CheckContext) -> Finding:
         return _accepted(ctx, Credentials(Scheme.NONE), "no credentials", None,
                          ["the API serves anonymous callers: [core] simple_auth_manager_all_admins is on (every "
                           "caller is admin; development only)"])
+    if (unanswered := _no_answer(trial)) is not None:
+        return unanswered
     return Finding(Status.FAIL, f"the API requires a token, and the profile has no credentials ({trial.status}: {trial.note})",
                    explanation="Airflow 3's /api/v2 accepts a JWT sent as 'Authorization: Bearer'. Scripts get one by "
                                "posting username and password to /auth/token.",
@@ -323,14 +366,14 @@ def airflow3(ctx: CheckContext) -> Finding:
 class TokenExchange:
     response: ProbeResponse | None
     token: Secret | None
-    failure: str | None = None
+    failure: TransportError | None = None
 
 
 def exchange_token(ctx: CheckContext, username: str, password: Secret) -> TokenExchange:
     try:
         response = ctx.probe.post("/auth/token", json={"username": username, "password": password.reveal()})
     except TransportError as failure:
-        return TokenExchange(None, None, failure.message)
+        return TokenExchange(None, None, failure)
     body = json_object(response)
     token = body.get("access_token") if body and response.status in (200, 201) else None
     if isinstance(token, str) and token:
@@ -345,7 +388,8 @@ def _v3_token_exchange(ctx: CheckContext, username: str, password: Secret) -> Fi
         return _v3_bearer(ctx, exchange.token, obtained=True)
     response = exchange.response
     if response is None:
-        return Finding(Status.FAIL, f"POST /auth/token failed: {exchange.failure}", fix=None)
+        assert exchange.failure is not None
+        return transport_finding(exchange.failure, NOT_JUDGED)
     if response.status == 401:
         ctx.facts.trials.append(Trial(Credentials(Scheme.BEARER, username, password), 401, error_detail(response, 120)))
         stripped = stripped_secret(password)
@@ -406,6 +450,8 @@ def _v3_bearer(ctx: CheckContext, token: Secret, obtained: bool) -> Finding:
     if trial.accepted:
         return _accepted(ctx, credentials, f"Bearer JWT ({'from /auth/token' if obtained else 'pre-issued'})",
                          identity, notes)
+    if (unanswered := _no_answer(trial)) is not None:
+        return unanswered
     if trial.status == 401 and "expired" in trial.note.lower():
         expires = claims.expires_at() if claims else None
         when = f" (it expired at {expires:%Y-%m-%d %H:%M:%S} UTC)" if expires else ""
@@ -442,13 +488,16 @@ def _v3_basic_profile(ctx: CheckContext) -> Finding:
     trial = try_credentials(ctx, basic)
     if trial.accepted:
         return _accepted(ctx, basic, "Basic auth (accepted by something in front of Airflow 3)", auth.username, [])
+    if (unanswered := _no_answer(trial)) is not None:
+        return unanswered
     exchange = exchange_token(ctx, auth.username or "", auth.password)
     if exchange.token is not None:
         verdict = "the same credentials do get a token from /auth/token"
     elif exchange.response is not None:
         verdict = f"and /auth/token refuses the same credentials too ({exchange.response.status})"
     else:
-        verdict = "and /auth/token could not be reached"
+        assert exchange.failure is not None
+        verdict = f"and whether the same credentials get a token is unknown ({what_happened(exchange.failure)})"
     return Finding(
         Status.FAIL, f"Airflow 3 does not accept Basic auth ({trial.status} {trial.note}); {verdict}",
         explanation="Airflow 3's /api/v2 only accepts a JWT as 'Authorization: Bearer'. Scripts written for Airflow 2 "

@@ -8,8 +8,10 @@ from responses import matchers
 
 from airflow_doctor.checks import auth_backend
 from airflow_doctor.checks._credentials import Credentials, Scheme
+from airflow_doctor.http import Probe
 from airflow_doctor.model import Status
-from tests.conftest import check_context, replay
+from tests.conftest import check_context, recorded, replay
+from tests.servers import LocalServer, Reply
 
 V2, V3 = "airflow-2.10.5", "airflow-3.3.2"
 BASE = "http://airflow.test"
@@ -143,3 +145,61 @@ def test_a_rate_limited_login_form_says_to_wait_instead_of_guessing() -> None:
     finding = auth_backend.Check().run(ctx)
     assert finding.status is Status.FAIL and "429 Too Many Requests" in finding.explanation
     assert "wait a minute" in finding.explanation
+
+
+def answer_recorded(name: str) -> Reply:
+    data = recorded(V2, name)
+    return Reply(data["status"], data["headers"], data["body"].encode("utf-8"))
+
+
+def reset(handler) -> None:
+    """Drop the connection with a TCP reset instead of an answer."""
+    handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    handler.connection.close()
+    handler.close_connection = True
+
+
+def never_answer(handler) -> None:
+    """Keep the connection open and say nothing; the client's read timeout ends it."""
+
+
+def airflow2_resetting(request: str):
+    """Airflow 2 with the session-only backend (recorded answers), except that `request` is reset."""
+    def route(handler):
+        if f"{handler.command} {handler.path}" == request:
+            return reset(handler)
+        if handler.path.startswith("/api/v1/dags"):
+            return answer_recorded("dags_basic_wrong")
+        if handler.path == "/login/" and handler.command == "GET":
+            return answer_recorded("login_page")
+        return Reply(404)
+    return route
+
+
+def test_a_reset_during_the_ui_login_is_named_with_its_request_and_the_401_kept() -> None:
+    with LocalServer(airflow2_resetting("POST /login/")) as server:
+        ctx = check_context(server.url, api="/api/v1", version="2.10.5")
+        finding = auth_backend.Check().run(ctx)
+    assert finding.status is Status.FAIL
+    assert finding.summary == ("Basic auth refused (401); the UI login that would tell why got no answer: "
+                               f"POST {server.url}/login/ failed: the server closed the connection before the answer "
+                               "was complete")
+    login = ctx.probe.drain()[-1]
+    assert (login.method, login.status) == ("POST", None) and login.error.startswith("connection-closed: ")
+    assert "secret-pw" not in (login.request_body or "")
+
+
+@pytest.mark.parametrize(("route", "what"), [
+    (airflow2_resetting("GET /api/v1/dags?limit=1"), "the server closed the connection before the answer was complete"),
+    (never_answer, "no (complete) answer after"),
+], ids=["reset", "read-timeout"])
+def test_basic_auth_that_got_no_answer_claims_no_401(route, what: str) -> None:
+    with LocalServer(route) as server:
+        ctx = check_context(server.url, api="/api/v1", version="2.10.5")
+        ctx.probe = Probe(server.url, connect_timeout=30, read_timeout=2)
+        finding = auth_backend.Check().run(ctx)
+    assert finding.status is Status.FAIL
+    assert finding.summary.startswith(f"GET {server.url}/api/v1/dags?limit=1 failed: {what}")
+    assert "401" not in finding.summary + finding.explanation
+    assert "never judged the credentials" in finding.explanation
+    assert [path for _, path, _ in server.requests] == ["/api/v1/dags?limit=1"]

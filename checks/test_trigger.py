@@ -19,13 +19,16 @@ from urllib.parse import quote
 
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object
 from airflow_doctor.checks.payload_schema import correct, schema_issues
-from airflow_doctor.http import TransportError
+from airflow_doctor.failures import transport_finding, what_happened
+from airflow_doctor.http import Layer, TransportError
 from airflow_doctor.model import Finding, Fix, Status
 from airflow_doctor.redact import redact_json, redact_text
 
 FINAL_STATES = ("success", "failed")
 DOCTOR_NOTE = "Test run created by airflow-doctor"
 LOG_LINES = 15
+NEVER_SENT = (Layer.INVALID_URL, Layer.CLIENT_ENCODING, Layer.DNS, Layer.TCP_REFUSED, Layer.TCP_TIMEOUT, Layer.TLS)
+"""Transport failures that happen before the request reaches the server: nothing can have been created."""
 
 
 @dataclass
@@ -61,23 +64,98 @@ class Check:
         if not ctx.trigger.confirm(plan):
             return Finding(Status.SKIP, "skipped: declined at the prompt; nothing was sent")
 
-        response = ctx.probe.post(path, json=body, auth=facts.credentials.auth())
+        corrected = ([f"sent the corrected payload ({len(problems)} problem(s) in the profile's payload: see "
+                      "payload-schema)"] if problems else [])
+        try:
+            response = ctx.probe.post(path, json=body, auth=facts.credentials.auth())
+        except TransportError as failure:
+            if failure.layer in NEVER_SENT:
+                raise
+            return unanswered_trigger(ctx, str(body["dag_run_id"]), failure, corrected)
         created = json_object(response)
         if response.status not in (200, 201) or created is None:
             return Finding(Status.FAIL, f"the trigger was refused: {response.status} ({error_detail(response, 200)})",
                            explanation="The checks before this one passed, yet the real trigger failed; the evidence "
                                        "holds the server's answer.")
-        run = TestRun(str(created.get("dag_run_id")), str(created.get("state")), created.get("logical_date"),
-                      ui_link(facts.base_url, facts.dag.dag_id, str(created.get("dag_run_id")), v2))
-        details = [f"run id: {run.run_id}", f"logical date: {run.logical_date or 'none (Airflow 3 run_after: now)'}",
-                   f"in the UI: {run.url}"]
-        if problems:
-            details.append(f"sent the corrected payload ({len(problems)} problem(s) in the profile's payload: see "
-                           "payload-schema)")
-        finding = follow(ctx, run, details)
-        if ctx.trigger.cleanup:
-            details.append(cleanup(ctx, run))
-        return Finding(finding.status, finding.summary, finding.explanation, finding.fix, tuple(details))
+        return follow_and_clean_up(ctx, described_run(ctx, created), corrected)
+
+
+def described_run(ctx: CheckContext, answer: dict[str, Any]) -> TestRun:
+    """The run as the server described it (the trigger's answer, or a lookup by its run id)."""
+    facts = ctx.facts
+    assert facts.dag is not None
+    run_id = str(answer.get("dag_run_id"))
+    return TestRun(run_id, str(answer.get("state")), answer.get("logical_date"),
+                   ui_link(facts.base_url, facts.dag.dag_id, run_id, facts.api is ApiFlavour.V2))
+
+
+def follow_and_clean_up(ctx: CheckContext, run: TestRun, notes: list[str]) -> Finding:
+    """Follow the created run to its end (or --wait), then delete it if --cleanup asked."""
+    assert ctx.trigger is not None
+    details = [f"run id: {run.run_id}", f"logical date: {run.logical_date or 'none (Airflow 3 run_after: now)'}",
+               f"in the UI: {run.url}", *notes]
+    finding = follow(ctx, run, details)
+    if ctx.trigger.cleanup:
+        details.append(cleanup(ctx, run))
+    return Finding(finding.status, finding.summary, finding.explanation, finding.fix, tuple(details))
+
+
+def unanswered_trigger(ctx: CheckContext, run_id: str, failure: TransportError, notes: list[str]) -> Finding:
+    """A trigger that got no answer may still have created the run: look it up by its run id before judging."""
+    assert ctx.facts.credentials is not None
+    try:
+        lookup = ctx.probe.get(run_path(ctx, run_id), auth=ctx.facts.credentials.auth())
+    except TransportError as lookup_failure:
+        return _unknown_whether_created(ctx, run_id, failure, what_happened(lookup_failure), notes)
+    found = json_object(lookup)
+    if lookup.status == 200 and found is not None:
+        return _created_without_answer(ctx, described_run(ctx, {**found, "dag_run_id": run_id}), failure, notes)
+    if lookup.status == 404:
+        return _not_created(ctx, run_id, failure, notes)
+    return _unknown_whether_created(ctx, run_id, failure, f"the lookup answered {lookup.status} "
+                                    f"({error_detail(lookup, 100)})", notes)
+
+
+def _created_without_answer(ctx: CheckContext, run: TestRun, failure: TransportError, notes: list[str]) -> Finding:
+    outcome = follow_and_clean_up(ctx, run, ["the trigger got no answer; the run was found by its run id", *notes])
+    explanation = (f"{failure.message}. The server created the run all the same: a lookup by its run id found it. A "
+                   "script that takes this for a failure and triggers again creates a second run. Give the trigger "
+                   "call a longer timeout, and after a timeout look the run up by the dag_run_id it sent before "
+                   "retrying, as airflow-doctor did here.")
+    fix = outcome.fix if outcome.status is Status.FAIL else Fix(
+        "Send your own dag_run_id with each trigger; after a timeout, GET that run before triggering again:",
+        (f"GET {ctx.facts.base_url}{run_path(ctx, run.run_id)}",))
+    return Finding(Status.FAIL if outcome.status is Status.FAIL else Status.WARN,
+                   f"{what_happened(failure)}, yet the run {run.run_id} was created; {outcome.summary}",
+                   "\n\n".join(e for e in (explanation, outcome.explanation) if e), fix, outcome.details)
+
+
+def _not_created(ctx: CheckContext, run_id: str, failure: TransportError, notes: list[str]) -> Finding:
+    assert ctx.trigger is not None
+    reported = transport_finding(failure, f"A lookup by its run id afterwards found no run {run_id}: nothing was "
+                                          "created (unless the server is still creating it).")
+    cleanup_note = ["cleanup: nothing to delete"] if ctx.trigger.cleanup else []
+    return Finding(Status.FAIL, f"{reported.summary}; no run {run_id} was created", reported.explanation,
+                   reported.fix, (f"run id sent: {run_id}", *notes, *cleanup_note))
+
+
+def _unknown_whether_created(ctx: CheckContext, run_id: str, failure: TransportError, lookup: str,
+                             notes: list[str]) -> Finding:
+    assert ctx.trigger is not None and ctx.facts.dag is not None
+    run = TestRun(run_id, "unknown", None, ui_link(ctx.facts.base_url, ctx.facts.dag.dag_id, run_id,
+                                                   ctx.facts.api is ApiFlavour.V2))
+    cleanup_note = [cleanup(ctx, run)] if ctx.trigger.cleanup else []
+    return Finding(Status.FAIL, f"{what_happened(failure)}; whether the run {run_id} was created is unknown "
+                                f"(looking it up failed too: {lookup})",
+                   explanation=f"{failure.message}. The request may have reached the server, so a run may exist.",
+                   fix=Fix(f"Look for the run {run_id} in the UI and delete it if it is there: {run.url}"),
+                   details=(f"run id sent: {run_id}", *notes, *cleanup_note))
+
+
+def run_path(ctx: CheckContext, run_id: str) -> str:
+    facts = ctx.facts
+    assert facts.dag is not None
+    return facts.api_path(f"/dags/{quote(facts.dag.dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}")
 
 
 def trigger_body(payload: dict[str, Any], v2: bool, version: str) -> dict[str, Any]:
@@ -104,7 +182,7 @@ def follow(ctx: CheckContext, run: TestRun, details: list[str]) -> Finding:
     started = time.monotonic()
     if options.wait <= 0:
         return Finding(Status.PASS, f"triggered run {run.run_id} (state {run.state}); not followed (--wait 0)")
-    path = facts.api_path(f"/dags/{quote(facts.dag.dag_id, safe='')}/dagRuns/{quote(run.run_id, safe='')}")
+    path = run_path(ctx, run.run_id)
     while run.state not in FINAL_STATES and time.monotonic() - started < options.wait:
         options.progress(f"run {run.run_id}: {run.state} ({time.monotonic() - started:.0f} s)")
         time.sleep(options.poll_interval)
@@ -125,7 +203,7 @@ def follow(ctx: CheckContext, run: TestRun, details: list[str]) -> Finding:
 def failed_run(ctx: CheckContext, run: TestRun, details: list[str]) -> Finding:
     facts = ctx.facts
     assert facts.dag is not None and facts.credentials is not None
-    base = facts.api_path(f"/dags/{quote(facts.dag.dag_id, safe='')}/dagRuns/{quote(run.run_id, safe='')}")
+    base = run_path(ctx, run.run_id)
     body = json_object(ctx.probe.get(f"{base}/taskInstances", auth=facts.credentials.auth())) or {}
     failed = [t for t in body.get("task_instances", []) if isinstance(t, dict) and t.get("state") in ("failed", "upstream_failed")]
     failed.sort(key=lambda t: (t.get("state") != "failed", str(t.get("end_date") or "")))
@@ -223,7 +301,7 @@ def _health(ctx: CheckContext) -> dict[str, str | None]:
 def cleanup(ctx: CheckContext, run: TestRun) -> str:
     facts = ctx.facts
     assert facts.dag is not None and facts.credentials is not None
-    path = facts.api_path(f"/dags/{quote(facts.dag.dag_id, safe='')}/dagRuns/{quote(run.run_id, safe='')}")
+    path = run_path(ctx, run.run_id)
     try:
         response = ctx.probe.request("DELETE", path, auth=facts.credentials.auth())
     except TransportError as failure:

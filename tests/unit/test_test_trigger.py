@@ -1,22 +1,29 @@
 from __future__ import annotations
 
 import json
+import re
+from http.client import RemoteDisconnected
+from urllib.parse import unquote
 
+import pytest
+import requests
 import responses
+import urllib3
 
 from airflow_doctor.checks import test_trigger
 from airflow_doctor.checks._credentials import Credentials, Scheme
 from airflow_doctor.checks.base import DagInfo, TriggerOptions
+from airflow_doctor.http import Layer, TransportError
 from airflow_doctor.model import Status
-from tests.conftest import check_context
+from tests.conftest import check_context, recorded
 
 
-def ctx_for(api: str = "/api/v2", payload=None, confirm=lambda plan: True):
+def ctx_for(api: str = "/api/v2", payload=None, confirm=lambda plan: True, wait: float = 0, cleanup: bool = False):
     ctx = check_context("http://airflow.test", api=api, version="3.3.2" if api == "/api/v2" else "2.10.5",
                         payload=payload)
     ctx.facts.credentials = Credentials(Scheme.BASIC, "admin", ctx.profile.auth.password)
     ctx.facts.dag = DagInfo("doctor_demo", False, True, False, "f.py", 16, {})
-    ctx.trigger = TriggerOptions(wait=0, confirm=confirm)
+    ctx.trigger = TriggerOptions(wait=wait, cleanup=cleanup, confirm=confirm)
     return ctx
 
 
@@ -60,3 +67,105 @@ def test_a_refused_trigger_fails_with_the_servers_words() -> None:
     replay(responses, "http://airflow.test", "airflow-3.3.2", "trigger_duplicate", path="/api/v2/dags/doctor_demo/dagRuns")
     finding = test_trigger.Check().run(ctx_for())
     assert finding.status is Status.FAIL and finding.summary.startswith("the trigger was refused: 409")
+
+
+RECORDED_RUN_ID = "airflow_doctor__20250101T000000.000000Z"
+READ_TIMEOUT = requests.exceptions.ReadTimeout("HTTPConnectionPool(host='airflow.test', port=80): Read timed out.")
+CLOSED = requests.exceptions.ConnectionError(urllib3.exceptions.ProtocolError(
+    "Connection aborted.", RemoteDisconnected("Remote end closed connection without response")))
+REFUSED = requests.exceptions.ConnectionError(ConnectionRefusedError(111, "Connection refused"))
+
+
+class CreatesButNeverAnswers:
+    """A server whose trigger creates the run but whose answer never arrives; lookups and deletes of runs answer
+    as the real Airflow did (tests/recorded), from the runs it holds."""
+
+    def __init__(self, rsps, api: str, lost_answer: Exception, creates: bool = True,
+                 lookup_fails: Exception | None = None) -> None:
+        self.label = "airflow-3.3.2" if api == "/api/v2" else "airflow-2.10.5"
+        self.lost_answer, self.creates, self.lookup_fails = lost_answer, creates, lookup_fails
+        self.runs: set[str] = set()
+        self.calls: list[str] = []
+        runs = re.compile(re.escape(f"http://airflow.test{api}/dags/doctor_demo/dagRuns/") + ".+")
+        rsps.add_callback("POST", f"http://airflow.test{api}/dags/doctor_demo/dagRuns", self.trigger)
+        rsps.add_callback("GET", runs, self.lookup)
+        rsps.add_callback("DELETE", runs, self.delete)
+
+    def trigger(self, request):
+        self.calls.append("POST")
+        if self.creates:
+            self.runs.add(json.loads(request.body)["dag_run_id"])
+        return self.lost_answer
+
+    def lookup(self, request):
+        self.calls.append("GET")
+        if self.lookup_fails is not None:
+            return self.lookup_fails
+        run_id = unquote(request.path_url.rsplit("/", 1)[1])
+        return self._answer("dagrun_found" if run_id in self.runs else "dagrun_missing", run_id)
+
+    def delete(self, request):
+        self.calls.append("DELETE")
+        run_id = unquote(request.path_url.rsplit("/", 1)[1])
+        self.runs.discard(run_id)
+        return self._answer("dagrun_deleted", run_id)
+
+    def _answer(self, name: str, run_id: str):
+        data = recorded(self.label, name)
+        return data["status"], data["headers"], data["body"].replace(RECORDED_RUN_ID, run_id)
+
+
+@pytest.mark.parametrize("cleanup", [False, True], ids=["kept", "cleanup"])
+@pytest.mark.parametrize("api", ["/api/v1", "/api/v2"])
+@responses.activate(assert_all_requests_are_fired=False)
+def test_a_trigger_that_timed_out_but_created_the_run_is_found_by_its_run_id(api: str, cleanup: bool) -> None:
+    server = CreatesButNeverAnswers(responses, api, READ_TIMEOUT)
+    finding = test_trigger.Check().run(ctx_for(api, wait=60, cleanup=cleanup))
+    [run_id] = [d.removeprefix("run id: ") for d in finding.details if d.startswith("run id: ")]
+    assert finding.status is Status.WARN
+    assert finding.summary.startswith(f"POST http://airflow.test{api}/dags/doctor_demo/dagRuns failed: no (complete) "
+                                      "answer after")
+    assert f"yet the run {run_id} was created; the test run {run_id} succeeded" in finding.summary
+    assert "triggers again creates a second run" in finding.explanation
+    assert finding.fix is not None and finding.fix.commands == (f"GET http://airflow.test{api}/dags/doctor_demo/dagRuns/{run_id}",)
+    assert server.calls == (["POST", "GET", "DELETE"] if cleanup else ["POST", "GET"])
+    assert (f"cleanup: deleted the test run {run_id}" in finding.details) is cleanup
+    assert (server.runs == set()) is cleanup
+
+
+@responses.activate(assert_all_requests_are_fired=False)
+def test_a_trigger_cut_off_before_the_run_was_created_says_nothing_was_created_and_deletes_nothing() -> None:
+    server = CreatesButNeverAnswers(responses, "/api/v2", CLOSED, creates=False)
+    finding = test_trigger.Check().run(ctx_for("/api/v2", wait=60, cleanup=True))
+    assert finding.status is Status.FAIL
+    assert "failed: the server closed the connection before the answer was complete" in finding.summary
+    assert finding.summary.endswith("was created") and "; no run airflow_doctor__" in finding.summary
+    assert "cleanup: nothing to delete" in finding.details
+    assert server.calls == ["POST", "GET"]
+
+
+@responses.activate(assert_all_requests_are_fired=False)
+def test_when_the_lookup_fails_too_the_run_may_exist_so_cleanup_still_tries_to_delete_it() -> None:
+    server = CreatesButNeverAnswers(responses, "/api/v1", READ_TIMEOUT, lookup_fails=READ_TIMEOUT)
+    finding = test_trigger.Check().run(ctx_for("/api/v1", wait=60, cleanup=True))
+    [run_id] = [d.removeprefix("run id sent: ") for d in finding.details if d.startswith("run id sent: ")]
+    assert finding.status is Status.FAIL and f"whether the run {run_id} was created is unknown" in finding.summary
+    assert finding.fix is not None and run_id in finding.fix.text
+    assert f"cleanup: deleted the test run {run_id}" in finding.details and server.runs == set()
+
+
+@responses.activate(assert_all_requests_are_fired=False)
+def test_a_trigger_that_never_reached_the_server_is_not_looked_up() -> None:
+    server = CreatesButNeverAnswers(responses, "/api/v2", REFUSED, creates=False)
+    with pytest.raises(TransportError) as raised:
+        test_trigger.Check().run(ctx_for("/api/v2", wait=60, cleanup=True))
+    assert raised.value.layer is Layer.TCP_REFUSED and server.calls == ["POST"]
+
+
+def test_ctrl_c_at_the_prompt_stops_before_anything_is_sent() -> None:
+    def interrupted(plan: str) -> bool:
+        raise KeyboardInterrupt
+
+    with responses.RequestsMock() as rsps, pytest.raises(KeyboardInterrupt):
+        test_trigger.Check().run(ctx_for(confirm=interrupted))
+    assert len(rsps.calls) == 0

@@ -1,7 +1,9 @@
 """The request that works for this deployment, as curl and as Python: what the user's script should send.
 
 Built from what the checks learned (API flavour, the credential form the server accepted, the DAG, the
-corrected payload). Secrets appear only as environment-variable placeholders, never as values.
+corrected payload). Secrets appear only as environment-variable placeholders, never as values, and
+payload values under sensitive-looking keys are masked. No name in the code looks like a secret's
+(`TOKEN=...`), so the report's redaction leaves the code as it is.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from airflow_doctor.checks.base import ApiFlavour, Facts
 from airflow_doctor.checks.payload_schema import correct
 from airflow_doctor.model import CheckResult, Snippet, Status, WorkingRequest
 from airflow_doctor.profiles import AuthType, Profile
+from airflow_doctor.redact import redact_json
 
 PASSWORD_VAR = "AIRFLOW_PASSWORD"
 TOKEN_VAR = "AIRFLOW_TOKEN"
@@ -30,16 +33,18 @@ def build(profile: Profile, facts: Facts, results: list[CheckResult] | tuple[Che
     if v2:
         body = {"logical_date": None, **body}
     body.setdefault("conf", {})
+    shown = redact_json(body)
     url = f"{facts.base_url}{facts.api.value}/dags/{quote(dag_id, safe='')}/dagRuns"
     kind = _auth_kind(profile, facts)
     username = (facts.credentials.username if facts.credentials and facts.credentials.username else profile.auth.username) or "<user>"
     strip = bool(facts.credentials and facts.credentials.stripped)
-    notes = _notes(results, facts, kind)
+    notes = _notes(results, facts, kind) + (["Payload values under sensitive-looking keys are shown as ***: put "
+                                             "your own back."] if shown != body else [])
     return WorkingRequest(
         f"The request that works for Airflow {facts.airflow_version} ({facts.api.value})",
         tuple(notes),
-        (Snippet("curl", "sh", _curl(url, facts.base_url, body, kind, username)),
-         Snippet("Python (requests)", "python", _python(url, facts.base_url, body, kind, username, strip))),
+        (Snippet("curl", "sh", _curl(url, facts.base_url, shown, kind, username)),
+         Snippet("Python (requests)", "python", _python(url, facts.base_url, shown, kind, username, strip))),
     )
 
 
@@ -91,10 +96,10 @@ def _curl(url: str, base: str, body: dict, kind: str, username: str) -> str:
     elif kind == "jwt":
         login = (f'import json, os; print(json.dumps({{"username": {json.dumps(username)}, '
                  f'"password": os.environ["{PASSWORD_VAR}"]}}))')
-        lines.append(f"TOKEN=$(python3 -c {shlex.quote(login)} \\\n"
+        lines.append(f"JWT=$(python3 -c {shlex.quote(login)} \\\n"
                      f"  | curl -sS -X POST {shlex.quote(base + '/auth/token')} -H 'Content-Type: application/json' -d @- \\\n"
                      f"  | python3 -c 'import json, sys; print(json.load(sys.stdin)[\"access_token\"])')")
-        auth = " \\\n  -H \"Authorization: Bearer $TOKEN\""
+        auth = " \\\n  -H \"Authorization: Bearer $JWT\""
     lines.append(f"curl -sS --fail-with-body -X POST {shlex.quote(url)} \\\n  -H 'Content-Type: application/json'{auth} \\\n"
                  f"  -d {_shell_json(body)}")
     return "\n".join(lines)
@@ -109,11 +114,11 @@ def _python(url: str, base: str, body: dict, kind: str, username: str, strip: bo
     elif kind == "token":
         call_auth = f'    headers={{"Authorization": f"Bearer {{os.environ[\'{TOKEN_VAR}\']}}"}},\n'
     elif kind == "jwt":
-        lines += ["", "token = requests.post(",
+        lines += ["", "login = requests.post(",
                   '    f"{AIRFLOW_URL}/auth/token",',
                   f'    json={{"username": {json.dumps(username)}, "password": {secret}}},',
-                  "    timeout=30,", ')', "token.raise_for_status()"]
-        call_auth = '    headers={"Authorization": f"Bearer {token.json()[\'access_token\']}"},\n'
+                  "    timeout=30,", ')', "login.raise_for_status()"]
+        call_auth = '    headers={"Authorization": f"Bearer {login.json()[\'access_token\']}"},\n'
     path = url[len(base):]
     lines += ["", "response = requests.post(", f'    f"{{AIRFLOW_URL}}{path}",', f"    json={body!r},"]
     return "\n".join(lines) + "\n" + call_auth + "    timeout=30,\n)\nresponse.raise_for_status()\nprint(response.json()[\"dag_run_id\"])"

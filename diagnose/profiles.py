@@ -141,11 +141,41 @@ def _load_yaml(text: str, where: str) -> _Node:
         raise ProfileError(f"{where} is nested too deeply to be a profile file; check its structure.") from None
     if root is None:
         raise ProfileError(f"{where} is empty; add a profile (see sample-profiles/ for examples).")
+    _refuse_runaway_expansion(root, where)
     constructor = Loader("")
     try:
         return _Converter(constructor, where).convert(root)
     finally:
         constructor.dispose()
+
+
+def _refuse_runaway_expansion(root: Any, where: str) -> None:
+    """Count the values the graph expands to, each alias as often as it is used, without expanding it.
+
+    Nine anchors of nine aliases compose in microseconds but expand to 387 million values.
+    """
+    sizes: dict[int, int] = {}
+    aliased = False
+
+    def size(node: Any, depth: int) -> int:
+        nonlocal aliased
+        if id(node) in sizes:
+            aliased = True
+            return sizes[id(node)]
+        if depth > MAX_YAML_DEPTH:
+            return 1
+        sizes[id(node)] = 1
+        children = node.value if isinstance(node.value, list) else []
+        pairs = (item if isinstance(item, tuple) else (item,) for item in children)
+        sizes[id(node)] = 1 + sum(size(child, depth + 1) for pair in pairs for child in pair)
+        return sizes[id(node)]
+
+    if size(root, 0) > MAX_YAML_VALUES:
+        if aliased:
+            raise ProfileError(f"{where} uses YAML aliases that expand to more than {MAX_YAML_VALUES:,} values; "
+                               f"remove the anchors (&name) and aliases (*name).")
+        raise ProfileError(f"{where} holds more than {MAX_YAML_VALUES:,} values, far more than a profile file needs; "
+                           f"check that it is the right file.")
 
 
 def _syntax_error(exc: Exception, text: str, where: str) -> str:
@@ -193,21 +223,17 @@ def _syntax_hint(line: str, char: str, problem: str) -> str:
 
 
 class _Converter:
-    """A composed YAML graph as _Nodes holding only JSON values, with the work alias expansion may cost bounded."""
+    """A composed YAML graph (already known to expand to few values) as _Nodes holding only JSON values."""
 
     def __init__(self, constructor: Any, where: str) -> None:
         import yaml
 
         self.yaml, self.constructor, self.where = yaml, constructor, where
-        self.visited = 0
-        self.seen: set[int] = set()
-        self.aliased = False
 
     def error(self, node: Any, message: str) -> ProfileError:
         return ProfileError(f"{self.where} line {node.start_mark.line + 1}: {message}")
 
     def convert(self, node: Any, depth: int = 0, secret: bool = False) -> _Node:
-        self._count(node)
         if depth > MAX_YAML_DEPTH:
             raise ProfileError(f"{self.where} is nested deeper than a profile can be (line {node.start_mark.line + 1}); "
                                f"check its structure.")
@@ -217,19 +243,6 @@ class _Converter:
             self._require_plain_tag(node, "seq")
             return _Node([self.convert(item, depth + 1, secret) for item in node.value], node.start_mark.line + 1)
         return self._scalar(node, secret)
-
-    def _count(self, node: Any) -> None:
-        """Every value visited counts, each expansion of an alias again: a file of nested aliases cannot run away."""
-        self.visited += 1
-        if id(node) in self.seen:
-            self.aliased = True
-        self.seen.add(id(node))
-        if self.visited > MAX_YAML_VALUES:
-            if self.aliased:
-                raise ProfileError(f"{self.where} uses YAML aliases that expand to more than {MAX_YAML_VALUES:,} values; "
-                                   f"remove the anchors (&name) and aliases (*name).")
-            raise ProfileError(f"{self.where} holds more than {MAX_YAML_VALUES:,} values, far more than a profile file "
-                               f"needs; check that it is the right file.")
 
     def _require_plain_tag(self, node: Any, kind: str) -> None:
         if node.tag != _YAML_TAG + kind:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import io
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
-from typing import IO
+from typing import IO, Mapping
 
-from airflow_doctor.model import CheckResult, Diagnosis, Exchange, Report, Status
+from airflow_doctor.model import CheckResult, Diagnosis, Exchange, ExitCode, Report, Status
 from airflow_doctor.secrets import REGISTRY, SecretRegistry
 
 SCHEMA_VERSION = 1
@@ -353,8 +354,8 @@ def render_fleet_terminal(fleet, color: bool = False, width: int = 120) -> str: 
         table.add_row(entry.name, *cells, Text(_headline(entry)))
     console.print(table)
     console.print(Text("checks: " + " · ".join(f"{n} {i}" for n, i in enumerate(ids, 1)), style="dim"))
-    console.print(Text(f"exit code {int(fleet.exit_code)}: worst of the profiles "
-                       "(2 profile error, 1 a check failed, 0 none)", style="dim"))
+    console.print(Text(f"exit code {int(fleet.exit_code)}: worst of the profiles ({int(ExitCode.USAGE)} profile error, "
+                       f"{int(ExitCode.CHECK_FAILED)} a check failed, {int(ExitCode.OK)} none)", style="dim"))
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
@@ -383,7 +384,7 @@ def render_fleet_json(fleet) -> str:  # type: ignore[no-untyped-def]
         "profiles": [{"profile": e.name, "error": e.error, "exit_code": int(e.exit_code),
                       "report": report_to_dict(e.report) if e.report else None} for e in fleet.entries],
         "summary": {"profiles": len(fleet.entries),
-                    "failed": sum(1 for e in fleet.entries if int(e.exit_code) == 1),
+                    "failed": sum(1 for e in fleet.entries if e.exit_code is ExitCode.CHECK_FAILED),
                     "profile_errors": sum(1 for e in fleet.entries if e.report is None)},
         "exit_code": int(fleet.exit_code),
     }
@@ -402,17 +403,39 @@ def emit(text: str, stream: IO[str], registry: SecretRegistry = REGISTRY) -> Non
     stream.flush()
 
 
+def render_error_json(sentence: str, exit_code: ExitCode) -> str:
+    """What a JSON consumer gets when no report could be made: the one sentence and the exit code."""
+    data = {"schema_version": SCHEMA_VERSION, "error": sentence, "exit_code": int(exit_code)}
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def use_color(to_file: bool, stream: IO[str], environ: Mapping[str, str]) -> bool:
+    """The one colour decision: never in a file; a non-empty NO_COLOR (no-color.org) wins; then a FORCE_COLOR other
+    than "" or "0"; else colour only on a terminal."""
+    if to_file or environ.get("NO_COLOR", ""):
+        return False
+    if environ.get("FORCE_COLOR", "") not in ("", "0"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
 def write_atomic(path: Path, text: str, registry: SecretRegistry = REGISTRY) -> None:
-    """Write all or nothing; refuse (write nothing) if the text still holds a secret."""
+    """Write all or nothing, on disk before it is visible, with the mode open() would give; refuse (write nothing) if
+    the text still holds a secret."""
     if registry.leaks(text):
         raise OutputRefused(f"refused to write {path}: the report still contained a secret value (a bug; please report it)")
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise FileNotFoundError(f"the directory {directory} does not exist")
+    mode = _usual_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -420,3 +443,34 @@ def write_atomic(path: Path, text: str, registry: SecretRegistry = REGISTRY) -> 
         except OSError:
             pass
         raise
+    _fsync_directory(directory)
+
+
+def _usual_mode(path: Path) -> int:
+    """What open(path, "w") leaves: an existing file keeps its mode, a new one gets 0o666 minus the umask
+    (mkstemp alone would give 0o600)."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process umask (it can only be read by setting it; called once, after the work threads are done)."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable (POSIX); where directories cannot be opened, the file's own fsync must do."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -412,10 +412,10 @@ def read_profiles_file(path: Path, chosen_by: str = "--profiles-file") -> Profil
     default = top.get("default_profile")
     default_name = None
     if default is not None:
-        if not isinstance(default.value, str) or default.value not in profiles:
-            raise ProfileError(f"{where} line {default.line}: default_profile {default.value!r} is not one of the profiles "
-                               f"({', '.join(map(str, profiles))}); correct it.")
-        default_name = default.value
+        default_name = default.value if isinstance(default.value, str) else default.text
+        if default_name not in profiles:
+            raise ProfileError(f"{where} line {default.line}: default_profile {default_name or default.value!r} is not "
+                               f"one of the profiles ({', '.join(map(str, profiles))}); correct it.")
     return ProfilesFile(path, chosen_by, default_name, tuple(str(n) for n in profiles), False,
                         {str(k): v for k, v in profiles.items()})
 

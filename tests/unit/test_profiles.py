@@ -176,3 +176,9 @@ def test_request_block_is_read_and_rejects_embedded_credentials(tmp_path: Path) 
     assert "request.content_type" in "\n".join(k for k, _, _ in profile.shown_fields())
     message = _error(tmp_path, P + "    url: http://h\n    request: {path: 'https://u:req-canary-pw@h/api/v1/x'}\n", profile="p")
     assert "credentials embedded" in message and "req-canary-pw" not in message
+
+
+def test_a_quoted_numeric_profile_name_can_be_the_default_written_bare(tmp_path: Path) -> None:
+    path = write_profile(tmp_path, "default_profile: 2024\nprofiles:\n  '2024': {url: http://h}\n  '2025': {url: http://k}\n")
+    profile, chosen = resolve(None, str(path), env={})
+    assert profile.name == "2024" and "default_profile" in chosen

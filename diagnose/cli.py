@@ -10,10 +10,22 @@ from pathlib import Path
 from typing import Callable, List, Optional
 
 import typer
+from typer.core import TyperCommand
 
 from airflow_doctor import __version__
 from airflow_doctor.model import ExitCode, Report
 from airflow_doctor.secrets import REGISTRY
+
+EXIT_CODE_MEANINGS = {
+    ExitCode.OK: "no check failed",
+    ExitCode.CHECK_FAILED: "a check failed",
+    ExitCode.USAGE: "usage or profile error (no check ran)",
+    ExitCode.INTERNAL: "internal error (run again with --debug)",
+    ExitCode.INTERRUPTED: "interrupted",
+}
+
+EXIT_CODES_HELP = "\b\nExit codes:\n" + "".join(f"  {int(code):<4} {meaning}\n"
+                                                  for code, meaning in EXIT_CODE_MEANINGS.items())
 
 EPILOG = """\
 \b
@@ -23,14 +35,7 @@ Examples:
   airflow-doctor check --profile ./af3.yml -v  a single-profile file, with explanations
   airflow-doctor check -p prod --format markdown -o report.md    a report to attach to a ticket
 
-\b
-Exit codes:
-  0    no check failed
-  1    a check failed
-  2    usage or profile error (no check ran)
-  3    internal error (run again with --debug)
-  130  interrupted
-"""
+""" + EXIT_CODES_HELP
 
 app = typer.Typer(
     name="airflow-doctor",
@@ -61,13 +66,25 @@ class UsageError(Exception):
 
 
 def _err(message: str) -> None:
-    from airflow_doctor.redact import printable
+    """A line on stderr, through the redaction policy (secrets the tool registered and those it never saw)."""
+    from airflow_doctor.redact import redact_text
 
-    sys.stderr.write(REGISTRY.scrub(f"airflow-doctor: {printable(message)}\n"))
+    sys.stderr.write(redact_text(f"airflow-doctor: {message}") + "\n")
     sys.stderr.flush()
 
 
-def guarded(debug: bool, action: Callable[[], int]) -> None:
+def _fail(sentence: str, code: ExitCode, json_errors: bool, shown: str | None = None) -> ExitCode:
+    """The sentence (or `shown`) on stderr and, for --format json, a JSON document on stdout: consumers always get JSON."""
+    from airflow_doctor.redact import redact_text
+    from airflow_doctor.report import emit, render_error_json
+
+    _err(shown or f"error: {sentence}")
+    if json_errors:
+        emit(render_error_json(redact_text(sentence), code), sys.stdout)
+    return code
+
+
+def guarded(debug: bool, action: Callable[[], ExitCode], json_errors: bool = False) -> None:
     """Run a command body; turn every known failure into one sentence and a documented exit code."""
     from airflow_doctor.profiles import ProfileError
     from airflow_doctor.redact import one_line
@@ -77,25 +94,52 @@ def guarded(debug: bool, action: Callable[[], int]) -> None:
     try:
         code = action()
     except (ProfileError, UnknownCheck, UsageError) as exc:
-        _err(f"error: {one_line(str(exc))}")
-        code = ExitCode.USAGE
+        code = _fail(one_line(str(exc)), ExitCode.USAGE, json_errors)
     except OutputRefused as exc:
-        _err(f"error: {one_line(str(exc))}")
-        code = ExitCode.INTERNAL
+        code = _fail(one_line(str(exc)), ExitCode.INTERNAL, json_errors)
     except KeyboardInterrupt:
         _err("interrupted.")
         code = ExitCode.INTERRUPTED
     except typer.Exit:
         raise
     except Exception as exc:
-        if debug:
-            import traceback
-
-            _err("internal error:\n" + "".join(traceback.format_exception(exc)))
-        else:
-            _err(f"internal error ({type(exc).__name__}); run again with --debug to see the trace, and please report it.")
-        code = ExitCode.INTERNAL
+        code = _internal_error(exc, debug, json_errors)
     raise typer.Exit(int(code))
+
+
+def _internal_error(exc: Exception, debug: bool, json_errors: bool) -> ExitCode:
+    import traceback
+
+    name = type(exc).__name__
+    if debug:
+        return _fail(f"internal error ({name}); the trace is on stderr.", ExitCode.INTERNAL, json_errors,
+                     shown="internal error:\n" + "".join(traceback.format_exception(exc)))
+    sentence = f"internal error ({name}); run again with --debug to see the trace, and please report it."
+    return _fail(sentence, ExitCode.INTERNAL, json_errors, shown=sentence)
+
+
+_CLICK_USAGE_ERROR = typer.BadParameter.__mro__[1]
+"""click's UsageError, wherever this typer keeps click (vendored since typer 0.2x)."""
+
+
+def _asks_for_json(args: list[str]) -> bool:
+    pairs = zip(args, [*args[1:], ""])
+    return any(a in ("--format=json", "-fjson") or (a in ("--format", "-f") and b == "json") for a, b in pairs)
+
+
+class _JsonErrorsCommand(TyperCommand):
+    """A command whose argument errors are also a JSON document on stdout when --format json was asked for."""
+
+    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
+        try:
+            return super().parse_args(ctx, list(args))
+        except _CLICK_USAGE_ERROR as exc:
+            if _asks_for_json(list(args)):
+                from airflow_doctor.redact import one_line, redact_text
+                from airflow_doctor.report import emit, render_error_json
+
+                emit(render_error_json(redact_text(one_line(exc.format_message())), ExitCode.USAGE), sys.stdout)
+            raise
 
 
 def _version_callback(value: bool) -> None:
@@ -112,7 +156,7 @@ def main(version: bool = typer.Option(False, "--version", "-V", help="Print the 
 
 # --- check ------------------------------------------------------------------------------------------
 
-@app.command()
+@app.command(cls=_JsonErrorsCommand, epilog=EXIT_CODES_HELP)
 def check(
     profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Profile name, or path to a single-profile YAML file."),
     profiles_file: Optional[str] = typer.Option(None, "--profiles-file", help="The profiles file (default: $AIRFLOW_DOCTOR_PROFILES, then ~/.config/airflow-doctor/profiles.yml)."),
@@ -131,26 +175,30 @@ def check(
     debug: bool = typer.Option(False, "--debug", help="Show traces of internal errors (secrets masked)."),
 ) -> None:
     """Run the checks against a profile's Airflow and explain the first real cause."""
+    json_errors = output_format is OutputFormat.json
     if all_profiles:
         if profile or trigger:
             guarded(debug, lambda: _raise(UsageError("--all checks every profile of the profiles file; drop --profile "
-                                                     "and --trigger (test runs are made one profile at a time).")))
-        guarded(debug, lambda: run_fleet_check(profiles_file, only, skip, output_format, output, payload, conf, debug))
+                                                     "and --trigger (test runs are made one profile at a time).")),
+                    json_errors)
+        guarded(debug, lambda: run_fleet_check(profiles_file, only, skip, output_format, output, payload, conf, debug),
+                json_errors)
     guarded(debug, lambda: run_check(profile, profiles_file, only, skip, verbose, output_format, output, debug,
-                                     payload, conf, TriggerRequest(trigger, yes, wait, cleanup)))
+                                     payload, conf, TriggerRequest(trigger, yes, wait, cleanup)), json_errors)
 
 
-def _raise(error: Exception) -> int:
+def _raise(error: Exception) -> ExitCode:
     raise error
 
 
 def run_fleet_check(profiles_file: str | None, only: list[str], skip: list[str], output_format: OutputFormat,
-                    output: Path | None, payload: Path | None, conf: str | None, debug: bool) -> int:
+                    output: Path | None, payload: Path | None, conf: str | None, debug: bool) -> ExitCode:
     from airflow_doctor.checks import CHECK_IDS
     from airflow_doctor import fleet
     from airflow_doctor.doctor import diagnose_profile
     from airflow_doctor.profiles import ProfileError, load_all, load_profile
-    from airflow_doctor.report import emit, render_fleet_json, render_fleet_markdown, render_fleet_terminal, write_atomic
+    from airflow_doctor.report import (emit, render_fleet_json, render_fleet_markdown, render_fleet_terminal, use_color,
+                                       write_atomic)
     from airflow_doctor.runner import Selection
 
     pf = load_all(profiles_file)
@@ -170,14 +218,14 @@ def run_fleet_check(profiles_file: str | None, only: list[str], skip: list[str],
     elif output_format is OutputFormat.markdown:
         text = render_fleet_markdown(report)
     else:
-        color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        color = use_color(output is not None, sys.stdout, os.environ)
         text = render_fleet_terminal(report, color=color, width=_terminal_width() if output is None else 140)
     if output is not None:
         write_atomic(output, text)
         _err(f"wrote the fleet report to {output}")
     else:
         emit(text, sys.stdout)
-    return int(report.exit_code)
+    return report.exit_code
 
 
 class _FleetDisplay:
@@ -210,7 +258,7 @@ class _FleetDisplay:
         if entry.report is None:
             self.state[entry.name] = "profile error"
         else:
-            self.state[entry.name] = {0: "✓ no failure", 1: "✗ failed"}.get(int(entry.exit_code), "?")
+            self.state[entry.name] = {ExitCode.OK: "✓ no failure", ExitCode.CHECK_FAILED: "✗ failed"}.get(entry.exit_code, "?")
         if self._live is not None:
             self._live.update(self._table())
 
@@ -229,7 +277,7 @@ class TriggerRequest:
 
 def run_check(profile_arg: str | None, profiles_file: str | None, only: list[str], skip: list[str], verbose: int,
               output_format: OutputFormat, output: Path | None, debug: bool, payload: Path | None = None,
-              conf: str | None = None, trigger: TriggerRequest = TriggerRequest()) -> int:
+              conf: str | None = None, trigger: TriggerRequest = TriggerRequest()) -> ExitCode:
     from airflow_doctor.checks import CHECK_IDS
     from airflow_doctor.doctor import diagnose_profile
     from airflow_doctor.profiles import resolve
@@ -251,7 +299,7 @@ def run_check(profile_arg: str | None, profiles_file: str | None, only: list[str
         report = diagnose_profile(profile, selection, trigger=options, on_progress=progress.update if progress else None,
                                   debug=debug)
     publish(report, output_format, output, verbose)
-    return int(report.exit_code)
+    return report.exit_code
 
 
 def _trigger_options(trigger: TriggerRequest, progress):  # type: ignore[no-untyped-def]
@@ -351,14 +399,14 @@ class _progress:
 
 
 def publish(report: Report, output_format: OutputFormat, output: Path | None, verbose: int) -> None:
-    from airflow_doctor.report import emit, render_json, render_markdown, render_terminal, write_atomic
+    from airflow_doctor.report import emit, render_json, render_markdown, render_terminal, use_color, write_atomic
 
     if output_format is OutputFormat.json:
         text = render_json(report)
     elif output_format is OutputFormat.markdown:
         text = render_markdown(report)
     else:
-        color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ or bool(os.environ.get("FORCE_COLOR"))
+        color = use_color(output is not None, sys.stdout, os.environ)
         width = 100 if output is not None else None
         text = render_terminal(report, verbose, color=color, width=width or _terminal_width())
     if output is not None:
@@ -398,7 +446,7 @@ def profiles_list(profiles_file: Optional[str] = typer.Option(None, "--profiles-
         typer.echo(f"{pf.path} (chosen by {pf.chosen_by})")
         for name in pf.names:
             typer.echo(f"  {name}{'  (default)' if name == pf.default_profile else ''}")
-        return 0
+        return ExitCode.OK
 
     guarded(False, body)
 
@@ -420,7 +468,7 @@ def profiles_show(name: str = typer.Argument(..., help="Profile name, or path to
         from airflow_doctor.report import emit
 
         emit("\n".join(lines) + "\n", sys.stdout)
-        return 0
+        return ExitCode.OK
 
     guarded(False, body)
 
@@ -442,7 +490,7 @@ def sandbox_up(airflow: Optional[str] = AIRFLOW_OPTION) -> None:
         typer.echo(f"Profile: {info.profile_path}")
         typer.echo(f"Try:     airflow-doctor check --profile {info.profile_path}")
         typer.echo(f"Stop:    airflow-doctor sandbox down --airflow {info.version}")
-        return 0
+        return ExitCode.OK
 
     guarded(False, body)
 
@@ -456,7 +504,7 @@ def sandbox_down(airflow: Optional[str] = typer.Option(None, "--airflow", help="
 
         stopped = sandbox.down(airflow)
         typer.echo("\n".join(f"stopped Airflow {v}" for v in stopped) if stopped else "no sandbox was running")
-        return 0
+        return ExitCode.OK
 
     guarded(False, body)
 
@@ -474,7 +522,7 @@ def sandbox_status() -> None:
         for state in states:
             typer.echo(f"Airflow {state.version}: {'running' if state.running else 'stopped'} at {state.url}"
                        f"  profile {state.profile_path}")
-        return 0
+        return ExitCode.OK
 
     guarded(False, body)
 
@@ -504,7 +552,7 @@ def demo(
                        "version would call it:\n")
             publish(diagnose_profile(_script_from_the_other_version(profile, info.major), Selection()),
                     OutputFormat.text, None, 0)
-            return int(report.exit_code)
+            return report.exit_code
         finally:
             if not keep:
                 sandbox.down(info.version)

@@ -291,7 +291,7 @@ def run_check(profile_arg: str | None, profiles_file: str | None, only: list[str
         _check_output_path(output)
     if (trigger.yes or trigger.cleanup or trigger.wait is not None) and not trigger.wanted:
         raise UsageError("--yes, --wait and --cleanup only apply with --trigger; add --trigger to create a test run.")
-    if trigger.wanted and not trigger.yes and not sys.stdin.isatty():
+    if trigger.wanted and not trigger.yes and not _can_ask():
         raise UsageError("--trigger creates a real DAG run and asks first, but there is no terminal to ask on; "
                          "add --yes to confirm in advance.")
     with _progress(output_format is OutputFormat.text or output is not None) as progress:
@@ -300,6 +300,11 @@ def run_check(profile_arg: str | None, profiles_file: str | None, only: list[str
                                   debug=debug)
     publish(report, output_format, output, verbose)
     return report.exit_code
+
+
+def _can_ask() -> bool:
+    """Whether there is a terminal to ask "Create this run?" on."""
+    return sys.stdin.isatty()
 
 
 def _trigger_options(trigger: TriggerRequest, progress):  # type: ignore[no-untyped-def]
@@ -311,7 +316,11 @@ def _trigger_options(trigger: TriggerRequest, progress):  # type: ignore[no-unty
         if progress:
             progress.pause()
         sys.stderr.write(REGISTRY.scrub(f"\nairflow-doctor is about to send:\n{plan}\n"))
-        answer = typer.confirm("Create this run?", default=False, err=True)
+        try:
+            answer = typer.confirm("Create this run?", default=False, err=True)
+        except (typer.Abort, EOFError):
+            sys.stderr.write("\n")
+            raise KeyboardInterrupt from None
         if progress:
             progress.resume()
         return answer

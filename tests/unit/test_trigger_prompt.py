@@ -1,0 +1,186 @@
+"""Ctrl-C or Ctrl-D at "Create this run?" ends the program (exit 130), not the check: no run, no report."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from airflow_doctor import cli
+from tests.conftest import recorded, write_profile
+
+AIRFLOW_2 = "airflow-2.10.5"
+ANSWERS = ("v1_version", "v2_version", "health", "dags_basic_admin", "details_demo", "probe_admin", "dagruns_running")
+PASSWORD = "prompt-test-pw-8d1"
+
+
+class RecordingAirflow:
+    """Airflow 2.10.5's recorded answers on a real 127.0.0.1 socket; remembers every request with its body.
+
+    A POST that would create a run (one naming a dag_run_id) is answered as created, as Airflow would."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, bytes]] = []
+        answers = {(a["method"], a["path"]): a for a in (recorded(AIRFLOW_2, name) for name in ANSWERS)}
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _serve(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                outer.requests.append((self.command, self.path, body))
+                if b"dag_run_id" in body:
+                    status, headers, text = 200, {"Content-Type": "application/json"}, json.dumps(
+                        {**json.loads(body), "state": "queued", "logical_date": None})
+                else:
+                    answer = answers.get((self.command, self.path))
+                    status, headers, text = ((answer["status"], answer["headers"], answer["body"]) if answer
+                                             else (404, {"Content-Type": "application/json"}, '{"title": "Not Found"}'))
+                data = text.encode("utf-8")
+                self.send_response_only(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = do_DELETE = _serve
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def __enter__(self) -> "RecordingAirflow":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def created_runs(self) -> list[bytes]:
+        """Bodies of POSTs to dagRuns that create a run (the permission probe's deliberately invalid body does not)."""
+        return [body for method, path, body in self.requests
+                if method == "POST" and path.endswith("/dagRuns") and b"dag_run_id" in body]
+
+    def permission_probes(self) -> int:
+        return sum(1 for method, path, body in self.requests
+                   if method == "POST" and path.endswith("/dagRuns") and b"dag_run_id" not in body)
+
+
+def profile_for(server: RecordingAirflow, tmp_path: Path) -> Path:
+    return write_profile(tmp_path, f"url: {server.url}\ndag_id: doctor_demo\n"
+                                   "auth: {type: basic, username: admin, password: '${PROMPT_PW}'}\n", name="p.yml")
+
+
+def trigger_with_prompt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: RecordingAirflow, answer: str):
+    monkeypatch.setattr(cli, "_can_ask", lambda: True)
+    args = ["check", "--profile", str(profile_for(server, tmp_path)), "--trigger", "--wait", "0",
+            "-o", str(tmp_path / "report.md")]
+    return CliRunner().invoke(cli.app, args, input=answer, env={"PROMPT_PW": PASSWORD})
+
+
+def test_ctrl_d_at_the_prompt_exits_130_and_creates_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with RecordingAirflow() as server:
+        result = trigger_with_prompt(tmp_path, monkeypatch, server, answer="")
+    assert result.exit_code == 130 and result.stderr.rstrip().endswith("airflow-doctor: interrupted.")
+    assert server.permission_probes() == 1 and server.created_runs() == []
+    assert result.stdout.strip() == "" and not (tmp_path / "report.md").exists()
+    assert "internal error" not in result.output
+
+
+@pytest.mark.parametrize("interruption", [typer.Abort, KeyboardInterrupt], ids=["click-abort", "keyboard-interrupt"])
+def test_ctrl_c_at_the_prompt_exits_130_and_creates_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            interruption: type[BaseException]) -> None:
+    def pressed_ctrl_c(*args: object, **kwargs: object) -> bool:
+        raise interruption()
+
+    monkeypatch.setattr(typer, "confirm", pressed_ctrl_c)
+    with RecordingAirflow() as server:
+        result = trigger_with_prompt(tmp_path, monkeypatch, server, answer="")
+    assert result.exit_code == 130 and result.stderr.rstrip().endswith("airflow-doctor: interrupted.")
+    assert server.created_runs() == [] and result.stdout.strip() == "" and not (tmp_path / "report.md").exists()
+
+
+def test_answering_yes_at_the_prompt_creates_exactly_one_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with RecordingAirflow() as server:
+        result = trigger_with_prompt(tmp_path, monkeypatch, server, answer="y\n")
+    assert result.exit_code == 0, result.output
+    assert len(server.created_runs()) == 1 and "airflow-doctor" in (tmp_path / "report.md").read_text()
+
+
+def test_answering_no_at_the_prompt_skips_the_trigger_and_still_reports(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    with RecordingAirflow() as server:
+        result = trigger_with_prompt(tmp_path, monkeypatch, server, answer="n\n")
+    assert result.exit_code == 0 and server.created_runs() == []
+    assert "declined at the prompt" in (tmp_path / "report.md").read_text()
+
+
+# --- the real keys on a real terminal -----------------------------------------------------------------
+
+CTRL_C, CTRL_D = b"\x03", b"\x04"
+ON_A_TERMINAL = """\
+import fcntl, os, sys, termios
+fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+os.execv(sys.executable, [sys.executable, "-m", "airflow_doctor", *sys.argv[1:]])
+"""
+
+
+def read_until(fd: int, marker: bytes | None, seen: bytearray, deadline_s: float = 120.0) -> bool:
+    """Read the terminal until `marker` appears (None: until the program closes it); the deadline only guards a hang."""
+    import time
+
+    end = time.monotonic() + deadline_s
+    while (marker is None or marker not in seen) and time.monotonic() < end:
+        ready, _, _ = select.select([fd], [], [], 1.0)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                return False
+            if not chunk:
+                return False
+            seen += chunk
+    return marker is not None and marker in seen
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty") or sys.platform == "darwin", reason="needs a Linux pseudo-terminal")
+@pytest.mark.parametrize("key", [CTRL_C, CTRL_D], ids=["ctrl-c", "ctrl-d"])
+def test_pressing_the_key_on_a_real_terminal_exits_130_and_creates_nothing(tmp_path: Path, key: bytes) -> None:
+    master, slave = os.openpty()
+    with RecordingAirflow() as server:
+        args = ["check", "--profile", str(profile_for(server, tmp_path)), "--trigger", "--wait", "0",
+                "-o", str(tmp_path / "report.md")]
+        env = {**os.environ, "PROMPT_PW": PASSWORD, "NO_COLOR": "1"}
+        process = subprocess.Popen([sys.executable, "-c", ON_A_TERMINAL, *args], stdin=slave, stdout=slave,
+                                   stderr=slave, env=env, start_new_session=True, close_fds=True)
+        os.close(slave)
+        seen = bytearray()
+        try:
+            assert read_until(master, b"Create this run?", seen), seen.decode(errors="replace")
+            os.write(master, key)
+            read_until(master, None, seen)
+            code = process.wait(timeout=120)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=30)
+            os.close(master)
+    text = seen.decode(errors="replace")
+    assert code == 130 and "interrupted." in text and "internal error" not in text, text
+    assert server.created_runs() == [] and not (tmp_path / "report.md").exists()

@@ -14,7 +14,6 @@ from typer.core import TyperCommand
 
 from airflow_doctor import __version__
 from airflow_doctor.model import ExitCode, Report
-from airflow_doctor.secrets import REGISTRY
 
 EXIT_CODE_MEANINGS = {
     ExitCode.OK: "no check failed",
@@ -315,7 +314,9 @@ def _trigger_options(trigger: TriggerRequest, progress):  # type: ignore[no-unty
             return True
         if progress:
             progress.pause()
-        sys.stderr.write(REGISTRY.scrub(f"\nairflow-doctor is about to send:\n{plan}\n"))
+        from airflow_doctor.redact import redact_text
+
+        sys.stderr.write(redact_text(f"\nairflow-doctor is about to send:\n{plan}\n"))
         try:
             answer = typer.confirm("Create this run?", default=False, err=True)
         except (typer.Abort, EOFError):
@@ -392,7 +393,9 @@ class _progress:
 
     def say(self, text: str) -> None:
         if self._status is not None:
-            self._status.update(REGISTRY.scrub(text))
+            from airflow_doctor.redact import redact_text
+
+            self._status.update(redact_text(text))
 
     def pause(self) -> None:
         if self._status is not None:

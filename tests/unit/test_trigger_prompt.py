@@ -82,14 +82,16 @@ class RecordingAirflow:
                    if method == "POST" and path.endswith("/dagRuns") and b"dag_run_id" not in body)
 
 
-def profile_for(server: RecordingAirflow, tmp_path: Path) -> Path:
+def profile_for(server: RecordingAirflow, tmp_path: Path, extra: str = "") -> Path:
     return write_profile(tmp_path, f"url: {server.url}\ndag_id: doctor_demo\n"
-                                   "auth: {type: basic, username: admin, password: '${PROMPT_PW}'}\n", name="p.yml")
+                                   "auth: {type: basic, username: admin, password: '${PROMPT_PW}'}\n" + extra,
+                         name="p.yml")
 
 
-def trigger_with_prompt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: RecordingAirflow, answer: str):
+def trigger_with_prompt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: RecordingAirflow, answer: str,
+                        extra: str = ""):
     monkeypatch.setattr(cli, "_can_ask", lambda: True)
-    args = ["check", "--profile", str(profile_for(server, tmp_path)), "--trigger", "--wait", "0",
+    args = ["check", "--profile", str(profile_for(server, tmp_path, extra)), "--trigger", "--wait", "0",
             "-o", str(tmp_path / "report.md")]
     return CliRunner().invoke(cli.app, args, input=answer, env={"PROMPT_PW": PASSWORD})
 
@@ -129,6 +131,15 @@ def test_answering_no_at_the_prompt_skips_the_trigger_and_still_reports(tmp_path
         result = trigger_with_prompt(tmp_path, monkeypatch, server, answer="n\n")
     assert result.exit_code == 0 and server.created_runs() == []
     assert "declined at the prompt" in (tmp_path / "report.md").read_text()
+
+
+def test_the_plan_shown_at_the_prompt_masks_a_token_in_the_payload(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJwcm9tcHQifQ.c2lnbmVkLWJ5LXRlc3Q"
+    with RecordingAirflow() as server:
+        result = trigger_with_prompt(tmp_path, monkeypatch, server, answer="n\n",
+                                     extra=f"payload: {{conf: {{message: 'Bearer {token}'}}}}\n")
+    assert "about to send" in result.stderr and "Bearer" in result.stderr and token not in result.stderr
 
 
 # --- the real keys on a real terminal -----------------------------------------------------------------

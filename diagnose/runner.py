@@ -10,7 +10,7 @@ from typing import Any, Callable, Hashable, Iterable, Protocol, Sequence, TypeVa
 
 from airflow_doctor.failures import finding_for
 from airflow_doctor.model import CheckResult, Exchange, Finding, Status
-from airflow_doctor.secrets import REGISTRY
+from airflow_doctor.redact import redact_text
 
 T = TypeVar("T")
 
@@ -196,7 +196,7 @@ def _run_one(check: RunnableCheck, context: Any, recorder: Recorder, debug: bool
 
 def _internal_error(step_id: str, title: str, exc: Exception, evidence: tuple[Exchange, ...], started: float,
                     debug: bool) -> CheckResult:
-    trace = REGISTRY.scrub("".join(traceback.format_exception(exc))) if debug else None
+    trace = redact_text("".join(traceback.format_exception(exc))) if debug else None
     hint = "the trace is printed below" if debug else "run again with --debug to see the trace"
     return CheckResult(step_id, title, Status.FAIL, f"internal error in airflow-doctor ({type(exc).__name__}); {hint}",
                        explanation="This is a bug in airflow-doctor, not a finding about your Airflow. "

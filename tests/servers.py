@@ -41,8 +41,7 @@ class LocalServer:
             def _serve(self) -> None:
                 outer.requests.append((self.command, self.path, dict(self.headers.items())))
                 length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
+                self.request_body = self.rfile.read(length) if length else b""
                 reply = outer.route(self)
                 if reply is None:
                     return

@@ -187,7 +187,7 @@ _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 _PEM = re.compile(r"-----BEGIN [A-Z0-9 ]+-----.*?(?:-----END [A-Z0-9 ]+-----|\Z)", re.S)
 _URL_USERINFO = re.compile(r"(?<![\w+.-])([A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@'\"\\]*:)([^\s/?#'\"\\]+)@")
 _AUTHORIZATION = re.compile(
-    r"(?i)\b((?:proxy-)?authorization\\?[\"']?[ \t]*[:=][ \t]*(?:[fbr]?\\?[\"'])?)"
+    r"(?i)\b((?:proxy-)?authorization\\*[\"']?[ \t]*[:=][ \t]*(?:[fbr]?\\*[\"'])?)"
     r"((?:basic|bearer|token|digest|negotiate|ntlm|jwt|apikey)[ \t]+)?([^\s\"'\\,;]+)")
 _COOKIE = re.compile(r"(?i)\b(set-cookie|cookie)(\\?[\"']?[ \t]*:[ \t]*\\?[\"']?)([^\r\n\"'\\]+)")
 _BEARER = re.compile(r"\b(Bearer[ \t]+)([A-Za-z0-9._~+/=-]{16,})")
@@ -200,9 +200,9 @@ _CLOUD_KEY_BODY = {"AKIA": r"[0-9A-Z]{16}", "ASIA": r"[0-9A-Z]{16}", "github_pat
 _ASSIGNMENT = re.compile(r"""
     (?:(?<![\w.$%-])|(?<=%[0-9A-Fa-f]{2})) (?P<flag>--)?
     (?=[\w.-]*(?i:passw|pwd|passphrase|passcode|secret|token|credential|key))
-    (?P<key>[A-Za-z_](?:[\w.-]*\w)?) (?P<key_quote>\\?["'])?
+    (?P<key>[A-Za-z_](?:[\w.-]*\w)?) (?P<key_quote>\\*["'])?
     (?P<sep>[ \t]*(?:[:=]=?|=>|%3[dD])[ \t]*|(?(flag)[ \t]+|(?!)))
-    (?: \\"(?P<escaped>(?:(?!\\").){0,2000})\\"
+    (?: (?P<backslashes>\\+)(?P<quote>["'])(?P<escaped>(?:(?!(?P=backslashes)(?P=quote)).){0,2000})(?P=backslashes)(?P=quote)
       | "(?P<double>(?:\\.|[^"\\\n]){0,2000})"
       | '(?P<single>(?:\\.|[^'\\\n]){0,2000})'
       | (?P<bare>[^\s"'`,;&)\]}\\]+) )
@@ -220,9 +220,16 @@ def _mask_userinfo(match: re.Match[str]) -> str:
 
 def _mask_authorization(match: re.Match[str]) -> str:
     lead, scheme, credential = match.group(1), match.group(2) or "", match.group(3)
-    if _REFERENCE.match(credential) or MASK in credential or (not scheme and _is_scheme_word(credential)):
+    if _REFERENCE.match(credential) or MASK in credential:
+        return match.group(0)
+    if not scheme and (_is_scheme_word(credential) or _is_prose(lead, match)):
         return match.group(0)
     return f"{lead}{scheme}{MASK}"
+
+
+def _is_prose(lead: str, match: re.Match[str]) -> bool:
+    """`name: word more words` without quotes is a sentence; a value ends its line, list item or clause."""
+    return lead.rstrip()[-1:] == ":" and lead != lead.rstrip() and not _CLAUSE_END.match(match.string, match.end())
 
 
 def _is_scheme_word(word: str) -> bool:
@@ -263,8 +270,7 @@ def _masked_assignment(match: re.Match[str]) -> str | None:
     value = match.group(kind)
     if not value or _REFERENCE.match(value):
         return None
-    sep = match.group("sep")
-    if kind == "bare" and ":" in sep and sep.strip() != sep and not _CLAUSE_END.match(match.string, match.end()):
+    if kind == "bare" and _is_prose(match.group(0)[: match.start(kind) - match.start()], match):
         return None  # "password: the UI rejects it" is prose; "password: hunter2" ends its line
     start, end = match.span(kind)
     return match.string[match.start():start] + MASK + match.string[end:match.end()]

@@ -71,6 +71,8 @@ CANARY = "CanaryV4lue9x"
     (f'api_key = "{CANARY}"', 'api_key = "***"'),
     (f"api_key = '{CANARY}'", "api_key = '***'"),
     (f'"stack_trace": "  api_key = \\"{CANARY}\\"\\n"', '"stack_trace": "  api_key = \\"***\\"\\n"'),
+    (f'"stack_trace": "raise E(f\\"api_key = \\\\\\"{CANARY}\\\\\\"\\")"',
+     '"stack_trace": "raise E(f\\"api_key = \\\\\\"***\\\\\\"\\")"'),
     (f'detail: {{"user": "etl", "password": "{CANARY}"}}', 'detail: {"user": "etl", "password": "***"}'),
     (f"{{'db_password': '{CANARY}', 'host': 'db'}}", "{'db_password': '***', 'host': 'db'}"),
     (f"DB_PASSWORD={CANARY} airflow db migrate", "DB_PASSWORD=*** airflow db migrate"),
@@ -114,6 +116,7 @@ def test_secrets_the_server_puts_in_its_words_are_masked(text: str, kept: str) -
     "primary_key=order_id sort_key: 'ts' monkey=1",
     "risk-assessment-framework-for-everyone-in-2024 uses sk-learn",
     "airflow users create -u svc -r User -e svc@example.com -f svc -l trigger -p <password>",
+    "Airflow 3 wants 'Authorization: Bearer' with a JWT; authorization: the header is missing",
 ])
 def test_prose_placeholders_and_names_that_only_describe_a_secret_stay(text: str) -> None:
     assert redact_text(text) == text

@@ -1,7 +1,8 @@
-"""The check registry. Its order is the order checks run in, each building on the facts of those before."""
+"""The check registry, in the order checks run and are listed. Each check declares the facts it uses and
+provides (checks.base.Fact); the runner moves a check after the providers of what it uses, whatever this order."""
 
-from airflow_doctor.checks import (auth_backend, credential_encoding, dag_exists, paused, payload_schema, permissions, reachability,
-                    test_trigger)
+from airflow_doctor.checks import (auth_backend, credential_encoding, dag_exists, paused, payload_schema, permissions,
+                                   reachability, test_trigger)
 
 CHECKS = (
     reachability.Check(),

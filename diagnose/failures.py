@@ -17,10 +17,10 @@ WHAT_HAPPENED = {
     Layer.CLIENT_ENCODING: "this client could not encode the request",
     Layer.DNS: "the host name could not be resolved",
     Layer.TCP_REFUSED: "the connection was refused",
-    Layer.TCP_TIMEOUT: "no connection within {seconds}",
+    Layer.TCP_TIMEOUT: "no connection after {seconds}",
     Layer.TLS: "the TLS handshake failed",
     Layer.CONNECTION_CLOSED: "the server closed the connection before the answer was complete",
-    Layer.READ_TIMEOUT: "no (complete) answer within {seconds}",
+    Layer.READ_TIMEOUT: "no (complete) answer after {seconds}",
     Layer.BODY_TOO_LARGE: "the answer was larger than airflow-doctor reads",
     Layer.CONNECTION: "the connection failed",
 }

@@ -16,7 +16,7 @@ from typing import Any
 
 from requests.auth import AuthBase
 
-from airflow_doctor.http import BearerAuth, NoAuth, TransportError, basic_auth
+from airflow_doctor.http import BearerAuth, Layer, NoAuth, TransportError, basic_auth
 from airflow_doctor.secrets import Secret
 
 
@@ -97,6 +97,12 @@ class Trial:
     @property
     def accepted(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def unanswered(self) -> bool:
+        """Sent, but no verdict came back: the network failed, not the credentials (unlike a form this client
+        cannot even encode, which is a verdict on the form)."""
+        return self.failure is not None and self.failure.layer is not Layer.CLIENT_ENCODING
 
 
 @dataclass

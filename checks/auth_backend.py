@@ -20,7 +20,7 @@ from airflow_doctor.checks._credentials import Credentials, Scheme, Trial, basic
 from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object, read_dags,
                                         try_credentials)
 from airflow_doctor.failures import transport_finding, what_happened
-from airflow_doctor.http import Layer, NoAuth, ProbeResponse, TransportError
+from airflow_doctor.http import NoAuth, ProbeResponse, TransportError
 from airflow_doctor.model import Finding, Fix, Status
 from airflow_doctor.profiles import AuthType, Profile
 from airflow_doctor.secrets import Secret
@@ -184,7 +184,7 @@ def _never_refused(tried: list[Trial]) -> Finding:
     answered = next((t for t in tried if t.status is not None), None)
     if answered is not None:
         return _not_an_auth_answer(answered)
-    sent = [t.failure for t in tried if t.failure is not None and t.failure.layer is not Layer.CLIENT_ENCODING]
+    sent = [t.failure for t in tried if t.unanswered]
     failure = sent[0] if sent else tried[0].failure
     assert failure is not None
     return transport_finding(failure, NOT_JUDGED)

@@ -64,8 +64,8 @@ class Check:
 
 
 def _auth_failed(ctx: CheckContext) -> bool:
-    return any(not t.accepted for t in ctx.facts.trials) and not any(t.accepted for t in ctx.facts.trials
-                                                                    if t.credentials == _as_sent(ctx))
+    refused = [t for t in ctx.facts.trials if not t.accepted and not t.unanswered]
+    return bool(refused) and not any(t.accepted for t in ctx.facts.trials if t.credentials == _as_sent(ctx))
 
 
 def _as_sent(ctx: CheckContext) -> Credentials:
@@ -90,7 +90,7 @@ def _confirm(ctx: CheckContext, variant: Credentials) -> bool | None:
     if known is None:
         stripped_trials = [t for t in ctx.facts.trials if t.credentials.stripped]
         known = stripped_trials[0] if stripped_trials and variant.stripped else None
-    if known is None:
+    if known is None or known.unanswered:
         return None
     return known.accepted
 

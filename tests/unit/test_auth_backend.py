@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import base64
+import socket
+import struct
 
 import pytest
 import responses

@@ -42,3 +42,15 @@ def test_a_read_timeout_on_the_dag_details_after_auth_passed_is_a_finding_about_
     assert results["payload-schema"].summary.endswith("; the DAG's params were not checked: dag-exists failed")
     assert report.diagnosis is not None and report.diagnosis.check_id == "dag-exists"
     assert report.exit_code is ExitCode.CHECK_FAILED
+
+
+def test_credential_encoding_does_not_blame_the_password_when_the_server_never_answered() -> None:
+    from airflow_doctor.checks import auth_backend, credential_encoding
+    from tests.unit.test_auth_backend import reset
+
+    with LocalServer(reset) as server:
+        ctx = check_context(server.url, api="/api/v1", version="2.10.5", password="secret-pw\n")
+        auth_backend.Check().run(ctx)
+        finding = credential_encoding.Check().run(ctx)
+    assert finding.status is Status.WARN and finding.explains == ()
+    assert finding.details == ("not confirmed: the password has a trailing newline",)

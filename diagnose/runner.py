@@ -18,7 +18,8 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Uses:
     """A fact a check reads. `unchecked` says what goes unchecked when it is missing ('the DAG's params were not
-    checked'); empty when the check cannot run without it, so the check that provides it is in `requires`."""
+    checked'); empty when a missing fact needs no word: the check cannot run without it (its provider is in
+    `requires`), or it finds the fact out itself."""
 
     fact: Hashable
     unchecked: str = ""

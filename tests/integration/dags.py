@@ -36,12 +36,22 @@ FAILING_TASK = '''def explode():
 
 BROKEN = "from airflow import DAG  # this file should define doctor_missing\nimport airflow_doctor_no_such_module\n"
 
+LEAK_CANARIES = ("leak-canary-4f1d9-pg", "leak-canary-4f1d9-apikey")
+"""Credentials only the server knows: they reach the doctor in the import error's traceback, never from a profile."""
+LEAKY_DAG_ID = "leaky_orders_etl"
+LEAKY = f'''\
+from airflow import DAG  # this file should define {LEAKY_DAG_ID}; it fails to import the way a connection does
+api_key = "{LEAK_CANARIES[1]}"
+raise ConnectionError(f"create_engine('postgresql://etl:{LEAK_CANARIES[0]}@db/orders') refused api_key = \\"{{api_key}}\\"")
+'''
+
 DAGS_COMMON = {
     "doctor_demo.py": SAMPLE_DAG,
     "doctor_paused.py": dag_file("doctor_paused", paused=True),
     "doctor_fails.py": dag_file("doctor_fails", body=FAILING_TASK),
     "doctor_display.py": dag_file("doctor_display_id", extra=', dag_display_name="Doctor Display"'),
     "doctor_missing.py": BROKEN,
+    f"{LEAKY_DAG_ID}.py": LEAKY,
     "doctor_becomes_broken.py": dag_file("doctor_becomes_broken"),
     "doctor_stale.py": dag_file("doctor_stale"),
 }

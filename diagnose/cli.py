@@ -440,10 +440,12 @@ def _terminal_width() -> int:
 def list_checks() -> None:
     """List the checks in the order they run, and what each needs."""
     from airflow_doctor.checks import CHECKS
+    from airflow_doctor.runner import in_dependency_order, producers, upstream
 
+    provided_by = producers(CHECKS)
     width = max(len(c.id) for c in CHECKS)
-    for c in CHECKS:
-        needs = ", ".join(c.requires) if c.requires else "nothing before it"
+    for c in in_dependency_order(CHECKS):
+        needs = ", ".join(upstream(c, provided_by)) or "nothing before it"
         typer.echo(f"{c.id.ljust(width)}  {c.title}\n{' ' * width}  needs: {c.needs}; runs after: {needs}")
 
 

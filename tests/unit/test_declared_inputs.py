@@ -61,3 +61,13 @@ def test_the_needs_text_that_checks_lists_names_every_provider(check) -> None:
     provided_by = producers(CHECKS)
     for used in check.uses:
         assert provided_by[used.fact] in check.needs, f"{check.id}'s needs does not say it builds on {provided_by[used.fact]}"
+
+
+def test_the_checks_listing_names_every_check_a_check_builds_on() -> None:
+    from typer.testing import CliRunner
+
+    from airflow_doctor.cli import app
+
+    listing = CliRunner().invoke(app, ["checks"]).output
+    payload_block = listing.split("payload-schema", 1)[1].split("\n\n")[0]
+    assert "runs after: reachability, dag-exists" in payload_block

@@ -8,7 +8,6 @@ Location, a JSON error body and a list body past 4 KB, a failed task's log. Ever
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +30,16 @@ CANARIES = {
     "AWS key in an Airflow 2 text log": "LEAKCANARY7Q3X9Z",
     "Authorization line in a log": "leak-canary-log-bearer-0c3d9e",
 }
-C = {name: value for name, value in CANARIES.items()}
 DAG = "orders_etl"
 FILELOC = f"/opt/airflow/dags/{DAG}.py"
 TRACE = (
     "Traceback (most recent call last):\n"
     f'  File "{FILELOC}", line 9, in <module>\n'
-    f"    engine = create_engine('postgresql://etl:{C['postgres URL in a traceback']}@db/orders')\n"
+    f"    engine = create_engine('postgresql://etl:{CANARIES['postgres URL in a traceback']}@db/orders')\n"
     '  File "/home/airflow/.local/lib/python3.12/site-packages/orders/client.py", line 41, in connect\n'
-    f'    api_key = "{C["api_key in a traceback"]}"\n'
-    f"ConnectionError: postgresql://etl:{C['postgres URL in a traceback']}@db/orders refused "
-    f"api_key = \"{C['api_key in a traceback']}\"\n")
+    f'    api_key = "{CANARIES["api_key in a traceback"]}"\n'
+    f"ConnectionError: postgresql://etl:{CANARIES['postgres URL in a traceback']}@db/orders refused "
+    f"api_key = \"{CANARIES['api_key in a traceback']}\"\n")
 PADDING = "x" * 4500
 """Grows a body past the 4 KB it was once cut at before it was parsed (so its keys were never masked)."""
 
@@ -71,7 +69,7 @@ class FakeAirflow:
     def answer(self, method: str, scenario: str, path: str, body: bytes) -> Reply | None:
         if scenario == "redirect" and path.endswith("/version"):
             return Reply(302, {"Location": "https://login.microsoftonline.com/tenant/oauth2/v2.0/authorize?client_id="
-                                           f"airflow&client_secret={C['client_secret in a Location']}&state=1"})
+                                           f"airflow&client_secret={CANARIES['client_secret in a Location']}&state=1"})
         if path in ("/api/v2/version", "/api/v1/version", "/api/v1/health", "/api/v2/monitor/health"):
             name = {"/api/v1/health": "health", "/api/v2/monitor/health": "health"}.get(path)
             return self.recorded(name or ("v2_version" if path.startswith("/api/v2") else "v1_version"))
@@ -119,34 +117,35 @@ class FakeAirflow:
                    "stack_trace": "Traceback (most recent call last):\nModuleNotFoundError: No module named 'x'\n"}
                   for i in range(40)]
         leaking = {"import_error_id": 99, "filename": FILELOC, "timestamp": "2026-01-01", "stack_trace": TRACE,
-                   "password": C["password key past 4 KB in a list body"]}
+                   "password": CANARIES["password key past 4 KB in a list body"]}
         return _json(200, {"import_errors": [*others, leaking], "total_entries": 41})
 
     def permission_probe(self) -> Reply:
         """The recorded answer that proves authorization passed, grown past 4 KB, with a password key up front."""
         data = recorded(self.label, "probe_admin")
-        body = {"password": C["password key of an error body over 4 KB"], **json.loads(data["body"]), "padding": PADDING}
-        return _json(data["status"], body)
+        leak = CANARIES["password key of an error body over 4 KB"]
+        return _json(data["status"], {"password": leak, **json.loads(data["body"]), "padding": PADDING})
 
     def trigger(self, sent: dict[str, Any]) -> Reply:
         return _json(200, {"dag_run_id": sent["dag_run_id"], "state": "queued", "logical_date": None, "conf": {}})
 
     def task_log(self) -> Reply:
+        bearer = CANARIES["Authorization line in a log"]
         if self.major >= 3:
+            url = f"postgresql://etl:{CANARIES['connection URL in an Airflow 3 log event']}@db/orders"
+            refused = f"token={CANARIES['token in an Airflow 3 log error']} was refused"
             return _json(200, {"content": [
-                {"timestamp": "2026-01-01T00:00:01Z", "level": "info",
-                 "event": f"connecting to postgresql://etl:{C['connection URL in an Airflow 3 log event']}@db/orders"},
-                {"timestamp": "2026-01-01T00:00:01Z", "level": "info",
-                 "event": f"Authorization: Bearer {C['Authorization line in a log']}"},
+                {"timestamp": "2026-01-01T00:00:01Z", "level": "info", "event": f"connecting to {url}"},
+                {"timestamp": "2026-01-01T00:00:01Z", "level": "info", "event": f"Authorization: Bearer {bearer}"},
                 {"timestamp": "2026-01-01T00:00:02Z", "level": "error", "event": "Task failed with exception",
-                 "error_detail": [{"exc_type": "PermissionError",
-                                   "exc_value": f"token={C['token in an Airflow 3 log error']} was refused"}]},
+                 "error_detail": [{"exc_type": "PermissionError", "exc_value": refused}]},
             ], "continuation_token": None})
-        text = ("[2026-01-01, 00:00:01 UTC] {taskinstance.py:3311} INFO - loading orders\n"
-                f"[2026-01-01, 00:00:01 UTC] {{client.py:41}} INFO - api_key = \"{C['api_key in an Airflow 2 text log']}\"\n"
-                f"[2026-01-01, 00:00:01 UTC] {{client.py:42}} INFO - Authorization: Bearer {C['Authorization line in a log']}\n"
-                f"[2026-01-01, 00:00:02 UTC] {{taskinstance.py:3311}} ERROR - aws key AKIA{C['AWS key in an Airflow 2 text log']}"
-                " was rejected\n")
+        at = "[2026-01-01, 00:00:01 UTC]"
+        text = (f"{at} {{taskinstance.py:3311}} INFO - loading orders\n"
+                f"{at} {{client.py:41}} INFO - api_key = \"{CANARIES['api_key in an Airflow 2 text log']}\"\n"
+                f"{at} {{client.py:42}} INFO - Authorization: Bearer {bearer}\n"
+                f"{at} {{taskinstance.py:3311}} ERROR - aws key AKIA{CANARIES['AWS key in an Airflow 2 text log']} "
+                "was rejected\n")
         return Reply(200, {"Content-Type": "text/plain"}, text.encode())
 
 

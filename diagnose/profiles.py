@@ -563,9 +563,9 @@ class _Builder:
     def _warn_if_weak(self, username: str | None, password: Secret) -> None:
         reason = weak_secret_reason(username, password.reveal())
         if reason:
-            self.warnings.append(f"the password of '{username}' is weak ({reason}): anyone can guess it, and the report "
-                                 f"masks it only where it is a value or a whole word, so it may still appear inside "
-                                 f"other words")
+            self.warnings.append(f"the password of '{username}' is weak ({reason}): anyone can guess it; "
+                                 f"the report masks it where it is a value (headers, bodies, URLs, password=...) but "
+                                 f"not where the same word appears in ordinary text; use a strong password")
 
     def number(self, node: _Node, key: str) -> float:
         value = node.value

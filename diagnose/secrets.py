@@ -72,8 +72,6 @@ def weak_secret_reason(username: str | None, value: str) -> str | None:
     return None
 
 
-_TOKEN_START = r"(?<![^\s\"'`(\[{<\\])"
-_TOKEN_END = r"(?=[.,;:!?\"'`)\]}>\\]*(?:\s|\\[nrt]|$))"
 """A weak secret counts only as a whole token: after a space, quote or bracket, before one (or sentence punctuation).
 So `lab_airflow`, `airflow-doctor`, `airflow.cfg` and `/opt/airflow/dags` never match the password `airflow`."""
 
@@ -82,14 +80,15 @@ class SecretRegistry:
     """Every secret value known to this process, with the derived forms it may take on the wire.
 
     A secret of real strength is matched everywhere, even inside other text. A weak one (see `weak_secret_reason`)
-    is matched only as a whole token, so that it cannot shred DAG ids, host names or the tool's own words; its
-    derived forms (base64 of `user:password`, `Bearer ...`, percent- or JSON-escaped) are specific enough to be
-    matched everywhere once they are at least MIN_STRONG_LENGTH long.
+    is not matched as bare text at all: `airflow` is also a word of the tool's own commands (`airflow dags unpause`),
+    of host names and of DAG ids, and masking it there would make the report unreadable and its commands useless.
+    It is masked where it is a value (headers, bodies and form fields by key, URL userinfo, `password=...`: the
+    redaction policy in redact.py), and its derived forms (base64 of `user:password`, `Bearer ...`) are specific
+    enough to be matched everywhere once they are at least MIN_STRONG_LENGTH long. The profile warns about it.
     """
 
     def __init__(self) -> None:
         self._everywhere: set[str] = set()
-        self._as_token: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
         self._lock = threading.Lock()
 
@@ -110,29 +109,23 @@ class SecretRegistry:
     def _register(self, value: str, weak: bool, forms: set[str]) -> None:
         bare = {value, value.strip()}
         with self._lock:
-            for form in forms:
-                specific = len(form) >= MIN_STRONG_LENGTH and not (weak and form in bare)
-                (self._everywhere if specific else self._as_token).add(form)
+            self._everywhere |= {form for form in forms if len(form) >= MIN_STRONG_LENGTH and not (weak and form in bare)}
             self._pattern = None
 
     def clear(self) -> None:
         with self._lock:
             self._everywhere.clear()
-            self._as_token.clear()
             self._pattern = None
 
     @property
     def values(self) -> frozenset[str]:
-        return frozenset(self._everywhere | self._as_token)
+        return frozenset(self._everywhere)
 
     def _compiled(self) -> re.Pattern[str] | None:
         with self._lock:
-            if self._pattern is None and (self._everywhere or self._as_token):
-                tokens = self._as_token - self._everywhere
-                parts = [(form, re.escape(form)) for form in self._everywhere]
-                parts += [(form, f"{_TOKEN_START}{re.escape(form)}{_TOKEN_END}") for form in tokens]
-                parts.sort(key=lambda part: len(part[0]), reverse=True)
-                self._pattern = re.compile("|".join(regex for _, regex in parts))
+            if self._pattern is None and self._everywhere:
+                forms = sorted(self._everywhere, key=len, reverse=True)
+                self._pattern = re.compile("|".join(re.escape(form) for form in forms))
             return self._pattern
 
     def scrub(self, text: str) -> str:
@@ -140,7 +133,7 @@ class SecretRegistry:
         return pattern.sub(MASK, text) if pattern else text
 
     def leaks(self, text: str) -> bool:
-        """Whether `text` holds a registered secret where `scrub` would mask it (a weak one inside a word does not)."""
+        """Whether `text` holds a registered secret where `scrub` would mask it (a weak one as bare text does not)."""
         pattern = self._compiled()
         return bool(pattern and pattern.search(text))
 

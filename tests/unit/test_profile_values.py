@@ -168,9 +168,9 @@ def test_a_weak_password_gets_a_warning_that_says_what_it_means(tmp_path: Path, 
                                                                  reason: str) -> None:
     profile = load(tmp_path, f"url: {BASE}\nauth: {{type: basic, username: {username}, password: '${{PW}}'}}\n",
                    env={"PW": password})
-    assert profile.warnings == (f"the password of '{username}' is weak ({reason}): anyone can guess it, and the report "
-                                f"masks it only where it is a value or a whole word, so it may still appear inside "
-                                f"other words",)
+    assert profile.warnings == (f"the password of '{username}' is weak ({reason}): anyone can guess it; "
+                                f"the report masks it where it is a value (headers, bodies, URLs, password=...) but "
+                                f"not where the same word appears in ordinary text; use a strong password",)
 
 
 def test_a_strong_password_gets_no_warning(tmp_path: Path) -> None:

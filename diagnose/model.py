@@ -56,7 +56,11 @@ class Exchange:
 
 @dataclass(frozen=True)
 class Finding:
-    """What a check concluded. `explains` names checks whose failure this finding is the root cause of."""
+    """What a check concluded. `explains` names checks whose failure this finding is the root cause of.
+
+    `why_ui_works` answers the user's first question for a failure: why the same DAG triggers from the web UI
+    (the UI's session, its form filling in params, its unpause-on-trigger, its own route). Empty when it does not.
+    """
 
     status: Status
     summary: str
@@ -64,6 +68,7 @@ class Finding:
     fix: Fix | None = None
     details: tuple[str, ...] = ()
     explains: tuple[str, ...] = ()
+    why_ui_works: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ class CheckResult:
     duration_ms: float = 0.0
     explains: tuple[str, ...] = ()
     internal_error: str | None = None
+    why_ui_works: str = ""
 
     @classmethod
     def from_finding(cls, check_id: str, title: str, finding: Finding, evidence: tuple[Exchange, ...],
@@ -93,7 +99,8 @@ class CheckResult:
         fix = finding.fix and Fix(redact_text(finding.fix.text), tuple(redact_text(c) for c in finding.fix.commands),
                                   finding.fix.docs and redact_text(finding.fix.docs))
         return cls(check_id, title, finding.status, redact_text(finding.summary), redact_text(finding.explanation), fix,
-                   tuple(redact_text(d) for d in finding.details), evidence, duration_ms, finding.explains)
+                   tuple(redact_text(d) for d in finding.details), evidence, duration_ms, finding.explains,
+                   why_ui_works=redact_text(finding.why_ui_works))
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,7 @@ class Diagnosis:
     check_id: str
     summary: str
     fix: Fix | None
+    why_ui_works: str = ""
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def choose_diagnosis(results: list[CheckResult] | tuple[CheckResult, ...]) -> Di
         chosen = next((r for r in results if r.status is Status.WARN), None)
     if chosen is None:
         return None
-    return Diagnosis(chosen.check_id, chosen.summary, chosen.fix)
+    return Diagnosis(chosen.check_id, chosen.summary, chosen.fix, chosen.why_ui_works)
 
 
 # --- terminal ---------------------------------------------------------------------------------------
@@ -130,6 +130,8 @@ def _terminal_diagnosis(console, report: Report, verbosity: int) -> None:  # typ
     console.print(Text.assemble((f"{label} ({diagnosis.check_id}): ", f"bold {STYLES[result.status]}"), diagnosis.summary))
     if result.explanation and verbosity == 0:
         _padded(console, Text(result.explanation), 2)
+    if diagnosis.why_ui_works:
+        _padded(console, Text.assemble(("Why the UI works: ", "bold"), diagnosis.why_ui_works), 2)
     if diagnosis.fix is not None:
         _padded(console, Text.assemble(("Fix: ", "bold"), diagnosis.fix.text), 2)
         for command in diagnosis.fix.commands:
@@ -185,6 +187,8 @@ def render_markdown(report: Report, level: int = 1) -> str:
     if report.diagnosis is not None:
         d = report.diagnosis
         out += [f"{h2} Diagnosis: {_md(d.summary)}", "", f"Found by `{d.check_id}`."]
+        if d.why_ui_works:
+            out += ["", f"**Why the UI works:** {_md(d.why_ui_works, table=False)}"]
         if d.fix is not None:
             out += ["", f"**Fix:** {_md(d.fix.text)}"]
             if d.fix.commands:
@@ -270,7 +274,7 @@ def report_to_dict(report: Report) -> dict:
         "warnings": list(report.warnings),
         "diagnosis": None if report.diagnosis is None else {
             "check_id": report.diagnosis.check_id, "summary": report.diagnosis.summary,
-            "fix": _fix_dict(report.diagnosis.fix)},
+            "why_ui_works": report.diagnosis.why_ui_works, "fix": _fix_dict(report.diagnosis.fix)},
         "results": [_result_dict(r) for r in report.results],
         "working_request": None if report.working_request is None else {
             "title": report.working_request.title, "notes": list(report.working_request.notes),
@@ -292,7 +296,8 @@ def _fix_dict(fix) -> dict | None:  # type: ignore[no-untyped-def]
 def _result_dict(r: CheckResult) -> dict:
     return {
         "check_id": r.check_id, "title": r.title, "status": r.status.value, "summary": r.summary,
-        "explanation": r.explanation, "fix": _fix_dict(r.fix), "details": list(r.details),
+        "explanation": r.explanation, "why_ui_works": r.why_ui_works, "fix": _fix_dict(r.fix),
+        "details": list(r.details),
         "explains": list(r.explains), "duration_ms": round(r.duration_ms, 1),
         "internal_error": r.internal_error,
         "evidence": [_exchange_dict(e) for e in r.evidence],

@@ -132,3 +132,16 @@ def test_an_error_document_carries_the_sentence_and_the_exit_code() -> None:
     data = json.loads(render_error_json("The profiles file x does not exist; create it.", ExitCode.USAGE))
     assert data == {"schema_version": SCHEMA_VERSION, "error": "The profiles file x does not exist; create it.",
                     "exit_code": 2}
+
+
+def test_the_headline_says_why_the_ui_works_in_every_format() -> None:
+    from airflow_doctor.model import CheckResult, Finding, Fix, Report, Status
+    from airflow_doctor.report import choose_diagnosis, render_json, render_markdown, render_terminal
+
+    finding = Finding(Status.FAIL, "'etl' is paused", fix=Fix("Unpause it:", ("airflow dags unpause etl",)),
+                      why_ui_works="the UI's trigger form unpauses the DAG when it triggers")
+    results = (CheckResult.from_finding("paused", "Runs will start", finding, (), 1.0),)
+    report = Report("0.1", "now", "p", "http://h", (), (), results, diagnosis=choose_diagnosis(results))
+    assert "Why the UI works: the UI's trigger form unpauses the DAG" in render_terminal(report)
+    assert "**Why the UI works:** the UI's trigger form unpauses the DAG" in render_markdown(report)
+    assert '"why_ui_works": "the UI\'s trigger form unpauses the DAG when it triggers"' in render_json(report)

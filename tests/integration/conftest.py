@@ -216,24 +216,74 @@ def _age_dag_files(server: Server, timeout: float = AGEING_TIMEOUT) -> None:
                        f"the last lines of {parser}:\n{log_tail(parser)}")
 
 
+KEYS = (*VERSIONS, FAB3, OLD3)
+SHARED_SERVERS = "AIRFLOW_DOCTOR_TEST_SERVERS"
+"""Development only (never set in CI): a folder whose servers are started once and reused by later test sessions."""
+
+
+def _start_all(roots: dict[str, Path]) -> tuple[dict[str, Server], list[str]]:
+    servers: dict[str, Server] = {}
+    errors = []
+    starters = {**{v: lambda root, v=v: _start(v, root) for v in VERSIONS}, FAB3: _start_fab, OLD3: _start_old3}
+    with ThreadPoolExecutor(max(1, len(roots))) as pool:
+        futures = {key: pool.submit(starters[key], root) for key, root in roots.items()}
+        for key, future in futures.items():
+            try:
+                servers[key] = future.result()
+            except Exception as exc:  # keep going so every started server is stopped
+                errors.append(f"{key}: {exc}")
+    return servers, errors
+
+
+def _reused(root: Path) -> Server | None:
+    """A server an earlier session left running in `root`, if all its processes are still alive."""
+    from airflow_doctor.sandbox import _alive
+
+    try:
+        saved = json.loads((root / "server.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not all(_alive(pid) for pid in saved["processes"].values()):
+        return None
+    sandbox = Sandbox(saved["version"], root, port=saved["port"], extras=tuple(saved["extras"]),
+                      extra_ports=saved["extra_ports"], processes=saved["processes"],
+                      admin_password=(root / "admin-password").read_text())
+    return Server(sandbox)
+
+
+def _shared_servers(folder: Path) -> dict[str, Server]:
+    """Reuse the servers running in `folder`, starting (under a lock) the ones that are not; they are left running."""
+    import fcntl
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        servers = {key: server for key in KEYS if (server := _reused(folder / key)) is not None}
+        missing = {key: folder / key for key in KEYS if key not in servers}
+        for root in missing.values():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir()
+        started, errors = _start_all(missing)
+        for key, server in started.items():
+            box = server.sandbox
+            (folder / key / "server.json").write_text(json.dumps(
+                {"version": box.version, "port": box.port, "extras": list(box.extras), "extra_ports": box.extra_ports,
+                 "processes": box.processes}))
+        if errors:
+            pytest.fail("could not start Airflow: " + "; ".join(errors))
+        return {**servers, **started}
+
+
 @pytest.fixture(scope="session")
 def airflow_servers(tmp_path_factory: pytest.TempPathFactory):
     """Airflow 2 and 3 on 127.0.0.1, started side by side, stopped by PID when the session ends."""
     if os.environ.get("AIRFLOW_DOCTOR_SKIP_INTEGRATION"):
         pytest.skip("AIRFLOW_DOCTOR_SKIP_INTEGRATION is set")
-    keys = (*VERSIONS, FAB3, OLD3)
-    roots = {v: tmp_path_factory.mktemp(f"airflow-{v}") for v in keys}
-    servers: dict[str, Server] = {}
-    errors = []
-    with ThreadPoolExecutor(len(keys)) as pool:
-        futures = {v: pool.submit(_start, v, roots[v]) for v in VERSIONS}
-        futures[FAB3] = pool.submit(_start_fab, roots[FAB3])
-        futures[OLD3] = pool.submit(_start_old3, roots[OLD3])
-        for version, future in futures.items():
-            try:
-                servers[version] = future.result()
-            except Exception as exc:  # keep going so every started server is stopped
-                errors.append(f"{version}: {exc}")
+    if os.environ.get(SHARED_SERVERS):
+        yield _shared_servers(Path(os.environ[SHARED_SERVERS]))
+        return
+    servers, errors = _start_all({key: tmp_path_factory.mktemp(f"airflow-{key}") for key in KEYS})
     try:
         if errors:
             pytest.fail("could not start Airflow: " + "; ".join(errors))

@@ -8,9 +8,13 @@ also waits when the DAG already has max_active_runs runs going, or when no sched
 
 from __future__ import annotations
 
+import json
+import shlex
 from urllib.parse import quote
 
+from airflow_doctor.checks._credentials import Scheme
 from airflow_doctor.checks.base import CheckContext, Fact, Uses, json_object
+from airflow_doctor.profiles import AuthType
 from airflow_doctor.model import Finding, Fix, Status
 
 
@@ -25,20 +29,11 @@ class Check:
     def run(self, ctx: CheckContext) -> Finding:
         facts = ctx.facts
         dag = facts.dag
-        assert dag is not None and facts.credentials is not None
-        path = facts.api_path(f"/dags/{quote(dag.dag_id, safe='')}")
+        if dag is None:
+            return Finding(Status.SKIP, "skipped: the profile has no dag_id, so there is no DAG to look at")
+        assert facts.credentials is not None
         if dag.is_paused:
-            return Finding(
-                Status.FAIL, f"{dag.dag_id!r} is paused: a trigger is accepted (200, 'queued') and the run never starts",
-                explanation="Airflow accepts runs for a paused DAG and queues them, but the scheduler does not start "
-                            "runs of paused DAGs, so the run sits in 'queued' with no error anywhere. The UI's trigger "
-                            "form has 'Unpause DAG when triggered' (Airflow 3: 'Unpause on trigger') ticked by default, "
-                            "so triggering from the UI silently unpauses the DAG. New DAGs start paused "
-                            "([core] dags_are_paused_at_creation = True) unless the DAG sets is_paused_upon_creation.",
-                fix=Fix("Unpause the DAG once (airflow-doctor never changes it for you):",
-                        (f"airflow dags unpause {dag.dag_id}",
-                         f"curl -X PATCH \"$AIRFLOW_URL{path}\" -H 'Content-Type: application/json' "
-                         f"-d '{{\"is_paused\": false}}' <your auth>")))
+            return paused_finding(ctx, dag.dag_id)
         waits = []
         running = dag.active_runs if dag.active_runs is not None else _running_runs(ctx, dag.dag_id)
         if dag.max_active_runs and running is not None and running >= dag.max_active_runs:
@@ -54,6 +49,48 @@ class Check:
                                         + "; ".join(w[0] for w in waits),
                            explanation=" ".join(w[1] for w in waits), fix=Fix(" ".join(w[2] for w in waits)))
         return Finding(Status.PASS, f"{dag.dag_id!r} is not paused" + (f"; {slots}" if slots else ""))
+
+
+def paused_finding(ctx: CheckContext, dag_id: str) -> Finding:
+    version = ctx.facts.airflow_version or "unknown"
+    return Finding(
+        Status.FAIL, f"{dag_id!r} is paused: Airflow {version} accepts a trigger of a paused DAG (200, state "
+                     "'queued') and the run never starts",
+        explanation="Airflow accepts runs for a paused DAG and queues them, but the scheduler does not start "
+                    "runs of paused DAGs, so the run sits in 'queued' with no error anywhere. New DAGs start paused "
+                    "([core] dags_are_paused_at_creation = True) unless the DAG sets is_paused_upon_creation.",
+        fix=Fix("Unpause the DAG once (airflow-doctor never changes it for you), on the Airflow host or through the "
+                "API with the secret in the environment as in the request that works:",
+                (f"airflow dags unpause {shlex.quote(dag_id)}", unpause_curl(ctx, dag_id))),
+        why_ui_works="The UI's trigger form has 'Unpause DAG when triggered' (Airflow 3: 'Unpause on trigger') "
+                     "ticked by default, so a trigger from the UI unpauses the DAG first; the API never does.")
+
+
+def unpause_curl(ctx: CheckContext, dag_id: str) -> str:
+    """PATCH .../dags/{id} {"is_paused": false}, runnable as printed with only the secret in the environment."""
+    from airflow_doctor.checks.working_request import PASSWORD_VAR, TOKEN_VAR
+
+    facts = ctx.facts
+    url = shlex.quote(facts.base_url + facts.api_path(f"/dags/{quote(dag_id, safe='')}"))
+    credentials = facts.credentials
+    user = shlex.quote((credentials.username if credentials else "") or ctx.profile.auth.username or "")
+    lines = []
+    if credentials is not None and credentials.scheme is Scheme.BEARER and ctx.profile.auth.type is AuthType.JWT:
+        login = (f'import json, os; print(json.dumps({{"username": {json.dumps(ctx.profile.auth.username or "")}, '
+                 f'"password": os.environ["{PASSWORD_VAR}"]}}))')
+        lines.append(f"JWT=$(python3 -c {shlex.quote(login)} \\\n"
+                     f"  | curl -sS -X POST {shlex.quote(facts.base_url + '/auth/token')} -H 'Content-Type: application/json' -d @- \\\n"
+                     f"  | python3 -c 'import json, sys; print(json.load(sys.stdin)[\"access_token\"])')")
+        auth = '-H "Authorization: Bearer $JWT"'
+    elif credentials is not None and credentials.scheme is Scheme.BEARER:
+        auth = f'-H "Authorization: Bearer ${TOKEN_VAR}"'
+    elif credentials is not None and credentials.scheme is Scheme.BASIC:
+        auth = f'-u {user}:"${PASSWORD_VAR}"'
+    else:
+        auth = ""
+    lines.append(f"curl -sS --fail-with-body -X PATCH {url} -H 'Content-Type: application/json' {auth} "
+                 f"-d '{{\"is_paused\": false}}'".replace("  ", " "))
+    return "\n".join(lines)
 
 
 def _running_runs(ctx: CheckContext, dag_id: str) -> int | None:

@@ -15,6 +15,7 @@ A 403 to either means the identity may not trigger this DAG.
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Any
 from urllib.parse import quote
 
@@ -35,7 +36,9 @@ class Check:
 
     def run(self, ctx: CheckContext) -> Finding:
         facts = ctx.facts
-        assert facts.credentials is not None and facts.dag is not None
+        if facts.dag is None:
+            return Finding(Status.SKIP, "skipped: the profile has no dag_id, so there is no DAG to ask about")
+        assert facts.credentials is not None
         body = V2_PROBE if facts.api is ApiFlavour.V2 else V1_PROBE
         response = ctx.probe.post(facts.api_path(f"/dags/{quote(facts.dag.dag_id, safe='')}/dagRuns"), json=body,
                                   auth=facts.credentials.auth())
@@ -51,10 +54,12 @@ class Check:
             return Finding(Status.FAIL, f"the permission probe was accepted ({response.status}): a run may have been created",
                            explanation="This server accepted a body that Airflow rejects. Something between this "
                                        "machine and Airflow rewrites requests, or this Airflow version validates "
-                                       "differently. Look at the DAG's runs and delete the one named in the evidence.")
+                                       "differently. Look at the DAG's runs and delete the one named in the evidence.",
+                           why_ui_works=UNEXPECTED_ANSWER)
         return Finding(Status.FAIL, f"the trigger endpoint answered {response.status} ({error_detail(response, 160)})",
                        explanation="The permission probe was neither accepted past authorization nor refused with "
-                                   "403; the evidence shows what the server said instead.")
+                                   "403; the evidence shows what the server said instead.",
+                       why_ui_works=UNEXPECTED_ANSWER)
 
 
 def passed_authorization(status: int, body: dict[str, Any] | None, api: ApiFlavour | None) -> bool:
@@ -68,25 +73,50 @@ def passed_authorization(status: int, body: dict[str, Any] | None, api: ApiFlavo
 def forbidden(ctx: CheckContext) -> Finding:
     facts = ctx.facts
     assert facts.dag is not None
-    dag_id = facts.dag.dag_id
-    who = facts.identity or "this identity"
     if facts.api is ApiFlavour.V2 and facts.role:
-        return Finding(
-            Status.FAIL, f"{who} (role {facts.role}) may not trigger {dag_id!r} (403)",
-            explanation="Airflow 3's simple auth manager lets role 'viewer' read DAGs but not trigger them; "
-                        "triggering needs role 'user', 'op' or 'admin'. The UI hides the trigger button for a viewer, "
-                        "so a UI that 'works' is logged in as somebody else.",
-            fix=Fix("Give the user role 'user' (or higher) and restart the api-server:",
-                    (f"[core]\nsimple_auth_manager_users = {who}:user",
-                     f"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS={who}:user")))
+        return viewer_in_simple_auth_manager(ctx, facts.dag.dag_id)
+    return missing_fab_permissions(ctx, facts.dag.dag_id)
+
+
+def login_name(ctx: CheckContext) -> str | None:
+    """The name the user logs in with: what CLI commands and configuration take (the identity shown may be
+    'admin (user id 2)')."""
+    credentials = ctx.facts.credentials
+    return (credentials.username if credentials and credentials.username else None) or ctx.profile.auth.username
+
+
+def viewer_in_simple_auth_manager(ctx: CheckContext, dag_id: str) -> Finding:
+    facts = ctx.facts
+    who = facts.identity or "this identity"
+    name = login_name(ctx) or "<the user's name>"
+    return Finding(
+        Status.FAIL, f"{who} (role {facts.role}) may not trigger {dag_id!r} (403)",
+        explanation="Airflow 3's simple auth manager lets role 'viewer' read DAGs but not trigger them; "
+                    "triggering needs role 'user', 'op' or 'admin'.",
+        fix=Fix(f"In [core] simple_auth_manager_users, change this user's entry to {name}:user and restart the "
+                "api-server. The setting is the whole list of users: keep every other entry exactly as it is (an "
+                "entry left out is a user who can no longer log in). Passwords are not in this setting and do not "
+                "change. The entry, as configuration:", (f"{name}:user",)),
+        why_ui_works=WHY_UI_WORKS_FORBIDDEN)
+
+
+def missing_fab_permissions(ctx: CheckContext, dag_id: str) -> Finding:
+    who = ctx.facts.identity or "this identity"
+    name = login_name(ctx)
+    grant = (f"Give {name} the User role (added to its roles, nothing removed), on the Airflow host:"
+             if name else "Give the user this token belongs to the User role (airflow users add-role -u <its "
+                          "username> -r User), on the Airflow host.")
     return Finding(
         Status.FAIL, f"{who} may not trigger {dag_id!r} (403)",
         explanation="Triggering needs two permissions together: 'can edit' on DAGs (or on DAG:" + dag_id + ") and "
                     "'can create' on DAG Runs (or on DAG Run:" + dag_id + "). The built-in Viewer role has neither; "
-                    "User, Op and Admin have both. Reading the DAG (which this identity can) is not enough. If the UI "
-                    "lets you trigger, it is logged in as another user or with another role.",
-        fix=Fix("Grant a role that may trigger, globally or for this DAG only:",
-                (f"airflow users add-role -u {who} -r User",
-                 f'DAG("{dag_id}", access_control={{"<role>": {{"DAGs": {{"can_read", "can_edit"}}, '
-                 f'"DAG Runs": {{"can_create"}}}}}})'),
-                "https://airflow.apache.org/docs/apache-airflow-providers-fab/stable/auth-manager/access-control.html"))
+                    "User, Op and Admin have both. Reading the DAG (which this identity can) is not enough.",
+        fix=Fix(grant, (f"airflow users add-role -u {shlex.quote(name)} -r User",) if name else (),
+                "https://airflow.apache.org/docs/apache-airflow-providers-fab/stable/auth-manager/access-control.html"),
+        why_ui_works=WHY_UI_WORKS_FORBIDDEN)
+
+
+WHY_UI_WORKS_FORBIDDEN = ("A UI that can trigger this DAG is logged in as another user, or one with another role: "
+                          "for this user the UI offers no working Trigger either.")
+UNEXPECTED_ANSWER = ("The UI triggers through its own session; this answer is what the API gave this client, shown "
+                     "in the evidence.")

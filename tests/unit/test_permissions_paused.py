@@ -43,21 +43,60 @@ def test_airflow_2_viewer_gets_the_permissions_it_lacks_named() -> None:
 
 
 @responses.activate(assert_all_requests_are_fired=True)
-def test_airflow_3_viewer_is_told_which_role_to_give_it() -> None:
+def test_airflow_3_viewer_gets_its_entry_as_configuration_and_is_warned_the_setting_is_the_whole_list() -> None:
     ctx = ctx_with_dag(V3)
-    ctx.facts.identity, ctx.facts.role = "viewer", "viewer"
+    ctx.facts.identity, ctx.facts.role = "admin (user id 2)", "viewer"
     replay(responses, BASE, V3, "probe_viewer")
     finding = permissions.Check().run(ctx)
     assert finding.status is Status.FAIL and "role viewer" in finding.summary
-    assert any("viewer:user" in c for c in finding.fix.commands)
+    assert finding.fix.commands == ("admin:user",)
+    assert "keep every other entry" in finding.fix.text and "restart the api-server" in finding.fix.text
+    assert "another user" in finding.why_ui_works
 
 
-@pytest.mark.parametrize("label", [V2, V3])
-def test_paused_dag_fails_with_the_ui_auto_unpause_explained(label: str) -> None:
+@pytest.mark.parametrize("identity", ["viewer", "viewer (user id 7)"])
+@responses.activate(assert_all_requests_are_fired=True)
+def test_add_role_command_names_the_login_not_the_identity_shown(identity: str) -> None:
+    ctx = ctx_with_dag(V2, username="viewer")
+    ctx.facts.credentials = Credentials(Scheme.BASIC, "viewer", ctx.profile.auth.password)
+    ctx.facts.identity = identity
+    replay(responses, BASE, V2, "probe_viewer")
+    finding = permissions.Check().run(ctx)
+    assert finding.fix.commands == ("airflow users add-role -u viewer -r User",)
+    assert "users create" not in finding.fix.text and finding.why_ui_works
+
+
+@pytest.mark.parametrize("check", [permissions.Check(), paused.Check()], ids=lambda c: c.id)
+def test_without_a_dag_there_is_nothing_to_ask_so_the_check_skips_saying_why(check) -> None:
+    ctx = ctx_with_dag(V2)
+    ctx.facts.dag = None
+    finding = check.run(ctx)
+    assert finding.status is Status.SKIP and "no dag_id" in finding.summary
+
+
+@pytest.mark.parametrize("label, version", [(V2, "2.10.5"), (V3, "3.3.2")])
+def test_paused_dag_fails_with_the_ui_auto_unpause_as_why_the_ui_works(label: str, version: str) -> None:
     ctx = ctx_with_dag(label, "details_paused")
     finding = paused.Check().run(ctx)
     assert finding.status is Status.FAIL and "is paused" in finding.summary
-    assert "Unpause" in finding.explanation and finding.fix.commands[0] == "airflow dags unpause doctor_paused"
+    assert f"Airflow {version} accepts a trigger of a paused DAG" in finding.summary
+    assert "unpauses the DAG first" in finding.why_ui_works
+    assert finding.fix.commands[0] == "airflow dags unpause doctor_paused"
+
+
+@pytest.mark.parametrize("auth_type, expected", [
+    ("basic", "-u admin:\"$AIRFLOW_PASSWORD\""),
+    ("token", "-H \"Authorization: Bearer $AIRFLOW_TOKEN\""),
+    ("jwt", "-H \"Authorization: Bearer $JWT\""),
+])
+def test_unpause_curl_runs_as_printed_with_only_the_secret_in_the_environment(auth_type: str, expected: str) -> None:
+    ctx = ctx_with_dag(V3, "details_paused", auth_type=auth_type, token="tok" if auth_type == "token" else None)
+    scheme = Scheme.BASIC if auth_type == "basic" else Scheme.BEARER
+    ctx.facts.credentials = Credentials(scheme, "admin" if auth_type != "token" else "", ctx.profile.auth.password)
+    curl = paused.Check().run(ctx).fix.commands[1]
+    assert "<" not in curl and "***" not in curl and expected in curl
+    assert curl.splitlines()[-1].startswith("curl -sS --fail-with-body -X PATCH http://airflow.test/api/v2/dags/doctor_paused ")
+    assert ("/auth/token" in curl) is (auth_type == "jwt")
 
 
 @responses.activate(assert_all_requests_are_fired=True)

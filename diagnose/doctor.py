@@ -7,14 +7,17 @@ a bug there is one more reported internal error, never a report lost.
 
 from __future__ import annotations
 
+import json
+import os
 import platform
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Callable, Mapping
+from urllib.parse import urlsplit
 
 from airflow_doctor import __version__
-from airflow_doctor.model import CheckResult, Report, Snippet, WorkingRequest
+from airflow_doctor.model import Checked, CheckResult, Report, Snippet, WorkingRequest
 from airflow_doctor.profiles import Profile
-from airflow_doctor.redact import redact_text
+from airflow_doctor.redact import redact_json, redact_text
 from airflow_doctor.runner import Selection, attempt, run_checks
 
 Progress = Callable[[str, str, "CheckResult | None"], None]
@@ -37,8 +40,7 @@ def diagnose_profile(profile: Profile, selection: Selection = Selection(), *, tr
     results += [request_crash] if request_crash else []
     diagnosis, diagnosis_crash = attempt("diagnosis", "Diagnosis", lambda: choose_diagnosis(results), debug)
     results += [diagnosis_crash] if diagnosis_crash else []
-    environment = [*probe.environment(), ("python", platform.python_version()),
-                   ("os", f"{platform.system()} {platform.release()}"), ("requests made", str(probe.request_count))]
+    environment = [("python", platform.python_version()), ("os", f"{platform.system()} {platform.release()}")]
     return Report(
         tool_version=__version__,
         generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
@@ -50,7 +52,56 @@ def diagnose_profile(profile: Profile, selection: Selection = Selection(), *, tr
         diagnosis=diagnosis,
         warnings=tuple(redact_text(w) for w in profile.warnings),
         working_request=request and redacted_request(request),
+        checked=what_was_checked(profile),
+        requests_made=probe.request_count,
     )
+
+
+CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+"""The variables requests reads for its CA bundle, in its order."""
+
+
+def what_was_checked(profile: Profile, environ: Mapping[str, str] = os.environ) -> Checked:
+    """The profile's inputs as the report shows them: secrets masked, the proxy as its host only."""
+    tls, ca_source = _tls(profile, environ)
+    payload = profile.payload and json.dumps(redact_json(profile.payload), ensure_ascii=False, default=str)
+    shape = profile.request
+    request = shape and " ".join(p for p in (shape.method, shape.path or "<the trigger path>",
+                                              shape.content_type and f"({shape.content_type})") if p)
+    return Checked(url=redact_text(profile.url), auth_type=profile.auth.type.value,
+                   user=profile.auth.username and redact_text(profile.auth.username),
+                   dag_id=profile.dag_id and redact_text(profile.dag_id),
+                   payload=payload and redact_text(payload), request=request and redact_text(request),
+                   tls=tls, ca_source=ca_source and redact_text(ca_source),
+                   connect_timeout_s=profile.connect_timeout, read_timeout_s=profile.read_timeout,
+                   proxy=_proxy_host(profile.url))
+
+
+def _tls(profile: Profile, environ: Mapping[str, str]) -> tuple[str, str | None]:
+    """Whether the server's certificate is verified, and against which CA bundle (which variable named it)."""
+    if urlsplit(profile.url).scheme != "https":
+        return "not used (http)", None
+    if profile.verify is False:
+        return "not verified (tls.verify: false)", None
+    if isinstance(profile.verify, str):
+        return "verified", f"CA bundle {profile.verify}, from the profile's tls.verify"
+    variable = next((v for v in CA_VARIABLES if environ.get(v)), None)
+    if variable:
+        return "verified", f"CA bundle {environ[variable]}, from ${variable}"
+    return "verified", "the CA bundle that comes with requests (certifi); REQUESTS_CA_BUNDLE is not set"
+
+
+def _proxy_host(url: str) -> str | None:
+    """The proxy requests would use for this url (its environment, no_proxy included), host and port only: a proxy
+    URL can carry a password."""
+    import requests
+
+    proxies = requests.utils.get_environ_proxies(url)
+    proxy = proxies.get(urlsplit(url).scheme) or proxies.get("all")
+    if not proxy:
+        return None
+    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    return (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
 
 
 def _redacted_pairs(pairs: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:

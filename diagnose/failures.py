@@ -69,4 +69,4 @@ def transport_finding(error: TransportError, consequence: str = STOPPED) -> Find
         Status.FAIL, what_happened(error),
         explanation=f"{error.message}. {consequence} The evidence shows the request.",
         fix=FIXES.get(error.layer, Fix("Run the check again; if it fails the same way, the evidence shows the request "
-                                       "to try by hand.")))
+                                       "to try by hand.")), code=error.layer.value)

@@ -69,6 +69,8 @@ class Finding:
     details: tuple[str, ...] = ()
     explains: tuple[str, ...] = ()
     why_ui_works: str = ""
+    code: str = ""
+    """A machine code for the cause ('tcp-refused', 'dns'): for JSON consumers; prose never shows it."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class CheckResult:
     explains: tuple[str, ...] = ()
     internal_error: str | None = None
     why_ui_works: str = ""
+    code: str = ""
 
     @classmethod
     def from_finding(cls, check_id: str, title: str, finding: Finding, evidence: tuple[Exchange, ...],
@@ -100,7 +103,7 @@ class CheckResult:
                                   finding.fix.docs and redact_text(finding.fix.docs))
         return cls(check_id, title, finding.status, redact_text(finding.summary), redact_text(finding.explanation), fix,
                    tuple(redact_text(d) for d in finding.details), evidence, duration_ms, finding.explains,
-                   why_ui_works=redact_text(finding.why_ui_works))
+                   why_ui_works=redact_text(finding.why_ui_works), code=finding.code)
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ class Diagnosis:
     summary: str
     fix: Fix | None
     why_ui_works: str = ""
+    code: str = ""
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,35 @@ class WorkingRequest:
 
 
 @dataclass(frozen=True)
+class Checked:
+    """What was checked: the inputs every verdict is about, so the reader of a report can compare them with theirs.
+
+    Already redacted when constructed (the payload's secrets masked, the proxy as its host only).
+    """
+
+    url: str
+    auth_type: str
+    user: str | None = None
+    dag_id: str | None = None
+    payload: str | None = None
+    request: str | None = None
+    tls: str = ""
+    ca_source: str | None = None
+    connect_timeout_s: float = 0.0
+    read_timeout_s: float = 0.0
+    proxy: str | None = None
+
+    def items(self) -> list[tuple[str, str]]:
+        """Label/value pairs in reading order, for the renderers; what is not set says so."""
+        return [("url", self.url), ("auth", self.auth_type), ("user", self.user or "none"),
+                ("DAG", self.dag_id or "none"), ("payload", self.payload or "none"),
+                ("request shape", self.request or "not given"),
+                ("TLS", self.tls + (f" ({self.ca_source})" if self.ca_source else "")),
+                ("timeouts", f"connect {self.connect_timeout_s:g} s, read {self.read_timeout_s:g} s"),
+                ("proxy", self.proxy or "none")]
+
+
+@dataclass(frozen=True)
 class Report:
     tool_version: str
     generated_at: str
@@ -141,6 +174,8 @@ class Report:
     diagnosis: Diagnosis | None = None
     warnings: tuple[str, ...] = field(default=())
     working_request: WorkingRequest | None = None
+    checked: Checked | None = None
+    requests_made: int = 0
 
     @property
     def exit_code(self) -> ExitCode:

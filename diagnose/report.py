@@ -10,12 +10,14 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import stat
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Mapping
 
-from airflow_doctor.model import CheckResult, Diagnosis, Exchange, ExitCode, Report, Status
+from airflow_doctor.model import Checked, CheckResult, Diagnosis, Exchange, ExitCode, Fix, Report, Status
 from airflow_doctor.secrets import REGISTRY, SecretRegistry
 
 SCHEMA_VERSION = 1
@@ -37,7 +39,7 @@ def choose_diagnosis(results: list[CheckResult] | tuple[CheckResult, ...]) -> Di
         chosen = next((r for r in results if r.status is Status.WARN), None)
     if chosen is None:
         return None
-    return Diagnosis(chosen.check_id, chosen.summary, chosen.fix, chosen.why_ui_works)
+    return Diagnosis(chosen.check_id, chosen.summary, chosen.fix, chosen.why_ui_works, chosen.code)
 
 
 # --- terminal ---------------------------------------------------------------------------------------
@@ -53,37 +55,85 @@ def render_terminal(report: Report, verbosity: int = 0, color: bool = False, wid
                            " · ", report.target)
     console.print(header)
     if report.facts:
-        console.print(Text(" · ".join(f"{k} {v}" for k, v in report.facts), style="dim"))
+        _hanging(console, Text(""), " · ".join(f"{k} {v}" for k, v in report.facts), 0, style="dim")
     for warning in report.warnings:
-        _padded(console, Text.assemble(("warning: ", "yellow"), warning), 0)
+        _hanging(console, Text("warning: ", style="yellow"), warning, 0)
+    if report.checked is not None:
+        _terminal_checked(console, report.checked)
     console.print()
     if report.diagnosis is not None:
-        _terminal_diagnosis(console, report, verbosity)
+        _terminal_diagnosis(console, report)
     id_width = max((len(r.check_id) for r in report.results), default=10)
     for result in report.results:
-        line = Text.assemble((f"[{ICONS[result.status]}] ", STYLES[result.status]),
-                             (result.check_id.ljust(id_width), "bold"), "  ", result.summary)
-        console.print(line)
-        show_body = verbosity >= 1 and result.status is not Status.SKIP
-        if show_body:
-            _terminal_body(console, result, verbosity)
+        head = Text.assemble((f"[{ICONS[result.status]}] ", STYLES[result.status]), (result.check_id.ljust(id_width), "bold"), "  ")
+        in_headline = report.diagnosis is not None and result.check_id == report.diagnosis.check_id
+        _hanging(console, head, _HEADLINE_REF[result.status] if in_headline else result.summary, len(head.plain))
+        if verbosity >= 1 and result.status is not Status.SKIP:
+            _terminal_body(console, result, verbosity, in_headline)
         if result.internal_error:
             _padded(console, Text(result.internal_error, style="dim"), 6)
     console.print()
     if report.working_request is not None:
         _terminal_working_request(console, report)
-    counts = report.counts()
-    problems = counts[Status.FAIL] + counts[Status.WARN]
-    tail = (f"{counts[Status.PASS]} passed, {counts[Status.WARN]} warned, {counts[Status.FAIL]} failed, "
-            f"{counts[Status.SKIP]} skipped")
-    if problems:
-        console.print(Text(f"Found problems in {problems} check{'s' if problems != 1 else ''} ({tail}).", style="bold"))
-    else:
-        console.print(Text(f"No issues found ({tail}).", style="bold green"))
+    console.print(_tally(report))
     if verbosity < 2 and any(r.evidence for r in report.results):
         more = "-v for explanations and -vv for the HTTP evidence" if verbosity == 0 else "-vv for the HTTP evidence"
         console.print(Text(f"Run with {more}; --format markdown for a ticket.", style="dim"))
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+_HEADLINE_REF = {Status.FAIL: "failed: the diagnosis above", Status.WARN: "warned: the warning above"}
+
+
+def _tally(report: Report):  # type: ignore[no-untyped-def]
+    """The last line: problems only when something failed; warnings alone are named as warnings."""
+    from rich.text import Text
+
+    counts = report.counts()
+    tail = (f"{counts[Status.PASS]} passed, {counts[Status.WARN]} warned, {counts[Status.FAIL]} failed, "
+            f"{counts[Status.SKIP]} skipped")
+    failed = counts[Status.FAIL]
+    if failed:
+        return Text(f"Found problems in {failed} check{'s' if failed != 1 else ''} ({tail}).", style="bold")
+    if counts[Status.WARN]:
+        warned = counts[Status.WARN]
+        return Text(f"Nothing failed; {warned} warning{'s' if warned != 1 else ''} to read ({tail}).", style="bold yellow")
+    return Text(f"No issues found ({tail}).", style="bold green")
+
+
+def _hanging(console, head, body: str, indent: int, style: str = "") -> None:  # type: ignore[no-untyped-def]
+    """`head` then `body` wrapped to the console's width, continuation lines indented by `indent` (a hanging indent).
+
+    Words are never broken (a URL or command stays whole and copyable, even past the width); a newline in the body
+    starts a new indented line.
+    """
+    import textwrap
+
+    from rich.text import Text
+
+    first_width = max(20, console.width - len(head.plain))
+    rest_width = max(20, console.width - indent)
+    lines: list[str] = []
+    for paragraph in body.split("\n") or [""]:
+        wrapped = textwrap.wrap(paragraph, width=rest_width if lines else first_width, break_long_words=False,
+                                break_on_hyphens=False) or [""]
+        if not lines and len(wrapped) > 1:
+            rest = textwrap.wrap(" ".join(wrapped[1:]), width=rest_width, break_long_words=False, break_on_hyphens=False)
+            wrapped = [wrapped[0], *rest]
+        lines += wrapped
+    console.print(Text.assemble(head, (lines[0], style)), soft_wrap=True)
+    for line in lines[1:]:
+        console.print(Text(" " * indent + line, style=style), soft_wrap=True)
+
+
+def _terminal_checked(console, checked: Checked) -> None:  # type: ignore[no-untyped-def]
+    from rich.text import Text
+
+    items = checked.items()
+    label_width = max(len(label) for label, _ in items) + 2
+    console.print(Text("What was checked:", style="bold"))
+    for label, value in items:
+        _hanging(console, Text("  " + label.ljust(label_width), style="dim"), value, label_width + 2)
 
 
 def _padded(console, text, left: int) -> None:  # type: ignore[no-untyped-def]
@@ -101,43 +151,46 @@ def _code(console, code: str, left: int) -> None:  # type: ignore[no-untyped-def
         console.print(Text(pad + line, style="cyan"), soft_wrap=True)
 
 
-def _terminal_body(console, result: CheckResult, verbosity: int) -> None:  # type: ignore[no-untyped-def]
+def _terminal_body(console, result: CheckResult, verbosity: int, in_headline: bool) -> None:  # type: ignore[no-untyped-def]
+    """-v: the explanation and fix (unless the headline above already said them), details; -vv: the evidence."""
     from rich.text import Text
 
-    if result.explanation:
+    if result.explanation and not in_headline:
         _padded(console, Text(result.explanation), 4)
-    if result.fix is not None and result.status in (Status.FAIL, Status.WARN):
-        _padded(console, Text.assemble(("Fix: ", "bold"), result.fix.text), 4)
-        for command in result.fix.commands:
-            _code(console, command, 6)
-        if result.fix.docs:
-            _padded(console, Text(f"docs: {result.fix.docs}", style="dim"), 6)
+    if result.fix is not None and result.status in (Status.FAIL, Status.WARN) and not in_headline:
+        _terminal_fix(console, result.fix, 4)
     for detail in result.details:
-        _padded(console, Text(f"· {detail}", style="dim"), 4)
+        _hanging(console, Text("    · ", style="dim"), detail, 6, style="dim")
     if verbosity >= 2:
         for exchange in result.evidence:
             _padded(console, Text(format_exchange(exchange), style="dim"), 4)
 
 
-def _terminal_diagnosis(console, report: Report, verbosity: int) -> None:  # type: ignore[no-untyped-def]
-    """The headline: the most likely root cause, why, and the fix, before the list of checks."""
+def _terminal_fix(console, fix: Fix, left: int) -> None:  # type: ignore[no-untyped-def]
+    from rich.text import Text
+
+    _hanging(console, Text.assemble((" " * left + "Fix: ", "bold")), fix.text, left + 5)
+    for command in fix.commands:
+        _code(console, command, left + 2)
+    if fix.docs:
+        _padded(console, Text(f"docs: {fix.docs}", style="dim"), left + 2)
+
+
+def _terminal_diagnosis(console, report: Report) -> None:  # type: ignore[no-untyped-def]
+    """The headline: the most likely root cause, why, and the fix, before the list of checks; said once."""
     from rich.text import Text
 
     diagnosis = report.diagnosis
     assert diagnosis is not None
     result = next(r for r in report.results if r.check_id == diagnosis.check_id)
-    label = "Diagnosis" if result.status is Status.FAIL else "Warning"
-    console.print(Text.assemble((f"{label} ({diagnosis.check_id}): ", f"bold {STYLES[result.status]}"), diagnosis.summary))
-    if result.explanation and verbosity == 0:
+    label = f"{'Diagnosis' if result.status is Status.FAIL else 'Warning'} ({diagnosis.check_id}): "
+    _hanging(console, Text(label, style=f"bold {STYLES[result.status]}"), diagnosis.summary, 2)
+    if result.explanation:
         _padded(console, Text(result.explanation), 2)
     if diagnosis.why_ui_works:
-        _padded(console, Text.assemble(("Why the UI works: ", "bold"), diagnosis.why_ui_works), 2)
+        _hanging(console, Text("  Why the UI works: ", style="bold"), diagnosis.why_ui_works, 4)
     if diagnosis.fix is not None:
-        _padded(console, Text.assemble(("Fix: ", "bold"), diagnosis.fix.text), 2)
-        for command in diagnosis.fix.commands:
-            _code(console, command, 4)
-        if diagnosis.fix.docs:
-            _padded(console, Text(f"docs: {diagnosis.fix.docs}", style="dim"), 4)
+        _terminal_fix(console, diagnosis.fix, 2)
     console.print()
 
 
@@ -148,7 +201,7 @@ def _terminal_working_request(console, report: Report) -> None:  # type: ignore[
     assert request is not None
     console.print(Text(request.title, style="bold"))
     for note in request.notes:
-        _padded(console, Text(f"· {note}"), 2)
+        _hanging(console, Text("  · "), note, 4)
     for snippet in request.snippets:
         console.print(Text(f"  {snippet.label}:", style="dim"))
         _code(console, snippet.code, 4)
@@ -181,12 +234,16 @@ def render_markdown(report: Report, level: int = 1) -> str:
             f"| generated (UTC) | {report.generated_at} |", f"| profile | {_md(report.profile)} |",
             f"| target | {_md(report.target)} |"]
     out += [f"| {_md(k)} | {_md(v)} |" for k, v in (*report.facts, *report.environment)]
-    out.append("")
+    out += [f"| requests made | {report.requests_made} |", ""]
     if report.warnings:
         out += [f"> **warning:** {_md(w)}" for w in report.warnings] + [""]
+    if report.checked is not None:
+        out += [f"{h2} What was checked", "", "| | |", "|---|---|"]
+        out += [f"| {_md(k)} | {_md(v)} |" for k, v in report.checked.items()] + [""]
     if report.diagnosis is not None:
         d = report.diagnosis
-        out += [f"{h2} Diagnosis: {_md(d.summary)}", "", f"Found by `{d.check_id}`."]
+        failed = any(r.status is Status.FAIL for r in report.results)
+        out += [f"{h2} {'Diagnosis' if failed else 'Warning'}: {_md(d.summary)}", "", f"Found by `{d.check_id}`."]
         if d.why_ui_works:
             out += ["", f"**Why the UI works:** {_md(d.why_ui_works, table=False)}"]
         if d.fix is not None:
@@ -269,11 +326,14 @@ def report_to_dict(report: Report) -> dict:
         "generated_at": report.generated_at,
         "profile": report.profile,
         "target": report.target,
-        "facts": dict(report.facts),
-        "environment": dict(report.environment),
+        "facts": _snake_keys(report.facts),
+        "environment": _snake_keys(report.environment),
+        "requests_made": report.requests_made,
+        "checked": None if report.checked is None else asdict(report.checked),
         "warnings": list(report.warnings),
         "diagnosis": None if report.diagnosis is None else {
             "check_id": report.diagnosis.check_id, "summary": report.diagnosis.summary,
+            "code": report.diagnosis.code or None,
             "why_ui_works": report.diagnosis.why_ui_works, "fix": _fix_dict(report.diagnosis.fix)},
         "results": [_result_dict(r) for r in report.results],
         "working_request": None if report.working_request is None else {
@@ -283,6 +343,22 @@ def report_to_dict(report: Report) -> dict:
         "summary": {status.value: counts[status] for status in Status},
         "exit_code": int(report.exit_code),
     }
+
+
+def snake_case(label: str) -> str:
+    """A label as a JSON key: 'requests made' -> 'requests_made', 'CA bundle' -> 'ca_bundle', 'API' -> 'api'."""
+    return re.sub(r"[^0-9a-z]+", "_", label.lower()).strip("_") or "_"
+
+
+def _snake_keys(pairs: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return {snake_case(label): value for label, value in pairs}
+
+
+def report_schema() -> dict:
+    """The JSON Schema of everything --format json prints (shipped in the package as report.schema.json)."""
+    from importlib.resources import files
+
+    return json.loads(files("airflow_doctor").joinpath("report.schema.json").read_text(encoding="utf-8"))
 
 
 def render_json(report: Report) -> str:
@@ -295,7 +371,7 @@ def _fix_dict(fix) -> dict | None:  # type: ignore[no-untyped-def]
 
 def _result_dict(r: CheckResult) -> dict:
     return {
-        "check_id": r.check_id, "title": r.title, "status": r.status.value, "summary": r.summary,
+        "check_id": r.check_id, "title": r.title, "status": r.status.value, "summary": r.summary, "code": r.code or None,
         "explanation": r.explanation, "why_ui_works": r.why_ui_works, "fix": _fix_dict(r.fix),
         "details": list(r.details),
         "explains": list(r.explains), "duration_ms": round(r.duration_ms, 1),

@@ -148,15 +148,16 @@ def attempt(step_id: str, title: str, action: Callable[[], T], debug: bool = Fal
 
 
 def _blocking_prerequisite(check: RunnableCheck, results: dict[str, CheckResult], selection: Selection) -> str | None:
+    """Why a check did not run, in a few words: the upstream row just above says the rest (never repeated here)."""
     for needed in check.requires:
         upstream_result = results.get(needed)
         if upstream_result is None:
-            return f"skipped: needs {needed}, which did not run"
+            return f"skipped (needs {needed}, which did not run)"
         if upstream_result.status is Status.FAIL:
-            return f"skipped: needs {needed}, which failed ({upstream_result.summary})"
+            return f"skipped (needs {needed})"
         if upstream_result.status is Status.SKIP:
-            why = "was excluded with --skip" if needed in selection.skip else "was skipped"
-            return f"skipped: needs {needed}, which {why}"
+            why = "excluded with --skip" if needed in selection.skip else "which was skipped"
+            return f"skipped (needs {needed}, {why})"
     return None
 
 

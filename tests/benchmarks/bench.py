@@ -104,7 +104,7 @@ def main() -> None:
             command = [*doctor(), "check", "--profile", str(sandbox.profile_path), "--format", "json"]
             wall, rss, outputs = median_of(command, runs)
             reports = [json.loads(o) for o in outputs]
-            requests_made = statistics.median(int(r["environment"]["requests made"]) for r in reports)
+            requests_made = statistics.median(r["requests_made"] for r in reports)
             server = statistics.median(sum(e["server_ms"] or 0 for res in r["results"] for e in res["evidence"])
                                        for r in reports) / 1000
             failures = {r["exit_code"] for r in reports}

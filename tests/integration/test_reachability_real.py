@@ -27,8 +27,8 @@ def test_reachability_reports_version_prefix_and_health(airflow: Server) -> None
     code, data = check_json(airflow.sandbox.profile_path, "--only", "reachability")
     (result,) = data["results"]
     assert code == 0 and result["status"] == "pass", result
-    assert data["facts"]["Airflow"] == airflow.version
-    assert data["facts"]["API"] == ("/api/v2" if airflow.major >= 3 else "/api/v1")
+    assert data["facts"]["airflow"] == airflow.version
+    assert data["facts"]["api"] == ("/api/v2" if airflow.major >= 3 else "/api/v1")
     assert "metadatabase healthy, scheduler healthy" in result["summary"]
     if airflow.major >= 3:
         assert "dag-processor healthy" in result["summary"]
@@ -48,4 +48,4 @@ def test_pasted_api_path_is_corrected_and_the_run_goes_on(airflow: Server, tmp_p
     code, data = check_json(profile_for(airflow, tmp_path, airflow.url + pasted), "--only", "reachability")
     (result,) = data["results"]
     assert result["status"] == "warn" and f"already ends with {pasted}" in result["summary"]
-    assert data["facts"]["Airflow"] == airflow.version and data["target"] == airflow.url
+    assert data["facts"]["airflow"] == airflow.version and data["target"] == airflow.url

@@ -204,7 +204,7 @@ def test_fab_auth_manager_scenario(scenario: Scenario, airflow3_fab: Server, tmp
 
 def test_airflow_3_1_token_endpoint_500_names_the_jwt_issuer(airflow3_old: Server, tmp_path: Path) -> None:
     code, data = run_check(airflow3_old.profile(tmp_path))
-    assert code == 1 and data["facts"]["Airflow"] == "3.1.3"
+    assert code == 1 and data["facts"]["airflow"] == "3.1.3"
     assert data["diagnosis"]["check_id"] == "auth-backend"
     assert "500" in data["diagnosis"]["summary"] and "token endpoint crashed" in data["diagnosis"]["summary"]
     assert "AIRFLOW__API_AUTH__JWT_ISSUER=airflow" in data["diagnosis"]["fix"]["commands"]

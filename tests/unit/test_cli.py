@@ -60,7 +60,7 @@ def test_json_output_is_pure_json_on_stdout(tmp_path: Path) -> None:
     path = write_profile(tmp_path, f"url: {BASE}\n", name="p.yml")
     result = CliRunner().invoke(app, ["check", "--profile", str(path), "--format", "json", "--only", "reachability"])
     data = json.loads(result.stdout)
-    assert result.exit_code == 0 and data["exit_code"] == 0 and data["facts"]["Airflow"] == "3.3.2"
+    assert result.exit_code == 0 and data["exit_code"] == 0 and data["facts"]["airflow"] == "3.3.2"
     assert [r["check_id"] for r in data["results"]] == ["reachability"]
 
 

@@ -4,12 +4,14 @@ import json
 import threading
 from pathlib import Path
 
+import jsonschema
 from typer.testing import CliRunner
 
 from airflow_doctor.cli import app
 from airflow_doctor.fleet import FleetEntry, run_fleet
 from airflow_doctor.model import CheckResult, ExitCode, Report, Status
 from airflow_doctor.profiles import ProfileError
+from airflow_doctor.report import report_schema
 from tests.conftest import write_profile
 from tests.servers import BlackHole, LocalServer, Reply, closed_port
 
@@ -51,6 +53,8 @@ def test_all_profiles_in_json_and_markdown(tmp_path: Path) -> None:
     assert [(p["profile"], p["exit_code"]) for p in data["profiles"]] == [("gateway", 1), ("refused", 1), ("hole", 1),
                                                                             ("typo", 2)]
     assert "has no scheme" in data["profiles"][3]["error"]
+    jsonschema.validate(data, report_schema())
+    assert data["profiles"][1]["report"]["requests_made"] >= 1
     assert "| gateway | ✗ |" in markdown.stdout and "## airflow-doctor report: refused" in markdown.stdout
 
 

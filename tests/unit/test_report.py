@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -145,3 +147,143 @@ def test_the_headline_says_why_the_ui_works_in_every_format() -> None:
     assert "Why the UI works: the UI's trigger form unpauses the DAG" in render_terminal(report)
     assert "**Why the UI works:** the UI's trigger form unpauses the DAG" in render_markdown(report)
     assert '"why_ui_works": "the UI\'s trigger form unpauses the DAG when it triggers"' in render_json(report)
+
+
+# --- the report, for the person who receives it -------------------------------------------------------
+
+import jsonschema  # noqa: E402
+
+from airflow_doctor.doctor import diagnose_profile, what_was_checked  # noqa: E402
+from airflow_doctor.model import Checked  # noqa: E402
+from airflow_doctor.profiles import Auth, AuthType, Profile, ScriptRequest  # noqa: E402
+from airflow_doctor.report import report_schema  # noqa: E402
+from airflow_doctor.secrets import Secret  # noqa: E402
+from tests.servers import closed_port  # noqa: E402
+
+WARNED = CheckResult("reachability", "R", Status.WARN, "Airflow 3.1.3; no healthy scheduler",
+                     "The scheduler has no recent heartbeat.", Fix("Start the scheduler.", ("airflow scheduler",)))
+
+
+def _support_profile(url: str = "https://airflow.example.com") -> Profile:
+    REGISTRY.add("pw-of-the-support-case")
+    return Profile("prod", url, Auth(AuthType.BASIC, "svc_trigger", Secret("pw-of-the-support-case")),
+                   dag_id="nightly_load", payload={"conf": {"api_key": "key-in-the-payload-123", "rows": 5}},
+                   request=ScriptRequest("/api/v1/dags/nightly_load/dagRuns", "POST", "application/json"),
+                   connect_timeout=3, read_timeout=45)
+
+
+def _all_formats(report: Report) -> dict[str, str]:
+    return {"terminal": render_terminal(report, verbosity=2), "markdown": render_markdown(report),
+            "json": render_json(report)}
+
+
+@pytest.mark.parametrize("form", ["terminal", "markdown", "json"])
+def test_a_support_engineer_sees_what_was_checked_in_every_format(form: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/corp/ca.pem")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxyuser:proxy-pass-987@proxy.corp:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    report = dataclasses.replace(_report(FAILED), checked=what_was_checked(_support_profile()))
+    text = _all_formats(report)[form]
+    text += json.loads(text)["checked"]["payload"] if form == "json" else ""
+    for shown in ("basic", "svc_trigger", "nightly_load", '"rows": 5', "POST /api/v1/dags/nightly_load/dagRuns",
+                  "application/json", "REQUESTS_CA_BUNDLE", "/etc/corp/ca.pem", "proxy.corp:3128"):
+        assert shown in text, shown
+    for secret in ("key-in-the-payload-123", "pw-of-the-support-case", "proxyuser", "proxy-pass-987"):
+        assert secret not in text
+    assert ("connect 3 s, read 45 s" in text) if form != "json" else '"read_timeout_s": 45' in text
+
+
+def test_what_was_checked_names_the_tls_verdict_and_where_the_ca_bundle_comes_from() -> None:
+    profile = _support_profile()
+    assert what_was_checked(profile, {}).ca_source.startswith("the CA bundle that comes with requests")
+    assert what_was_checked(profile, {"CURL_CA_BUNDLE": "/ca.pem"}).ca_source == "CA bundle /ca.pem, from $CURL_CA_BUNDLE"
+    assert what_was_checked(dataclasses.replace(profile, verify="/p/ca.pem"), {}).ca_source.endswith("tls.verify")
+    assert what_was_checked(dataclasses.replace(profile, verify=False), {}).tls.startswith("not verified")
+    assert what_was_checked(dataclasses.replace(profile, url="http://h:8080"), {}).tls == "not used (http)"
+
+
+def test_long_terminal_lines_wrap_with_a_hanging_indent_under_the_summary() -> None:
+    long = CheckResult("dag-exists", "D", Status.FAIL, " ".join(["the DAG file fails to import"] * 6))
+    report = _report(CheckResult("reachability", "R", Status.PASS, "ok " * 30), long)
+    lines = render_terminal(report, width=60).splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("[✓] reachability"))
+    indent = len("[✓] reachability  ")
+    assert lines[row + 1].startswith(" " * indent + "ok") and not lines[row + 1].startswith(" " * (indent + 1))
+    assert all(len(line) <= 60 for line in lines if "http" not in line)
+
+
+def test_a_skipped_check_names_what_it_needs_instead_of_repeating_the_upstream_sentence() -> None:
+    report = diagnose_profile(dataclasses.replace(_support_profile(f"http://127.0.0.1:{closed_port()}"), connect_timeout=20))
+    results = {r.check_id: r for r in report.results}
+    assert results["auth-backend"].summary == "skipped (needs reachability)"
+    text = render_terminal(report, verbosity=1)
+    assert text.count("nothing is listening there") == 1 and "[-] auth-backend" in text
+
+
+def test_a_warning_prints_its_sentence_explanation_and_fix_once_at_every_verbosity() -> None:
+    report = _report(WARNED, CheckResult("auth-backend", "A", Status.PASS, "Basic auth accepted"))
+    for verbosity in (0, 1, 2):
+        text = render_terminal(report, verbosity=verbosity)
+        assert text.count("no healthy scheduler") == 1, text
+        assert text.count("The scheduler has no recent heartbeat.") == 1
+        assert text.count("Start the scheduler.") == 1
+        assert "Warning (reachability)" in text and "[!] reachability" in text
+
+
+def test_found_problems_is_said_only_when_a_check_failed() -> None:
+    assert "Found problems" not in render_terminal(_report(WARNED))
+    assert "Nothing failed; 1 warning to read" in render_terminal(_report(WARNED))
+    assert "Found problems in 1 check" in render_terminal(_report(FAILED))
+    assert "## Warning: Airflow 3.1.3" in render_markdown(_report(WARNED))
+
+
+def test_the_machine_code_of_a_cause_is_in_json_and_never_in_prose() -> None:
+    refused = CheckResult("dag-exists", "D", Status.FAIL, "GET http://h/x failed: the connection was refused",
+                          code="tcp-refused")
+    report = _report(refused)
+    assert json.loads(render_json(report))["results"][0]["code"] == "tcp-refused"
+    assert "tcp-refused" not in render_terminal(report, verbosity=1) + render_markdown(report)
+
+
+def test_json_keys_are_snake_case_and_counts_and_timeouts_are_numbers() -> None:
+    report = dataclasses.replace(_report(FAILED), facts=(("Airflow", "2.10.5"), ("API", "/api/v1")),
+                                 environment=(("CA bundle", "/x"),), requests_made=7,
+                                 checked=what_was_checked(_support_profile(), {}))
+    data = json.loads(render_json(report))
+    assert data["facts"] == {"airflow": "2.10.5", "api": "/api/v1"} and data["environment"] == {"ca_bundle": "/x"}
+    assert data["requests_made"] == 7 and data["checked"]["connect_timeout_s"] == 3
+    assert isinstance(data["results"][0]["duration_ms"], float)
+
+
+def _keys(value) -> list[str]:  # type: ignore[no-untyped-def]
+    if isinstance(value, dict):
+        return [*value, *(k for v in value.values() for k in _keys(v))]
+    if isinstance(value, list):
+        return [k for v in value for k in _keys(v)]
+    return []
+
+
+def test_a_real_report_is_valid_against_the_shipped_schema_and_all_its_keys_are_snake_case() -> None:
+    report = diagnose_profile(_support_profile(f"http://127.0.0.1:{closed_port()}"))
+    data = json.loads(render_json(report))
+    jsonschema.validate(data, report_schema())
+    assert all(re.fullmatch(r"[a-z0-9_]+", k) for k in _keys(data)), sorted(set(_keys(data)))
+
+
+@pytest.mark.parametrize("report", [_report(FAILED), _report(WARNED), _report(EXPLAINER, FAILED),
+                                    _report(CheckResult("x", "X", Status.PASS, "ok"))])
+def test_every_report_shape_is_valid_against_the_schema(report: Report) -> None:
+    jsonschema.validate(json.loads(render_json(report)), report_schema())
+
+
+def test_the_error_document_is_valid_against_the_schema() -> None:
+    jsonschema.validate(json.loads(render_error_json("No profile named 'x'.", ExitCode.USAGE)), report_schema())
+
+
+def test_the_schema_refuses_a_camel_case_key_or_a_number_as_text() -> None:
+    data = json.loads(render_json(_report(FAILED)))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**data, "requests_made": "7"}, report_schema())
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**data, "facts": {"Airflow": "2.10.5"}}, report_schema())

@@ -34,11 +34,11 @@ class FakeCheck:
         return Finding(self.outcome, f"{self.id} {self.outcome.value}")
 
 
-def test_checks_run_in_registry_order_and_a_failed_prerequisite_skips_with_its_cause() -> None:
+def test_checks_run_in_registry_order_and_a_failed_prerequisite_skips_naming_it_without_repeating_its_sentence() -> None:
     checks = [FakeCheck("a", Status.FAIL), FakeCheck("b", Status.PASS, requires=("a",)), FakeCheck("c", Status.PASS)]
     results = run_checks(checks, None, Recorder())
     assert [(r.check_id, r.status) for r in results] == [("a", Status.FAIL), ("b", Status.SKIP), ("c", Status.PASS)]
-    assert results[1].summary == "skipped: needs a, which failed (a fail)"
+    assert results[1].summary == "skipped (needs a)"
     assert checks[1].calls == []
 
 
@@ -47,7 +47,7 @@ def test_a_skipped_prerequisite_propagates_and_a_warning_does_not_block() -> Non
               FakeCheck("c", Status.PASS, requires=("b",))]
     results = run_checks(checks, None, Recorder())
     assert [r.status for r in results] == [Status.WARN, Status.SKIP, Status.SKIP]
-    assert results[2].summary == "skipped: needs b, which was skipped"
+    assert results[2].summary == "skipped (needs b, which was skipped)"
 
 
 def test_a_crashing_check_becomes_an_internal_error_and_the_run_goes_on() -> None:
@@ -70,7 +70,7 @@ def test_skip_excludes_and_dependents_say_why() -> None:
     checks = [FakeCheck("a", Status.PASS), FakeCheck("b", Status.PASS, requires=("a",))]
     results = run_checks(checks, None, Recorder(), Selection(skip=("a",)))
     assert results[0].summary == "skipped: excluded with --skip"
-    assert results[1].summary == "skipped: needs a, which was excluded with --skip"
+    assert results[1].summary == "skipped (needs a, excluded with --skip)"
 
 
 def test_unknown_check_ids_are_refused_with_a_suggestion() -> None:

@@ -69,6 +69,8 @@ class Facts:
     role: str | None = None
     claims: JwtClaims | None = None
     dag: DagInfo | None = None
+    trigger_body: dict[str, Any] | None = None
+    """The body that triggers the DAG on this server, as payload-schema corrected it (for the request that works)."""
 
     @property
     def major(self) -> int | None:

@@ -1,33 +1,52 @@
 """payload-schema: would the server accept the request the user's script sends to .../dagRuns?
 
-Checked locally, nothing is sent. When the profile says how the script sends it (request: path, method,
-content_type), that comes first: a trailing slash, the other API generation, the UI's trigger route, the
-old experimental API, GET, or a body that is not JSON each fail in a way of their own. Then the body,
-against the detected version's trigger schema (Airflow 2's DAGRun schema in /api/v1, Airflow 3's
-TriggerDAGRunPostBody in /api/v2, both read from the released code), then `conf` against the DAG's
-params from dag-exists, with jsonschema as Airflow itself does. Prints the corrected request.
+When the profile says how the script sends it (request: path, method, content_type), that comes first: a
+trailing slash, the other API generation, the UI's trigger route, the old experimental API, GET, or a body
+that is not JSON each fail in a way of their own. Then the body, against the detected version's trigger
+schema (Airflow 2's DAGRun schema in /api/v1, Airflow 3's TriggerDAGRunPostBody in /api/v2), then `conf`
+against the DAG's params from dag-exists, with jsonschema as Airflow itself does.
+
+Where the server can judge without creating a run, it is asked: the body plus one field the schema forbids
+(PROBE_FIELD) is refused before any run exists, and the refusal lists the body's other schema errors (all of
+them on Airflow 3; on Airflow 2 the first one, or every field error once the body's types are valid). A fixed
+dag_run_id or logical_date is looked up. What the server said in this run is reported as its answer; the
+rest is worded as what the detected version answers. Prints the corrected request.
 """
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import re
-from urllib.parse import urlsplit
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote, urlsplit
 
-from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses
+from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object
+from airflow_doctor.http import ProbeResponse, TransportError
 from airflow_doctor.model import Finding, Fix, Status
 
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.~:+-]+$")
+RUN_ID_MAX_V1 = 250
+"""Airflow 2's DAGRun schema takes its length from the run_id column: longer answers 400 (Airflow 3.3 takes it)."""
 DATE_FIELDS = ("logical_date", "execution_date", "data_interval_start", "data_interval_end")
 V1_FIELDS = {"dag_run_id", "logical_date", "execution_date", "conf", "data_interval_start", "data_interval_end", "note"}
 V1_READ_ONLY = {"dag_id", "start_date", "end_date", "state", "external_trigger", "run_type", "last_scheduling_decision"}
 V2_FIELDS = {"dag_run_id", "logical_date", "run_after", "conf", "data_interval_start", "data_interval_end", "note"}
 RENAMES = {"run_id": "dag_run_id", "dagRunId": "dag_run_id", "runId": "dag_run_id", "logicalDate": "logical_date",
            "execution_date": "logical_date", "params": "conf", "config": "conf", "configuration": "conf"}
+PROBE_FIELD = "airflow_doctor_probe"
+"""A field no trigger schema has: a body carrying it is refused before a run can be created."""
+PLACEHOLDER = "<FILL IN: {name}>"
+UI_FORM = ("The UI's trigger form builds this body itself: it fills in and validates every param, sends the fields "
+           "of this Airflow version and lets the server pick the run id and date, which is why the same DAG "
+           "triggers from there.")
+UI_ROUTE = ("The UI triggers through its own route with a browser session, which is why the same DAG triggers "
+            "from there.")
+UI_NEW_RUN = ("The UI's trigger button never repeats a run id or date: each click gets a new run from the "
+              "server, which is why it works there.")
 
 
 @dataclass
@@ -35,111 +54,304 @@ class Issue:
     field: str
     problem: str
     server_says: str
-    """What the detected version answers, in its own words (from real servers)."""
+    """What the detected version answers, in its own words (from real servers): a prediction in this run."""
+    observed: str = ""
+    """The server's own answer in this run, when it was asked (with a request that cannot create a run)."""
+    local_only: bool = False
+    """Checked later in the server's handler (params, run-id rules, duplicates): a probe cannot reach it."""
+
+    def line(self, version: str) -> str:
+        if self.observed:
+            return f"- {self.field}: {self.problem} (the server answered: {self.observed})"
+        return f"- {self.field}: {self.problem} (expected: {version} answers {self.server_says})"
+
+
+def version_label(ctx: CheckContext) -> str:
+    return f"Airflow {ctx.facts.airflow_version}" if ctx.facts.airflow_version else "this Airflow"
 
 
 class Check:
     id = "payload-schema"
     title = "Trigger request and payload"
     requires = ("reachability",)
-    uses = (Uses(Fact.API), Uses(Fact.DAG, "the DAG's params were not checked"))
+    uses = (Uses(Fact.API), Uses(Fact.DAG, "the DAG's params were not checked"),
+            Uses(Fact.CREDENTIALS, "the server was not asked to judge the body, nor whether a fixed run id exists"))
     provides = ()
-    needs = "the profile's payload (or --payload / --conf); the API and version from reachability; the DAG's params from dag-exists"
+    needs = ("the profile's payload (or --payload / --conf); the API and version from reachability; the DAG's params "
+             "from dag-exists; working credentials from auth-backend, to let the server judge the body")
 
     def run(self, ctx: CheckContext) -> Finding:
-        payload = ctx.profile.payload
-        facts = ctx.facts
-        request = request_issues(ctx)
+        request = confirmed(ctx, request_issues(ctx))
         if request:
             return request_finding(ctx, request)
+        payload = ctx.profile.payload
         if payload is None:
-            minimal = {"logical_date": None, "conf": {}} if facts.api is ApiFlavour.V2 else {"conf": {}}
+            ctx.facts.trigger_body = complete_conf(minimal_body(ctx), dag_params(ctx))
             return Finding(Status.SKIP, "skipped: the profile has no payload (add payload: or --payload to check "
-                                        f"what your script sends; the minimal body here is {json.dumps(minimal)})")
-        v2 = facts.api is ApiFlavour.V2
-        issues = schema_issues(payload, v2, facts.airflow_version or "")
-        corrected = correct(payload, v2, facts.airflow_version or "")
-        params = facts.dag.params if facts.dag is not None else {}
-        if not any(i.field.startswith("conf") and "object" in i.problem for i in issues):
-            bad_params = param_issues(corrected.get("conf") or {}, params)
-            issues += bad_params
-            for issue in bad_params:
-                name = issue.field.removeprefix("conf.")
-                default = params.get(name, {}).get("value")
-                if default is not None and isinstance(corrected.get("conf"), dict):
-                    corrected["conf"][name] = default
-        version = f"Airflow {facts.airflow_version}" if facts.airflow_version else "this Airflow"
-        repeats = repeat_conflicts(payload)
-        if not issues:
-            checked = f" and conf against the params of {facts.dag.dag_id!r}" if facts.dag and params else ""
-            if repeats:
-                return Finding(Status.WARN, f"the payload is valid for one trigger, but {repeats[0]}",
-                               explanation=" ".join(repeats) + " Scripts that trigger the same body again get 409 "
-                                           "Conflict ('already exists').",
-                               fix=Fix("Leave the fixed value out (Airflow 3: logical_date null) or make it unique per "
-                                       "trigger.", (json.dumps(correct_for_repeats(payload, v2)),)),
-                               details=(f"payload: {json.dumps(payload, default=str)}",))
-            return Finding(Status.PASS, f"the payload matches {version}'s trigger schema{checked}",
-                           details=(f"payload: {json.dumps(payload, default=str)}",))
-        first = issues[0]
-        lines = [f"- {i.field}: {i.problem} (the server answers: {i.server_says})" for i in issues]
-        return Finding(
-            Status.FAIL, f"{len(issues)} problem{'s' if len(issues) > 1 else ''} in the payload; first: {first.field}: {first.problem}",
-            explanation=f"Checked locally against {version}'s trigger schema"
-                        + (" and the DAG's params" if params else "") + ":\n" + "\n".join(lines)
-                        + ("\n\nThe UI's trigger form fills in and validates params for you, which is why it works there."
-                           if any(i.field.startswith("conf.") for i in issues) else ""),
-            fix=Fix("Send this body instead" + (" (invalid conf values replaced by the params' defaults)"
-                                                if any(i.field.startswith("conf.") for i in issues) else "") + ":",
-                    (json.dumps(corrected, ensure_ascii=False),)),
-            details=(f"payload as given: {json.dumps(payload, default=str)}",))
+                                        f"what your script sends; the minimal body here is "
+                                        f"{json.dumps(minimal_body(ctx))})")
+        if not isinstance(payload, dict):
+            return not_an_object_finding(ctx, payload)
+        return payload_finding(ctx, payload)
+
+
+def minimal_body(ctx: CheckContext) -> dict[str, Any]:
+    return {"logical_date": None, "conf": {}} if ctx.facts.api is ApiFlavour.V2 else {"conf": {}}
+
+
+def dag_params(ctx: CheckContext) -> dict[str, dict[str, Any]]:
+    return ctx.facts.dag.params if ctx.facts.dag is not None else {}
+
+
+def payload_finding(ctx: CheckContext, payload: dict[str, Any]) -> Finding:
+    facts = ctx.facts
+    v2, version = facts.api is ApiFlavour.V2, facts.airflow_version or ""
+    judged = server_judgement(ctx, payload)
+    issues = merged(schema_issues(payload, v2, version), judged)
+    corrected = correct(payload, v2, version)
+    params = dag_params(ctx)
+    if not any(i.field in ("conf", "body") for i in issues):
+        bad_params = param_issues(corrected.get("conf") or {}, params)
+        issues += bad_params
+        corrected = complete_conf(with_param_defaults(corrected, bad_params, params), params)
+    existing = existing_runs(ctx, corrected)
+    issues += existing
+    corrected = without_existing(corrected, existing, v2)
+    facts.trigger_body = corrected
+    label = version_label(ctx)
+    if not issues:
+        return valid_finding(ctx, payload, judged is not None, v2)
+    first = issues[0]
+    asked = (f"{label} judged the body itself (it was sent with one extra field, {PROBE_FIELD}, so that it could "
+             "not create a run); the rest was checked locally" if judged is not None else
+             f"Checked locally against {label}'s trigger schema (the server was not asked)")
+    placeholders = [name for name, value in (corrected.get("conf") or {}).items() if value == PLACEHOLDER.format(name=name)]
+    return Finding(
+        Status.FAIL, f"{len(issues)} problem{'s' if len(issues) > 1 else ''} in the payload; first: {first.field}: "
+                     f"{first.problem}",
+        explanation=asked + (" and against the DAG's params" if params else "") + ":\n"
+                    + "\n".join(i.line(label) for i in issues),
+        fix=Fix(fix_text(issues, placeholders), (json.dumps(corrected, ensure_ascii=False),)),
+        details=(f"payload as given: {json.dumps(payload, default=str)}",),
+        why_ui_works=UI_NEW_RUN if existing and len(existing) == len(issues) else UI_FORM)
+
+
+def fix_text(issues: list[Issue], placeholders: list[str]) -> str:
+    text = "Send this body instead"
+    if any(i.field.startswith("conf.") and i.field.removeprefix("conf.") not in placeholders for i in issues):
+        text += " (invalid conf values replaced by the params' defaults)"
+    if any(i.local_only and i.field in ("dag_run_id", "logical_date") and "already exists" in i.problem for i in issues):
+        text += " (without the run id or date that already exists: the server picks new ones)"
+    if placeholders:
+        text += f"; fill in {', '.join('conf.' + p for p in placeholders)} first (required params without a default)"
+    return text + ":"
+
+
+def valid_finding(ctx: CheckContext, payload: dict[str, Any], judged: bool, v2: bool) -> Finding:
+    facts = ctx.facts
+    params = dag_params(ctx)
+    checked = f" and conf against the params of {facts.dag.dag_id!r}" if facts.dag and params else ""
+    by = f"{version_label(ctx)} accepted its schema (asked with a probe that cannot create a run)" if judged else \
+        f"the payload matches {version_label(ctx)}'s trigger schema"
+    repeats = repeat_conflicts(payload)
+    if repeats:
+        return Finding(Status.WARN, f"the payload is valid for one trigger, but {repeats[0]}",
+                       explanation=" ".join(repeats) + " Scripts that trigger the same body again get 409 "
+                                   "Conflict ('already exists').",
+                       fix=Fix("Leave the fixed value out (Airflow 3: logical_date null) or make it unique per "
+                               "trigger.", (json.dumps(correct_for_repeats(payload, v2)),)),
+                       details=(f"payload: {json.dumps(payload, default=str)}",))
+    return Finding(Status.PASS, by + checked, details=(f"payload: {json.dumps(payload, default=str)}",))
+
+
+def not_an_object_finding(ctx: CheckContext, payload: Any) -> Finding:
+    """A body that is a JSON list (or a bare value): every version refuses it before anything else."""
+    label = version_label(ctx)
+    v2 = ctx.facts.api is ApiFlavour.V2
+    judged = server_judgement(ctx, payload)
+    said = next((i.observed for i in judged[0] if i.observed), "") if judged else ""
+    expected = ("422 model_attributes_type 'Input should be a valid dictionary or object to extract fields from'" if v2
+                else f"400 \"{json.dumps(payload)[:60]} is not of type 'object'\"")
+    issue = Issue("body", f"is a JSON {type(payload).__name__}, not an object", expected, said)
+    body = minimal_body(ctx)
+    ctx.facts.trigger_body = complete_conf(body, dag_params(ctx))
+    return Finding(Status.FAIL, f"the payload is a JSON {type(payload).__name__}: the trigger body must be a JSON "
+                                "object", explanation=issue.line(label) + "\nIf the list holds the conf, send it as "
+                                "the value of \"conf\".",
+                   fix=Fix("Send an object, e.g.:", (json.dumps(ctx.facts.trigger_body),)),
+                   why_ui_works=UI_FORM)
 
 
 def trigger_path(ctx: CheckContext) -> str:
-    dag_id = ctx.facts.dag.dag_id if ctx.facts.dag else (ctx.profile.dag_id or "<dag_id>")
-    return ctx.facts.api_path(f"/dags/{dag_id}/dagRuns")
+    """The DAG's trigger endpoint; never a placeholder: without a DAG id there is none (callers check dag_id())."""
+    return ctx.facts.api_path(f"/dags/{quote(dag_id(ctx) or '<dag_id>', safe='')}/dagRuns")
+
+
+def dag_id(ctx: CheckContext) -> str | None:
+    return ctx.facts.dag.dag_id if ctx.facts.dag else ctx.profile.dag_id
+
+
+def server_judgement(ctx: CheckContext, body: Any) -> tuple[list[Issue], bool] | None:
+    """The server's verdict on the body's schema, asked with a request that cannot create a run.
+
+    Returns the issues it named and whether that list is complete (Airflow 3 lists every schema error;
+    Airflow 2 names its first type/format error, or every field error once the types are valid); None when
+    the server could not be asked or did not judge (no credentials, no DAG, a version not known to refuse
+    unknown fields, an answer that is not a validation error)."""
+    facts = ctx.facts
+    if facts.credentials is None or dag_id(ctx) is None or not refuses_unknown_fields(facts.airflow_version or ""):
+        return None
+    probe_body = {**body, PROBE_FIELD: True} if isinstance(body, dict) else body
+    try:
+        response = ctx.probe.post(trigger_path(ctx), json=probe_body, auth=facts.credentials.auth())
+    except TransportError:
+        return None
+    return judged_issues(response, body)
+
+
+def refuses_unknown_fields(version: str) -> bool:
+    """Airflow 2.2+ (marshmallow, unknown=RAISE) and every Airflow 3 (pydantic, extra=forbid)."""
+    return _at_least(version, 2, 2) and not _at_least(version, 4, 0)
+
+
+def judged_issues(response: ProbeResponse, body: Any) -> tuple[list[Issue], bool] | None:
+    detail = (json_object(response) or {}).get("detail")
+    if response.status == 422 and isinstance(detail, list):
+        return [issue for item in detail if isinstance(item, dict) and (issue := _pydantic_issue(item))], True
+    if response.status != 400 or not isinstance(detail, str):
+        return None
+    title = str((json_object(response) or {}).get("title") or "")
+    observed = f"400 {detail!r}"
+    try:
+        fields = ast.literal_eval(detail)
+    except (ValueError, SyntaxError):
+        fields = None
+    if isinstance(fields, dict):
+        return [Issue(str(k), "; ".join(map(str, v)) if isinstance(v, list) else str(v), "", f"400 {{{k!r}: {v!r}}}")
+                for k, v in fields.items() if k != PROBE_FIELD], True
+    if match := re.search(r" - '([^']+)'$", detail):
+        return [Issue(match.group(1), detail.rsplit(" - ", 1)[0], "", observed)], False
+    if "is not of type 'object'" in detail:
+        return [Issue("body", "is not a JSON object", "", observed)], True
+    if title == "Incorrect datetime argument" and isinstance(body, dict):
+        field = next((k for k in ("logical_date", "execution_date") if k in body and body[k] is None), "logical_date")
+        return [Issue(field, "may not be null", "", f"400 {title!r}: {detail!r}")], False
+    return None
+
+
+def _pydantic_issue(item: dict[str, Any]) -> Issue | None:
+    loc = [str(p) for p in item.get("loc", []) if p != "body"]
+    field = ".".join(loc) or "body"
+    if field == PROBE_FIELD:
+        return None
+    return Issue(field, str(item.get("msg")), "", f"422 {item.get('type')} {str(item.get('msg'))!r}")
+
+
+def merged(local: list[Issue], judged: tuple[list[Issue], bool] | None) -> list[Issue]:
+    """The server's verdict where it gave one, in the local check's words where both name the same field; the
+    local checks for what a probe cannot reach (and, when the server named only its first error, the rest)."""
+    if judged is None:
+        return local
+    said, complete = judged
+    words = {i.field: i for i in local if not i.local_only}
+    from_server = [replace(i, problem=words[i.field].problem, server_says=words[i.field].server_says)
+                   if i.field in words else i for i in said]
+    named = {i.field for i in said}
+    rest = [i for i in local if i.local_only or (not complete and i.field not in named)]
+    return from_server + [i for i in rest if i.field not in named]
+
+
+def existing_runs(ctx: CheckContext, body: dict[str, Any]) -> list[Issue]:
+    """A fixed dag_run_id or logical_date that a run already has: the trigger answers 409, so it is the failure."""
+    facts = ctx.facts
+    if facts.credentials is None or facts.dag is None:
+        return []
+    issues = []
+    run_id = body.get("dag_run_id")
+    if isinstance(run_id, str) and run_id and RUN_ID_PATTERN.match(run_id):
+        found = _lookup(ctx, f"/dagRuns/{quote(run_id, safe='')}", None)
+        if found is not None and found.status == 200:
+            state = (json_object(found) or {}).get("state")
+            issues.append(Issue("dag_run_id", f"a run {run_id!r} already exists (state {state}): a run id can be "
+                                "used once", "409 'already exists'",
+                                f"200 to GET .../dagRuns/{run_id}: that run exists, so the trigger answers 409 'already "
+                                "exists'", local_only=True))
+    date = body.get("logical_date")
+    if date is not None and not any(i.field == "dag_run_id" for i in issues):
+        prefix = "logical_date" if facts.api is ApiFlavour.V2 else "execution_date"
+        found = _lookup(ctx, "/dagRuns", {f"{prefix}_gte": str(date), f"{prefix}_lte": str(date), "limit": 1})
+        runs = (json_object(found) or {}).get("dag_runs") if found is not None and found.status == 200 else None
+        if runs:
+            issues.append(Issue("logical_date", f"the run {runs[0].get('dag_run_id')!r} already has the logical "
+                                f"date {date}: one run per DAG and date", "409 'already exists'",
+                                f"GET .../dagRuns?{prefix}_gte=... lists a run with that date, so the trigger answers 409 "
+                                "'already exists'", local_only=True))
+    return issues
+
+
+def _lookup(ctx: CheckContext, suffix: str, params: dict[str, Any] | None) -> ProbeResponse | None:
+    assert ctx.facts.credentials is not None and ctx.facts.dag is not None
+    path = ctx.facts.api_path(f"/dags/{quote(ctx.facts.dag.dag_id, safe='')}{suffix}")
+    try:
+        return ctx.probe.get(path, params=params, auth=ctx.facts.credentials.auth())
+    except TransportError:
+        return None
+
+
+def without_existing(body: dict[str, Any], existing: list[Issue], v2: bool) -> dict[str, Any]:
+    """The corrected body must not repeat what already exists: the server picks a new id and date."""
+    fields = {i.field for i in existing}
+    fixed = {k: v for k, v in body.items() if k not in fields}
+    if "logical_date" in fields and v2:
+        fixed = {"logical_date": None, **fixed}
+    return fixed
+
+
+def with_param_defaults(body: dict[str, Any], bad: list[Issue], params: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Invalid conf values replaced by the params' defaults (required params without one are left to
+    complete_conf's placeholder)."""
+    conf = dict(body.get("conf") or {})
+    for issue in bad:
+        name = issue.field.removeprefix("conf.")
+        if params.get(name, {}).get("value") is not None:
+            conf[name] = params[name]["value"]
+    return {**body, "conf": conf} if bad else body
+
+
+def complete_conf(body: dict[str, Any], params: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The body with a clearly marked placeholder for every required param without a default that conf lacks."""
+    conf = body.get("conf")
+    if conf is None:
+        conf = {}
+    if not isinstance(conf, dict):
+        return body
+    missing = {name: PLACEHOLDER.format(name=name) for name, spec in params.items()
+               if name not in conf and spec.get("value") is None and not _allows_null(spec.get("schema") or {})}
+    if not missing and "conf" in body:
+        return body
+    return {**body, "conf": {**conf, **missing}}
+
+
+def _allows_null(schema: dict[str, Any]) -> bool:
+    kind = schema.get("type")
+    return kind in (None, "null") or (isinstance(kind, list) and "null" in kind)
+
+
+def _script_path(ctx: CheckContext) -> str:
+    """The path the script posts to, relative to the server's base URL."""
+    assert ctx.profile.request is not None and ctx.profile.request.path
+    given = ctx.profile.request.path
+    path = urlsplit(given).path if "://" in given else given.split("?")[0]
+    base_path = urlsplit(ctx.facts.base_url).path.rstrip("/")
+    return path[len(base_path):] if base_path and path.startswith(base_path + "/") else path
 
 
 def request_issues(ctx: CheckContext) -> list[Issue]:
-    """How the script sends the trigger, when the profile says: path, method and content type."""
+    """How the script sends the trigger, when the profile says: path, method and content type (predictions)."""
     request, facts = ctx.profile.request, ctx.facts
     if request is None or facts.api is None:
         return []
-    v2 = facts.api is ApiFlavour.V2
-    issues: list[Issue] = []
-    expected = trigger_path(ctx)
-    if request.path:
-        path = urlsplit(request.path).path if "://" in request.path else request.path.split("?")[0]
-        base_path = urlsplit(facts.base_url).path.rstrip("/")
-        if base_path and path.startswith(base_path + "/"):
-            path = path[len(base_path):]
-        other = "/api/v1" if v2 else "/api/v2"
-        if path == expected:
-            pass
-        elif path.rstrip("/") == expected:
-            issues.append(Issue("path", f"{path} ends with a slash; the endpoint is {expected}",
-                                "405 'Method Not Allowed'" if v2 else "404 'The requested URL was not found on the server'"))
-        elif path.startswith(other + "/"):
-            issues.append(Issue("path", f"{path} is the {'Airflow 2' if v2 else 'Airflow 3'} API; this server is Airflow "
-                                f"{facts.major} and serves {facts.api.value}",
-                                "405 'Method Not Allowed' (a GET answers 404 '/api/v1 has been removed in Airflow 3')"
-                                if v2 else "404 HTML 'Airflow 404'"))
-        elif re.match(r"^/dags/[^/]+/trigger/?$", path) or path.startswith("/trigger"):
-            issues.append(Issue("path", f"{path} is the web UI's trigger form, not the REST API",
-                                "405 'Method Not Allowed'" if v2 else
-                                "400 'The CSRF token is missing.' (the UI form needs the token of a browser session)"))
-        elif path.startswith("/api/experimental/"):
-            issues.append(Issue("path", f"{path} is the experimental API, " + (
-                "removed in Airflow 3" if v2 else "off by default since Airflow 2.0 ([api] enable_experimental_api)"),
-                "405 'Method Not Allowed'" if v2 else "404 HTML 'Airflow 404'"))
-        else:
-            match = re.match(r"^/api/v[12]/dags/([^/]+)/dagRuns$", path)
-            if match and facts.dag and match.group(1) != facts.dag.dag_id:
-                issues.append(Issue("path", f"{path} names the DAG {match.group(1)!r}, not {facts.dag.dag_id!r}",
-                                    "404 'DAG ... not found' (dag_id is case-sensitive)"))
-            elif not match:
-                issues.append(Issue("path", f"{path} is not the trigger endpoint {expected}",
-                                    "405 'Method Not Allowed'" if v2 else "404"))
+    issues = [_path_issue(ctx)] if request.path else []
     if request.method == "GET":
         issues.append(Issue("method", "GET lists the DAG's runs; only POST creates one",
                             "200 with a list of runs, and nothing is triggered"))
@@ -148,32 +360,125 @@ def request_issues(ctx: CheckContext) -> list[Issue]:
                             "405 'Method Not Allowed'"))
     content_type = (request.content_type or "application/json").split(";")[0].strip().lower()
     if request.method == "POST" and content_type != "application/json":
-        shown = request.content_type if content_type not in ("", "none") else "no Content-Type (curl -d sends form data)"
-        if v2 and not _at_least(facts.airflow_version or "", 3, 3):
-            says = "accepted by this version, but 422 'Input should be a valid dictionary' from Airflow 3.3 on"
+        issues.append(_content_type_issue(ctx, content_type))
+    return [i for i in issues if i is not None]
+
+
+def _path_issue(ctx: CheckContext) -> Issue | None:
+    facts = ctx.facts
+    assert facts.api is not None
+    v2 = facts.api is ApiFlavour.V2
+    path, expected = _script_path(ctx), trigger_path(ctx)
+    other = "/api/v1" if v2 else "/api/v2"
+    if path == expected:
+        return None
+    if path.rstrip("/") == expected:
+        return Issue("path", f"{path} ends with a slash; the endpoint is {expected}",
+                     "405 'Method Not Allowed'" if v2 else "404 'The requested URL was not found on the server'")
+    if path.startswith(other + "/"):
+        return Issue("path", f"{path} is the {'Airflow 2' if v2 else 'Airflow 3'} API; this server is Airflow "
+                     f"{facts.major} and serves {facts.api.value}",
+                     "405 'Method Not Allowed' (a GET answers 404 '/api/v1 has been removed in Airflow 3')"
+                     if v2 else "404 HTML 'Airflow 404'")
+    if re.match(r"^/dags/[^/]+/trigger/?$", path) or path.startswith("/trigger"):
+        return Issue("path", f"{path} is the web UI's trigger form, not the REST API",
+                     "405 'Method Not Allowed'" if v2 else
+                     "400 'The CSRF token is missing.' (the UI form needs the token of a browser session)")
+    if path.startswith("/api/experimental/"):
+        return Issue("path", f"{path} is the experimental API, " + (
+            "removed in Airflow 3" if v2 else "off by default since Airflow 2.0 ([api] enable_experimental_api)"),
+            "405 'Method Not Allowed'" if v2 else "404 HTML 'Airflow 404'")
+    match = re.match(r"^/api/v[12]/dags/([^/]+)/dagRuns$", path)
+    if match and facts.dag:
+        return Issue("dag_id", f"{path} names the DAG {match.group(1)!r}, not {facts.dag.dag_id!r}",
+                     "404 'DAG ... not found' (dag_id is case-sensitive)")
+    if match:
+        return None
+    return Issue("path", f"{path} is not the trigger endpoint {expected}", "405 'Method Not Allowed'" if v2 else "404")
+
+
+def _content_type_issue(ctx: CheckContext, content_type: str) -> Issue:
+    request, facts = ctx.profile.request, ctx.facts
+    assert request is not None
+    v2 = facts.api is ApiFlavour.V2
+    shown = request.content_type if content_type not in ("", "none") else "no Content-Type (curl -d sends form data)"
+    if v2 and not _at_least(facts.airflow_version or "", 3, 3):
+        says = "accepted by this version, but 422 'Input should be a valid dictionary' from Airflow 3.3 on"
+    else:
+        says = ("422 model_attributes_type 'Input should be a valid dictionary or object to extract fields from'"
+                if v2 else f"415 'Invalid Content-type ({content_type or 'none'}), expected JSON data'")
+    return Issue("content_type", f"{shown} is not JSON; the body must be sent as application/json", says)
+
+
+def confirmed(ctx: CheckContext, issues: list[Issue]) -> list[Issue]:
+    """Each predicted request problem, sent to the server with a body that cannot create a run; a path the
+    server serves as the trigger endpoint after all (Airflow 2 serves //api/v1/...) is no problem."""
+    facts = ctx.facts
+    if not issues or facts.credentials is None or not refuses_unknown_fields(facts.airflow_version or ""):
+        return issues
+    kept = []
+    for issue in issues:
+        answer = _ask(ctx, issue)
+        if answer is None:
+            kept.append(issue)
+        elif issue.field != "dag_id" and names_probe_field(answer):
+            continue
         else:
-            says = ("422 model_attributes_type 'Input should be a valid dictionary or object to extract fields from'"
-                    if v2 else f"415 'Invalid Content-type ({content_type or 'none'}), expected JSON data'")
-        issues.append(Issue("content_type", f"{shown} is not JSON; the body must be sent as application/json", says))
-    return issues
+            kept.append(replace(issue, observed=f"{answer.status} ({error_detail(answer, 120)})"))
+    return kept
+
+
+def names_probe_field(response: ProbeResponse) -> bool:
+    """Whether the answer refuses the probe field: the request reached the trigger endpoint's body schema."""
+    detail = (json_object(response) or {}).get("detail")
+    if isinstance(detail, list):
+        return any(isinstance(i, dict) and PROBE_FIELD in map(str, i.get("loc", [])) for i in detail)
+    return isinstance(detail, str) and f"'{PROBE_FIELD}': ['Unknown field.']" in detail
+
+
+def _ask(ctx: CheckContext, issue: Issue) -> ProbeResponse | None:
+    """The request the script sends, with the probe field in its body; never to the experimental API or the UI's
+    form, whose bodies are not checked against a schema."""
+    request, facts = ctx.profile.request, ctx.facts
+    assert request is not None and facts.credentials is not None
+    body = {**minimal_body(ctx), PROBE_FIELD: True}
+    auth = facts.credentials.auth()
+    try:
+        if issue.field == "dag_id":
+            named = re.match(r"^/api/v[12]/dags/([^/]+)/dagRuns$", _script_path(ctx))
+            return ctx.probe.get(facts.api_path(f"/dags/{named.group(1)}"), auth=auth) if named else None
+        if issue.field == "path":
+            if not re.match(r"^/+api/v[12]/+dags/[^/]+/dagRuns/?$", _script_path(ctx)):
+                return None
+            return ctx.probe.post(_script_path(ctx), json=body, auth=auth)
+        if issue.field == "method":
+            return ctx.probe.request(request.method, trigger_path(ctx), json=body, auth=auth)
+        kind = request.content_type or ""
+        return ctx.probe.post(trigger_path(ctx), data=json.dumps(body), auth=auth,
+                              headers={"Content-Type": kind} if kind.lower() not in ("", "none") else {})
+    except TransportError:
+        return None
 
 
 def request_finding(ctx: CheckContext, issues: list[Issue]) -> Finding:
     facts = ctx.facts
-    lines = [f"- {i.field}: {i.problem} (the server answers: {i.server_says})" for i in issues]
-    url = f"{facts.base_url}{trigger_path(ctx)}"
+    request = ctx.profile.request
+    assert request is not None
+    url = f"{facts.base_url}{trigger_path(ctx)}" if dag_id(ctx) else None
+    asked = any(i.observed for i in issues)
     return Finding(
         Status.FAIL, f"the script's request is not the trigger call: {issues[0].field}: {issues[0].problem}",
-        explanation="How the script sends the trigger, as the profile's request: block describes it:\n"
-                    + "\n".join(lines)
-                    + "\n\nThe UI triggers through its own routes with a browser session, which is why the same "
-                      "DAG triggers from there.",
-        fix=Fix("Send a POST with a JSON body (Content-Type: application/json) to exactly this URL:",
-                (f"POST {url}", "requests.post(url, json=body, ...)  # json= sets the Content-Type",
-                 "curl -X POST -H 'Content-Type: application/json' -d '<body>' " + url)),
-        details=tuple(f"request.{k}: {v}" for k, v in (("path", ctx.profile.request.path),
-                                                       ("method", ctx.profile.request.method),
-                                                       ("content_type", ctx.profile.request.content_type)) if v))
+        explanation="How the script sends the trigger, as the profile's request: block describes it"
+                    + (" (each sent once more by airflow-doctor with a body that cannot create a run)" if asked else "")
+                    + ":\n" + "\n".join(i.line(version_label(ctx)) for i in issues),
+        fix=Fix("Send a POST with a JSON body (Content-Type: application/json) to exactly this URL "
+                "(the request that works below does):", (f"POST {url}",)) if url else
+            Fix("Send a POST with a JSON body to /dags/<the DAG's id>/dagRuns; add dag_id: to the profile to get the "
+                "exact URL."),
+        details=tuple(f"request.{k}: {v}" for k, v in (("path", request.path), ("method", request.method),
+                                                       ("content_type", request.content_type)) if v),
+        why_ui_works=UI_ROUTE)
+
 
 
 def _is_aware_datetime(value: str) -> bool:
@@ -226,6 +531,8 @@ def schema_issues(payload: dict[str, Any], v2: bool, version: str) -> list[Issue
         value = payload.get(key)
         if value is None or key not in allowed:
             continue
+        if v2 and isinstance(value, (int, float)) and not isinstance(value, bool):
+            continue
         if not isinstance(value, str) or not _is_aware_datetime(value):
             issues.append(Issue(key, f"{value!r} is not an RFC 3339 date-time with a timezone (e.g. 2024-01-01T00:00:00Z)",
                                 "422 timezone_aware 'Input should have timezone info'" if v2
@@ -233,18 +540,29 @@ def schema_issues(payload: dict[str, Any], v2: bool, version: str) -> list[Issue
     if not v2 and payload.get("logical_date") and payload.get("execution_date") and \
             payload["logical_date"] != payload["execution_date"]:
         issues.append(Issue("execution_date", "conflicts with logical_date (execution_date is the old name of the same "
-                            "field: send only logical_date)", "400 'logical_date conflicts with execution_date'"))
+                            "field: send only logical_date)", "400 'logical_date conflicts with execution_date'", local_only=True))
     if bool(payload.get("data_interval_start")) != bool(payload.get("data_interval_end")):
         issues.append(Issue("data_interval_start", "and data_interval_end must be given together or not at all",
-                            "422 value_error" if v2 else "400 'Both ... must be specified together'"))
-    run_id = payload.get("dag_run_id")
-    if run_id is not None and (not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id)):
-        issues.append(Issue("dag_run_id", f"{run_id!r} does not match the default run-id pattern ^[A-Za-z0-9_.~:+-]+$",
-                            "400 'The run_id provided ... does not match regex pattern'" if v2
-                            else "500 an HTML 'Ooops!' page (Airflow 2.10 does not catch this error)"))
+                            "422 value_error" if v2 else "400 'Both ... must be specified together'", local_only=True))
+    issues += run_id_issues(payload.get("dag_run_id"), v2)
     if "note" in payload and payload["note"] is not None and not isinstance(payload["note"], str):
         issues.append(Issue("note", "must be a string", "422 string_type" if v2 else "400 not of type 'string'"))
     return issues
+
+
+def run_id_issues(run_id: Any, v2: bool) -> list[Issue]:
+    """An empty dag_run_id is fine (the server generates one); Airflow 2 limits its length, and the handler checks
+    the pattern after the schema (Airflow 2.10 with an uncaught error)."""
+    if run_id in (None, ""):
+        return []
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id):
+        return [Issue("dag_run_id", f"{run_id!r} does not match the default run-id pattern ^[A-Za-z0-9_.~:+-]+$",
+                      "400 'The run_id provided ... does not match regex pattern'" if v2
+                      else "500 an HTML 'Ooops!' page (Airflow 2.10 does not catch this error)", local_only=True)]
+    if not v2 and len(run_id) > RUN_ID_MAX_V1:
+        return [Issue("dag_run_id", f"is {len(run_id)} characters long; Airflow 2 allows {RUN_ID_MAX_V1}",
+                      f"400 \"{{'dag_run_id': ['Longer than maximum length {RUN_ID_MAX_V1}.']}}\"")]
+    return []
 
 
 def repeat_conflicts(payload: dict[str, Any]) -> list[str]:
@@ -290,7 +608,9 @@ def correct(payload: dict[str, Any], v2: bool, version: str) -> dict[str, Any]:
         fixed["conf"] = {}
     for key in DATE_FIELDS:
         value = fixed.get(key)
-        if isinstance(value, str) and not _is_aware_datetime(value):
+        if not v2 and isinstance(value, (int, float)) and not isinstance(value, bool):
+            fixed[key] = datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        elif isinstance(value, str) and not _is_aware_datetime(value):
             fixed[key] = (value.strip() + ("T00:00:00" if len(value.strip()) == 10 else "") + "Z") if re.match(
                 r"^\d{4}-\d{2}-\d{2}", value.strip()) else None
     if not v2:
@@ -303,8 +623,10 @@ def correct(payload: dict[str, Any], v2: bool, version: str) -> dict[str, Any]:
         fixed.pop("data_interval_start", None)
         fixed.pop("data_interval_end", None)
     run_id = fixed.get("dag_run_id")
-    if run_id is None:
+    if run_id in (None, ""):
         fixed.pop("dag_run_id", None)
+    elif not v2 and len(str(run_id)) > RUN_ID_MAX_V1:
+        fixed["dag_run_id"] = re.sub(r"[^A-Za-z0-9_.~:+-]", "_", str(run_id))[:RUN_ID_MAX_V1]
     elif not RUN_ID_PATTERN.match(str(run_id)):
         fixed["dag_run_id"] = re.sub(r"[^A-Za-z0-9_.~:+-]", "_", str(run_id))
     if v2:
@@ -329,13 +651,13 @@ def param_issues(conf: dict[str, Any], params: dict[str, dict[str, Any]]) -> lis
             allows_null = schema.get("type") in (None, "null") or (isinstance(schema.get("type"), list) and "null" in schema["type"])
             if not allows_null:
                 issues.append(Issue(f"conf.{name}", "is required: the param has no default",
-                                    f"400 'Invalid input for param {name}: None is not of type ...'"))
+                                    f"400 'Invalid input for param {name}: None is not of type ...'", local_only=True))
             continue
         try:
             jsonschema.validate(value, schema, format_checker=jsonschema.FormatChecker())
         except jsonschema.ValidationError as error:
             issues.append(Issue(f"conf.{name}", f"{value!r} is invalid for the param: {error.message}",
-                                f"400 'Invalid input for param {name}: {error.message}'"))
+                                f"400 'Invalid input for param {name}: {error.message}'", local_only=True))
         except jsonschema.SchemaError:
             continue
     return issues

@@ -14,11 +14,13 @@ from urllib.parse import quote
 
 from airflow_doctor.checks._credentials import Scheme
 from airflow_doctor.checks.base import ApiFlavour, Facts
-from airflow_doctor.checks.payload_schema import correct
+from airflow_doctor.checks.payload_schema import PLACEHOLDER, complete_conf, correct
 from airflow_doctor.model import CheckResult, Snippet, Status, WorkingRequest
 from airflow_doctor.profiles import AuthType, Profile
 from airflow_doctor.redact import redact_json
 
+IN_THE_REQUEST = ("payload-schema", "credential-encoding")
+"""Checks whose failure is in the script's own request: the snippets below are the fix."""
 PASSWORD_VAR = "AIRFLOW_PASSWORD"
 TOKEN_VAR = "AIRFLOW_TOKEN"
 
@@ -27,25 +29,54 @@ def build(profile: Profile, facts: Facts, results: list[CheckResult] | tuple[Che
     if facts.api is None:
         return WorkingRequest("The request that works", ("The Airflow API was not found, so no request can be "
                                                          "shown yet; fix reachability first.",), ())
-    v2 = facts.api is ApiFlavour.V2
-    dag_id = facts.dag.dag_id if facts.dag else (profile.dag_id or "<dag_id>")
-    body = correct(profile.payload or {}, v2, facts.airflow_version or "")
-    if v2:
-        body = {"logical_date": None, **body}
-    body.setdefault("conf", {})
+    dag_id = facts.dag.dag_id if facts.dag else profile.dag_id
+    if not dag_id:
+        return WorkingRequest("The request that works", ("The profile names no DAG, so there is no trigger URL to "
+                                                         "show: add dag_id: (the id the UI shows under the DAG's "
+                                                         "name) and run again.",), ())
+    body = trigger_body(profile, facts)
     shown = redact_json(body)
     url = f"{facts.base_url}{facts.api.value}/dags/{quote(dag_id, safe='')}/dagRuns"
     kind = _auth_kind(profile, facts)
     username = (facts.credentials.username if facts.credentials and facts.credentials.username else profile.auth.username) or "<user>"
     strip = bool(facts.credentials and facts.credentials.stripped)
-    notes = _notes(results, facts, kind) + (["Payload values under sensitive-looking keys are shown as ***: put "
-                                             "your own back."] if shown != body else [])
+    notes = _notes(results, facts, kind) + _body_notes(body, shown, facts)
     return WorkingRequest(
         f"The request that works for Airflow {facts.airflow_version} ({facts.api.value})",
         tuple(notes),
-        (Snippet("curl", "sh", _curl(url, facts.base_url, shown, kind, username)),
+        (Snippet("curl", "sh", _curl(url, facts.base_url, shown, kind, username, strip)),
          Snippet("Python (requests)", "python", _python(url, facts.base_url, shown, kind, username, strip))),
     )
+
+
+def trigger_body(profile: Profile, facts: Facts) -> dict:
+    """payload-schema's corrected body when it ran (existing run ids dropped, placeholders for required params);
+    otherwise the profile's payload corrected here."""
+    if facts.trigger_body is not None:
+        body = dict(facts.trigger_body)
+    else:
+        payload = profile.payload if isinstance(profile.payload, dict) else {}
+        body = complete_conf(correct(payload, facts.api is ApiFlavour.V2, facts.airflow_version or ""),
+                             facts.dag.params if facts.dag else {})
+    if facts.api is ApiFlavour.V2:
+        body = {"logical_date": None, **body}
+    if body.get("conf") is None:
+        body["conf"] = {}
+    return body
+
+
+def _body_notes(body: dict, shown: dict, facts: Facts) -> list[str]:
+    notes = []
+    conf = body.get("conf") if isinstance(body.get("conf"), dict) else {}
+    missing = [name for name, value in conf.items() if value == PLACEHOLDER.format(name=name)]
+    if missing:
+        schemas = facts.dag.params if facts.dag else {}
+        notes.append("Fill in " + ", ".join(f"conf.{n} ({json.dumps((schemas.get(n) or {}).get('schema') or {})})"
+                                            for n in missing)
+                     + ": the DAG's params without a default; the server refuses the run until they are set.")
+    if shown != body:
+        notes.append("Payload values under sensitive-looking keys are shown as ***: put your own back.")
+    return notes
 
 
 def _auth_kind(profile: Profile, facts: Facts) -> str:
@@ -63,9 +94,14 @@ def _auth_kind(profile: Profile, facts: Facts) -> str:
 def _notes(results, facts: Facts, kind: str) -> list[str]:
     notes = []
     failed = [r for r in results if r.status is Status.FAIL and r.check_id != "test-trigger"]
-    if failed:
-        notes.append(f"Fix first: {failed[0].summary} ({failed[0].check_id}). This request works once the checks "
-                     "pass.")
+    outside = [r for r in failed if r.check_id not in IN_THE_REQUEST]
+    corrected = [r for r in failed if r.check_id in IN_THE_REQUEST]
+    if corrected:
+        notes.append("This request corrects what the script sends: " + "; ".join(
+            f"{r.summary} ({r.check_id})" for r in corrected) + ".")
+    if outside:
+        notes.append(f"Fix first: {outside[0].summary} ({outside[0].check_id}). Until then this request fails too; "
+                     "it works once the checks pass.")
     trial = next((r for r in results if r.check_id == "test-trigger" and r.status is not Status.SKIP), None)
     if trial is not None and not failed:
         notes.append("airflow-doctor sent this request with --trigger and the server created the run"
@@ -86,16 +122,17 @@ def _shell_json(value: object) -> str:
     return shlex.quote(json.dumps(value, ensure_ascii=False))
 
 
-def _curl(url: str, base: str, body: dict, kind: str, username: str) -> str:
+def _curl(url: str, base: str, body: dict, kind: str, username: str, strip: bool) -> str:
     lines = []
     auth = ""
+    secret = "$(printf %s \"$VAR\")" if strip else "$VAR"  # drops trailing newlines, as the server needed
     if kind == "basic":
-        auth = f" \\\n  -u {shlex.quote(username)}:\"${PASSWORD_VAR}\""
+        auth = f" \\\n  -u {shlex.quote(username)}:\"{secret.replace('VAR', PASSWORD_VAR)}\""
     elif kind == "token":
-        auth = f" \\\n  -H \"Authorization: Bearer ${TOKEN_VAR}\""
+        auth = f" \\\n  -H \"Authorization: Bearer {secret.replace('VAR', TOKEN_VAR)}\""
     elif kind == "jwt":
         login = (f'import json, os; print(json.dumps({{"username": {json.dumps(username)}, '
-                 f'"password": os.environ["{PASSWORD_VAR}"]}}))')
+                 f'"password": os.environ["{PASSWORD_VAR}"]{".strip()" if strip else ""}}}))')
         lines.append(f"JWT=$(python3 -c {shlex.quote(login)} \\\n"
                      f"  | curl -sS -X POST {shlex.quote(base + '/auth/token')} -H 'Content-Type: application/json' -d @- \\\n"
                      f"  | python3 -c 'import json, sys; print(json.load(sys.stdin)[\"access_token\"])')")
@@ -112,7 +149,8 @@ def _python(url: str, base: str, body: dict, kind: str, username: str, strip: bo
     if kind == "basic":
         call_auth = f'    auth=({json.dumps(username)}.encode("utf-8"), {secret}.encode("utf-8")),\n'
     elif kind == "token":
-        call_auth = f'    headers={{"Authorization": f"Bearer {{os.environ[\'{TOKEN_VAR}\']}}"}},\n'
+        call_auth = (f'    headers={{"Authorization": f"Bearer {{os.environ[\'{TOKEN_VAR}\']'
+                     f'{".strip()" if strip else ""}}}"}},\n')
     elif kind == "jwt":
         lines += ["", "login = requests.post(",
                   '    f"{AIRFLOW_URL}/auth/token",',

@@ -1,0 +1,67 @@
+"""The request that works: the DAG id, URL, body and credential form the server accepted, and notes that say
+whether the snippet itself is the fix. Executed against real Airflow in tests/integration/test_working_request_real.py."""
+
+from __future__ import annotations
+
+import json
+
+from airflow_doctor.checks import working_request
+from airflow_doctor.checks._credentials import Credentials, Scheme
+from airflow_doctor.checks.base import DagInfo
+from airflow_doctor.model import CheckResult, Status
+from tests.conftest import check_context
+
+REQUIRED_REGION = {"region": {"value": None, "schema": {"type": "string"}},
+                   "batch_size": {"value": 10, "schema": {"type": "integer"}}}
+
+
+def built(api="/api/v1", dag_id="doctor_demo", payload=None, params=None, stripped=False, results=(), trigger_body=None):
+    ctx = check_context("http://airflow.test", api=api, version="2.10.5" if api == "/api/v1" else "3.3.2",
+                        dag_id=dag_id, payload=payload, auth_type="basic" if api == "/api/v1" else "jwt")
+    ctx.facts.credentials = Credentials(Scheme.BASIC, "admin", ctx.profile.auth.password, "utf-8", stripped)
+    if params is not None:
+        ctx.facts.dag = DagInfo("doctor_demo", False, True, False, "f.py", 16, params)
+    ctx.facts.trigger_body = trigger_body
+    return working_request.build(ctx.profile, ctx.facts, list(results))
+
+
+def code(request, label="Python (requests)") -> str:
+    return next(s.code for s in request.snippets if s.label == label)
+
+
+def test_a_profile_without_dag_id_gets_no_snippet_posting_to_a_placeholder() -> None:
+    request = built(dag_id=None)
+    assert request.snippets == () and "add dag_id:" in request.notes[0]
+    assert "<dag_id>" not in json.dumps(request.notes)
+
+
+def test_a_required_param_without_a_default_gets_a_marked_placeholder_and_a_note_to_fill_it() -> None:
+    request = built(payload={"conf": {"batch_size": 3}}, params=REQUIRED_REGION)
+    assert "json={'conf': {'batch_size': 3, 'region': '<FILL IN: region>'}}" in code(request)
+    assert any(n.startswith('Fill in conf.region ({"type": "string"})') for n in request.notes)
+
+
+def test_the_corrected_body_of_payload_schema_is_what_the_snippets_send() -> None:
+    request = built(api="/api/v2", payload={"logical_date": None, "dag_run_id": "taken_1"},
+                    trigger_body={"logical_date": None, "conf": {}})
+    assert "taken_1" not in code(request) + code(request, "curl")
+
+
+def test_a_stripped_secret_is_stripped_in_both_snippets() -> None:
+    request = built(api="/api/v2", stripped=True)
+    assert 'os.environ["AIRFLOW_PASSWORD"].strip()' in code(request) and ".strip()" in code(request, "curl")
+    basic = built(stripped=True)
+    assert '-u admin:"$(printf %s "$AIRFLOW_PASSWORD")"' in code(basic, "curl")
+
+
+def result(check_id: str, summary: str) -> CheckResult:
+    return CheckResult(check_id, check_id, Status.FAIL, summary)
+
+
+def test_a_failure_in_the_request_is_what_the_snippet_corrects_and_any_other_must_be_fixed_first() -> None:
+    in_request = built(results=[result("payload-schema", "1 problem in the payload; first: run_id: ...")])
+    assert in_request.notes[0].startswith("This request corrects what the script sends: 1 problem in the payload")
+    assert not any(n.startswith("Fix first") for n in in_request.notes)
+    elsewhere = built(results=[result("permissions", "the user may not trigger")])
+    assert elsewhere.notes[0].startswith("Fix first: the user may not trigger (permissions). Until then this "
+                                         "request fails too")

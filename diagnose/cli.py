@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import TYPE_CHECKING, Callable, List, Optional
 
 import typer
 from typer.core import TyperCommand
@@ -15,10 +15,13 @@ from typer.core import TyperCommand
 from airflow_doctor import __version__
 from airflow_doctor.model import ExitCode, Report
 
+if TYPE_CHECKING:
+    from airflow_doctor.profiles import Profile
+
 EXIT_CODE_MEANINGS = {
     ExitCode.OK: "no check failed",
     ExitCode.CHECK_FAILED: "a check failed",
-    ExitCode.USAGE: "usage or profile error (no check ran)",
+    ExitCode.USAGE: "usage or profile error (no check ran, or only reachability: a secret's variable is unset)",
     ExitCode.INTERNAL: "internal error (run again with --debug)",
     ExitCode.INTERRUPTED: "interrupted",
 }
@@ -30,6 +33,11 @@ EPILOG = """\
 \b
 Examples:
   airflow-doctor demo                          real Airflow in a local sandbox, checked end to end
+  airflow-doctor check --url https://airflow.example.com --user admin --password-env AIRFLOW_PASSWORD --dag etl
+                                               no profile needed: the auth type is what the server announces
+  airflow-doctor check --from-curl 'curl -u admin:... -X POST https://.../api/v1/dags/etl/dagRuns -d {}'
+                                               exactly the request your failing command sends
+  airflow-doctor init prod                     asks for the URL, probes it, writes the profile, checks it
   airflow-doctor check --profile prod          a profile from ~/.config/airflow-doctor/profiles.yml
   airflow-doctor check --profile ./af3.yml -v  a single-profile file, with explanations
   airflow-doctor check -p prod --format markdown -o report.md    a report to attach to a ticket
@@ -46,7 +54,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-profiles_app = typer.Typer(help="List and show profiles (secrets masked).", no_args_is_help=True,
+profiles_app = typer.Typer(help="List, show, add and copy example profiles (secrets masked).", no_args_is_help=True,
                            pretty_exceptions_enable=False, rich_markup_mode=None)
 sandbox_app = typer.Typer(help="A real local Airflow (installed from PyPI into a cached venv) to try the doctor on.",
                           no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None)
@@ -171,10 +179,24 @@ def check(
     wait: Optional[float] = typer.Option(None, "--wait", min=0, max=3600, help="With --trigger: seconds to follow the run (default 60; 0: do not follow)."),
     cleanup: bool = typer.Option(False, "--cleanup", help="With --trigger: delete the test run afterwards (only that run)."),
     all_profiles: bool = typer.Option(False, "--all", help="Check every profile in the profiles file at once; ends with a profile × check matrix."),
+    url: Optional[str] = typer.Option(None, "--url", help="No profile: the Airflow address you open in the browser."),
+    user: Optional[str] = typer.Option(None, "--user", help="With --url: the user name."),
+    password_env: Optional[str] = typer.Option(None, "--password-env", help="With --url: the environment variable holding the password (asked for on a terminal when missing)."),
+    password_file: Optional[Path] = typer.Option(None, "--password-file", help="With --url: a file holding the password."),
+    token_env: Optional[str] = typer.Option(None, "--token-env", help="With --url: the environment variable holding an API token."),
+    auth: Optional[str] = typer.Option(None, "--auth", help="With --url: basic, jwt, token or none (default: what the server announces)."),
+    dag: Optional[str] = typer.Option(None, "--dag", help="With --url: the DAG id to check."),
+    from_curl: Optional[str] = typer.Option(None, "--from-curl", help="No profile: check exactly the request this curl command sends (paste it in single quotes)."),
     debug: bool = typer.Option(False, "--debug", help="Show traces of internal errors (secrets masked)."),
 ) -> None:
-    """Run the checks against a profile's Airflow and explain the first real cause."""
+    """Run the checks against a profile's Airflow (or --url / --from-curl, no profile needed) and explain the first real cause."""
     json_errors = output_format is OutputFormat.json
+    server = ServerArgs(url, user, password_env, password_file, token_env, auth, dag, from_curl)
+    if server.given:
+        guarded(debug, lambda: run_check(profile, profiles_file, only, skip, verbose, output_format, output, debug,
+                                         payload, conf, TriggerRequest(trigger, yes, wait, cleanup),
+                                         build=lambda: server.profile(profile, profiles_file, all_profiles)),
+                json_errors)
     if all_profiles:
         if profile or trigger:
             guarded(debug, lambda: _raise(UsageError("--all checks every profile of the profiles file; drop --profile "
@@ -267,6 +289,89 @@ class _FleetDisplay:
 
 
 @dataclass(frozen=True)
+class ServerArgs:
+    """The options that describe a server without a profile file: --url ... or --from-curl."""
+
+    url: str | None = None
+    user: str | None = None
+    password_env: str | None = None
+    password_file: Path | None = None
+    token_env: str | None = None
+    auth: str | None = None
+    dag: str | None = None
+    from_curl: str | None = None
+
+    @property
+    def given(self) -> bool:
+        return any(value is not None for value in vars(self).values())
+
+    def profile(self, profile_arg: str | None, profiles_file: str | None, all_profiles: bool):  # type: ignore[no-untyped-def]
+        from airflow_doctor.adhoc import ServerOptions, profile_from_options
+
+        if profile_arg or profiles_file or all_profiles:
+            raise UsageError("--url and --from-curl describe the server themselves; drop --profile, --profiles-file "
+                             "and --all (or drop --url/--from-curl to use a profile).")
+        if self.from_curl is not None:
+            return self._from_curl()
+        if self.url is None:
+            raise UsageError("--user, --password-env, --password-file, --token-env, --auth and --dag describe a server "
+                             "given with --url; add --url (the address you open in the browser).")
+        options = ServerOptions(self.url, self.user, self.password_env, self.password_file, self.token_env,
+                                self.auth, self.dag)
+        return profile_from_options(options, ask_secret)
+
+    def _from_curl(self):  # type: ignore[no-untyped-def]
+        import dataclasses
+
+        from airflow_doctor import curl
+
+        if self.url or self.token_env or self.auth:
+            raise UsageError("--from-curl takes the URL and credentials from the command; drop --url, --token-env "
+                             "and --auth.")
+        imported = curl.to_profile(curl.parse(self.from_curl or ""))
+        profile = imported.profile
+        if self.dag:
+            profile = dataclasses.replace(profile, dag_id=self.dag, sources={**profile.sources, "dag_id": "--dag"})
+        if profile.auth.type.value == "basic" and profile.auth.password is None:
+            profile = _with_asked_password(profile, self.password_env)
+        _err(f"checking the request of: {imported.shown_command}")
+        warnings = [w for w in (imported.secret_warning(),) if w]
+        for line in warnings:
+            _err(f"warning: {line}")
+        return dataclasses.replace(profile, warnings=(*warnings, *imported.notes, *profile.warnings))
+
+
+def ask_secret(prompt: str) -> str | None:
+    """A secret typed on the terminal, never echoed; None when there is no terminal to ask on."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return None
+    try:
+        return getpass.getpass(prompt, stream=sys.stderr) or None
+    except EOFError:
+        return None
+
+
+def _with_asked_password(profile, variable: str | None):  # type: ignore[no-untyped-def]
+    """`curl -u admin` makes curl ask for the password; so does the doctor (or it reads --password-env)."""
+    import dataclasses
+
+    from airflow_doctor.profiles import UnsetSecret
+    from airflow_doctor.secrets import REGISTRY, Secret
+
+    value = os.environ.get(variable) if variable else None
+    value = value or ask_secret(f"Password of {profile.auth.username} (hidden, not stored): ")
+    if not value:
+        if variable:
+            return dataclasses.replace(profile, unset=(UnsetSecret("auth.password", variable),))
+        raise UsageError(f"the command has -u {profile.auth.username} without a password and there is no terminal "
+                         f"to ask on; add --password-env VAR (an environment variable that holds it).")
+    REGISTRY.add_basic(profile.auth.username or "", value)
+    return dataclasses.replace(profile, auth=dataclasses.replace(profile.auth, password=Secret(value)))
+
+
+@dataclass(frozen=True)
 class TriggerRequest:
     wanted: bool = False
     yes: bool = False
@@ -276,16 +381,21 @@ class TriggerRequest:
 
 def run_check(profile_arg: str | None, profiles_file: str | None, only: list[str], skip: list[str], verbose: int,
               output_format: OutputFormat, output: Path | None, debug: bool, payload: Path | None = None,
-              conf: str | None = None, trigger: TriggerRequest = TriggerRequest()) -> ExitCode:
+              conf: str | None = None, trigger: TriggerRequest = TriggerRequest(),
+              build: Callable[[], Profile] | None = None) -> ExitCode:
+    """Check one profile: the one named (or found), or the one `build` makes from command-line options."""
     from airflow_doctor.checks import CHECK_IDS
     from airflow_doctor.doctor import diagnose_profile
     from airflow_doctor.profiles import resolve
     from airflow_doctor.runner import Selection
 
-    profile, chosen = resolve(profile_arg, profiles_file)
+    profile = build() if build is not None else resolve(profile_arg, profiles_file, allow_unset=True)[0]
     profile = with_payload(profile, payload, conf)
     selection = Selection(tuple(only), tuple(skip))
     selection.validate(CHECK_IDS)
+    missing = profile.missing_secret_sentence()
+    if missing:
+        selection = Selection(("reachability",), ())
     if output is not None:
         _check_output_path(output)
     if (trigger.yes or trigger.cleanup or trigger.wait is not None) and not trigger.wanted:
@@ -298,6 +408,9 @@ def run_check(profile_arg: str | None, profiles_file: str | None, only: list[str
         report = diagnose_profile(profile, selection, trigger=options, on_progress=progress.update if progress else None,
                                   debug=debug)
     publish(report, output_format, output, verbose)
+    if missing:
+        _err(missing)
+        return ExitCode.USAGE if report.exit_code is ExitCode.OK else report.exit_code
     return report.exit_code
 
 
@@ -466,14 +579,14 @@ def profiles_list(profiles_file: Optional[str] = typer.Option(None, "--profiles-
 
 
 @profiles_app.command("show")
-def profiles_show(name: str = typer.Argument(..., help="Profile name, or path to a single-profile file."),
+def profiles_show(name: Optional[str] = typer.Argument(None, help="Profile name, or path to a single-profile file (default: the one `check` would use)."),
                   profiles_file: Optional[str] = typer.Option(None, "--profiles-file", help="The profiles file.")) -> None:
-    """Show every field of a profile, where its value came from, with secrets masked."""
+    """Show every field of a profile, where its value came from, with secrets masked; an unset ${VAR} shows as unset."""
 
     def body() -> int:
         from airflow_doctor.profiles import resolve
 
-        profile, chosen = resolve(name, profiles_file)
+        profile, chosen = resolve(name, profiles_file, allow_unset=True)
         rows = profile.shown_fields()
         width = max(len(r[0]) for r in rows)
         lines = [f"profile {profile.name} ({chosen})"]
@@ -483,6 +596,81 @@ def profiles_show(name: str = typer.Argument(..., help="Profile name, or path to
 
         emit("\n".join(lines) + "\n", sys.stdout)
         return ExitCode.OK
+
+    guarded(False, body)
+
+
+@profiles_app.command("add")
+def profiles_add(name: str = typer.Argument(..., help="The name to save the profile under."),
+                 from_curl: str = typer.Option(..., "--from-curl", help="The curl command whose request the profile describes."),
+                 profiles_file: Optional[str] = typer.Option(None, "--profiles-file", help="The profiles file.")) -> None:
+    """Save the request of a curl command as a profile; its secrets become ${VAR} references, never values."""
+
+    def body() -> int:
+        from airflow_doctor import curl
+        from airflow_doctor.profile_store import save_profile
+
+        command = curl.parse(from_curl)
+        imported = curl.to_profile(command, name)
+        saved = save_profile(name, curl.profile_yaml(imported, command), profiles_file)
+        warning = imported.secret_warning()
+        if warning:
+            _err(f"warning: {warning}")
+        typer.echo(f"{'Updated' if saved.replaced else 'Saved'} profile '{name}' in {saved.path} "
+                   f"(secrets as environment variable references).")
+        typer.echo(f"Try:   airflow-doctor check --profile {name}" + (f" --profiles-file {profiles_file}" if profiles_file else ""))
+        return ExitCode.OK
+
+    guarded(False, body)
+
+
+EXAMPLES = {"basic": "airflow2-basic.yml", "jwt": "airflow3-jwt.yml", "token": "astronomer-token.yml",
+            "sandbox": "sandbox.yml"}
+
+
+@profiles_app.command("example")
+def profiles_example(kind: str = typer.Argument("basic", help="basic, jwt, token or sandbox (aws and google are not built yet).")) -> None:
+    """Print a sample profile (shipped with the package): redirect it to a file and edit it."""
+
+    def body() -> int:
+        from importlib.resources import files
+
+        if kind in ("aws", "google"):
+            raise UsageError(f"there is no {kind} example yet: signing in through "
+                             f"{'AWS IAM (MWAA)' if kind == 'aws' else 'Google (Cloud Composer)'} is not supported yet; "
+                             f"for Composer, the token example works with an access token.")
+        if kind not in EXAMPLES:
+            raise UsageError(f"there is no example '{kind}'; choose one of {', '.join(EXAMPLES)}.")
+        typer.echo(files("airflow_doctor.sample_profiles").joinpath(EXAMPLES[kind]).read_text(encoding="utf-8"), nl=False)
+        return ExitCode.OK
+
+    guarded(False, body)
+
+
+# --- init -------------------------------------------------------------------------------------------
+
+@app.command()
+def init(name: str = typer.Argument("default", help="The profile's name."),
+         profiles_file: Optional[str] = typer.Option(None, "--profiles-file", help="The profiles file to write (default: $AIRFLOW_DOCTOR_PROFILES, then ~/.config/airflow-doctor/profiles.yml)."),
+         verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="Verbosity of the first check."),
+         ) -> None:
+    """Ask for your Airflow's URL, probe it, ask only what it needs, save the profile (references, never secrets), check it."""
+
+    def body() -> int:
+        from airflow_doctor.init import ServerUnreachable, run_init
+
+        def ask(question: str, default: str) -> str:
+            return typer.prompt(question, default=default, show_default=bool(default))
+
+        try:
+            done = run_init(name, profiles_file, ask, typer.echo)
+        except ServerUnreachable as problem:
+            _err(f"{problem} Nothing was written.")
+            return ExitCode.CHECK_FAILED
+        except (typer.Abort, EOFError):
+            raise KeyboardInterrupt from None
+        typer.echo(f"\nChecking: airflow-doctor check --profile {name} --profiles-file {done.saved.path}\n")
+        return run_check(name, str(done.saved.path), [], [], verbose, OutputFormat.text, None, False)
 
     guarded(False, body)
 
@@ -502,7 +690,8 @@ def sandbox_up(airflow: Optional[str] = AIRFLOW_OPTION) -> None:
         info = sandbox.up(airflow, progress=sandbox.ConsoleProgress())
         typer.echo(f"Airflow {info.version} is running at {info.url} (pids {', '.join(map(str, info.pids))}).")
         typer.echo(f"Profile: {info.profile_path}")
-        typer.echo(f"Try:     airflow-doctor check --profile {info.profile_path}")
+        typer.echo(f"Password of {sandbox.ADMIN_USER}: generated, kept in {info.password_file} (mode 600)")
+        typer.echo("Try:     airflow-doctor check --profile sandbox")
         typer.echo(f"Stop:    airflow-doctor sandbox down --airflow {info.version}")
         return ExitCode.OK
 
@@ -556,7 +745,9 @@ def demo(
 
         from airflow_doctor.doctor import diagnose_profile
 
+        already_running = sandbox.running(airflow or sandbox.DEFAULT_AIRFLOW)
         info = sandbox.up(airflow, progress=sandbox.ConsoleProgress())
+        typer.echo(f"The generated password of {sandbox.ADMIN_USER} is kept in {info.password_file}.")
         try:
             typer.echo(f"\nChecking the sandbox: airflow-doctor check --profile {info.profile_path}\n")
             profile, _ = resolve(str(info.profile_path), None)
@@ -568,7 +759,9 @@ def demo(
                     OutputFormat.text, None, 0)
             return report.exit_code
         finally:
-            if not keep:
+            if already_running is not None:
+                typer.echo(f"The sandbox (Airflow {info.version}) was already running before demo; it is left running.")
+            elif not keep:
                 sandbox.down(info.version)
                 typer.echo(f"Stopped the sandbox (Airflow {info.version}); `airflow-doctor sandbox up` starts it again.")
 
@@ -590,6 +783,27 @@ def _script_from_the_other_version(profile, major: int):  # type: ignore[no-unty
         payload = {"logical_date": None, "conf": conf}
     return dataclasses.replace(profile, name=f"{profile.name} (as a script for Airflow {2 if major >= 3 else 3})",
                                auth=auth, payload=payload)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def explain(
+    pasted: str = typer.Argument(..., help="An HTTP answer (status line, headers, body), a requests traceback or an "
+                                           "Airflow error page; '-' reads it from stdin."),
+    output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="text, markdown or json."),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="-v adds the details."),
+) -> None:
+    """Explain a failing answer offline, the way `check` would, and say what to run to confirm it."""
+    from airflow_doctor.explain import NotUnderstood, explain as explain_pasted, read_pasted
+
+    def body() -> ExitCode:
+        try:
+            report = explain_pasted(read_pasted(pasted, sys.stdin))
+        except NotUnderstood as exc:
+            raise UsageError(str(exc)) from None
+        publish(report, output_format, None, verbose)
+        return report.exit_code
+
+    guarded(False, body, json_errors=output_format is OutputFormat.json)
 
 
 def run() -> None:

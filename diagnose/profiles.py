@@ -52,6 +52,14 @@ class ScriptRequest:
 
 
 @dataclass(frozen=True)
+class UnsetSecret:
+    """A credential field whose ${VAR} names an environment variable that is not set."""
+
+    key: str
+    variable: str
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     url: str
@@ -65,6 +73,16 @@ class Profile:
     request: ScriptRequest | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    unset: tuple["UnsetSecret", ...] = ()
+    """Secrets whose ${VAR} is not set (only when loaded with allow_unset): `check` then runs reachability only."""
+
+    def missing_secret_sentence(self) -> str | None:
+        """Which variables to set before the checks that need credentials can run, or None."""
+        if not self.unset:
+            return None
+        named = ", ".join(f"{u.key} (${{{u.variable}}})" for u in self.unset)
+        exports = " ".join(f"{u.variable}=..." for u in self.unset)
+        return f"only reachability ran: {named} is not set; run: export {exports} and check again."
 
     def shown_fields(self) -> list[tuple[str, str, str]]:
         """(field, value with secrets masked, where it came from) for `profiles show`."""
@@ -75,6 +93,7 @@ class Profile:
             rows.append(("auth.password", f"*** ({len(self.auth.password)} chars)"))
         if self.auth.token is not None:
             rows.append(("auth.token", f"*** ({len(self.auth.token)} chars)"))
+        rows += [(u.key, f"(unset: export {u.variable})") for u in self.unset]
         if self.request is not None:
             rows += [("request.path", self.request.path or "(the trigger endpoint)"), ("request.method", self.request.method),
                      ("request.content_type", self.request.content_type or "application/json")]
@@ -367,6 +386,9 @@ def _read_text(path: Path, what: str) -> str:
         with path.open("rb") as handle:
             data = handle.read(MAX_PROFILE_BYTES + 1)
     except FileNotFoundError:
+        if what == PROFILE_FILE:
+            raise ProfileError(f"The file {path} given to --profile does not exist; check the path, or run "
+                               f"'airflow-doctor init' to write a profile.") from None
         raise ProfileError(f"{what} {path} does not exist; create it (see sample-profiles/) or pass --profiles-file.") from None
     except PermissionError:
         raise ProfileError(f"{what} {path} cannot be read (permission denied); fix its permissions.") from None
@@ -392,9 +414,12 @@ class ProfilesFile:
     _nodes: dict[str, _Node]
 
 
+PROFILE_FILE = "The profile file"
+
+
 def read_profiles_file(path: Path, chosen_by: str = "--profiles-file") -> ProfilesFile:
     where = str(path)
-    text = _read_text(path, "The profiles file")
+    text = _read_text(path, PROFILE_FILE if chosen_by == "--profile" else "The profiles file")
     root = _load_yaml(text, where)
     if not isinstance(root.value, dict):
         raise ProfileError(f"{where} must hold a mapping (version, profiles: ...), not {_kind(root.value)}; see sample-profiles/.")
@@ -457,12 +482,19 @@ _EXPECTED = {
 }
 
 
+_DEFERRABLE = ("auth.username", "auth.password", "auth.token")
+"""Fields whose unset ${VAR} can wait: reachability needs none of them."""
+
+
 class _Builder:
-    def __init__(self, pf: ProfilesFile, name: str, env: Mapping[str, str], registry: SecretRegistry) -> None:
+    def __init__(self, pf: ProfilesFile, name: str, env: Mapping[str, str], registry: SecretRegistry,
+                 allow_unset: bool = False) -> None:
         self.pf, self.name, self.env, self.registry = pf, name, env, registry
+        self.allow_unset = allow_unset
         self.where = str(pf.path)
         self.sources: dict[str, str] = {}
         self.warnings: list[str] = []
+        self.unset: list[UnsetSecret] = []
 
     def at(self, node: _Node) -> str:
         return f"{self.pf.path.name}:{node.line}"
@@ -493,6 +525,9 @@ class _Builder:
             var = match.group(1)
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):
                 raise self.error(node, f"'${{{var}}}' in '{key}' is not a valid environment variable name.")
+            if var not in self.env and self.allow_unset and key in _DEFERRABLE:
+                self.unset.append(UnsetSecret(key, var))
+                return ""
             if var not in self.env:
                 raise self.error(node, f"'{key}' uses ${{{var}}}, but the environment variable {var} is not set; "
                                        f"export it or change the profile.")
@@ -615,7 +650,7 @@ class _Builder:
         description = self.string(body["description"], "description") if "description" in body else None
         request = self.script_request(body.get("request"))
         return Profile(self.name, url, auth, dag_id, payload, verify, connect, read, description, request,
-                       dict(self.sources), tuple(self.warnings))
+                       dict(self.sources), tuple(self.warnings), tuple(self.unset))
 
     def script_request(self, node: _Node | None) -> ScriptRequest | None:
         if node is None:
@@ -688,11 +723,12 @@ class _Builder:
                 values[field_name] = self.string(inline, f"auth.{field_name}", secret=field_name != "username")
             elif from_file is not None:
                 values[field_name] = self.secret_file(from_file, f"auth.{field_name}_file")
-        for required in sorted(_AUTH_FIELDS[auth_type]):
+        waiting = {u.key.removeprefix("auth.") for u in self.unset}
+        for required in sorted(_AUTH_FIELDS[auth_type] - waiting):
             if not values.get(required):
                 raise self.error(node, f"auth type '{auth_type.value}' needs '{required}' (or '{required}_file'), which is missing or empty.")
-        password = Secret(values["password"]) if "password" in values else None
-        token = Secret(values["token"]) if "token" in values else None
+        password = Secret(values["password"]) if values.get("password") else None
+        token = Secret(values["token"]) if values.get("token") else None
         if password is not None:
             self._warn_if_weak(values.get("username"), password)
             self.registry.add_basic(values.get("username", ""), password)
@@ -705,27 +741,55 @@ class _Builder:
 
 
 def load_profile(pf: ProfilesFile, name: str, env: Mapping[str, str] = os.environ,
-                 registry: SecretRegistry = REGISTRY) -> Profile:
-    return _Builder(pf, name, env, registry).build()
+                 registry: SecretRegistry = REGISTRY, allow_unset: bool = False) -> Profile:
+    """One profile; with allow_unset an unset ${VAR} in a credential is recorded in Profile.unset, not refused."""
+    return _Builder(pf, name, env, registry, allow_unset).build()
+
+
+SANDBOX_PROFILE = "sandbox"
 
 
 def resolve(profile_arg: str | None, profiles_file: str | None, env: Mapping[str, str] = os.environ,
-            registry: SecretRegistry = REGISTRY) -> tuple[Profile, str]:
+            registry: SecretRegistry = REGISTRY, allow_unset: bool = False) -> tuple[Profile, str]:
     """The profile a command asked for, and a sentence saying how it was chosen."""
     if profile_arg and looks_like_path(profile_arg):
         path = Path(profile_arg).expanduser()
         pf = read_profiles_file(path, "--profile")
         if pf.single:
-            return load_profile(pf, pf.names[0], env, registry), f"file {path}"
+            return load_profile(pf, pf.names[0], env, registry, allow_unset), f"file {path}"
         name, how = choose_profile_name(pf, None, env)
-        return load_profile(pf, name, env, registry), f"{how} in {path}"
+        return load_profile(pf, name, env, registry, allow_unset), f"{how} in {path}"
     path, chosen_by = find_profiles_file(profiles_file, env)
+    if profile_arg == SANDBOX_PROFILE and not _names_a_profile(path, profile_arg):
+        return _running_sandbox_profile(env, registry)
     if not path.exists() and chosen_by == "the default location" and not profile_arg:
-        raise ProfileError(f"No profile given and no profiles file at {path}; pass --profile FILE (see sample-profiles/), "
-                           f"set ${ENV_PROFILES_FILE}, or create that file.")
+        raise ProfileError(f"No profile given and no profiles file at {path}; run 'airflow-doctor init', or "
+                           f"'airflow-doctor check --url URL', or pass --profile FILE (see "
+                           f"'airflow-doctor profiles example'), or set ${ENV_PROFILES_FILE}.")
     pf = read_profiles_file(path, chosen_by)
     name, how = choose_profile_name(pf, profile_arg, env)
-    return load_profile(pf, name, env, registry), f"{how} from {path} ({chosen_by})"
+    return load_profile(pf, name, env, registry, allow_unset), f"{how} from {path} ({chosen_by})"
+
+
+def _names_a_profile(path: Path, name: str) -> bool:
+    try:
+        return name in read_profiles_file(path).names
+    except ProfileError:
+        return False
+
+
+def _running_sandbox_profile(env: Mapping[str, str], registry: SecretRegistry) -> tuple[Profile, str]:
+    """`--profile sandbox`: the profile `sandbox up` wrote for the sandbox that is running now."""
+    from airflow_doctor import sandbox
+
+    running = [state for state in sandbox.status(env) if state.running]
+    if not running:
+        raise ProfileError("--profile sandbox names the local sandbox, but none is running; start one with "
+                           "'airflow-doctor sandbox up'.")
+    state = running[-1]
+    path = Path(state.profile_path)
+    pf = read_profiles_file(path, "--profile")
+    return load_profile(pf, pf.names[0], env, registry), f"the running sandbox (Airflow {state.version}, {path})"
 
 
 def load_all(profiles_file: str | None, env: Mapping[str, str] = os.environ) -> ProfilesFile:

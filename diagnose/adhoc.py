@@ -1,0 +1,206 @@
+"""A profile from command-line options (`check --url ...`), with the auth type the server itself announces.
+
+What the server is comes from the reachability check's own code, run once without credentials: one prober.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+from urllib.parse import urlsplit
+
+from airflow_doctor.model import Finding, Status
+from airflow_doctor.profiles import (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, MAX_SECRET_FILE_BYTES, Auth,
+                                     AuthType, Profile, ProfileError, UnsetSecret)
+from airflow_doctor.secrets import REGISTRY, Secret, SecretRegistry
+
+NOT_BUILT_AUTH = ("aws", "google")
+AskSecret = Callable[[str], "str | None"]
+"""Asks for a secret with hidden input; None when there is no terminal to ask on."""
+
+
+@dataclass(frozen=True)
+class ServerModel:
+    """What reachability learned about a URL, without credentials."""
+
+    finding: Finding
+    version: str | None
+    api: str | None
+    major: int | None
+    platform: str
+
+    @property
+    def reachable(self) -> bool:
+        return self.finding.status is not Status.FAIL and self.api is not None
+
+    def auth_type(self) -> AuthType:
+        """How a user with a password signs in: a token from /auth/token on Airflow 3, Basic on Airflow 2."""
+        return AuthType.JWT if self.major is not None and self.major >= 3 else AuthType.BASIC
+
+    def describe(self) -> str:
+        if not self.reachable:
+            return self.finding.summary
+        how = ("username and password exchanged for a token at POST /auth/token" if self.auth_type() is AuthType.JWT
+               else "Basic auth (username and password on every request)")
+        return f"Airflow {self.version}, API {self.api}; signs in with {how}"
+
+
+def probe_server(url: str, verify: bool | str = True, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+                 read_timeout: float = DEFAULT_READ_TIMEOUT) -> ServerModel:
+    """Run the reachability check alone against `url`, with no credentials."""
+    from airflow_doctor.checks import reachability
+    from airflow_doctor.checks.base import CheckContext, Facts
+    from airflow_doctor.http import Probe
+
+    profile = Profile("probe", url, Auth(AuthType.NONE), verify=verify, connect_timeout=connect_timeout,
+                      read_timeout=read_timeout)
+    facts = Facts(base_url=url)
+    finding = reachability.Check().run(CheckContext(profile, facts, Probe(url, verify=verify,
+                                                                           connect_timeout=connect_timeout,
+                                                                           read_timeout=read_timeout)))
+    return ServerModel(finding, facts.airflow_version, facts.api.value if facts.api else None, facts.major,
+                       facts.platform.value)
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """`check --url URL [--user] [--password-env | --password-file] [--token-env] [--auth] [--dag]`."""
+
+    url: str
+    user: str | None = None
+    password_env: str | None = None
+    password_file: Path | None = None
+    token_env: str | None = None
+    auth: str | None = None
+    dag: str | None = None
+
+
+class OptionsError(ProfileError):
+    """Options that do not describe one server; one sentence, exit 2."""
+
+
+def validate_url(url: str) -> str:
+    url = url.strip()
+    parts = urlsplit(url if "://" in url else f"//{url}")
+    if "://" not in url:
+        raise OptionsError(f"--url {url} has no scheme; write it as https://{url} (or http:// for a local server).")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OptionsError(f"--url {url} is not an http(s) address; give what you open in the browser, "
+                           f"e.g. https://airflow.example.com")
+    if parts.username is not None or parts.password is not None:
+        REGISTRY.add(parts.password)
+        raise OptionsError("--url has credentials embedded in it; pass --user and --password-env instead.")
+    return url.rstrip("/")
+
+
+def profile_from_options(options: ServerOptions, ask: AskSecret, env: Mapping[str, str] = os.environ,
+                         registry: SecretRegistry = REGISTRY,
+                         detect: Callable[[str], ServerModel] = probe_server) -> Profile:
+    """The profile the options describe; the auth type, when not given, is what the server announces."""
+    url = validate_url(options.url)
+    _refuse_conflicts(options)
+    sources = {"url": "--url"}
+    auth_type = _auth_type(options, url, detect, sources)
+    unset: list[UnsetSecret] = []
+    password = token = None
+    if auth_type in (AuthType.BASIC, AuthType.JWT):
+        password = _secret(options.password_env, options.password_file, f"password of {options.user}", ask, env,
+                           unset, "auth.password", sources)
+        if password is not None:
+            registry.add_basic(options.user or "", password)
+    elif auth_type is AuthType.TOKEN:
+        token = _secret(options.token_env, None, "API token", ask, env, unset, "auth.token", sources)
+        if token is not None:
+            registry.add(token)
+    if options.user:
+        sources["auth.username"] = "--user"
+    if options.dag:
+        sources["dag_id"] = "--dag"
+    auth = Auth(auth_type, options.user if auth_type in (AuthType.BASIC, AuthType.JWT) else None, password, token)
+    return Profile(_name(url), url, auth, options.dag, sources=sources, unset=tuple(unset))
+
+
+def _name(url: str) -> str:
+    return urlsplit(url).netloc or url
+
+
+def _refuse_conflicts(options: ServerOptions) -> None:
+    if options.password_env and options.password_file:
+        raise OptionsError("--password-env and --password-file both give the password; keep one.")
+    for flag, name in (("--password-env", options.password_env), ("--token-env", options.token_env)):
+        if name is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise OptionsError(f"{flag} takes the NAME of an environment variable (e.g. {flag} AIRFLOW_PASSWORD), "
+                               f"not {'its value' if len(name) > 3 else repr(name)}.")
+    if options.token_env and (options.user or options.password_env or options.password_file):
+        raise OptionsError("--token-env signs in with a token; drop --user/--password-env/--password-file, or drop "
+                           "--token-env to sign in with a password.")
+    if (options.password_env or options.password_file) and not options.user:
+        raise OptionsError("a password needs a user name; add --user NAME.")
+
+
+def _auth_type(options: ServerOptions, url: str, detect: Callable[[str], ServerModel],
+               sources: dict[str, str]) -> AuthType:
+    if options.auth:
+        choice = options.auth.strip().lower()
+        if choice in NOT_BUILT_AUTH:
+            raise OptionsError(f"--auth {choice} is not supported yet (signing in through "
+                               f"{'AWS IAM for MWAA' if choice == 'aws' else 'Google for Cloud Composer'} is planned); "
+                               f"for Composer pass an access token with --token-env.")
+        try:
+            auth_type = AuthType(choice)
+        except ValueError:
+            raise OptionsError(f"--auth {options.auth} is not an auth type; use basic, jwt, token or none.") from None
+        sources["auth.type"] = "--auth"
+        return auth_type
+    if options.token_env:
+        sources["auth.type"] = "--token-env"
+        return AuthType.TOKEN
+    if not options.user:
+        sources["auth.type"] = "no --user"
+        return AuthType.NONE
+    server = detect(url)
+    if not server.reachable:
+        sources["auth.type"] = "default (the server did not say which it uses)"
+        return AuthType.BASIC
+    sources["auth.type"] = f"detected: Airflow {server.version} serves {server.api}"
+    return server.auth_type()
+
+
+def _secret(variable: str | None, path: Path | None, what: str, ask: AskSecret, env: Mapping[str, str],
+            unset: list[UnsetSecret], key: str, sources: dict[str, str]) -> Secret | None:
+    """The secret from the variable or file named; else asked for on the terminal; else recorded as unset."""
+    if path is not None:
+        sources[key] = f"--password-file {path}"
+        return Secret(read_secret_file(path))
+    if variable is not None and env.get(variable):
+        sources[key] = f"env ${variable}"
+        return Secret(env[variable])
+    answer = ask(f"{what[0].upper()}{what[1:]} (hidden, not stored): ")
+    if answer:
+        sources[key] = "asked on the terminal (not stored)"
+        return Secret(answer)
+    if variable is None:
+        flag = "--password-env" if key == "auth.password" else "--token-env"
+        raise OptionsError(f"the {what} is needed and there is no terminal to ask on; pass {flag} VAR (an "
+                           f"environment variable that holds it){' or --password-file PATH' if flag == '--password-env' else ''}.")
+    unset.append(UnsetSecret(key, variable))
+    return None
+
+
+def read_secret_file(path: Path) -> str:
+    try:
+        data = path.expanduser().read_bytes()[:MAX_SECRET_FILE_BYTES + 1]
+    except OSError as exc:
+        raise OptionsError(f"--password-file {path} cannot be read ({exc.strerror or exc}); check the path.") from None
+    if len(data) > MAX_SECRET_FILE_BYTES:
+        raise OptionsError(f"--password-file {path} is larger than 64 KiB; it cannot be a password file.")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise OptionsError(f"--password-file {path} is not UTF-8 text; save the password as UTF-8.") from None
+    if not text.strip():
+        raise OptionsError(f"--password-file {path} is empty; write the password into it.")
+    return text

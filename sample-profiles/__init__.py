@@ -1,0 +1,1 @@
+"""Sample profiles, shipped with the package: `airflow-doctor profiles example [basic|jwt|token|sandbox]`."""

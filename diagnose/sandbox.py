@@ -92,6 +92,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen on 127.0.0.1:port now."""
+    if not 0 < port < 65536:
+        return False
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 # --- progress ---------------------------------------------------------------------------------------
 
 class Progress:
@@ -191,6 +203,11 @@ class SandboxState:
     @property
     def major(self) -> int:
         return int(self.version.split(".")[0])
+
+    @property
+    def password_file(self) -> Path:
+        """Where the generated admin password is kept (the profile reads it from there)."""
+        return Path(self.profile_path).parent / "admin-password"
 
 
 @dataclass
@@ -593,7 +610,7 @@ def up(version: str | None = None, progress: Progress = Progress()) -> SandboxSt
         return existing
     install(version, progress)
     root.mkdir(parents=True, exist_ok=True)
-    sandbox = Sandbox(version, root)
+    sandbox = Sandbox(version, root, port=last_free_port(existing))
     with progress.step(f"Preparing Airflow {version} (sqlite database, admin user, sample DAG)"):
         sandbox.prepare()
     with progress.step(f"Starting Airflow {version} on 127.0.0.1 and waiting until it is healthy"):
@@ -603,6 +620,16 @@ def up(version: str | None = None, progress: Progress = Progress()) -> SandboxSt
     state = _read_state(root)
     assert state is not None
     return state
+
+
+def last_free_port(previous: SandboxState | None) -> int:
+    """The port of the last run when it is free (the URL the user already knows keeps working), else 0: any."""
+    return previous.port if previous is not None and port_is_free(previous.port) else 0
+
+
+def running(version: str | None = None, env: Mapping[str, str] = os.environ) -> SandboxState | None:
+    """The running sandbox of this release (any release when None), if one is up."""
+    return next((s for s in status(env) if s.running and version in (None, s.version)), None)
 
 
 def down(version: str | None = None) -> list[str]:
@@ -616,8 +643,8 @@ def down(version: str | None = None) -> list[str]:
     return stopped
 
 
-def status() -> list[SandboxState]:
-    base = sandboxes_dir()
+def status(env: Mapping[str, str] = os.environ) -> list[SandboxState]:
+    base = sandboxes_dir(env)
     states = []
     if base.is_dir():
         for root in sorted(base.iterdir()):

@@ -103,7 +103,9 @@ def dag_params(ctx: CheckContext) -> dict[str, dict[str, Any]]:
     return ctx.facts.dag.params if ctx.facts.dag is not None else {}
 
 
-def payload_finding(ctx: CheckContext, payload: dict[str, Any]) -> Finding:
+def assess(ctx: CheckContext, payload: dict[str, Any]) -> tuple[list[Issue], dict[str, Any], bool]:
+    """The doctor's verdict on a body: its issues (the server's where it judged), the corrected body, and
+    whether the server judged it. Looks up fixed run ids and dates; never creates a run."""
     facts = ctx.facts
     v2, version = facts.api is ApiFlavour.V2, facts.airflow_version or ""
     judged = server_judgement(ctx, payload)
@@ -115,15 +117,21 @@ def payload_finding(ctx: CheckContext, payload: dict[str, Any]) -> Finding:
         issues += bad_params
         corrected = complete_conf(with_param_defaults(corrected, bad_params, params), params)
     existing = existing_runs(ctx, corrected)
-    issues += existing
-    corrected = without_existing(corrected, existing, v2)
-    facts.trigger_body = corrected
+    return issues + existing, without_existing(corrected, existing, v2), judged is not None
+
+
+def payload_finding(ctx: CheckContext, payload: dict[str, Any]) -> Finding:
+    issues, corrected, judged = assess(ctx, payload)
+    ctx.facts.trigger_body = corrected
+    existing = [i for i in issues if "already" in i.problem and i.local_only]
+    params = dag_params(ctx)
+    v2 = ctx.facts.api is ApiFlavour.V2
     label = version_label(ctx)
     if not issues:
-        return valid_finding(ctx, payload, judged is not None, v2)
+        return valid_finding(ctx, payload, judged, v2)
     first = issues[0]
     asked = (f"{label} judged the body itself (it was sent with one extra field, {PROBE_FIELD}, so that it could "
-             "not create a run); the rest was checked locally" if judged is not None else
+             "not create a run); the rest was checked locally" if judged else
              f"Checked locally against {label}'s trigger schema (the server was not asked)")
     placeholders = [name for name, value in (corrected.get("conf") or {}).items() if value == PLACEHOLDER.format(name=name)]
     return Finding(

@@ -122,7 +122,7 @@ SCENARIOS = [
              ("fails to import",)),
     Scenario("dag-file-broke-after-parsing", (2, 3), p(dag_id="doctor_becomes_broken"), "dag-exists", "dag-exists",
              ("now fails to import",)),
-    Scenario("dag-file-deleted", (2, 3), p(dag_id="doctor_stale"), "dag-exists", "dag-exists", ("trigger answers 404",)),
+    Scenario("dag-file-deleted", (2, 3), p(dag_id="doctor_stale"), "dag-exists", "dag-exists", ("no longer defines it", "404")),
     Scenario("paused-dag", (2, 3), p(dag_id="doctor_paused", payload=None), "paused", "paused",
              ("is paused", "never starts")),
     Scenario("seed-payload-with-run-id", (2, 3), p(payload={"conf": {"batch_size": 3}, "run_id": "custom_run_id_123"}),

@@ -16,7 +16,7 @@ from typing import Any
 
 from requests.auth import AuthBase
 
-from airflow_doctor.http import BearerAuth, Layer, NoAuth, TransportError, basic_auth
+from airflow_doctor.http import BearerAuth, Layer, NoAuth, ProbeResponse, TransportError, basic_auth
 from airflow_doctor.secrets import Secret
 
 
@@ -93,6 +93,8 @@ class Trial:
     note: str = ""
     challenge: str | None = None
     failure: TransportError | None = field(default=None, compare=False)
+    response: ProbeResponse | None = field(default=None, compare=False, repr=False)
+    """The answer itself, for whose answer it was (Airflow's or a proxy's): its headers and body shape."""
 
     @property
     def accepted(self) -> bool:

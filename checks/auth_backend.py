@@ -15,8 +15,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import Enum
+from urllib.parse import urlsplit
 
-from airflow_doctor.checks._credentials import Credentials, Scheme, Trial, basic_variants, decode_jwt, stripped_secret
+from airflow_doctor.checks._front import (AIRFLOW_SERVERS, intermediary, is_airflow_refusal, mount_hints, origin_of,
+                                          proxy_realm)
+from airflow_doctor.checks._credentials import (Credentials, JwtClaims, Scheme, Trial, basic_variants, decode_jwt,
+                                                stripped_secret)
 from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object, read_dags,
                                         try_credentials)
 from airflow_doctor.failures import transport_finding, what_happened
@@ -153,6 +157,10 @@ def _v2_basic(ctx: CheckContext) -> Finding:
                        fix=Fix("Look at the web server's log at the time of this run.", ()))
     if first.status not in (None, 401):
         return _not_an_auth_answer(first)
+    if first.response is not None and not is_airflow_refusal(first.response):
+        return front_refusal(ctx, first)
+    if first.status == 401 and (split := replicas_disagree(ctx, as_sent)) is not None:
+        return split
 
     tried = [first]
     for variant in basic_variants(auth.username or "", auth.password):
@@ -171,6 +179,54 @@ def _v2_basic(ctx: CheckContext) -> Finding:
         return _never_refused(tried)
     login = reproduce_browser_login(ctx, (auth.username or "").strip(), auth.password.reveal().strip())
     return _explain_v2_401(ctx, refusal, login)
+
+
+REPLICA_READS = 3
+"""How often a refused credential is sent again: a load balancer over replicas that disagree answers differently."""
+
+
+def replicas_disagree(ctx: CheckContext, credentials: Credentials) -> Finding | None:
+    """The same credentials sent again: if some reads pass and others are refused, the servers behind disagree."""
+    answers: list[int] = []
+    for _ in range(REPLICA_READS):
+        try:
+            answers.append(read_dags(ctx, credentials).status)
+        except TransportError:
+            return None
+    if 200 not in answers:
+        return None
+    tally = ", ".join(f"{answers.count(s)}x {s}" for s in sorted(set(answers)))
+    return Finding(
+        Status.FAIL, f"the same credentials are accepted by some requests and refused by others ({tally} after a "
+                     "first refusal): the servers behind this address disagree",
+        explanation="Several web servers (replicas or workers behind a load balancer) answer at this address, and they "
+                    "are not configured alike: one accepts these credentials, another refuses them (on Airflow 2 a "
+                    "different [api] auth_backends, on Airflow 3 a different [api_auth] jwt_secret). A script fails "
+                    "whenever its request lands on the one that refuses.",
+        fix=Fix("Give every web server the same configuration (the same [api] auth_backends on Airflow 2, the same "
+                "[api_auth] jwt_secret on Airflow 3) and restart them; a changed jwt_secret invalidates every token "
+                "issued so far, so clients must fetch new ones.", ()),
+        why_ui_works="The browser keeps one connection (and often a sticky session) to the web server that logged it "
+                     "in; a script's requests are spread over all of them.")
+
+
+def front_refusal(ctx: CheckContext, trial: Trial) -> Finding:
+    """A 401/403 that is not in Airflow's shape: whatever stands in front refused, and Airflow never saw the request."""
+    response = trial.response
+    assert response is not None
+    front = intermediary(response) or f"a {response.content_type or 'non-JSON'} answer"
+    realm = proxy_realm(response)
+    said = f"realm {realm!r}" if realm else error_detail(response, 80)
+    return Finding(
+        Status.FAIL, f"the {trial.status} comes from what stands in front of Airflow ({front}, {said}), not from "
+                     "Airflow: the credentials never reached it",
+        explanation=f"Airflow answers a refusal as JSON ({'problem+json' if ctx.facts.major == 2 else 'detail'}) and "
+                    "never names a realm; this answer came from a proxy or gateway in front of it, which wants its own "
+                    "credentials for the API. Nothing in Airflow's configuration changes this answer.",
+        fix=Fix("Send the credentials the gateway expects (ask who runs it), or call Airflow at an address that does "
+                "not go through it.", ()),
+        why_ui_works="The browser is logged in to the gateway (its cookie or an interactive login) before it reaches "
+                     "Airflow; the script is not.")
 
 
 def _not_an_auth_answer(trial: Trial) -> Finding:
@@ -274,10 +330,50 @@ def reproduce_browser_login(ctx: CheckContext, username: str, password: str) -> 
     return BrowserLogin(LoginOutcome.NOT_REPRODUCED, f"POST /login/ answered {answer.status} ({error_detail(answer, 80)})")
 
 
+def _front_of(ctx: CheckContext, trial: Trial) -> str | None:
+    """What the refused answer's headers (or the version answer's Server) say stands in front of Airflow."""
+    front = intermediary(trial.response)
+    if front is None and ctx.facts.server and not ctx.facts.server.lower().startswith(AIRFLOW_SERVERS):
+        front = f"Server: {ctx.facts.server}"
+    return front
+
+
+PASS_AUTHORIZATION = ("nginx (never drop it):\nproxy_set_header Authorization $http_authorization;",
+                      "Apache + mod_wsgi:\nWSGIPassAuthorization On")
+
+
+def _authorization_dropped_v2(ctx: CheckContext, first: Trial, login: BrowserLogin, front: str) -> Finding:
+    user = ctx.profile.auth.username
+    basic_enabled = (first.challenge or "").strip().lower() == "basic"
+    certainty = ("Airflow's own 401 asks for Basic ('WWW-Authenticate: Basic'), so its Basic backend is enabled: the "
+                 "header was dropped or replaced on the way." if basic_enabled else
+                 "Airflow's 401 does not say which backends it has, so one other cause remains possible: [api] "
+                 "auth_backends without basic_auth. A request sent to the web server directly, not through the proxy, "
+                 "tells the two apart.")
+    return Finding(
+        Status.FAIL, f"the Authorization header does not reach Airflow: {user}'s password logs in to the UI through "
+                     f"the same proxy ({front}), but the same credentials as Basic auth are refused (401)",
+        explanation="Answers pass through a proxy in front of Airflow. The UI login sends the password in the form body "
+                    "and then uses a cookie, which the proxy passes; Basic auth travels in the Authorization header, "
+                    "and Airflow answered as if it had received none. Proxies drop that header when they do their own "
+                    "authentication, when they are told to (proxy_set_header Authorization \"\"), or by default "
+                    "(Apache mod_wsgi). " + certainty,
+        fix=Fix("Make the proxy pass the Authorization header to Airflow (then the same script works unchanged), and "
+                "check with a read through the proxy:", (*PASS_AUTHORIZATION,
+                f"curl -s -o /dev/null -w '%{{http_code}}\\n' -u \"{user}:$AIRFLOW_PASSWORD\" "
+                f"'{ctx.facts.base_url}{ctx.facts.api_path('/dags')}?limit=1'"), DOCS_V2),
+        details=(f"Basic auth: 401 ({first.note})", f"UI login: {login.detail}", "API read with the UI session: 200",
+                 f"in front of Airflow: {front}"),
+        why_ui_works="The UI sends the password once in its login form and then a session cookie; the proxy passes "
+                     "both, and drops only the Authorization header a script uses.")
+
+
 def _explain_v2_401(ctx: CheckContext, first: Trial, login: BrowserLogin) -> Finding:
     user = ctx.profile.auth.username
     if login.outcome is LoginOutcome.LOGGED_IN:
         session_read = read_dags(ctx, Credentials(Scheme.NONE), cookies=login.cookies)
+        if session_read.status == 200 and (front := _front_of(ctx, first)) is not None:
+            return _authorization_dropped_v2(ctx, first, login, front)
         if session_read.status == 200:
             ctx.facts.auth_scheme = "browser session only"
             return Finding(
@@ -426,13 +522,57 @@ def _v3_token_exchange(ctx: CheckContext, username: str, password: Secret) -> Fi
             fix=Fix("Set an issuer on every api-server (and restart), or install Airflow with its constraints file:",
                     ("[api_auth]\njwt_issuer = airflow", "AIRFLOW__API_AUTH__JWT_ISSUER=airflow"),
                     "https://github.com/apache/airflow/issues/61270"))
-    if response.status in (404, 405):
-        return Finding(Status.FAIL, f"POST /auth/token answered {response.status}: this server has no token endpoint",
-                       explanation="Every Airflow 3 auth manager serves POST /auth/token, so a platform or proxy in front "
-                                   "handles authentication itself (managed Airflow issues its own tokens).",
-                       fix=Fix("Use the platform's token with auth type token.", ("auth:\n  type: token\n  token: ${AIRFLOW_TOKEN}",)))
+    if response.status in (404, 405) or response.is_html:
+        return _token_endpoint_elsewhere(ctx, response, username, password)
     return Finding(Status.FAIL, f"POST /auth/token answered {response.status} ({error_detail(response, 120)})",
                    explanation="The token endpoint refused the request itself, not the credentials.", fix=None)
+
+
+def _token_endpoint_elsewhere(ctx: CheckContext, response: ProbeResponse, username: str, password: Secret) -> Finding:
+    """/auth/token is not at the url while the API is: look for the sub-path the UI names, and try it there."""
+    answered = f"{response.status}{' (an HTML page)' if response.is_html else ''}"
+    base = ctx.facts.base_url
+    for mount in token_mounts(ctx):
+        try:
+            exchange = ctx.probe.post(f"{mount}/auth/token", json={"username": username, "password": password.reveal()})
+        except TransportError:
+            break
+        body = json_object(exchange)
+        if exchange.status in (200, 201) and body and isinstance(body.get("access_token"), str):
+            ctx.probe.registry.add(body["access_token"])
+            return Finding(
+                Status.FAIL, f"POST {base}/auth/token answered {answered}, but POST {mount}/auth/token issued a token: "
+                             f"this Airflow is served under {urlsplit(mount).path or '/'}",
+                explanation=f"The UI at this host is mounted at {mount} ([api] base_url), and so is its token "
+                            f"endpoint; the profile's url reaches the API through another route that does not carry "
+                            f"/auth/token. Use the mounted address for both.",
+                fix=Fix(f"Use {mount} as the profile's url and the script's base URL:", (f"url: {mount}",), DOCS_V3),
+                why_ui_works="The UI logs in at its own address, under the sub-path it is served from.")
+    return Finding(
+        Status.FAIL, f"POST {base}/auth/token answered {answered}, and no sub-path named by this host's pages "
+                     "serves a token endpoint",
+        explanation="Every Airflow 3 auth manager serves POST /auth/token next to /api/v2, under the deployment's "
+                    "[api] base_url. Here the API answers but the token endpoint does not: a proxy routes only /api/ "
+                    "to Airflow, or the deployment is mounted under a sub-path the pages did not reveal; managed "
+                    "platforms issue their own tokens instead.",
+        fix=Fix("Find the address where the UI's login page opens and use it (its sub-path included) as the url; on "
+                "a managed platform, use its token with auth type token.",
+                ("auth:\n  type: token\n  token: ${AIRFLOW_TOKEN}",), DOCS_V3),
+        why_ui_works="The UI logs in through its own route (its login page's address), which the script's url misses.")
+
+
+def token_mounts(ctx: CheckContext) -> list[str]:
+    """Base urls other than the profile's where this host's pages say Airflow is mounted."""
+    base = ctx.facts.base_url
+    origin = origin_of(base)
+    prefixes: list[str] = []
+    for page in dict.fromkeys((base + "/", origin + "/")):
+        try:
+            prefixes += mount_hints(ctx.probe.get(page))
+        except TransportError:
+            break
+    mounts = [origin + p for p in dict.fromkeys([*prefixes, "", "/airflow"])]
+    return [m for m in mounts if m != base][:4]
 
 
 def _v3_bearer(ctx: CheckContext, token: Secret, obtained: bool) -> Finding:
@@ -462,22 +602,95 @@ def _v3_bearer(ctx: CheckContext, token: Secret, obtained: bool) -> Finding:
                         + (" The server says the token it just issued is already expired: its clock, or a tiny "
                            "jwt_expiration_time, is the cause." if obtained else ""),
             fix=Fix("Get a fresh token from POST /auth/token before each batch of calls (or when a 401 says "
-                    "'Token Expired').", ()), details=tuple(notes))
+                    "'Token Expired').", (FRESH_TOKEN,)), details=tuple(notes),
+            why_ui_works="The UI fetches a new token at every login and renews it while the page is open; a script "
+                         "that keeps one token outlives it.")
+    if trial.response is not None and not is_airflow_refusal(trial.response):
+        return front_refusal(ctx, trial)
+    if trial.status == 401 and "not authenticated" in trial.note.lower():
+        return _token_not_received(ctx, credentials, trial, origin, notes)
     if trial.status == 403 and "invalid jwt" in trial.note.lower():
-        replicas = (" The token was issued by this same server moments ago, so the api-server that issued it and the "
-                    "one that checked it do not share a signing secret: several api-server workers or replicas each "
-                    "generated their own [api_auth] jwt_secret.") if obtained else (
-                    " A token issued by another Airflow deployment, or by an api-server replica with a different "
-                    "[api_auth] jwt_secret, jwt_issuer or jwt_audience, is rejected this way.")
-        return Finding(
-            Status.FAIL, f"{origin} is rejected as 'Invalid JWT token' (403)",
-            explanation="The server could not verify the token's signature or claims." + replicas,
-            fix=Fix("Give every api-server the same secret (Helm: jwtSecret) and restart them:",
-                    ("[api_auth]\njwt_secret = <one long random value shared by all api-servers>",
-                     "AIRFLOW__API_AUTH__JWT_SECRET=<the same value everywhere>"),
-                    "https://github.com/apache/airflow/issues/49871"), details=tuple(notes))
+        if obtained and (split := replicas_disagree(ctx, credentials)) is not None:
+            return split
+        return _invalid_jwt(claims, origin, obtained, notes)
     return Finding(Status.FAIL, f"{origin} was refused: GET {facts.api_path('/dags')} answered {trial.status} ({trial.note})",
-                   explanation="A Bearer token was sent and refused.", fix=None, details=tuple(notes))
+                   explanation="A Bearer token was sent and refused.", fix=None, details=tuple(notes),
+                   why_ui_works="The UI holds its own token from its login, in the _token cookie.")
+
+
+FRESH_TOKEN = ("python3 -c 'import json, os; print(json.dumps({\"username\": os.environ[\"AIRFLOW_USER\"], "
+               "\"password\": os.environ[\"AIRFLOW_PASSWORD\"]}))' \\\n"
+               "  | curl -sS -X POST \"$AIRFLOW_URL/auth/token\" -H 'Content-Type: application/json' -d @-")
+
+
+def _invalid_jwt(claims: JwtClaims | None, origin: str, obtained: bool, notes: list[str]) -> Finding:
+    """403 'Invalid JWT token': the shared-secret advice only for a token this deployment issued."""
+    why_ui = "The UI logged in at this server's own /auth/token, so its token is signed with this server's secret."
+    if claims is None:
+        return Finding(
+            Status.FAIL, f"{origin} is not a JWT at all, and Airflow 3 accepts only JWTs it signed itself "
+                         "(403 Invalid JWT token)",
+            explanation="The value does not have a JWT's three dot-separated parts, so it is no Airflow 3 token: "
+                        "perhaps an API key, a platform token, or an Airflow 2 password. Nothing on the server needs "
+                        "to change; the client needs a token issued by this server.",
+            fix=Fix("Get a fresh token from this server (or let the doctor do it: auth type jwt with username and "
+                    "password):", (FRESH_TOKEN, "auth:\n  type: jwt"), DOCS_V3),
+            details=tuple(notes), why_ui_works=why_ui)
+    if not obtained:
+        return Finding(
+            Status.FAIL, f"{origin} is rejected as 'Invalid JWT token' (403): it was signed by another deployment or "
+                         "with another secret than this server's",
+            explanation="The server could not verify the token's signature or claims. A token issued by another "
+                        "Airflow deployment (another environment, a re-created one) is refused this way; so is one "
+                        "from an api-server replica whose [api_auth] jwt_secret, jwt_issuer or jwt_audience differ. "
+                        "Only a token issued by this server now tells which: if a fresh one works, the old one came "
+                        "from elsewhere.",
+            fix=Fix("Get a fresh token from this server's /auth/token (auth type jwt lets the doctor try it):",
+                    (FRESH_TOKEN, "auth:\n  type: jwt"), DOCS_V3),
+            details=tuple(notes), why_ui_works=why_ui)
+    return Finding(
+        Status.FAIL, f"{origin} is rejected as 'Invalid JWT token' (403): the api-server that issued it and the one "
+                     "that checked it do not share a signing secret",
+        explanation="The token was issued by this same server moments ago, so the api-server that issued it and the "
+                    "one that checked it do not share a signing secret: several api-server workers or replicas each "
+                    "generated their own [api_auth] jwt_secret (or differ in jwt_issuer / jwt_audience).",
+        fix=Fix("Give every api-server the same secret (Helm: jwtSecret) and restart them. Changing the secret "
+                "invalidates every token issued so far: every client must fetch a new one.",
+                ("[api_auth]\njwt_secret = <one long random value shared by all api-servers>",
+                 "AIRFLOW__API_AUTH__JWT_SECRET=<the same value everywhere>"),
+                "https://github.com/apache/airflow/issues/49871"),
+        details=tuple(notes),
+        why_ui_works="The browser stays on the api-server that logged it in (one connection, often a sticky session).")
+
+
+def _token_not_received(ctx: CheckContext, credentials: Credentials, trial: Trial, origin: str,
+                        notes: list[str]) -> Finding:
+    """401 'Not authenticated' to a request that carried a token: Airflow saw no Authorization header at all."""
+    token = credentials.secret
+    assert token is not None
+    try:
+        as_cookie = read_dags(ctx, Credentials(Scheme.NONE), cookies={"_token": token.reveal()}).status
+    except TransportError:
+        as_cookie = None
+    front = _front_of(ctx, trial)
+    through = f" ({front})" if front else ""
+    proven = as_cookie == 200
+    return Finding(
+        Status.FAIL, f"the Authorization header does not reach Airflow: {origin} was sent, and Airflow answered "
+                     "401 'Not authenticated', its answer to a request with no token"
+                     + ("; the same token sent as the UI's cookie is accepted" if proven else ""),
+        explanation=f"Airflow 3 answers a token it cannot verify with 403 'Invalid JWT token' and an expired one with "
+                    f"401 'Token Expired'; 'Not authenticated' means no Bearer token arrived. Something between this "
+                    f"machine and Airflow{through} removes or replaces the Authorization header: a proxy doing its own "
+                    f"authentication, or one told to drop the header."
+                    + (" The same token sent as the _token cookie (as the UI sends it) was accepted, so the token "
+                       "itself is good." if proven else ""),
+        fix=Fix("Make the proxy pass the Authorization header to the api-server (then the same script works "
+                "unchanged):", PASS_AUTHORIZATION, DOCS_V3),
+        details=(*notes, f"GET {ctx.facts.api_path('/dags')} with the token as Bearer: {trial.status} ({trial.note})",
+                 f"the same with the token as the _token cookie: {as_cookie if as_cookie is not None else 'no answer'}"),
+        why_ui_works="The UI sends its token in the _token cookie, which the proxy passes; only the Authorization "
+                     "header a script uses is lost.")
 
 
 def _v3_basic_profile(ctx: CheckContext) -> Finding:

@@ -152,7 +152,8 @@ def try_credentials(ctx: CheckContext, credentials: Credentials) -> Trial:
         return known
     try:
         response = read_dags(ctx, credentials)
-        trial = Trial(credentials, response.status, error_detail(response, 120), response.headers.get("WWW-Authenticate"))
+        trial = Trial(credentials, response.status, error_detail(response, 120), response.headers.get("WWW-Authenticate"),
+                      response=response)
     except TransportError as failure:
         trial = Trial(credentials, None, failure.message, failure=failure)
     ctx.facts.trials.append(trial)

@@ -8,11 +8,16 @@ a login page or proxy, a wrong sub-path, or a server that is not Airflow at all.
 
 from __future__ import annotations
 
+import difflib
 import re
+import socket
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from airflow_doctor.checks._front import mount_hints, origin_of
 from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Facts, Platform, Uses, error_detail, html_title,
                                         json_object)
+from airflow_doctor.failures import what_happened
 from airflow_doctor.http import Layer, ProbeResponse, TransportError, basic_auth, BearerAuth
 from airflow_doctor.model import Finding, Fix, Status
 from airflow_doctor.profiles import AuthType
@@ -191,14 +196,37 @@ def _login_page(response: ProbeResponse) -> bool:
     return b'type="password"' in head or b"type='password'" in head or b"sign in" in head or b"log in" in head
 
 
-def _root_of(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+_NETWORK_UI = ("The browser that shows the UI may be on a VPN, use another DNS server or an HTTP proxy, or open "
+               "another address (a port-forward, a load balancer) than the profile's url.")
+WHY_UI_BY_LAYER = {
+    Layer.DNS: _NETWORK_UI,
+    Layer.TCP_REFUSED: "If the UI opens, the browser reaches the web server at another address or port (a proxy, a "
+                       "port-forward, a load balancer) than the profile's url.",
+    Layer.TCP_TIMEOUT: _NETWORK_UI,
+    Layer.TLS: "A browser trusts the certificates of the operating system's store (where company CAs are installed); "
+               "this client trusts only its own CA bundle.",
+    Layer.READ_TIMEOUT: "The UI's pages are small and cached; if the UI loads now, the API workers are the ones that "
+                        "are busy or hung.",
+    Layer.CONNECTION_CLOSED: "A browser retries a cut connection silently; a script sees the failure.",
+    Layer.BODY_TOO_LARGE: "The browser renders whatever page answers at this address; the API is not there.",
+    Layer.CONNECTION: _NETWORK_UI,
+}
 
 
 def transport_finding(failure: TransportError, facts: Facts) -> Finding:
+    """The version request got no answer: say which layer failed, in words, with the fix for that layer."""
     host = urlsplit(facts.base_url).hostname or facts.base_url
     url = facts.base_url
+    summary = what_happened(failure)
+    if failure.layer is Layer.DNS and (near := resolvable_neighbour(host)) is not None:
+        corrected = url.replace(host, near, 1)
+        return Finding(
+            Status.FAIL, f"{summary}: did you mean {near}?",
+            explanation=f"This machine cannot resolve {host}, but {near}, one typing slip away, resolves. ({failure.message})",
+            fix=Fix(f"If {near} is the server, correct the host in the profile's url and in the script:",
+                    (f"url: {corrected}",)),
+            why_ui_works="The browser's address bar holds the right name; the profile's url has a typo.")
+    plain_http = failure.layer is Layer.TLS and "did not answer TLS" in failure.message
     explanations = {
         Layer.DNS: (f"This machine cannot resolve {host}. The browser that shows the Airflow UI may be on a VPN, "
                     "use a different DNS server, or go through a proxy that resolves names for it.",
@@ -216,8 +244,8 @@ def transport_finding(failure: TransportError, facts: Facts) -> Finding:
         Layer.TLS: ("The TLS handshake failed before any HTTP was exchanged. A browser trusts certificates from the "
                     "operating system's store (where company CAs are installed); this client uses its own CA bundle, "
                     "so a certificate the browser accepts can still be rejected here.",
-                    Fix("Give the profile the CA bundle that signs the server's certificate (or use http:// if the "
-                        "server does not speak TLS).", ("tls:\n  verify: /path/to/company-ca.pem",))),
+                    Fix("Give the profile the CA bundle that signs the server's certificate:",
+                        ("tls:\n  verify: /path/to/company-ca.pem",))),
         Layer.READ_TIMEOUT: ("The connection was accepted but the answer did not come in time: the web server is "
                              "overloaded or hung, or a proxy holds the connection open.",
                              Fix("Check the web server's health and logs; raise timeout.read in the profile if the "
@@ -234,7 +262,46 @@ def transport_finding(failure: TransportError, facts: Facts) -> Finding:
                            Fix("Try the URL with curl -v from this machine to see more.", (f"curl -sv {url}/api/v2/version",))),
     }
     explanation, fix = explanations[failure.layer]
-    return Finding(Status.FAIL, f"{failure.layer.value}: {failure.message}", explanation=explanation, fix=fix)
+    why_ui = WHY_UI_BY_LAYER.get(failure.layer, "")
+    if plain_http:
+        http_url = "http://" + url.split("://", 1)[1]
+        explanation = ("The port answered, but not in TLS: it serves plain HTTP, so the url's https:// is wrong for "
+                       "it (no certificate is involved).")
+        fix = Fix(f"Use http:// for this port, or the port where the server speaks TLS: url: {http_url}",
+                  (f"url: {http_url}",))
+        why_ui = "The browser's address bar holds http:// (or the TLS port); the profile's url says https:// to a plain-HTTP port."
+    return Finding(Status.FAIL, f"{summary} ({failure.message})", explanation=explanation, fix=fix, why_ui_works=why_ui)
+
+
+def resolvable_neighbour(host: str) -> str | None:
+    """A host name one slip from `host` (swapped, missing or doubled letter) that resolves, e.g. localhsot."""
+    if not host or host.replace(".", "").isdigit():
+        return None
+    known = ["localhost", *_hosts_file_names()]
+    close = difflib.get_close_matches(host, known, n=1, cutoff=0.75)
+    label, dot, rest = host.partition(".")
+    swapped = [label[:i] + label[i + 1] + label[i] + label[i + 2:] + dot + rest for i in range(len(label) - 1)
+               if label[i] != label[i + 1]]
+    for candidate in dict.fromkeys((close + swapped)[:12]):
+        if candidate != host and _resolves(candidate):
+            return candidate
+    return None
+
+
+def _hosts_file_names() -> list[str]:
+    try:
+        lines = Path("/etc/hosts").read_text().splitlines()
+    except OSError:
+        return []
+    return [name for line in lines if not line.lstrip().startswith("#") for name in line.split()[1:]]
+
+
+def _resolves(name: str) -> bool:
+    try:
+        socket.getaddrinfo(name, None)
+    except (OSError, UnicodeError):
+        return False
+    return True
 
 
 def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
@@ -256,9 +323,9 @@ def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
                             "and logs you in interactively; a script cannot.",
                 fix=Fix("Call the API with the credentials the proxy expects (often a bearer token for a service "
                         "account), or use an address that bypasses the proxy for API clients.", ()))
-        new_base = target.split("/api/v")[0] if "/api/v" in target else _root_of(target)
+        new_base = target.split("/api/v")[0] if "/api/v" in target else origin_of(target)
         if target.startswith("/"):
-            new_base = _root_of(facts.base_url) + target.split("/api/v")[0]
+            new_base = origin_of(facts.base_url) + target.split("/api/v")[0]
         return Finding(
             Status.FAIL, f"{where} was redirected ({response.status}) to {target}",
             explanation="The server sends API clients elsewhere. Browsers follow redirects silently, but for a trigger "
@@ -282,11 +349,14 @@ def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
                             "points at a different application. The browser works because you log in there by hand.",
                 fix=Fix("Use the API address that accepts tokens or Basic auth from scripts (ask who runs the proxy), "
                         "or correct the url.", ()))
+        if (mount := find_mount(ctx)) is not None:
+            return _mounted_elsewhere(response, mount, f"an HTML page{f' titled {title!r}' if title else ''}")
         return Finding(
             Status.FAIL, f"{where} answered 200 with an HTML page{f' titled {title!r}' if title else ''}{server_note}, not Airflow's JSON",
             explanation="Something answers at this address, but it is not Airflow's API: the url points at another "
                         "application or at a proxy's own page.",
-            fix=Fix("Set the profile's url to the address where the Airflow UI opens in the browser.", ()))
+            fix=Fix("Set the profile's url to the address where the Airflow UI opens in the browser.", ()),
+            why_ui_works=_UI_ROUTE)
 
     if response.status in (401, 403):
         return Finding(
@@ -314,34 +384,72 @@ def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
                               f"({urlsplit(facts.base_url).path or '/'}) is not where Airflow's web server is mounted.")
 
     kind = response.content_type or "no content type"
+    if (mount := find_mount(ctx)) is not None:
+        return _mounted_elsewhere(response, mount, f"{response.status} ({kind}){server_note}")
     return Finding(
         Status.FAIL, f"not Airflow: {where} answered {response.status} ({kind}){server_note}: {error_detail(response, 120)}",
-        explanation="Neither /api/v2/version (Airflow 3) nor /api/v1/version (Airflow 2) answered with a version, so "
-                    "the server at this address is not an Airflow web server, or a proxy in front of it routes this "
-                    "path elsewhere (for example a deployment served under a sub-path).",
+        explanation="Neither /api/v2/version (Airflow 3) nor /api/v1/version (Airflow 2) answered with a version, and "
+                    "no sub-path named by the pages at this host did either, so the server at this address is not an "
+                    "Airflow web server, or a proxy in front of it routes the API elsewhere.",
         fix=Fix("Set the profile's url to the address where the Airflow UI opens, including any sub-path "
-                "(for example https://host/airflow).", ()))
+                "(for example https://host/airflow).", ()),
+        why_ui_works=_UI_ROUTE)
+
+
+def _mounted_elsewhere(response: ProbeResponse, mount: str, answer: str) -> Finding:
+    """The url misses the sub-path Airflow is served under; `mount` is where its version endpoint answered."""
+    path = urlsplit(mount).path or "/"
+    return Finding(
+        Status.FAIL, f"Airflow is served under {path}: GET {response.url} answered {answer}, while GET "
+                     f"{mount}/api/…/version answered Airflow's version",
+        explanation=f"A proxy serves this Airflow under the sub-path {path} (the deployment's [webserver] base_url in "
+                    "Airflow 2, [api] base_url in Airflow 3), so the API and /auth/token live under it too. A script "
+                    "that joins /api/… to the host alone reaches the proxy, not Airflow.",
+        fix=Fix(f"Use {mount} as the profile's url and as the script's base URL:", (f"url: {mount}",)),
+        why_ui_works="The browser opens the UI at its full address (with the sub-path) and follows its links, so every "
+                     "request it makes carries the sub-path; the script's URL does not.")
 
 
 def _wrong_subpath(ctx: CheckContext, response: ProbeResponse, why: str) -> Finding:
-    """Airflow itself answered but not at the API: look for the API at the host's root to name the right url."""
-    facts, probe = ctx.facts, ctx.probe
-    root = _root_of(facts.base_url)
-    suggestion = None
-    if root != facts.base_url:
+    """Airflow itself answered but not at the API: find where its API is mounted and name that url."""
+    mount = find_mount(ctx)
+    fix = (Fix(f"The API answers at {mount}: set the profile's url (and the script's base URL) to {mount}",
+               (f"url: {mount}",)) if mount else _UNKNOWN_MOUNT_FIX)
+    return Finding(Status.FAIL, f"wrong path: GET {response.url} reached Airflow, but not its API",
+                   explanation=why, fix=fix, why_ui_works=_UI_ROUTE)
+
+
+_UI_ROUTE = ("The browser starts from the UI's own address and follows its links and redirects to wherever the "
+             "deployment is mounted; a script calls the API at the url it was given, and nothing answers there.")
+_UNKNOWN_MOUNT_FIX = Fix("Set the profile's url to the address where the Airflow UI opens, with exactly the sub-path "
+                         "the deployment is served under ([webserver] base_url in Airflow 2, [api] base_url in "
+                         "Airflow 3).", ())
+
+
+def find_mount(ctx: CheckContext) -> str | None:
+    """The base url whose version endpoint answers: the host's root, or a sub-path the UI's pages or redirects name
+    (a proxy mounting Airflow under /airflow). Only answers received count."""
+    base = ctx.facts.base_url
+    origin = origin_of(base)
+    prefixes: list[str] = [""]
+    for page in dict.fromkeys((origin + "/", base + "/")):
+        try:
+            prefixes += mount_hints(ctx.probe.get(page))
+        except TransportError:
+            break
+    prefixes.append("/airflow")
+    for prefix in dict.fromkeys(prefixes):
+        candidate = origin + prefix
+        if candidate == base:
+            continue
         for flavour in (ApiFlavour.V2, ApiFlavour.V1):
             try:
-                candidate = probe.get(f"{root}{VERSION_PATHS[flavour]}")
+                answer = ctx.probe.get(f"{candidate}{VERSION_PATHS[flavour]}")
             except TransportError:
-                break
-            if _is_version(candidate, flavour):
-                suggestion = root
-                break
-    fix = (Fix(f"The API answers at {root}: set the profile's url to {root}", (f"url: {root}",)) if suggestion else
-           Fix("Set the profile's url to the address where the Airflow UI opens, with exactly the sub-path the "
-               "deployment is served under ([webserver] base_url in Airflow 2, [api] base_url in Airflow 3).", ()))
-    return Finding(Status.FAIL, f"wrong path: GET {response.url} reached Airflow, but not its API",
-                   explanation=why, fix=fix)
+                return None
+            if _is_version(answer, flavour):
+                return candidate
+    return None
 
 
 def health_finding(facts: Facts) -> Finding | None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import socket
 import struct
 
@@ -31,6 +32,10 @@ def basic_header(user: str, password: str, codec: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode(codec)).decode()}
 
 
+def without_authorization(request) -> tuple[bool, str]:
+    return "Authorization" not in request.headers, "the request carries an Authorization header"
+
+
 @responses.activate(assert_all_requests_are_fired=True)
 def test_accepted_basic_auth_records_the_identity_for_later_checks() -> None:
     ctx = v2()
@@ -47,12 +52,12 @@ def test_session_only_backend_explains_basic_auth_is_ignored() -> None:
            match=[matchers.header_matcher(basic_header("admin", "secret-pw", "latin-1"))])
     replay(responses, BASE, V2, "login_page")
     replay(responses, BASE, V2, "login_post_ok")
-    replay(responses, BASE, V2, "dags_session", path="/api/v1/dags?limit=1")
+    replay(responses, BASE, V2, "dags_session", path="/api/v1/dags?limit=1", match=[without_authorization])
     finding = auth_backend.Check().run(ctx)
     assert finding.status is Status.FAIL and finding.summary.startswith("Basic auth is not enabled")
     assert finding.fix is not None and any("AIRFLOW__API__AUTH_BACKENDS=" in c for c in finding.fix.commands)
     assert "UI login: the UI login form accepted them (302 to /home)" in finding.details
-    login_form = responses.calls[2].request.body
+    login_form = next(c.request.body for c in responses.calls if c.request.method == "POST")
     assert "username=admin" in login_form and "password=secret-pw" in login_form and "csrf_token=" in login_form
 
 
@@ -119,16 +124,22 @@ def test_basic_auth_sent_to_airflow_3_checks_whether_a_token_would_work() -> Non
     assert "do get a token" in finding.summary
 
 
-@pytest.mark.parametrize("answer, token, summary_says, explanation_says", [
-    ("dags_expired", "opaque-expired-token", "expired", ""),
-    ("dags_garbage", "opaque-foreign-token", "Invalid JWT token", "jwt_secret"),
-], ids=["expired", "foreign"])
+FOREIGN_JWT = ".".join(base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=") for part in
+                       ({"alg": "HS512", "typ": "JWT"}, {"sub": "1", "iss": "another-deployment"})) + ".c2lnbmF0dXJl"
+
+
+@pytest.mark.parametrize("answer, token, summary_says, fix_says", [
+    ("dags_expired", "opaque-expired-token", "expired", "fresh token"),
+    ("dags_garbage", "opaque-foreign-token", "not a JWT at all", "/auth/token"),
+    ("dags_garbage", FOREIGN_JWT, "signed by another deployment", "/auth/token"),
+], ids=["expired", "not-a-jwt", "jwt-of-another-deployment"])
 @responses.activate(assert_all_requests_are_fired=True)
-def test_expired_and_foreign_tokens_are_told_apart(answer: str, token: str, summary_says: str,
-                                                   explanation_says: str) -> None:
+def test_expired_and_foreign_tokens_are_told_apart(answer: str, token: str, summary_says: str, fix_says: str) -> None:
     replay(responses, BASE, V3, answer)
     finding = auth_backend.Check().run(v3(auth_type="token", token=token))
-    assert finding.status is Status.FAIL and summary_says in finding.summary and explanation_says in finding.explanation
+    assert finding.status is Status.FAIL and summary_says in finding.summary and finding.why_ui_works
+    assert finding.fix is not None and fix_says in finding.fix.text + " ".join(finding.fix.commands)
+    assert "jwt_secret =" not in " ".join(finding.fix.commands), "a token from elsewhere needs no server change"
 
 
 @responses.activate(assert_all_requests_are_fired=True)

@@ -69,7 +69,7 @@ def test_a_failed_check_exits_1_and_the_report_file_is_written(tmp_path: Path) -
     out = tmp_path / "report.md"
     result = invoke("check", "--profile", str(path), "--format", "markdown", "-o", str(out))
     assert result.exit_code == 1
-    assert "## Diagnosis: tcp-refused" in out.read_text()
+    assert "## Diagnosis: GET " in out.read_text() and "the connection was refused" in out.read_text()
 
 
 def test_profiles_list_and_show_mask_secrets(tmp_path: Path) -> None:

@@ -159,7 +159,7 @@ def _load_yaml(text: str, where: str) -> _Node:
     except RecursionError:
         raise ProfileError(f"{where} is nested too deeply to be a profile file; check its structure.") from None
     if root is None:
-        raise ProfileError(f"{where} is empty; add a profile (see sample-profiles/ for examples).")
+        raise ProfileError(f"{where} is empty; add a profile (airflow-doctor profiles example prints one).")
     _refuse_runaway_expansion(root, where)
     constructor = Loader("")
     try:
@@ -389,7 +389,7 @@ def _read_text(path: Path, what: str) -> str:
         if what == PROFILE_FILE:
             raise ProfileError(f"The file {path} given to --profile does not exist; check the path, or run "
                                f"'airflow-doctor init' to write a profile.") from None
-        raise ProfileError(f"{what} {path} does not exist; create it (see sample-profiles/) or pass --profiles-file.") from None
+        raise ProfileError(f"{what} {path} does not exist; create it with 'airflow-doctor init' or pass --profiles-file.") from None
     except PermissionError:
         raise ProfileError(f"{what} {path} cannot be read (permission denied); fix its permissions.") from None
     except OSError as exc:
@@ -422,7 +422,7 @@ def read_profiles_file(path: Path, chosen_by: str = "--profiles-file") -> Profil
     text = _read_text(path, PROFILE_FILE if chosen_by == "--profile" else "The profiles file")
     root = _load_yaml(text, where)
     if not isinstance(root.value, dict):
-        raise ProfileError(f"{where} must hold a mapping (version, profiles: ...), not {_kind(root.value)}; see sample-profiles/.")
+        raise ProfileError(f"{where} must hold a mapping (version, profiles: ...), not {_kind(root.value)}; 'airflow-doctor profiles example' prints one.")
     top = root.value
     if "profiles" not in top and "url" in top:
         name = path.stem
@@ -433,7 +433,7 @@ def read_profiles_file(path: Path, chosen_by: str = "--profiles-file") -> Profil
         raise ProfileError(f"{where} line {version.line}: version {version.value!r} is not supported; this tool reads version: 1.")
     profiles = _mapping(top.get("profiles"), where, "'profiles'")
     if not profiles:
-        raise ProfileError(f"{where} defines no profiles; add one under 'profiles:' (see sample-profiles/).")
+        raise ProfileError(f"{where} defines no profiles; add one under 'profiles:' (or run 'airflow-doctor init').")
     default = top.get("default_profile")
     default_name = None
     if default is not None:

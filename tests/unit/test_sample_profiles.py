@@ -29,3 +29,16 @@ def test_the_basic_sample_shows_an_unquoted_date_sent_as_typed() -> None:
 
 def test_there_is_a_sample_for_each_auth_style() -> None:
     assert {p.name for p in SAMPLES} >= {"airflow2-basic.yml", "airflow3-jwt.yml", "astronomer-token.yml", "sandbox.yml"}
+
+
+def test_the_sample_profiles_ship_in_the_wheel_for_profiles_example(tmp_path: Path) -> None:
+    """`pip install` users have no git checkout: `airflow-doctor profiles example` reads them from the package."""
+    import subprocess
+    import sys
+    import zipfile
+
+    root = Path(__file__).parents[2]
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path),
+                    str(root)], check=True, capture_output=True, cwd=tmp_path)
+    names = zipfile.ZipFile(next(tmp_path.glob("airflow_doctor-*.whl"))).namelist()
+    assert {f"airflow_doctor/sample_profiles/{sample.name}" for sample in SAMPLES} <= set(names)

@@ -13,7 +13,7 @@ Bearer token to /api/v2; its claims are decoded locally (never printed) to name 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from urllib.parse import urlsplit
 
@@ -35,6 +35,8 @@ BACKENDS_FIX = (f"[api]\nauth_backends = {BASIC_BACKEND},{SESSION_BACKEND}",
                 f"AIRFLOW__API__AUTH_BACKENDS={BASIC_BACKEND},{SESSION_BACKEND}")
 DOCS_V2 = "https://airflow.apache.org/docs/apache-airflow/2.10.5/security/api.html"
 DOCS_V3 = "https://airflow.apache.org/docs/apache-airflow/stable/security/api.html"
+NOT_ANSWERED_UI = ("If the UI loads at the same time, it goes another way (another network, proxy or address) or the "
+                   "failure comes and goes: this request got no answer at all, so no credential was judged.")
 NOT_JUDGED = ("The request got no answer, so the server never judged the credentials: nothing is known yet about the "
               "password, the token or the auth backend.")
 
@@ -67,14 +69,16 @@ def _no_answer(trial: Trial) -> Finding | None:
     """A credential form that got no answer at all: the failure as it was, and no claim about the credentials."""
     if trial.status is not None or trial.failure is None:
         return None
-    return transport_finding(trial.failure, NOT_JUDGED)
+    return replace(transport_finding(trial.failure, NOT_JUDGED), why_ui_works=NOT_ANSWERED_UI)
 
 
 def _server_error(response: ProbeResponse, what: str) -> Finding:
     return Finding(Status.FAIL, f"{what} answered {response.status} ({error_detail(response, 120)})",
                    explanation="The server failed while authenticating. This is a server-side error, not a problem "
                                "with the credentials; the web server's log has the traceback.",
-                   fix=Fix("Look at the web server's (Airflow 3: api-server's) log at the time of this run.", ()))
+                   fix=Fix("Look at the web server's (Airflow 3: api-server's) log at the time of this run.", ()),
+                   why_ui_works="A logged-in browser does not authenticate again on each request (it sends its session), "
+                                "so it does not run the failing code; if the UI login fails too, it is the same error.")
 
 
 # --- Airflow 2 ---------------------------------------------------------------------------------------
@@ -100,7 +104,8 @@ def _v2_anonymous(ctx: CheckContext) -> Finding:
     return Finding(Status.FAIL, f"the API requires credentials, and the profile has none ({trial.status}: {trial.note})",
                    explanation="The browser is logged in with a session cookie; a script must authenticate itself.",
                    fix=Fix("Add credentials to the profile (auth type basic with a user that can log in to the UI).",
-                           ("auth:\n  type: basic\n  username: <user>\n  password: ${AIRFLOW_PASSWORD}",), DOCS_V2))
+                           ("auth:\n  type: basic\n  username: <user>\n  password: ${AIRFLOW_PASSWORD}",), DOCS_V2),
+                   why_ui_works="The browser logged in once and sends its session cookie with every request.")
 
 
 def _v2_jwt_profile(ctx: CheckContext) -> Finding:
@@ -121,7 +126,9 @@ def _v2_jwt_profile(ctx: CheckContext) -> Finding:
                    explanation="JWTs from /auth/token are how Airflow 3 authenticates. Airflow 2's /api/v1 takes Basic "
                                "auth or a browser session, as [api] auth_backends allows.",
                    fix=Fix("Set the profile's auth type to basic and have the script send Basic auth to /api/v1.",
-                           ("auth:\n  type: basic",), DOCS_V2))
+                           ("auth:\n  type: basic",), DOCS_V2),
+                   why_ui_works="The Airflow 2 UI logs in with its own form and keeps a session cookie; it never asks "
+                                "for a token.")
 
 
 def _v2_bearer(ctx: CheckContext) -> Finding:
@@ -139,7 +146,8 @@ def _v2_bearer(ctx: CheckContext) -> Finding:
                                "backend (Cloud Composer: a Google access token; Astronomer: a deployment API token); "
                                "there, a refused token is expired, for another deployment, or lacks a role.",
                    fix=Fix("On self-hosted Airflow 2 use auth type basic; on a managed platform issue a fresh token "
-                           "for this deployment.", ()))
+                           "for this deployment.", ()),
+                   why_ui_works="The UI uses the session cookie of its own login (or the platform's), not a bearer token.")
 
 
 def _v2_basic(ctx: CheckContext) -> Finding:
@@ -154,7 +162,9 @@ def _v2_basic(ctx: CheckContext) -> Finding:
     if first.status is not None and first.status >= 500:
         return Finding(Status.FAIL, f"GET /api/v1/dags answered {first.status} ({first.note})",
                        explanation="The web server failed while authenticating; its log has the traceback.",
-                       fix=Fix("Look at the web server's log at the time of this run.", ()))
+                       fix=Fix("Look at the web server's log at the time of this run.", ()),
+                       why_ui_works="A logged-in browser sends its session instead of credentials, so it does not run "
+                                    "the failing authentication code.")
     if first.status not in (None, 401):
         return _not_an_auth_answer(first)
     if first.response is not None and not is_airflow_refusal(first.response):
@@ -232,7 +242,8 @@ def front_refusal(ctx: CheckContext, trial: Trial) -> Finding:
 def _not_an_auth_answer(trial: Trial) -> Finding:
     return Finding(Status.FAIL, f"GET /api/v1/dags with Basic auth answered {trial.status} ({trial.note})",
                    explanation="Airflow answers an authentication problem with 401; this answer comes from "
-                               "something else on the path.", fix=None)
+                               "something else on the path.", fix=None,
+                   why_ui_works="The browser goes through whatever answered here with its own cookies or login.")
 
 
 def _never_refused(tried: list[Trial]) -> Finding:
@@ -243,7 +254,7 @@ def _never_refused(tried: list[Trial]) -> Finding:
     sent = [t.failure for t in tried if t.unanswered]
     failure = sent[0] if sent else tried[0].failure
     assert failure is not None
-    return transport_finding(failure, NOT_JUDGED)
+    return replace(transport_finding(failure, NOT_JUDGED), why_ui_works=NOT_ANSWERED_UI)
 
 
 def _v2_forbidden_read(ctx: CheckContext, first: Trial) -> Finding:
@@ -258,12 +269,16 @@ def _v2_forbidden_read(ctx: CheckContext, first: Trial) -> Finding:
                                    "authentication for the old experimental API. The UI works because it has its own "
                                    "login.",
                        fix=Fix("Enable Basic auth (and keep the session backend for the UI) in airflow.cfg or the "
-                               "environment of the web server:", BACKENDS_FIX, DOCS_V2))
+                               "environment of the web server:", BACKENDS_FIX, DOCS_V2),
+                       why_ui_works="The UI's pages are served by the web server behind its own login, not through "
+                                    "the REST API's auth backends.")
     return Finding(Status.FAIL, f"{ctx.profile.auth.username} is authenticated but may not read DAGs (403)",
                    explanation="The credentials are accepted (without them the API answers 401), but this user's "
                                "roles grant no 'can read on DAGs' permission, so the API refuses even the list.",
                    fix=Fix("Give the user a role with DAG access (User or Op), or per-DAG access_control for this "
-                           "DAG.", (f"airflow users add-role -u {ctx.profile.auth.username} -r User",)))
+                           "DAG.", (f"airflow users add-role -u {ctx.profile.auth.username} -r User",)),
+                   why_ui_works="If the UI shows this DAG, it is logged in as another user (with more roles) than the "
+                                "profile's.")
 
 
 class LoginOutcome(str, Enum):
@@ -389,7 +404,9 @@ def _explain_v2_401(ctx: CheckContext, first: Trial, login: BrowserLogin) -> Fin
                 fix=Fix("Add the Basic auth backend (keep the session backend for the UI) and restart the web "
                         "server:", BACKENDS_FIX, DOCS_V2),
                 details=(f"Basic auth: 401 for {user}", f"UI login: {login.detail}",
-                         "API read with the UI session: 200"))
+                         "API read with the UI session: 200"),
+                why_ui_works="The UI (and a browser calling the API) sends the session cookie of its login, which the "
+                             "session backend accepts; Basic auth is not among the enabled backends.")
         challenge = first.note
         negotiate = "negotiate" in (first.challenge or "").lower()
         backend = "Kerberos (the 401 asks for Negotiate)" if negotiate else "something else (Kerberos, or a cloud provider's backend)"
@@ -399,7 +416,9 @@ def _explain_v2_401(ctx: CheckContext, first: Trial, login: BrowserLogin) -> Fin
                         f"{backend}, so no username/password form of authentication reaches the API.",
             fix=Fix("Enable Basic auth for scripts:", BACKENDS_FIX, DOCS_V2),
             details=(f"Basic auth: 401 ({challenge})", f"UI login: {login.detail}",
-                     f"API read with the UI session: {session_read.status}"))
+                     f"API read with the UI session: {session_read.status}"),
+            why_ui_works="The UI's pages are served behind the web server's own login, not through the REST API's "
+                         "auth backends.")
     if login.outcome is LoginOutcome.REJECTED:
         return Finding(
             Status.FAIL, f"wrong username or password: the UI login rejects {user!r} with this password too",
@@ -407,10 +426,15 @@ def _explain_v2_401(ctx: CheckContext, first: Trial, login: BrowserLogin) -> Fin
                         "credentials, not the API configuration. If you log in to the UI through single sign-on, "
                         "your account has no Airflow password at all: Basic auth works only for users created in "
                         "Airflow's database (or LDAP).",
-            fix=Fix("Check the username and the password the profile resolves to (airflow-doctor profiles show), or "
-                    "create a service user for scripts:",
-                    (f"airflow users create -u {user or 'svc-trigger'} -r User -e svc@example.com -f svc -l trigger -p <password>",)),
-            details=(f"Basic auth: 401", f"UI login: {login.detail}"))
+            fix=Fix("Check the username and the password the profile resolves to (airflow-doctor profiles show). "
+                    f"If {user!r} exists, an admin can set its password (this replaces the password everyone using "
+                    "this user has); or create a separate user for scripts:",
+                    (f"airflow users reset-password --username {user} --password \"$AIRFLOW_PASSWORD\"",
+                     "airflow users create --username svc-trigger --role User --email svc-trigger@example.com "
+                     "--firstname svc --lastname trigger --password \"$AIRFLOW_PASSWORD\"")),
+            details=(f"Basic auth: 401", f"UI login: {login.detail}"),
+            why_ui_works="The UI login form refuses these credentials too: whoever triggers from the UI logs in with "
+                         "another user or password (or through single sign-on).")
     if login.outcome is LoginOutcome.SSO_ONLY:
         return Finding(
             Status.FAIL, "the UI logs in through single sign-on only; Basic auth cannot work for SSO users",
@@ -420,7 +444,9 @@ def _explain_v2_401(ctx: CheckContext, first: Trial, login: BrowserLogin) -> Fin
                         "browser logs in.",
             fix=Fix("Create a database user for scripts (if AUTH_DB is allowed) or use the token mechanism your "
                     "platform provides.", (), DOCS_V2),
-            details=(f"Basic auth: 401", f"UI login: {login.detail}"))
+            details=(f"Basic auth: 401", f"UI login: {login.detail}"),
+            why_ui_works="The browser logs in at the identity provider and keeps Airflow's session cookie; no password "
+                         "ever reaches Airflow.")
     cause = (f"the UI login that would tell why got no answer: {what_happened(login.failure)}" if login.failure
              else "the cause could not be narrowed down")
     return Finding(
@@ -429,7 +455,9 @@ def _explain_v2_401(ctx: CheckContext, first: Trial, login: BrowserLogin) -> Fin
                     f"tried to reproduce the UI login to tell them apart, but {login.detail}. Check the credentials, "
                     "then [api] auth_backends.",
         fix=Fix("Make sure Basic auth is enabled and the credentials are right:", BACKENDS_FIX, DOCS_V2),
-        details=(f"Basic auth: 401", f"UI login: {login.detail}"))
+        details=(f"Basic auth: 401", f"UI login: {login.detail}"),
+        why_ui_works="The UI sends the session cookie of its login form; whether that form accepts these credentials "
+                     "could not be tried.")
 
 
 # --- Airflow 3 ---------------------------------------------------------------------------------------
@@ -455,7 +483,8 @@ def airflow3(ctx: CheckContext) -> Finding:
                    explanation="Airflow 3's /api/v2 accepts a JWT sent as 'Authorization: Bearer'. Scripts get one by "
                                "posting username and password to /auth/token.",
                    fix=Fix("Give the profile auth type jwt with a username and password.",
-                           ("auth:\n  type: jwt\n  username: <user>\n  password: ${AIRFLOW_PASSWORD}",), DOCS_V3))
+                           ("auth:\n  type: jwt\n  username: <user>\n  password: ${AIRFLOW_PASSWORD}",), DOCS_V3),
+                   why_ui_works="The UI logged in once and sends its token in the _token cookie.")
 
 
 @dataclass
@@ -485,7 +514,7 @@ def _v3_token_exchange(ctx: CheckContext, username: str, password: Secret) -> Fi
     response = exchange.response
     if response is None:
         assert exchange.failure is not None
-        return transport_finding(exchange.failure, NOT_JUDGED)
+        return replace(transport_finding(exchange.failure, NOT_JUDGED), why_ui_works=NOT_ANSWERED_UI)
     if response.status == 401:
         ctx.facts.trials.append(Trial(Credentials(Scheme.BEARER, username, password), 401, error_detail(response, 120)))
         stripped = stripped_secret(password)
@@ -509,8 +538,14 @@ def _v3_token_exchange(ctx: CheckContext, username: str, password: Secret) -> Fi
                         "admin with role admin, not password admin: the passwords are generated into "
                         "$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated. With the FAB auth manager only "
                         "database (or LDAP) users have passwords; SSO users cannot get a token this way.",
-            fix=Fix("Use the password from the passwords file (simple auth manager) or of a database user (FAB):",
-                    ("cat $AIRFLOW_HOME/simple_auth_manager_passwords.json.generated",), DOCS_V3))
+            fix=Fix("Use the password from the passwords file (simple auth manager) or of a database user (FAB). "
+                    "To add a user to the simple auth manager, append it to [core] simple_auth_manager_users and "
+                    "keep every existing entry: the setting is the whole list, so users left out can no longer log in.",
+                    ("cat $AIRFLOW_HOME/simple_auth_manager_passwords.json.generated",
+                     f"[core]\nsimple_auth_manager_users = <the existing entries>,{username.strip() or 'svc-trigger'}:user"),
+                    DOCS_V3),
+            why_ui_works="Whoever triggers from the UI logs in there with another user or password (or through single "
+                         "sign-on); /auth/token is the same check as the UI's login form.")
     if response.status >= 500:
         return Finding(
             Status.FAIL, f"POST /auth/token answered {response.status} ({error_detail(response, 80)}): the token "
@@ -521,11 +556,14 @@ def _v3_token_exchange(ctx: CheckContext, username: str, password: Secret) -> Fi
                         "UI login uses the same code, so it fails too. The api-server's log names the exception.",
             fix=Fix("Set an issuer on every api-server (and restart), or install Airflow with its constraints file:",
                     ("[api_auth]\njwt_issuer = airflow", "AIRFLOW__API_AUTH__JWT_ISSUER=airflow"),
-                    "https://github.com/apache/airflow/issues/61270"))
+                    "https://github.com/apache/airflow/issues/61270"),
+            why_ui_works="A browser that logged in before the failure keeps its token cookie; a new UI login fails "
+                         "the same way.")
     if response.status in (404, 405) or response.is_html:
         return _token_endpoint_elsewhere(ctx, response, username, password)
     return Finding(Status.FAIL, f"POST /auth/token answered {response.status} ({error_detail(response, 120)})",
-                   explanation="The token endpoint refused the request itself, not the credentials.", fix=None)
+                   explanation="The token endpoint refused the request itself, not the credentials.", fix=None,
+                   why_ui_works="The UI logs in through its own login page, not by posting JSON to /auth/token.")
 
 
 def _token_endpoint_elsewhere(ctx: CheckContext, response: ProbeResponse, username: str, password: Secret) -> Finding:
@@ -720,4 +758,6 @@ def _v3_basic_profile(ctx: CheckContext) -> Finding:
                 ("python3 -c 'import json, os; print(json.dumps({\"username\": os.environ[\"AIRFLOW_USER\"], "
                  "\"password\": os.environ[\"AIRFLOW_PASSWORD\"]}))' \\\n"
                  "  | curl -sS -X POST \"$AIRFLOW_URL/auth/token\" -H 'Content-Type: application/json' -d @-",
-                 "auth:\n  type: jwt"), DOCS_V3))
+                 "auth:\n  type: jwt"), DOCS_V3),
+        why_ui_works="The UI logs in through /auth/token and keeps the token in the _token cookie; Basic auth is "
+                     "Airflow 2's way and Airflow 3 ignores it.")

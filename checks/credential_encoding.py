@@ -19,6 +19,8 @@ from airflow_doctor.model import Finding, Fix, Status
 from airflow_doctor.profiles import AuthType
 from airflow_doctor.secrets import Secret
 
+UTF8_UI = ("The browser, the UI login form and curl send the password as UTF-8 bytes, which is what Airflow "
+           "decodes.")
 UTF8_PYTHON = 'requests.get(url, auth=(user.encode("utf-8"), password.encode("utf-8")))'
 
 
@@ -29,6 +31,7 @@ class Problem:
     fix: Fix
     confirmed: bool | None = None
     """True: the server accepted the corrected form; False: it accepted the form as given; None: not tested."""
+    why_ui_works: str = ""
 
 
 class Check:
@@ -60,7 +63,8 @@ class Check:
                         for p in problems)
         return Finding(status, first.summary + (" (confirmed by the server)" if first.confirmed else ""),
                        explanation="\n\n".join(p.explanation for p in shown), fix=first.fix, details=details,
-                       explains=("auth-backend",) if status is Status.FAIL else ())
+                       explains=("auth-backend",) if status is Status.FAIL else (),
+                       why_ui_works=first.why_ui_works if status is not Status.PASS else "")
 
 
 def _auth_failed(ctx: CheckContext) -> bool:
@@ -111,7 +115,7 @@ def password_problems(ctx: CheckContext) -> list[Problem]:
             "decodes Basic credentials as UTF-8, so send UTF-8 bytes. The browser and curl send UTF-8, which is why "
             "they work.",
             Fix("Pass the credentials to requests as UTF-8 bytes:", (UTF8_PYTHON,)),
-            _confirm(ctx, variants[("utf-8", False)]) if ("utf-8", False) in variants else None))
+            _confirm(ctx, variants[("utf-8", False)]) if ("utf-8", False) in variants else None, UTF8_UI))
     elif basic and not (is_ascii(username) and is_ascii(password)):
         problems.append(Problem(
             "the password (or username) has non-ASCII characters, which requests sends as latin-1 while Airflow 2 "
@@ -121,7 +125,7 @@ def password_problems(ctx: CheckContext) -> list[Problem]:
             "unauthenticated: 401. The browser, the UI login form and curl in a UTF-8 terminal all send UTF-8, "
             "which is why they work with the same password.",
             Fix("Pass the credentials to requests as UTF-8 bytes:", (UTF8_PYTHON,)),
-            _confirm(ctx, variants[("utf-8", False)])))
+            _confirm(ctx, variants[("utf-8", False)]), UTF8_UI))
 
     if username != username.strip() or password != password.strip():
         which = "password" if password != password.strip() else "username"
@@ -137,7 +141,8 @@ def password_problems(ctx: CheckContext) -> list[Problem]:
             "credentials while the same password typed into the UI works.",
             Fix(f"Strip the {which} where the script reads it (and remove the newline from the secret):",
                 ("password = open(path).read().strip()", "printf '%s' 'the-password' > secret-file")),
-            _confirm(ctx, stripped) if stripped else None))
+            _confirm(ctx, stripped) if stripped else None,
+            f"A {which} typed into the UI's login form has no trailing newline; the one read from the file has."))
 
     if basic and ":" in username:
         problems.append(Problem(
@@ -145,7 +150,8 @@ def password_problems(ctx: CheckContext) -> list[Problem]:
             "Basic auth sends 'username:password' in one base64 string and the server splits it at the first ':', so "
             f"the server sees the user {username.split(':')[0]!r} and a password that starts with the rest of the "
             "username.",
-            Fix("Use a user whose name has no ':' for scripts.", ()), True if ctx.facts.api is ApiFlavour.V1 else None))
+            Fix("Use a user whose name has no ':' for scripts.", ()), True if ctx.facts.api is ApiFlavour.V1 else None,
+            "The UI's login form sends the username and password as separate fields, so the ':' stays in the name."))
 
     user_in_password = decodes_to_user_password(password)
     if basic and user_in_password:
@@ -155,19 +161,21 @@ def password_problems(ctx: CheckContext) -> list[Problem]:
             "username and password once more, so the server sees neither. This happens when a ready-made "
             "Authorization value is pasted where the plain password belongs.",
             Fix("Put the plain password in the profile (or send the ready-made value as the Authorization header "
-                "yourself, prefixed with 'Basic ').", ()), None))
+                "yourself, prefixed with 'Basic ').", ()), None,
+            "In the UI's login form you type the plain password, not the encoded pair."))
     if decode_jwt(password) is not None and auth.type in (AuthType.BASIC, AuthType.JWT):
         problems.append(Problem(
             "the password is a JWT: a token is being sent as a password",
             "A JWT belongs in an 'Authorization: Bearer' header, not in Basic auth or the /auth/token form.",
             Fix("Set the profile's auth type to token and put the JWT there:", ("auth:\n  type: token\n  token: ${AIRFLOW_TOKEN}",)),
-            None))
+            None, "In the UI you type your password; the UI keeps the token it gets in a cookie by itself."))
     if re.search(r"%[0-9A-Fa-f]{2}", password):
         problems.append(Problem(
             "the password contains %XX sequences: it may be URL-encoded",
             "Credentials copied from a URL (https://user:p%40ss@host) stay percent-encoded; the server compares the "
             "decoded password.",
-            Fix("Decode it (p%40ss is p@ss) unless the password really contains these characters.", ()), None))
+            Fix("Decode it (p%40ss is p@ss) unless the password really contains these characters.", ()), None,
+            "In the UI's login form you type the decoded password."))
     return problems
 
 
@@ -182,19 +190,22 @@ def token_problems(ctx: CheckContext) -> list[Problem]:
             "The token value already carries the scheme word, and the client adds it again, so the server sees a "
             "malformed token (Airflow 3 answers 403 'Invalid JWT token').",
             Fix("Put only the token itself in the profile, without 'Bearer '.", ()),
-            _confirm(ctx, Credentials(Scheme.BEARER, secret=Secret(raw.strip()[7:].strip())))))
+            _confirm(ctx, Credentials(Scheme.BEARER, secret=Secret(raw.strip()[7:].strip()))),
+            "The UI sends its token in a cookie, with no scheme word at all."))
     elif raw != raw.strip():
         problems.append(Problem(
             "the token has surrounding whitespace or a trailing newline",
             "Tokens read from files or environment variables often end with a newline, which then ends up inside "
             "the Authorization header.",
             Fix("Strip the token where the script reads it.", ("token = open(path).read().strip()",)),
-            _confirm(ctx, Credentials(Scheme.BEARER, secret=Secret(raw.strip())))))
+            _confirm(ctx, Credentials(Scheme.BEARER, secret=Secret(raw.strip()))),
+            "The UI's token comes from its own login and lives in a cookie, never read from a file."))
     user = decodes_to_user_password(raw)
     if user:
         problems.append(Problem(
             f"the token is a base64 'user:password' pair (for {user!r}), not a token",
             "A Basic credential was put where a Bearer token belongs; the server does not accept it under the "
             "Bearer scheme.",
-            Fix("Use auth type basic (Airflow 2) or jwt (Airflow 3) with the username and password.", ()), None))
+            Fix("Use auth type basic (Airflow 2) or jwt (Airflow 3) with the username and password.", ()), None,
+            "The UI logs in with the username and password themselves, not an encoded pair."))
     return problems

@@ -322,7 +322,8 @@ def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
                             "redirects to a login; it answers 401. The browser works because it follows the redirect "
                             "and logs you in interactively; a script cannot.",
                 fix=Fix("Call the API with the credentials the proxy expects (often a bearer token for a service "
-                        "account), or use an address that bypasses the proxy for API clients.", ()))
+                        "account), or use an address that bypasses the proxy for API clients.", ()),
+                why_ui_works="The browser follows the redirect, logs in interactively and keeps the proxy's cookie.")
         new_base = target.split("/api/v")[0] if "/api/v" in target else origin_of(target)
         if target.startswith("/"):
             new_base = origin_of(facts.base_url) + target.split("/api/v")[0]
@@ -333,7 +334,8 @@ def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
                         "and on a change of host (or of scheme or port) requests drops the Authorization header. A "
                         "trigger sent here can come back '200' with a list of runs while nothing was triggered, or "
                         "fail with 401. airflow-doctor never follows redirects on API calls.",
-            fix=Fix(f"Use the address the server redirects to as the profile's url: {new_base}", (f"url: {new_base}",)))
+            fix=Fix(f"Use the address the server redirects to as the profile's url: {new_base}", (f"url: {new_base}",)),
+            why_ui_works="The browser follows redirects silently and then stays on the address it was sent to.")
 
     if response.status == 200 and response.is_html:
         if _is_airflow3_ui(response):
@@ -348,7 +350,8 @@ def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
                             "page (it answers 401 JSON), so this comes from an SSO or authentication proxy, or the url "
                             "points at a different application. The browser works because you log in there by hand.",
                 fix=Fix("Use the API address that accepts tokens or Basic auth from scripts (ask who runs the proxy), "
-                        "or correct the url.", ()))
+                        "or correct the url.", ()),
+                why_ui_works="You log in on that page by hand and the browser keeps the login cookie.")
         if (mount := find_mount(ctx)) is not None:
             return _mounted_elsewhere(response, mount, f"an HTML page{f' titled {title!r}' if title else ''}")
         return Finding(
@@ -366,7 +369,8 @@ def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
                         "(a proxy, API gateway or managed platform) demands authentication for every request. "
                         + (PLATFORM_NOTES[facts.platform] + "." if facts.platform is not Platform.SELF_HOSTED else
                            "The browser passes because it holds that front end's login cookie."),
-            fix=Fix("Give the profile the credentials the front end expects (auth type token for bearer tokens).", ()))
+            fix=Fix("Give the profile the credentials the front end expects (auth type token for bearer tokens).", ()),
+            why_ui_works="The browser holds the front end's login cookie (or the platform's session), so it passes.")
 
     if response.status >= 500:
         return Finding(
@@ -377,7 +381,9 @@ def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
                          "The web server answered with an internal error: it is running but broken (often its "
                          "metadata database is unreachable or not migrated)."),
             fix=Fix("Check the web server's (Airflow 3: api-server's) logs and that its database is reachable.",
-                    ("airflow db check",)))
+                    ("airflow db check",)),
+            why_ui_works="If the UI loads now, the proxy sends it to another backend than the API, or the failure "
+                         "comes and goes; the UI's pages are also often cached.")
 
     if _is_airflow_error(response):
         return _wrong_subpath(ctx, response, "Airflow answered, but not at its API: the url's path "
@@ -460,7 +466,8 @@ def health_finding(facts: Facts) -> Finding | None:
                        explanation="The web server cannot use its metadata database; no API call that reads or "
                                    "writes DAGs or runs can succeed.",
                        fix=Fix("Check the database connection ([database] sql_alchemy_conn) and that it is migrated.",
-                               ("airflow db check", "airflow db migrate")))
+                               ("airflow db check", "airflow db migrate")),
+                       why_ui_works="It does not: the UI reads the same database, so it fails or shows stale pages too.")
     problems = []
     if health.get("scheduler") != "healthy":
         problems.append(("no healthy scheduler", "The scheduler has no recent heartbeat. A trigger is still accepted "

@@ -216,3 +216,47 @@ def test_basic_auth_that_got_no_answer_claims_no_401(route, what: str) -> None:
     assert "401" not in finding.summary + finding.explanation
     assert "never judged the credentials" in finding.explanation
     assert [path for _, path, _ in server.requests] == ["/api/v1/dags?limit=1"]
+
+
+NGINX_401 = b"<html><head><title>401 Authorization Required</title></head><body>nginx</body></html>"
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_a_401_page_with_a_realm_is_the_gateways_not_airflows() -> None:
+    responses.add("GET", BASE + "/api/v1/dags", status=401, body=NGINX_401, content_type="text/html",
+                  headers={"Server": "nginx/1.25.3", "WWW-Authenticate": 'Basic realm="API gateway"'})
+    finding = auth_backend.Check().run(v2())
+    assert finding.status is Status.FAIL and "comes from what stands in front of Airflow" in finding.summary
+    assert "Server: nginx/1.25.3" in finding.summary and "realm 'API gateway'" in finding.summary
+    assert finding.fix is not None and "auth_backends" not in finding.fix.text + "".join(finding.fix.commands)
+    assert "gateway" in finding.why_ui_works
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_basic_auth_accepted_by_some_replicas_only_is_named_as_servers_that_disagree() -> None:
+    refused = recorded(V2, "dags_basic_wrong")
+    accepted = recorded(V2, "dags_basic_admin")
+    for answer in (refused, accepted, refused, accepted):
+        responses.add("GET", BASE + "/api/v1/dags", status=answer["status"], body=answer["body"],
+                      content_type="application/json")
+    finding = auth_backend.Check().run(v2())
+    assert finding.status is Status.FAIL and "the servers behind this address disagree" in finding.summary
+    assert "2x 200, 1x 401" in finding.summary and "sticky" in finding.why_ui_works
+    assert finding.fix is not None and "same [api] auth_backends" in finding.fix.text
+
+
+def test_a_token_that_arrives_as_a_cookie_but_not_as_a_header_blames_the_path_not_the_token() -> None:
+    """Airflow 3 answers 'Not authenticated' only when no token arrived; a proxy that strips Authorization."""
+    def route(handler) -> Reply:
+        if "_token=" in handler.headers.get("Cookie", ""):
+            return Reply(200, {"Content-Type": "application/json", "Server": "uvicorn"}, b'{"dags": [], "total_entries": 0}')
+        return Reply(401, {"Content-Type": "application/json", "Server": "uvicorn", "Via": "1.1 corp-proxy"},
+                     b'{"detail":"Not authenticated"}')
+
+    with LocalServer(route) as server:
+        ctx = check_context(server.url, api="/api/v2", version="3.3.2", auth_type="token", token="a-token-of-this-server")
+        finding = auth_backend.Check().run(ctx)
+    assert finding.status is Status.FAIL and finding.summary.startswith("the Authorization header does not reach Airflow")
+    assert "the same token sent as the UI's cookie is accepted" in finding.summary
+    assert "Via: 1.1 corp-proxy" in finding.explanation and "_token cookie" in finding.why_ui_works
+    assert finding.fix is not None and "jwt_secret" not in " ".join(finding.fix.commands)

@@ -75,3 +75,14 @@ def test_local_findings_about_tokens(token: str, fragment: str) -> None:
 def test_plain_credentials_pass() -> None:
     ctx, check = run(username="admin", password="Plain-Ascii-123")
     assert check.run(ctx).status is Status.PASS
+
+
+def test_a_password_file_with_a_trailing_newline_says_why_the_typed_password_works() -> None:
+    ctx, check = run(username="admin", password="secret-pw\n", sources={"auth.password": "file /run/secrets/pw"})
+    password = ctx.profile.auth.password
+    ctx.facts.trials += [Trial(Credentials(Scheme.BASIC, "admin", password), 401),
+                         Trial(Credentials(Scheme.BASIC, "admin", password.__class__("secret-pw"), stripped=True), 200)]
+    finding = check.run(ctx)
+    assert finding.status is Status.FAIL and "trailing newline" in finding.summary
+    assert "typed into the UI's login form has no trailing newline" in finding.why_ui_works
+    assert finding.fix is not None and any(".strip()" in c for c in finding.fix.commands)

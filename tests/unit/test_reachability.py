@@ -5,12 +5,12 @@ import responses
 
 from airflow_doctor.checks import reachability
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Facts, Platform
-from airflow_doctor.http import Probe
+from airflow_doctor.http import Layer, Probe
 from airflow_doctor.model import CheckResult, Status
 from airflow_doctor.profiles import Auth, AuthType, Profile
 from airflow_doctor.runner import run_checks
-from tests.conftest import replay
-from tests.servers import LocalServer, Reply, closed_port
+from tests.conftest import recorded, replay
+from tests.servers import HOSTILE, LocalServer, Reply, closed_port
 
 V2, V3 = "airflow-2.10.5", "airflow-3.3.2"
 BASE = "http://airflow.test"
@@ -171,3 +171,58 @@ def test_server_strings_with_markup_survive_the_terminal_renderer() -> None:
         result, _ = run_reachability(server.url)
     text = render_terminal(Report("0", "now", "p", server.url, (), (), (result,)), verbosity=2)
     assert "[bold]proxy[/bold]" in text and "[red]gone[/red]" in text
+
+
+def airflow3_route(handler) -> Reply:
+    """Airflow 3.3.2's recorded version and health answers, served over a real socket."""
+    name = {"/api/v2/version": "v2_version", "/api/v2/monitor/health": "health"}.get(handler.path)
+    if name is None:
+        return Reply(404, {"Content-Type": "application/json"}, b'{"error":"API route not found"}')
+    data = recorded(V3, name)
+    return Reply(data["status"], {"Content-Type": "application/json"}, data["body"].encode())
+
+
+def test_a_host_name_typo_asks_did_you_mean_and_the_corrected_url_works() -> None:
+    with LocalServer(airflow3_route) as server:
+        result, _ = run_reachability(f"http://localhsot:{server.port}")
+        assert result.status is Status.FAIL and "did you mean localhost?" in result.summary
+        assert "dns" not in result.summary.split() and result.why_ui_works
+        assert result.fix is not None and result.fix.commands == (f"url: http://localhost:{server.port}",)
+        corrected, facts = run_reachability(result.fix.commands[0].removeprefix("url: "))
+    assert corrected.status is Status.PASS and facts.airflow_version == "3.3.2"
+
+
+def test_https_to_a_plain_http_port_says_use_http_not_trust_a_certificate() -> None:
+    with LocalServer(airflow3_route) as server:
+        result, _ = run_reachability(f"https://127.0.0.1:{server.port}")
+        assert result.status is Status.FAIL and "did not answer TLS" in result.summary
+        assert result.fix is not None and "CA" not in result.fix.text and "certificate" not in result.explanation.replace(
+            "no certificate is involved", "")
+        assert result.fix.commands == (f"url: {server.url}",) and "http://" in result.why_ui_works
+        corrected, _ = run_reachability(server.url)
+    assert corrected.status is Status.PASS
+
+
+@pytest.mark.parametrize("hostile", HOSTILE, ids=[h.name for h in HOSTILE])
+def test_every_failure_to_reach_airflow_says_why_the_ui_works_without_machine_codes(hostile) -> None:
+    with LocalServer(hostile.route) as server:
+        result, _ = run_reachability(server.url)
+    assert result.status is Status.FAIL and result.why_ui_works
+    assert not any(code.value + ":" in result.summary for code in Layer), result.summary
+
+
+def test_a_proxy_mounting_airflow_under_a_sub_path_is_found_from_the_root_redirect() -> None:
+    def route(handler) -> Reply:
+        if handler.path == "/":
+            return Reply(302, {"Location": "/team-a/airflow/home"})
+        if handler.path.startswith("/team-a/airflow/"):
+            handler.path = handler.path.removeprefix("/team-a/airflow")
+            return airflow3_route(handler)
+        return Reply(404, {"Server": "nginx", "Content-Type": "text/html"}, b"<html><title>404 Not Found</title></html>")
+
+    with LocalServer(route) as server:
+        result, _ = run_reachability(server.url)
+        assert result.status is Status.FAIL and result.summary.startswith("Airflow is served under /team-a/airflow")
+        assert result.fix is not None and result.fix.commands == (f"url: {server.url}/team-a/airflow",) and result.why_ui_works
+        corrected, _ = run_reachability(server.url + "/team-a/airflow")
+    assert corrected.status is Status.PASS

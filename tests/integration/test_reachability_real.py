@@ -49,3 +49,19 @@ def test_pasted_api_path_is_corrected_and_the_run_goes_on(airflow: Server, tmp_p
     (result,) = data["results"]
     assert result["status"] == "warn" and f"already ends with {pasted}" in result["summary"]
     assert data["facts"]["airflow"] == airflow.version and data["target"] == airflow.url
+
+
+def test_a_base_url_ending_in_a_slash_is_harmless_on_airflow_2_and_reaches_the_ui_on_airflow_3(airflow: Server) -> None:
+    """What a script's doubled slash (base URL 'http://host/' + '/api/v…') really gets; checks may only claim this."""
+    import requests
+
+    prefix = "/api/v2" if airflow.major >= 3 else "/api/v1"
+    version = requests.get(f"{airflow.url}/{prefix}/version", timeout=20)
+    trigger = requests.post(f"{airflow.url}/{prefix}/dags/doctor_no_such_dag_9c/dagRuns", json={"conf": {}},
+                            headers=airflow.admin_headers(), timeout=20)
+    if airflow.major >= 3:
+        assert version.status_code == 200 and "text/html" in version.headers["Content-Type"], "the UI, not the API"
+        assert trigger.status_code == 405 and trigger.json() == {"detail": "Method Not Allowed"}
+    else:
+        assert version.json()["version"] == airflow.version
+        assert trigger.status_code == 404 and "doctor_no_such_dag_9c" in trigger.json()["detail"], "the handler ran"

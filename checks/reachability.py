@@ -11,6 +11,8 @@ from __future__ import annotations
 import difflib
 import re
 import socket
+import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -282,10 +284,25 @@ def resolvable_neighbour(host: str) -> str | None:
     label, dot, rest = host.partition(".")
     swapped = [label[:i] + label[i + 1] + label[i] + label[i + 2:] + dot + rest for i in range(len(label) - 1)
                if label[i] != label[i + 1]]
-    for candidate in dict.fromkeys((close + swapped)[:12]):
-        if candidate != host and _resolves(candidate):
-            return candidate
-    return None
+    candidates = [c for c in dict.fromkeys((close + swapped)[:12]) if c != host]
+    resolved = _resolving(candidates, NEIGHBOUR_LOOKUP_SECONDS)
+    return next((c for c in candidates if c in resolved), None)
+
+
+NEIGHBOUR_LOOKUP_SECONDS = 3.0
+"""All neighbours are looked up at once, and no longer than this: a resolver that hangs must not hold the report."""
+
+
+def _resolving(names: list[str], seconds: float) -> set[str]:
+    """The names that resolve within `seconds`, looked up in parallel daemon threads (a hung lookup is abandoned)."""
+    found: set[str] = set()
+    threads = [threading.Thread(target=lambda n=name: _resolves(n) and found.add(n), daemon=True) for name in names]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + seconds
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return set(found)
 
 
 def _hosts_file_names() -> list[str]:

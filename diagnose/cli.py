@@ -806,26 +806,5 @@ def explain(
     guarded(False, body, json_errors=output_format is OutputFormat.json)
 
 
-@app.command(epilog=EXIT_CODES_HELP)
-def explain(
-    pasted: str = typer.Argument(..., help="An HTTP answer (status line, headers, body), a requests traceback or an "
-                                           "Airflow error page; '-' reads it from stdin."),
-    output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="text, markdown or json."),
-    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="-v adds the details."),
-) -> None:
-    """Explain a failing answer offline, the way `check` would, and say what to run to confirm it."""
-    from airflow_doctor.explain import NotUnderstood, explain as explain_pasted, read_pasted
-
-    def body() -> ExitCode:
-        try:
-            report = explain_pasted(read_pasted(pasted, sys.stdin))
-        except NotUnderstood as exc:
-            raise UsageError(str(exc)) from None
-        publish(report, output_format, None, verbose)
-        return report.exit_code
-
-    guarded(False, body, json_errors=output_format is OutputFormat.json)
-
-
 def run() -> None:
     app()

@@ -146,8 +146,9 @@ def test_the_plan_shown_at_the_prompt_masks_a_token_in_the_payload(tmp_path: Pat
 
 CTRL_C, CTRL_D = b"\x03", b"\x04"
 ON_A_TERMINAL = """\
-import fcntl, os, sys, termios
+import fcntl, os, signal, sys, termios
 fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+signal.signal(signal.SIGINT, signal.SIG_DFL)  # a test run started in the background inherits SIGINT ignored
 os.execv(sys.executable, [sys.executable, "-m", "airflow_doctor", *sys.argv[1:]])
 """
 

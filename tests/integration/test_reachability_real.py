@@ -19,6 +19,11 @@ def check_json(profile: Path, *extra: str) -> tuple[int, dict]:
     return result.exit_code, json.loads(result.stdout)
 
 
+def fact(data: dict, label: str) -> str:
+    """A report header fact, whichever key style the JSON renderer uses ('Airflow' or 'airflow')."""
+    return {key.lower(): value for key, value in data["facts"].items()}[label.lower()]
+
+
 def profile_for(server: Server, tmp_path: Path, url: str) -> Path:
     return server.profile(tmp_path, url=url)
 
@@ -65,3 +70,17 @@ def test_a_base_url_ending_in_a_slash_is_harmless_on_airflow_2_and_reaches_the_u
     else:
         assert version.json()["version"] == airflow.version
         assert trigger.status_code == 404 and "doctor_no_such_dag_9c" in trigger.json()["detail"], "the handler ran"
+
+
+@pytest.mark.parametrize("wrong", ["https-to-plain-http", "host-typo"])
+def test_a_url_one_slip_away_gets_the_url_that_works(airflow: Server, tmp_path: Path, wrong: str) -> None:
+    url = airflow.url.replace("http://", "https://") if wrong == "https-to-plain-http" else \
+        airflow.url.replace("127.0.0.1", "localhsot")
+    code, data = check_json(profile_for(airflow, tmp_path, url), "--only", "reachability")
+    (result,) = data["results"]
+    assert code == 1 and result["why_ui_works"], result
+    assert "CA bundle" not in result["fix"]["text"] and "tls:" not in "".join(result["fix"]["commands"])
+    assert ("did not answer TLS" if wrong == "https-to-plain-http" else "did you mean localhost?") in result["summary"]
+    (printed,) = result["fix"]["commands"]
+    code, data = check_json(profile_for(airflow, tmp_path, printed.removeprefix("url: ")), "--only", "reachability")
+    assert code == 0 and fact(data, "Airflow") == airflow.version, "the printed url works"

@@ -159,3 +159,43 @@ def test_webservers_that_disagree_behind_one_address_are_named(airflow2: Server,
     auth = result_of(data, "auth-backend")
     assert code == 1 and "the servers behind this address disagree" in auth["summary"], auth["summary"]
     assert "same [api] auth_backends" in fix_text(auth) and "sticky" in auth["why_ui_works"]
+
+
+# --- a token from elsewhere: a fresh one from this server, no server change ---------------------------
+
+def fresh_token_as_printed(server: Server, command: str) -> str:
+    """Run the fix's token command as printed, with only the secrets in the environment."""
+    import os
+    import subprocess
+
+    from airflow_doctor.sandbox import ADMIN_USER
+
+    env = {**os.environ, "AIRFLOW_URL": server.url, "AIRFLOW_USER": ADMIN_USER,
+           "AIRFLOW_PASSWORD": server.password(ADMIN_USER)}
+    answer = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(answer.stdout)["access_token"]
+
+
+@pytest.mark.parametrize("token", ["not-a-jwt-at-all", "jwt-of-another-deployment"])
+def test_a_token_from_elsewhere_needs_a_fresh_token_not_a_shared_secret(airflow3: Server, tmp_path: Path,
+                                                                        token: str) -> None:
+    from tests.integration.test_scenarios import forge_jwt
+
+    value = token if token == "not-a-jwt-at-all" else forge_jwt(airflow3, secret="another-deployments-secret-" * 3)
+    code, data = check(airflow3.profile(tmp_path, auth_type="token", token=value), "--only", "auth-backend")
+    auth = result_of(data, "auth-backend")
+    assert code == 1 and ("not a JWT at all" if token == "not-a-jwt-at-all" else "signed by another deployment") \
+        in auth["summary"], auth["summary"]
+    assert "jwt_secret =" not in fix_text(auth) and auth["why_ui_works"]
+    command = next(c for c in auth["fix"]["commands"] if "/auth/token" in c)
+    fresh = fresh_token_as_printed(airflow3, command)
+    code, data = check(airflow3.profile(tmp_path, auth_type="token", token=fresh, name="fresh"), "--only", "auth-backend")
+    assert result_of(data, "auth-backend")["status"] == "pass", "the printed command gives a token that works"
+
+
+def test_a_wrong_password_for_an_existing_user_is_not_told_to_create_it(airflow2: Server, tmp_path: Path) -> None:
+    code, data = check(airflow2.profile(tmp_path, user="viewer", password="not-the-password"), "--only", "auth-backend")
+    auth = result_of(data, "auth-backend")
+    assert code == 1 and auth["summary"].startswith("wrong username or password"), auth["summary"]
+    assert "airflow users reset-password --username viewer" in fix_text(auth)
+    assert "users create --username viewer" not in fix_text(auth) and auth["why_ui_works"]

@@ -353,8 +353,10 @@ def _front_of(ctx: CheckContext, trial: Trial) -> str | None:
     return front
 
 
-PASS_AUTHORIZATION = ("nginx (never drop it):\nproxy_set_header Authorization $http_authorization;",
-                      "Apache + mod_wsgi:\nWSGIPassAuthorization On")
+PASS_AUTHORIZATION = ("proxy_set_header Authorization $http_authorization;", "WSGIPassAuthorization On")
+PASS_AUTHORIZATION_TEXT = ("Make the proxy pass the Authorization header on to Airflow (nginx: the first line, in the "
+                           "location that proxies Airflow, instead of any proxy_set_header Authorization \"\"; "
+                           "Apache with mod_wsgi: the second); then the same script works unchanged")
 
 
 def _authorization_dropped_v2(ctx: CheckContext, first: Trial, login: BrowserLogin, front: str) -> Finding:
@@ -373,8 +375,7 @@ def _authorization_dropped_v2(ctx: CheckContext, first: Trial, login: BrowserLog
                     "and Airflow answered as if it had received none. Proxies drop that header when they do their own "
                     "authentication, when they are told to (proxy_set_header Authorization \"\"), or by default "
                     "(Apache mod_wsgi). " + certainty,
-        fix=Fix("Make the proxy pass the Authorization header to Airflow (then the same script works unchanged), and "
-                "check with a read through the proxy:", (*PASS_AUTHORIZATION,
+        fix=Fix(PASS_AUTHORIZATION_TEXT + ". Check with a read through the proxy:", (*PASS_AUTHORIZATION,
                 f"curl -s -o /dev/null -w '%{{http_code}}\\n' -u \"{user}:$AIRFLOW_PASSWORD\" "
                 f"'{ctx.facts.base_url}{ctx.facts.api_path('/dags')}?limit=1'"), DOCS_V2),
         details=(f"Basic auth: 401 ({first.note})", f"UI login: {login.detail}", "API read with the UI session: 200",
@@ -723,8 +724,7 @@ def _token_not_received(ctx: CheckContext, credentials: Credentials, trial: Tria
                     f"authentication, or one told to drop the header."
                     + (" The same token sent as the _token cookie (as the UI sends it) was accepted, so the token "
                        "itself is good." if proven else ""),
-        fix=Fix("Make the proxy pass the Authorization header to the api-server (then the same script works "
-                "unchanged):", PASS_AUTHORIZATION, DOCS_V3),
+        fix=Fix(PASS_AUTHORIZATION_TEXT + ":", PASS_AUTHORIZATION, DOCS_V3),
         details=(*notes, f"GET {ctx.facts.api_path('/dags')} with the token as Bearer: {trial.status} ({trial.note})",
                  f"the same with the token as the _token cookie: {as_cookie if as_cookie is not None else 'no answer'}"),
         why_ui_works="The UI sends its token in the _token cookie, which the proxy passes; only the Authorization "

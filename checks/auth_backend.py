@@ -724,7 +724,9 @@ def _token_not_received(ctx: CheckContext, credentials: Credentials, trial: Tria
                     f"authentication, or one told to drop the header."
                     + (" The same token sent as the _token cookie (as the UI sends it) was accepted, so the token "
                        "itself is good." if proven else ""),
-        fix=Fix(PASS_AUTHORIZATION_TEXT + ":", PASS_AUTHORIZATION, DOCS_V3),
+        fix=Fix("Make the proxy pass the Authorization header on to the api-server (nginx: this line, in the location "
+                "that proxies Airflow, instead of any proxy_set_header Authorization \"\"); then the same script works "
+                "unchanged:", PASS_AUTHORIZATION[:1], DOCS_V3),
         details=(*notes, f"GET {ctx.facts.api_path('/dags')} with the token as Bearer: {trial.status} ({trial.note})",
                  f"the same with the token as the _token cookie: {as_cookie if as_cookie is not None else 'no answer'}"),
         why_ui_works="The UI sends its token in the _token cookie, which the proxy passes; only the Authorization "

@@ -45,6 +45,12 @@ api_key = "{LEAK_CANARIES[1]}"
 raise ConnectionError(f"create_engine('postgresql://etl:{LEAK_CANARIES[0]}@db/orders') refused api_key = \\"{{api_key}}\\"")
 '''
 
+REQUIRED_PARAM_DAG_ID = "doctor_required_param"
+REQUIRED_PARAM = "region"
+REQUIRED_PARAMS = f', params={{"{REQUIRED_PARAM}": Param(type="string"), "batch_size": Param(10, type="integer")}}'
+"""A param without a default: the UI's trigger form asks for it, a script's conf must carry it (schedule None, as
+Airflow requires of such a DAG)."""
+
 DAGS_COMMON = {
     "doctor_demo.py": SAMPLE_DAG,
     "doctor_paused.py": dag_file("doctor_paused", paused=True),
@@ -54,6 +60,7 @@ DAGS_COMMON = {
     f"{LEAKY_DAG_ID}.py": LEAKY,
     "doctor_becomes_broken.py": dag_file("doctor_becomes_broken"),
     "doctor_stale.py": dag_file("doctor_stale"),
+    f"{REQUIRED_PARAM_DAG_ID}.py": dag_file(REQUIRED_PARAM_DAG_ID, extra=REQUIRED_PARAMS),
 }
 SLEEPER = '''PythonOperator(task_id="hold_the_slot", python_callable=lambda: __import__("time").sleep(90))'''
 

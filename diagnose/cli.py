@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 EXIT_CODE_MEANINGS = {
     ExitCode.OK: "no check failed",
-    ExitCode.CHECK_FAILED: "a check failed",
+    ExitCode.CHECK_FAILED: "a check failed (sandbox, demo: the local Airflow could not start)",
     ExitCode.USAGE: "usage or profile error (no check ran, or only reachability: a secret's variable is unset)",
     ExitCode.INTERNAL: "internal error (run again with --debug)",
     ExitCode.INTERRUPTED: "interrupted",
@@ -110,8 +110,15 @@ def guarded(debug: bool, action: Callable[[], ExitCode], json_errors: bool = Fal
     except typer.Exit:
         raise
     except Exception as exc:
-        code = _internal_error(exc, debug, json_errors)
+        code = _sandbox_failure(exc, json_errors) or _internal_error(exc, debug, json_errors)
     raise typer.Exit(int(code))
+
+
+def _sandbox_failure(exc: Exception, json_errors: bool) -> ExitCode | None:
+    """A local Airflow that could not start is no bug of the doctor: its message names the log to read."""
+    if type(exc).__module__ != "airflow_doctor.sandbox":
+        return None
+    return _fail(str(exc).splitlines()[0], ExitCode.CHECK_FAILED, json_errors, shown=f"error: {exc}")
 
 
 def _internal_error(exc: Exception, debug: bool, json_errors: bool) -> ExitCode:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import base64
 import json
 import socket
@@ -213,7 +215,7 @@ def test_basic_auth_that_got_no_answer_claims_no_401(route, what: str) -> None:
         finding = auth_backend.Check().run(ctx)
     assert finding.status is Status.FAIL
     assert finding.summary.startswith(f"GET {server.url}/api/v1/dags?limit=1 failed: {what}")
-    assert "401" not in finding.summary + finding.explanation
+    assert not re.search(r"\b401\b", (finding.summary + finding.explanation).replace(server.url, "<url>"))
     assert "never judged the credentials" in finding.explanation
     assert [path for _, path, _ in server.requests] == ["/api/v1/dags?limit=1"]
 

@@ -102,3 +102,19 @@ def test_demo_leaves_running_a_sandbox_it_did_not_start(running_before: bool, st
     assert calls == stopped, result.output
     assert ("was already running before demo; it is left running" in result.output) is running_before
     assert "generated password of admin is kept in" in result.output
+
+
+def test_a_sandbox_that_cannot_start_shows_its_log_tail_not_an_internal_error(monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from airflow_doctor import sandbox
+    from airflow_doctor.cli import app
+
+    def fails(*args, **kwargs):
+        raise sandbox.SandboxError("Airflow 3.3.2 did not become ready; the last lines of api-server.log:\n"
+                                   "OSError: [Errno 98] Address already in use")
+
+    monkeypatch.setattr(sandbox, "up", fails)
+    result = CliRunner().invoke(app, ["sandbox", "up"])
+    assert result.exit_code == 1, result.output
+    assert "Address already in use" in result.output and "internal error" not in result.output

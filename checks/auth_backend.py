@@ -450,13 +450,18 @@ def _explain_v2_401(ctx: CheckContext, first: Trial, login: BrowserLogin) -> Fin
                          "ever reaches Airflow.")
     cause = (f"the UI login that would tell why got no answer: {what_happened(login.failure)}" if login.failure
              else "the cause could not be narrowed down")
+    return basic_refused_v2(cause, login.detail)
+
+
+def basic_refused_v2(cause: str, login_detail: str) -> Finding:
+    """Airflow 2's 401 to Basic auth, when no UI login told a wrong password from a disabled backend."""
     return Finding(
         Status.FAIL, f"Basic auth refused (401); {cause}",
         explanation="Airflow 2 answers a wrong password and a disabled Basic backend with the same 401. The doctor "
-                    f"tried to reproduce the UI login to tell them apart, but {login.detail}. Check the credentials, "
+                    f"tried to reproduce the UI login to tell them apart, but {login_detail}. Check the credentials, "
                     "then [api] auth_backends.",
         fix=Fix("Make sure Basic auth is enabled and the credentials are right:", BACKENDS_FIX, DOCS_V2),
-        details=(f"Basic auth: 401", f"UI login: {login.detail}"),
+        details=("Basic auth: 401", f"UI login: {login_detail}"),
         why_ui_works="The UI sends the session cookie of its login form; whether that form accepts these credentials "
                      "could not be tried.")
 
@@ -480,7 +485,12 @@ def airflow3(ctx: CheckContext) -> Finding:
                           "caller is admin; development only)"])
     if (unanswered := _no_answer(trial)) is not None:
         return unanswered
-    return Finding(Status.FAIL, f"the API requires a token, and the profile has no credentials ({trial.status}: {trial.note})",
+    return no_token_v3(f"{trial.status}: {trial.note}")
+
+
+def no_token_v3(answer: str, sent: str = "the profile has no credentials") -> Finding:
+    """Airflow 3's API refused a request that carried no token (`sent` says what it carried instead)."""
+    return Finding(Status.FAIL, f"the API requires a token, and {sent} ({answer})",
                    explanation="Airflow 3's /api/v2 accepts a JWT sent as 'Authorization: Bearer'. Scripts get one by "
                                "posting username and password to /auth/token.",
                    fix=Fix("Give the profile auth type jwt with a username and password.",
@@ -631,28 +641,48 @@ def _v3_bearer(ctx: CheckContext, token: Secret, obtained: bool) -> Finding:
                          identity, notes)
     if (unanswered := _no_answer(trial)) is not None:
         return unanswered
-    if trial.status == 401 and "expired" in trial.note.lower():
-        expires = claims.expires_at() if claims else None
-        when = f" (it expired at {expires:%Y-%m-%d %H:%M:%S} UTC)" if expires else ""
-        return Finding(
-            Status.FAIL, f"{origin} is expired{when}",
-            explanation="Airflow 3 tokens are valid for [api_auth] jwt_expiration_time (24 h by default; CLI tokens "
-                        "1 h). An integration that keeps one token for days starts getting 401 'Token Expired'."
-                        + (" The server says the token it just issued is already expired: its clock, or a tiny "
-                           "jwt_expiration_time, is the cause." if obtained else ""),
-            fix=Fix("Get a fresh token from POST /auth/token before each batch of calls (or when a 401 says "
-                    "'Token Expired').", (FRESH_TOKEN,)), details=tuple(notes),
-            why_ui_works="The UI fetches a new token at every login and renews it while the page is open; a script "
-                         "that keeps one token outlives it.")
+    if is_token_expired(trial.status, trial.note):
+        return token_expired(claims, origin, obtained, notes)
     if trial.response is not None and not is_airflow_refusal(trial.response):
         return front_refusal(ctx, trial)
     if trial.status == 401 and "not authenticated" in trial.note.lower():
         return _token_not_received(ctx, credentials, trial, origin, notes)
-    if trial.status == 403 and "invalid jwt" in trial.note.lower():
+    if is_invalid_jwt(trial.status, trial.note):
         if obtained and (split := replicas_disagree(ctx, credentials)) is not None:
             return split
-        return _invalid_jwt(claims, origin, obtained, notes)
-    return Finding(Status.FAIL, f"{origin} was refused: GET {facts.api_path('/dags')} answered {trial.status} ({trial.note})",
+        return invalid_jwt(claims, origin, obtained, notes)
+    return bearer_refused(origin, f"GET {facts.api_path('/dags')}", trial.status, trial.note, notes)
+
+
+def is_token_expired(status: int | None, detail: str) -> bool:
+    return status == 401 and "expired" in detail.lower()
+
+
+def is_invalid_jwt(status: int | None, detail: str) -> bool:
+    return status == 403 and "invalid jwt" in detail.lower()
+
+
+def token_expired(claims: JwtClaims | None, origin: str, obtained: bool, notes: list[str] | tuple[str, ...] = ()
+                  ) -> Finding:
+    """401 'Token Expired': what the refusal says by itself, with the expiry from the claims when the token is known."""
+    expires = claims.expires_at() if claims else None
+    when = f" (it expired at {expires:%Y-%m-%d %H:%M:%S} UTC)" if expires else ""
+    return Finding(
+        Status.FAIL, f"{origin} is expired{when}",
+        explanation="Airflow 3 tokens are valid for [api_auth] jwt_expiration_time (24 h by default; CLI tokens "
+                    "1 h). An integration that keeps one token for days starts getting 401 'Token Expired'."
+                    + (" The server says the token it just issued is already expired: its clock, or a tiny "
+                       "jwt_expiration_time, is the cause." if obtained else ""),
+        fix=Fix("Get a fresh token from POST /auth/token before each batch of calls (or when a 401 says "
+                "'Token Expired').", (FRESH_TOKEN,)), details=tuple(notes),
+        why_ui_works="The UI fetches a new token at every login and renews it while the page is open; a script "
+                     "that keeps one token outlives it.")
+
+
+def bearer_refused(origin: str, request: str, status: int | None, detail: str,
+                   notes: list[str] | tuple[str, ...] = ()) -> Finding:
+    """A refusal of a Bearer token that names no known cause."""
+    return Finding(Status.FAIL, f"{origin} was refused: {request} answered {status} ({detail})",
                    explanation="A Bearer token was sent and refused.", fix=None, details=tuple(notes),
                    why_ui_works="The UI holds its own token from its login, in the _token cookie.")
 
@@ -662,10 +692,12 @@ FRESH_TOKEN = ("python3 -c 'import json, os; print(json.dumps({\"username\": os.
                "  | curl -sS -X POST \"$AIRFLOW_URL/auth/token\" -H 'Content-Type: application/json' -d @-")
 
 
-def _invalid_jwt(claims: JwtClaims | None, origin: str, obtained: bool, notes: list[str]) -> Finding:
-    """403 'Invalid JWT token': the shared-secret advice only for a token this deployment issued."""
+def invalid_jwt(claims: JwtClaims | None, origin: str, obtained: bool, notes: list[str] | tuple[str, ...] = (),
+                token_seen: bool = True) -> Finding:
+    """403 'Invalid JWT token': the shared-secret advice only for a token this deployment issued. `token_seen` is
+    False when only the answer is known (explain): then a missing claim says nothing about the token."""
     why_ui = "The UI logged in at this server's own /auth/token, so its token is signed with this server's secret."
-    if claims is None:
+    if claims is None and token_seen:
         return Finding(
             Status.FAIL, f"{origin} is not a JWT at all, and Airflow 3 accepts only JWTs it signed itself "
                          "(403 Invalid JWT token)",
@@ -708,12 +740,20 @@ def _token_not_received(ctx: CheckContext, credentials: Credentials, trial: Tria
     token = credentials.secret
     assert token is not None
     try:
-        as_cookie = read_dags(ctx, Credentials(Scheme.NONE), cookies={"_token": token.reveal()}).status
+        as_cookie = str(read_dags(ctx, Credentials(Scheme.NONE), cookies={"_token": token.reveal()}).status)
     except TransportError:
-        as_cookie = None
-    front = _front_of(ctx, trial)
+        as_cookie = "no answer"
+    request = f"GET {ctx.facts.api_path('/dags')}"
+    return authorization_not_received(origin, request, trial.status, trial.note, _front_of(ctx, trial), as_cookie,
+                                      notes)
+
+
+def authorization_not_received(origin: str, request: str, status: int | None, detail: str, front: str | None,
+                               as_cookie: str, notes: list[str] | tuple[str, ...] = ()) -> Finding:
+    """Airflow 3's 401 'Not authenticated' to a request that carried a token; `as_cookie` is what the same token got
+    as the UI's cookie (its status, 'no answer' or 'not tried')."""
     through = f" ({front})" if front else ""
-    proven = as_cookie == 200
+    proven = as_cookie == "200"
     return Finding(
         Status.FAIL, f"the Authorization header does not reach Airflow: {origin} was sent, and Airflow answered "
                      "401 'Not authenticated', its answer to a request with no token"
@@ -727,8 +767,8 @@ def _token_not_received(ctx: CheckContext, credentials: Credentials, trial: Tria
         fix=Fix("Make the proxy pass the Authorization header on to the api-server (nginx: this line, in the location "
                 "that proxies Airflow, instead of any proxy_set_header Authorization \"\"); then the same script works "
                 "unchanged:", PASS_AUTHORIZATION[:1], DOCS_V3),
-        details=(*notes, f"GET {ctx.facts.api_path('/dags')} with the token as Bearer: {trial.status} ({trial.note})",
-                 f"the same with the token as the _token cookie: {as_cookie if as_cookie is not None else 'no answer'}"),
+        details=(*notes, f"{request} with the token as Bearer: {status} ({detail})",
+                 f"the same with the token as the _token cookie: {as_cookie}"),
         why_ui_works="The UI sends its token in the _token cookie, which the proxy passes; only the Authorization "
                      "header a script uses is lost.")
 
@@ -751,8 +791,14 @@ def _v3_basic_profile(ctx: CheckContext) -> Finding:
     else:
         assert exchange.failure is not None
         verdict = f"and whether the same credentials get a token is unknown ({what_happened(exchange.failure)})"
+    return basic_ignored_v3(f"{trial.status} {trial.note}", verdict, exchange.token is not None)
+
+
+def basic_ignored_v3(answer: str, verdict: str, token_issued: bool) -> Finding:
+    """Basic auth sent to Airflow 3's API: `answer` is its refusal, `verdict` what /auth/token said to the same
+    credentials (or that it was not asked)."""
     return Finding(
-        Status.FAIL, f"Airflow 3 does not accept Basic auth ({trial.status} {trial.note}); {verdict}",
+        Status.FAIL, f"Airflow 3 does not accept Basic auth ({answer}); {verdict}",
         explanation="Airflow 3's /api/v2 only accepts a JWT as 'Authorization: Bearer'. Scripts written for Airflow 2 "
                     "send Basic auth and get 401 'Not authenticated'. The browser works because the UI logs in "
                     "through /auth/token and keeps the token in a cookie.",

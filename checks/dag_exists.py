@@ -263,17 +263,25 @@ def not_found(ctx: CheckContext, dag_id: str) -> Finding:
     """The cheap evidence first (import errors, the ids the server knows), then the conclusion that fits it."""
     errors = import_errors(ctx)
     dags = visible_dags(ctx, dag_id)
-    close = closest(dag_id, dags)
+    processor = (ctx.facts.health.get("dag_processor") or "never started") if processor_is_down(ctx) else None
+    return why_not_found(dag_id, errors, dags, processor)
+
+
+def why_not_found(dag_id: str, errors: list[dict[str, Any]], dags: list[dict[str, Any]] | None,
+                  processor_down: str | None = None, said: str = "") -> Finding:
+    """The conclusion that fits what the server said about a missing id: its import errors, the ids it lists (None:
+    not asked, as in explain), the dag-processor's health when it is down, and its own 404 sentence."""
+    close = closest(dag_id, dags or [])
     broken = broken_file_for(errors, dag_id)
     if broken is not None:
         return never_imported(dag_id, broken, close)
     if close is not None and close.same_dag:
         return same_dag_other_name(dag_id, close)
-    if close is None and processor_is_down(ctx):
-        return nothing_parses(ctx, dag_id, errors)
+    if close is None and processor_down is not None:
+        return nothing_parses(dag_id, errors, processor_down)
     if close is not None:
-        return did_you_mean(dag_id, close, errors, len(dags))
-    return unknown_id(dag_id, dags, errors)
+        return did_you_mean(dag_id, close, errors, len(dags or []))
+    return unknown_id(dag_id, dags, errors, said)
 
 
 def never_imported(dag_id: str, broken: BrokenFile, close: CloseId | None) -> Finding:
@@ -308,8 +316,7 @@ def processor_is_down(ctx: CheckContext) -> bool:
     return (ctx.facts.major or 0) >= 3 and "dag_processor" in health and health["dag_processor"] != "healthy"
 
 
-def nothing_parses(ctx: CheckContext, dag_id: str, errors: list[dict[str, Any]]) -> Finding:
-    state = ctx.facts.health.get("dag_processor") or "never started"
+def nothing_parses(dag_id: str, errors: list[dict[str, Any]], state: str) -> Finding:
     return Finding(
         Status.FAIL, f"no DAG has the id {dag_id!r}, and no dag-processor is running (health: {state}): DAG files "
                      "added or changed since it stopped are never parsed",
@@ -333,11 +340,13 @@ def did_you_mean(dag_id: str, close: CloseId, errors: list[dict[str, Any]], coun
         why_ui_works="The UI does not know this id either: clicking a DAG in the UI never sends a mistyped id.")
 
 
-def unknown_id(dag_id: str, dags: list[dict[str, Any]], errors: list[dict[str, Any]]) -> Finding:
-    visible = ", ".join(sorted(str(d.get("dag_id")) for d in dags)[:10]) or "none"
-    commands = ("airflow dags list", LIST_IMPORT_ERRORS) if errors else ("airflow dags list",)
+def unknown_id(dag_id: str, dags: list[dict[str, Any]] | None, errors: list[dict[str, Any]], said: str = "") -> Finding:
+    """No evidence names the id. `dags` None: the ids the server knows were not listed; `said`: its 404 sentence."""
+    visible = ", ".join(sorted(str(d.get("dag_id")) for d in dags or [])[:10]) or "none"
+    commands = ("airflow dags list", LIST_IMPORT_ERRORS) if errors or dags is None else ("airflow dags list",)
+    counted = f"{len(dags)} visible to this identity" if dags is not None else f"the server: {said or '404'}"
     return Finding(
-        Status.FAIL, f"no DAG has the id {dag_id!r} ({len(dags)} visible to this identity)",
+        Status.FAIL, f"no DAG has the id {dag_id!r} ({counted})",
         explanation="The API does not know this dag_id. Either the file that defines it is not in the DAGs folder (or "
                     "bundle) of this deployment, it has not been parsed yet (new files appear after "
                     "[scheduler] dag_dir_list_interval in Airflow 2, or the dag-processor's next pass in Airflow 3), "
@@ -345,7 +354,7 @@ def unknown_id(dag_id: str, dags: list[dict[str, Any]], errors: list[dict[str, A
                     "and 'dag' is skipped without any import error ([core] dag_discovery_safe_mode)."
                     + _other_broken_files(errors),
         fix=Fix("Check the dag_id against the DAG files of this deployment.", commands),
-        details=(f"visible DAGs: {visible}",),
+        details=(f"visible DAGs: {visible}",) if dags is not None else (),
         why_ui_works=f"The UI does not list {dag_id!r} either (for this user); a DAG that triggers from the UI has "
                      "another id: the UI's DAG page shows it.")
 

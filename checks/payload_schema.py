@@ -123,25 +123,47 @@ def assess(ctx: CheckContext, payload: dict[str, Any]) -> tuple[list[Issue], dic
 def payload_finding(ctx: CheckContext, payload: dict[str, Any]) -> Finding:
     issues, corrected, judged = assess(ctx, payload)
     ctx.facts.trigger_body = corrected
-    existing = [i for i in issues if "already" in i.problem and i.local_only]
-    params = dag_params(ctx)
-    v2 = ctx.facts.api is ApiFlavour.V2
     label = version_label(ctx)
     if not issues:
-        return valid_finding(ctx, payload, judged, v2)
-    first = issues[0]
+        return valid_finding(ctx, payload, judged, ctx.facts.api is ApiFlavour.V2)
     asked = (f"{label} judged the body itself (it was sent with one extra field, {PROBE_FIELD}, so that it could "
              "not create a run); the rest was checked locally" if judged else
              f"Checked locally against {label}'s trigger schema (the server was not asked)")
-    placeholders = [name for name, value in (corrected.get("conf") or {}).items() if value == PLACEHOLDER.format(name=name)]
+    return problems_finding(issues, label, asked + (" and against the DAG's params" if dag_params(ctx) else ""),
+                            corrected, payload)
+
+
+def problems_finding(issues: list[Issue], label: str, how_judged: str, corrected: dict[str, Any] | None,
+                     payload: Any = None) -> Finding:
+    """The payload's problems in the check's words, however they were found. Without a corrected body (explain has
+    only the server's answer) the fix names the fields to correct."""
+    first = issues[0]
+    existing = [i for i in issues if "already" in i.problem and i.local_only]
+    if corrected is None:
+        fix = Fix(f"Correct {', '.join(dict.fromkeys(i.field for i in issues))} in the body the script sends; `check` "
+                  "with the script's payload prints the corrected body.", ())
+    else:
+        placeholders = [name for name, value in (corrected.get("conf") or {}).items()
+                        if value == PLACEHOLDER.format(name=name)]
+        fix = Fix(fix_text(issues, placeholders), (json.dumps(corrected, ensure_ascii=False),))
     return Finding(
         Status.FAIL, f"{len(issues)} problem{'s' if len(issues) > 1 else ''} in the payload; first: {first.field}: "
                      f"{first.problem}",
-        explanation=asked + (" and against the DAG's params" if params else "") + ":\n"
-                    + "\n".join(i.line(label) for i in issues),
-        fix=Fix(fix_text(issues, placeholders), (json.dumps(corrected, ensure_ascii=False),)),
-        details=(f"payload as given: {json.dumps(payload, default=str)}",),
+        explanation=how_judged + ":\n" + "\n".join(i.line(label) for i in issues),
+        fix=fix,
+        details=(f"payload as given: {json.dumps(payload, default=str)}",) if payload is not None else (),
         why_ui_works=UI_NEW_RUN if existing and len(existing) == len(issues) else UI_FORM)
+
+
+def conflict_issue(detail: str) -> Issue:
+    """A trigger's 409: a run with the body's fixed run id or logical date exists (Airflow 2 names the run id;
+    Airflow 3 says only 'Unique constraint violation')."""
+    run = re.search(r"DAGRun ID: '([^']*)'", detail)
+    field = "dag_run_id" if run else "logical_date" if re.search(r"logical|execution", detail, re.I) else \
+        "dag_run_id or logical_date"
+    what = f"a run {run.group(1)!r} already exists" if run else "a run with this run id or logical date already exists"
+    return Issue(field, f"{what}: a run id, and a logical date per DAG, can be used once", "409 'already exists'",
+                 f"409 {detail!r}", local_only=True)
 
 
 def fix_text(issues: list[Issue], placeholders: list[str]) -> str:

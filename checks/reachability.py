@@ -215,12 +215,13 @@ WHY_UI_BY_LAYER = {
 }
 
 
-def transport_finding(failure: TransportError, facts: Facts) -> Finding:
-    """The version request got no answer: say which layer failed, in words, with the fix for that layer."""
+def transport_finding(failure: TransportError, facts: Facts, look_up_neighbours: bool = True) -> Finding:
+    """The version request got no answer: say which layer failed, in words, with the fix for that layer.
+    `look_up_neighbours` False keeps it offline (explain): no DNS lookup for a 'did you mean' host."""
     host = urlsplit(facts.base_url).hostname or facts.base_url
     url = facts.base_url
     summary = what_happened(failure)
-    if failure.layer is Layer.DNS and (near := resolvable_neighbour(host)) is not None:
+    if failure.layer is Layer.DNS and look_up_neighbours and (near := resolvable_neighbour(host)) is not None:
         corrected = url.replace(host, near, 1)
         return Finding(
             Status.FAIL, f"{summary}: did you mean {near}?",

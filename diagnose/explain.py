@@ -46,6 +46,9 @@ class PastedAnswer:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: str
+    authorization: str = ""
+    """The request's Authorization header when it was pasted above the answer ('' when not)."""
+    request_shown: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,10 +89,15 @@ def _traceback(text: str) -> PastedTraceback:
 
 def _answer(text: str) -> PastedAnswer:
     lines = text.split("\n")
-    method, url = "GET", UNKNOWN_BASE
+    method, url, authorization, request_shown = "GET", UNKNOWN_BASE, "", False
     if lines and (request := _REQUEST_LINE.match(lines[0].strip())):
-        method, url = request.group(1).upper(), request.group(2)
+        method, url, request_shown = request.group(1).upper(), request.group(2), True
         lines = lines[1:]
+        while lines and not _STATUS_LINE.match(lines[0].strip()) and re.match(r"^[A-Za-z0-9-]+:\s", lines[0]):
+            name, _, value = lines.pop(0).partition(":")
+            authorization = value.strip() if name.strip().lower() == "authorization" else authorization
+        while lines and not lines[0].strip():
+            lines.pop(0)
     status_match = _STATUS_LINE.match(lines[0].strip()) if lines else None
     if status_match is None:
         if "<html" in text.lower() or "<!doctype html" in text.lower():
@@ -105,7 +113,7 @@ def _answer(text: str) -> PastedAnswer:
     if not any(k.lower() == "content-type" for k, _ in headers):
         kind = "text/html" if "<html" in body.lower() else "application/json" if body.lstrip()[:1] in "{[" and body else "text/plain"
         headers.append(("Content-Type", kind))
-    return PastedAnswer(method, url, int(status_match.group(1)), tuple(headers), body)
+    return PastedAnswer(method, url, int(status_match.group(1)), tuple(headers), body, authorization, request_shown)
 
 
 # --- the same classification the checks use ----------------------------------------------------------
@@ -178,7 +186,8 @@ def finding_for_traceback(pasted: PastedTraceback) -> tuple[Finding, str]:
     waited = {"tcp-timeout": connect, "read-timeout": read}.get(layer.value, 0.0)
     exchange = Exchange("GET", redact_url(pasted.url), None, waited * 1000, error=f"{layer.value}: {message}")
     context = _context(pasted.url)
-    return transport_finding(TransportError(layer, message, exchange), context.facts), "reachability"
+    return (transport_finding(TransportError(layer, message, exchange), context.facts, look_up_neighbours=False),
+            "reachability")
 
 
 def finding_for_answer(pasted: PastedAnswer) -> tuple[Finding, str]:
@@ -195,8 +204,79 @@ def finding_for_answer(pasted: PastedAnswer) -> tuple[Finding, str]:
         context.facts.dag = DagInfo(context.profile.dag_id, None, None, None, None, None, {})
         return permissions.forbidden(context), "permissions"
     if _is_airflow_api_answer(response):
-        return _not_judged_offline(pasted), _check_for(pasted)
+        return api_refusal(pasted, response, context.facts.api) or (_not_judged_offline(pasted), _check_for(pasted))
     return reachability.unexpected_answer(context, response), "reachability"
+
+
+def api_refusal(pasted: PastedAnswer, response: ProbeResponse, api) -> tuple[Finding, str] | None:  # type: ignore[no-untyped-def]
+    """Airflow's own refusal, explained by the function the check that receives it builds its finding with."""
+    from airflow_doctor.checks import dag_exists, payload_schema
+    from airflow_doctor.checks.base import ApiFlavour, error_detail
+
+    status, detail = pasted.status, error_detail(response, 200)
+    path = urlsplit(pasted.url).path
+    airflow3 = api is ApiFlavour.V2 if api is not None else "title" not in (response.json() or {})
+    dag = re.search(r"/dags/([^/]+)", path)
+    trigger = pasted.method == "POST" and path.endswith("/dagRuns")
+    if status in (401, 403) and not trigger or status == 401:
+        finding = _auth_refusal(pasted, status, detail, airflow3)
+        return (finding, "auth-backend") if finding is not None else None
+    if status == 404 and dag is not None:
+        return dag_exists.why_not_found(dag.group(1), [], None, said=f"{status} {detail}"), "dag-exists"
+    label = _version_label(response, airflow3)
+    how = f"{label} judged the body the script sent (the pasted answer)"
+    if trigger and status in (400, 422) and (judged := payload_schema.judged_issues(response, None)) and judged[0]:
+        return payload_schema.problems_finding(judged[0], label, how, None), "payload-schema"
+    if trigger and status == 409:
+        issue = payload_schema.conflict_issue(_conflict_words(response, detail))
+        return payload_schema.problems_finding([issue], label, how, None), "payload-schema"
+    return None
+
+
+def _auth_refusal(pasted: PastedAnswer, status: int, detail: str, airflow3: bool) -> Finding | None:
+    from airflow_doctor.checks import auth_backend
+    from airflow_doctor.checks._credentials import decode_jwt
+
+    scheme, _, credential = pasted.authorization.partition(" ")
+    bearer = scheme.lower() == "bearer"
+    claims = decode_jwt(credential) if bearer else None
+    origin = "the token sent"
+    request = f"{pasted.method} {urlsplit(pasted.url).path or '/'}"
+    if auth_backend.is_token_expired(status, detail):
+        return auth_backend.token_expired(claims, origin, obtained=False)
+    if auth_backend.is_invalid_jwt(status, detail):
+        return auth_backend.invalid_jwt(claims, origin, obtained=False, token_seen=bearer)
+    if status != 401:
+        return None
+    if airflow3 and "not authenticated" in detail.lower():
+        if bearer:
+            return auth_backend.authorization_not_received(origin, request, status, detail, None, "not tried")
+        if scheme.lower() == "basic":
+            return auth_backend.basic_ignored_v3(f"{status} {detail}", "whether the same credentials get a token "
+                                                 "from /auth/token is for `check` to try", token_issued=False)
+        sent = ("the request carried no Authorization header" if pasted.request_shown else
+                "no token reached Airflow (no Authorization header, Basic auth, or a header dropped on the way)")
+        return auth_backend.no_token_v3(f"{status}: {detail}", sent)
+    if not airflow3 and bearer:
+        return auth_backend.bearer_refused(origin, request, status, detail)
+    if not airflow3:
+        return auth_backend.basic_refused_v2(
+            "explain cannot tell a wrong password from a disabled Basic backend", "explain works offline and did not "
+            "try it (`check` logs in through the UI's form to tell them apart)")
+    return None
+
+
+def _version_label(response: ProbeResponse, airflow3: bool) -> str:
+    """Airflow 2's problem+json names its version in the 'type' link."""
+    version = re.search(r"apache-airflow/(\d+\.\d+\.\d+)/", str((response.json() or {}).get("type", "")))
+    return f"Airflow {version.group(1)}" if version else "Airflow 3" if airflow3 else "Airflow 2"
+
+
+def _conflict_words(response: ProbeResponse, detail: str) -> str:
+    """Airflow 3 wraps a 409 in {'detail': {'reason': ...}}; the reason is the sentence."""
+    body = response.json() or {}
+    inner = body.get("detail") if isinstance(body, dict) else None
+    return str(inner.get("reason") or detail) if isinstance(inner, dict) else detail
 
 
 def _response(pasted: PastedAnswer, probe: Probe) -> ProbeResponse:

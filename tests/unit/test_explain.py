@@ -4,6 +4,7 @@ classification code the checks use."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import traceback
 
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 from airflow_doctor.cli import app
 from airflow_doctor.explain import explain
 from airflow_doctor.model import ExitCode, Status
+from airflow_doctor.report import render_json, render_terminal
 from tests.conftest import recorded
 from tests.servers import LocalServer, closed_port
 
@@ -85,14 +87,88 @@ def test_a_pasted_redirect_to_sso_explains_the_proxy() -> None:
     assert result.check_id == "reachability" and "to a login page" in result.summary
 
 
-@pytest.mark.parametrize(("label", "name", "check_id", "words"), [
-    ("airflow-3.3.2", "dags_expired", "auth-backend", "Token Expired"),
-    ("airflow-2.10.5", "details_missing", "dag-exists", "was not found"),
+def _pasted_with_authorization(label: str, name: str, authorization: str) -> str:
+    request, _, answer = _pasted_answer(label, name).partition("\n")
+    return f"{request}\nAuthorization: {authorization}\n{answer}"
+
+
+@pytest.mark.parametrize(("label", "name", "check_id", "cause", "fix"), [
+    ("airflow-3.3.2", "dags_expired", "auth-backend", "the token sent is expired", "Get a fresh token"),
+    ("airflow-3.3.2", "dags_garbage", "auth-backend", "signed by another deployment", "Get a fresh token"),
+    ("airflow-2.10.5", "dags_basic_wrong", "auth-backend", "Basic auth refused (401)", "Basic auth is enabled"),
+    ("airflow-2.10.5", "details_missing", "dag-exists", "no DAG has the id 'no_such_dag'", "Check the dag_id"),
+    ("airflow-2.10.5", "trigger_missing", "dag-exists", "no DAG has the id 'no_such_dag'", "Check the dag_id"),
+    ("airflow-3.3.2", "trigger_missing", "dag-exists", "no DAG has the id 'no_such_dag'", "Check the dag_id"),
+    ("airflow-2.10.5", "trigger_conf_not_object", "payload-schema", "conf: 'not-an-object' is not of type 'object'",
+     "Correct conf"),
+    ("airflow-3.3.2", "trigger_conf_not_object", "payload-schema", "2 problems in the payload; first: logical_date: "
+     "Field required", "Correct logical_date, conf"),
+    ("airflow-2.10.5", "trigger_duplicate", "payload-schema", "a run 'doctor_12c_recorded_duplicate' already exists",
+     "Correct dag_run_id"),
+    ("airflow-3.3.2", "trigger_duplicate", "payload-schema", "a run with this run id or logical date already exists",
+     "Correct dag_run_id or logical_date"),
 ])
-def test_an_api_refusal_that_needs_the_server_names_the_check_that_confirms_it(label, name, check_id, words) -> None:
+def test_a_pasted_api_refusal_gets_the_checks_own_cause_and_fix(label, name, check_id, cause, fix) -> None:
     report = explain(_pasted_answer(label, name))
-    assert report.results[0].check_id == check_id and words in report.results[0].summary
+    result = report.results[0]
+    assert result.check_id == check_id and result.status is Status.FAIL and cause in result.summary
+    assert result.fix is not None and fix in result.fix.text and result.why_ui_works
     assert f"--only {check_id}" in report.working_request.snippets[0].code
+
+
+def test_a_pasted_expired_token_is_the_same_finding_auth_backend_builds() -> None:
+    from airflow_doctor.checks.auth_backend import token_expired
+
+    result = explain(_pasted_answer("airflow-3.3.2", "dags_expired")).results[0]
+    same = token_expired(None, "the token sent", obtained=False)
+    assert (result.summary, result.explanation, result.fix.commands) == (same.summary, same.explanation,
+                                                                          same.fix.commands)
+
+
+def test_a_pasted_duplicate_run_says_the_ui_never_repeats_a_run_id() -> None:
+    result = explain(_pasted_answer("airflow-2.10.5", "trigger_duplicate")).results[0]
+    assert "never repeats a run id" in result.why_ui_works and "409" in result.explanation
+
+
+@pytest.mark.parametrize(("authorization", "cause", "fix"), [
+    ("Basic dXNlcjE6cMOkc3N3w7ZyZA==", "Airflow 3 does not accept Basic auth (401 Not authenticated)",
+     "Exchange the credentials for a token"),
+    ("Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "the Authorization header does not reach Airflow",
+     "pass the Authorization header"),
+])
+def test_airflow3_not_authenticated_is_explained_by_what_the_request_carried(authorization, cause, fix) -> None:
+    text = _pasted_with_authorization("airflow-3.3.2", "dags_basic", authorization)
+    report = explain(text)
+    result = report.results[0]
+    assert result.check_id == "auth-backend" and cause in result.summary and fix in result.fix.text
+    assert authorization.split()[1] not in render_json(report) + render_terminal(report, verbosity=2)
+
+
+def test_airflow3_invalid_jwt_for_a_pasted_value_that_is_no_jwt_says_so() -> None:
+    text = _pasted_with_authorization("airflow-3.3.2", "dags_garbage", "Bearer not-a-jwt-at-all")
+    result = explain(text).results[0]
+    assert "is not a JWT at all" in result.summary and "Get a fresh token" in result.fix.text
+
+
+def test_explain_sends_nothing_and_resolves_no_name(monkeypatch) -> None:
+    """Offline means offline: no connection and no DNS lookup, not even for a 'did you mean' host."""
+    pasted = [_real_traceback("http://airflwo-doctor-explain.invalid/api/v1/dags"),
+              _real_traceback(f"http://127.0.0.1:{closed_port()}/api/v1/dags"),
+              _pasted_answer("airflow-2.10.5", "dags_basic_wrong"), _pasted_answer("airflow-2.10.5", "details_missing"),
+              _pasted_answer("airflow-3.3.2", "trigger_duplicate"), _pasted_answer("airflow-2.10.5", "login_page")]
+    attempts: list[object] = []
+
+    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        attempts.append(args)
+        raise OSError("explain must not use the network")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    results = [explain(text).results[0] for text in pasted]
+    assert attempts == []
+    assert [r.check_id for r in results] == ["reachability", "reachability", "auth-backend", "dag-exists",
+                                             "payload-schema", "reachability"]
 
 
 def test_explain_reads_stdin_and_prints_json_valid_against_the_schema() -> None:

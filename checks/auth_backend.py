@@ -23,6 +23,7 @@ from airflow_doctor.checks._credentials import (Credentials, JwtClaims, Scheme, 
                                                 stripped_secret)
 from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object, read_dags,
                                         try_credentials)
+from airflow_doctor.checks.working_request import AUTH_SCHEME
 from airflow_doctor.failures import transport_finding, what_happened
 from airflow_doctor.http import NoAuth, ProbeResponse, TransportError
 from airflow_doctor.model import Finding, Fix, Status
@@ -128,7 +129,7 @@ def _v2_jwt_profile(ctx: CheckContext) -> Finding:
                    fix=Fix("Set the profile's auth type to basic and have the script send Basic auth to /api/v1.",
                            ("auth:\n  type: basic",), DOCS_V2),
                    why_ui_works="The Airflow 2 UI logs in with its own form and keeps a session cookie; it never asks "
-                                "for a token.")
+                                "for a token.", code=AUTH_SCHEME if trial.accepted else "")
 
 
 def _v2_bearer(ctx: CheckContext) -> Finding:
@@ -147,13 +148,14 @@ def _v2_bearer(ctx: CheckContext) -> Finding:
                                "there, a refused token is expired, for another deployment, or lacks a role.",
                    fix=Fix("On self-hosted Airflow 2 use auth type basic; on a managed platform issue a fresh token "
                            "for this deployment.", ()),
-                   why_ui_works="The UI uses the session cookie of its own login (or the platform's), not a bearer token.")
+                   why_ui_works="The UI uses the session cookie of its own login (or the platform's), not a bearer token.",
+                   code=AUTH_SCHEME)
 
 
 def _v2_basic(ctx: CheckContext) -> Finding:
     auth = ctx.profile.auth
     assert auth.password is not None
-    as_sent = Credentials(Scheme.BASIC, auth.username or "", auth.password)
+    as_sent = Credentials(Scheme.BASIC, auth.username or "", auth.password, auth.encoding)
     first = try_credentials(ctx, as_sent)
     if first.accepted:
         return _accepted(ctx, as_sent, "Basic auth", auth.username, [])
@@ -173,7 +175,7 @@ def _v2_basic(ctx: CheckContext) -> Finding:
         return split
 
     tried = [first]
-    for variant in basic_variants(auth.username or "", auth.password):
+    for variant in basic_variants(auth.username or "", auth.password, auth.encoding):
         trial = try_credentials(ctx, variant)
         if trial.accepted:
             ctx.facts.credentials = variant
@@ -777,7 +779,7 @@ def _v3_basic_profile(ctx: CheckContext) -> Finding:
     """Basic auth sent to Airflow 3: say it is ignored, and whether the same credentials would get a token."""
     auth = ctx.profile.auth
     assert auth.password is not None
-    basic = Credentials(Scheme.BASIC, auth.username or "", auth.password)
+    basic = Credentials(Scheme.BASIC, auth.username or "", auth.password, auth.encoding)
     trial = try_credentials(ctx, basic)
     if trial.accepted:
         return _accepted(ctx, basic, "Basic auth (accepted by something in front of Airflow 3)", auth.username, [])
@@ -808,4 +810,4 @@ def basic_ignored_v3(answer: str, verdict: str, token_issued: bool) -> Finding:
                  "  | curl -sS -X POST \"$AIRFLOW_URL/auth/token\" -H 'Content-Type: application/json' -d @-",
                  "auth:\n  type: jwt"), DOCS_V3),
         why_ui_works="The UI logs in through /auth/token and keeps the token in the _token cookie; Basic auth is "
-                     "Airflow 2's way and Airflow 3 ignores it.")
+                     "Airflow 2's way and Airflow 3 ignores it.", code=AUTH_SCHEME if token_issued else "")

@@ -286,6 +286,7 @@ def merged(local: list[Issue], judged: tuple[list[Issue], bool] | None) -> list[
     words = {i.field: i for i in local if not i.local_only}
     from_server = [replace(i, problem=words[i.field].problem, server_says=words[i.field].server_says)
                    if i.field in words else i for i in said]
+    from_server.sort(key=lambda i: i.field not in RENAMES)  # a misnamed field is the cause of the missing one
     named = {i.field for i in said}
     rest = [i for i in local if i.local_only or (not complete and i.field not in named)]
     return from_server + [i for i in rest if i.field not in named]

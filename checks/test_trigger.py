@@ -54,7 +54,7 @@ class Check:
         facts = ctx.facts
         assert facts.dag is not None and facts.credentials is not None and facts.api is not None
         v2 = facts.api is ApiFlavour.V2
-        payload = ctx.profile.payload or {}
+        payload = ctx.profile.payload if isinstance(ctx.profile.payload, dict) else {}
         problems = schema_issues(payload, v2, facts.airflow_version or "")
         body = trigger_body(payload, v2, facts.airflow_version or "")
         path = facts.api_path(f"/dags/{quote(facts.dag.dag_id, safe='')}/dagRuns")

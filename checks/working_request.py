@@ -21,8 +21,13 @@ from airflow_doctor.redact import redact_json
 
 IN_THE_REQUEST = ("payload-schema", "credential-encoding")
 """Checks whose failure is in the script's own request: the snippets below are the fix."""
+AUTH_SCHEME = "request-auth-scheme"
+"""The code of an auth-backend finding whose cause is the scheme the script sends (Basic to Airflow 3, a token
+to Airflow 2): the snippets, which send the scheme the version takes, are the fix."""
 PASSWORD_VAR = "AIRFLOW_PASSWORD"
 TOKEN_VAR = "AIRFLOW_TOKEN"
+USERNAME_VAR = "AIRFLOW_USERNAME"
+BEARER_PREFIX = "Bearer "
 
 
 def build(profile: Profile, facts: Facts, results: list[CheckResult] | tuple[CheckResult, ...]) -> WorkingRequest:
@@ -38,9 +43,12 @@ def build(profile: Profile, facts: Facts, results: list[CheckResult] | tuple[Che
     shown = redact_json(body)
     url = f"{facts.base_url}{facts.api.value}/dags/{quote(dag_id, safe='')}/dagRuns"
     kind = _auth_kind(profile, facts)
-    username = (facts.credentials.username if facts.credentials and facts.credentials.username else profile.auth.username) or "<user>"
-    strip = bool(facts.credentials and facts.credentials.stripped)
-    notes = _notes(results, facts, kind) + _body_notes(body, shown, facts)
+    username = (facts.credentials.username if facts.credentials and facts.credentials.username else profile.auth.username)
+    strip = _strip_secret(profile, facts, kind, results)
+    notes = _notes(results, facts, kind, username) + _body_notes(body, shown, facts)
+    if kind == "token" and _bearer_prefixed(profile):
+        notes.append(f"The token is sent as its last word: without the 'Bearer ' {TOKEN_VAR} starts with, which the "
+                     "header would otherwise repeat.")
     return WorkingRequest(
         f"The request that works for Airflow {facts.airflow_version} ({facts.api.value})",
         tuple(notes),
@@ -79,9 +87,33 @@ def _body_notes(body: dict, shown: dict, facts: Facts) -> list[str]:
     return notes
 
 
+def _strip_secret(profile: Profile, facts: Facts, kind: str, results) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the snippets strip the secret: where the stripped form is what the server accepted, or where the
+    profile's secret carries whitespace (or a 'Bearer ' prefix) and credential-encoding blamed it."""
+    if facts.credentials is not None and facts.credentials.stripped:
+        return True
+    blamed = facts.credentials is None or any(r.check_id == "credential-encoding" and r.status is Status.FAIL
+                                              for r in results)
+    if kind == "token":
+        return blamed and (_bearer_prefixed(profile) or _padded(profile.auth.token))
+    return blamed and _padded(profile.auth.password)
+
+
+def _padded(secret) -> bool:  # type: ignore[no-untyped-def]
+    return secret is not None and secret.reveal() != secret.reveal().strip()
+
+
+def _bearer_prefixed(profile: Profile) -> bool:
+    token = profile.auth.token
+    return token is not None and token.reveal().strip().lower().startswith(BEARER_PREFIX.lower())
+
+
 def _auth_kind(profile: Profile, facts: Facts) -> str:
     if facts.credentials is not None and facts.credentials.scheme is Scheme.NONE:
         return "none"
+    if profile.auth.type is AuthType.TOKEN and facts.api is ApiFlavour.V1 and (
+            facts.credentials is None or facts.credentials.scheme is not Scheme.BEARER):
+        return "basic"
     if profile.auth.type is AuthType.TOKEN:
         return "token"
     if facts.api is ApiFlavour.V2 and profile.auth.type is not AuthType.NONE:
@@ -91,11 +123,18 @@ def _auth_kind(profile: Profile, facts: Facts) -> str:
     return "basic"
 
 
-def _notes(results, facts: Facts, kind: str) -> list[str]:
+def in_the_request(result: CheckResult, failed: list[CheckResult]) -> bool:
+    """A failure the snippets correct: in the request itself, or explained by such a failure."""
+    def own(r: CheckResult) -> bool:
+        return r.check_id in IN_THE_REQUEST or r.code == AUTH_SCHEME
+    return own(result) or any(own(r) and result.check_id in r.explains for r in failed)
+
+
+def _notes(results, facts: Facts, kind: str, username: str | None) -> list[str]:
     notes = []
     failed = [r for r in results if r.status is Status.FAIL and r.check_id != "test-trigger"]
-    outside = [r for r in failed if r.check_id not in IN_THE_REQUEST]
-    corrected = [r for r in failed if r.check_id in IN_THE_REQUEST]
+    outside = [r for r in failed if not in_the_request(r, failed)]
+    corrected = [r for r in failed if in_the_request(r, failed) and not any(r.check_id in o.explains for o in failed)]
     if corrected:
         notes.append("This request corrects what the script sends: " + "; ".join(
             f"{r.summary} ({r.check_id})" for r in corrected) + ".")
@@ -108,7 +147,8 @@ def _notes(results, facts: Facts, kind: str) -> list[str]:
                      + (" (the run itself then failed: see test-trigger)." if trial.status is Status.FAIL else "."))
     secret_var = TOKEN_VAR if kind == "token" else PASSWORD_VAR
     if kind != "none":
-        notes.append(f"Set {secret_var} in the environment; the value never appears here.")
+        names = f"{USERNAME_VAR} (an Airflow user's login) and {secret_var}" if not username else secret_var
+        notes.append(f"Set {names} in the environment; the value never appears here.")
     if kind == "basic":
         notes.append("Basic auth is sent as UTF-8 bytes, as Airflow 2 decodes it (requests would send a str as "
                      "latin-1).")
@@ -122,16 +162,19 @@ def _shell_json(value: object) -> str:
     return shlex.quote(json.dumps(value, ensure_ascii=False))
 
 
-def _curl(url: str, base: str, body: dict, kind: str, username: str, strip: bool) -> str:
+def _curl(url: str, base: str, body: dict, kind: str, username: str | None, strip: bool) -> str:
     lines = []
     auth = ""
     secret = "$(printf %s \"$VAR\")" if strip else "$VAR"  # drops trailing newlines, as the server needed
+    login_name = shlex.quote(username) if username else f'"${USERNAME_VAR}"'
     if kind == "basic":
-        auth = f" \\\n  -u {shlex.quote(username)}:\"{secret.replace('VAR', PASSWORD_VAR)}\""
+        auth = f" \\\n  -u {login_name}:\"{secret.replace('VAR', PASSWORD_VAR)}\""
     elif kind == "token":
-        auth = f" \\\n  -H \"Authorization: Bearer {secret.replace('VAR', TOKEN_VAR)}\""
+        token = "$(printf %s \"$VAR\" | awk '{print $NF}')" if strip else "$VAR"  # the last word: no 'Bearer ', no newline
+        auth = f" \\\n  -H \"Authorization: Bearer {token.replace('VAR', TOKEN_VAR)}\""
     elif kind == "jwt":
-        login = (f'import json, os; print(json.dumps({{"username": {json.dumps(username)}, '
+        name = json.dumps(username) if username else f'os.environ["{USERNAME_VAR}"]'
+        login = (f'import json, os; print(json.dumps({{"username": {name}, '
                  f'"password": os.environ["{PASSWORD_VAR}"]{".strip()" if strip else ""}}}))')
         lines.append(f"JWT=$(python3 -c {shlex.quote(login)} \\\n"
                      f"  | curl -sS -X POST {shlex.quote(base + '/auth/token')} -H 'Content-Type: application/json' -d @- \\\n"
@@ -142,19 +185,20 @@ def _curl(url: str, base: str, body: dict, kind: str, username: str, strip: bool
     return "\n".join(lines)
 
 
-def _python(url: str, base: str, body: dict, kind: str, username: str, strip: bool) -> str:
+def _python(url: str, base: str, body: dict, kind: str, username: str | None, strip: bool) -> str:
     secret = f'os.environ["{PASSWORD_VAR}"]' + (".strip()" if strip else "")
+    name = json.dumps(username) if username else f'os.environ["{USERNAME_VAR}"]'
     lines = ["import os", "", "import requests", "", f"AIRFLOW_URL = {json.dumps(base)}"]
     call_auth = ""
     if kind == "basic":
-        call_auth = f'    auth=({json.dumps(username)}.encode("utf-8"), {secret}.encode("utf-8")),\n'
+        call_auth = f'    auth=({name}.encode("utf-8"), {secret}.encode("utf-8")),\n'
     elif kind == "token":
-        call_auth = (f'    headers={{"Authorization": f"Bearer {{os.environ[\'{TOKEN_VAR}\']'
-                     f'{".strip()" if strip else ""}}}"}},\n')
+        token = f'os.environ["{TOKEN_VAR}"]' + (".split()[-1]" if strip else "")
+        call_auth = f'    headers={{"Authorization": "Bearer " + {token}}},\n'
     elif kind == "jwt":
         lines += ["", "login = requests.post(",
                   '    f"{AIRFLOW_URL}/auth/token",',
-                  f'    json={{"username": {json.dumps(username)}, "password": {secret}}},',
+                  f'    json={{"username": {name}, "password": {secret}}},',
                   "    timeout=30,", ')', "login.raise_for_status()"]
         call_auth = '    headers={"Authorization": f"Bearer {login.json()[\'access_token\']}"},\n'
     path = url[len(base):]

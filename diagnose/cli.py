@@ -474,7 +474,7 @@ def with_payload(profile, payload: Path | None, conf: str | None):  # type: igno
             parsed = json.loads(conf)
         except ValueError as exc:
             raise UsageError(f"--conf is not valid JSON ({exc}); quote it, e.g. --conf '{{\"x\": 1}}'.") from None
-        body = {**(body or {}), "conf": parsed}
+        body = {**(body if isinstance(body, dict) else {}), "conf": parsed}
     sources = dict(profile.sources)
     if body is not profile.payload:
         sources["payload"] = "--payload" if conf is None else "--conf"
@@ -781,7 +781,7 @@ def _script_from_the_other_version(profile, major: int):  # type: ignore[no-unty
 
     from airflow_doctor.profiles import Auth, AuthType
 
-    conf = (profile.payload or {}).get("conf", {})
+    conf = profile.payload.get("conf", {}) if isinstance(profile.payload, dict) else {}
     if major >= 3:
         auth = Auth(AuthType.BASIC, profile.auth.username, profile.auth.password)
         payload = {"conf": conf}

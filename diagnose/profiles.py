@@ -40,6 +40,8 @@ class Auth:
     username: str | None = None
     password: Secret | None = None
     token: Secret | None = None
+    encoding: str = "latin-1"
+    """How the script encodes Basic credentials: latin-1 (requests with a str) or utf-8 (curl, browsers, bytes)."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,8 @@ class Profile:
     url: str
     auth: Auth
     dag_id: str | None = None
-    payload: dict[str, Any] | None = None
+    payload: dict[str, Any] | list[Any] | None = None
+    """The body the script posts: an object, or a JSON list (which payload-schema reports as the cause)."""
     verify: bool | str = True
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     read_timeout: float = DEFAULT_READ_TIMEOUT
@@ -118,7 +121,8 @@ def _compact(value: Any) -> str:
 _FILE_KEYS = ("version", "default_profile", "profiles")
 _PROFILE_KEYS = ("url", "auth", "dag_id", "payload", "request", "tls", "timeout", "description")
 _REQUEST_KEYS = ("path", "method", "content_type")
-_AUTH_KEYS = ("type", "username", "username_file", "password", "password_file", "token", "token_file")
+_AUTH_KEYS = ("type", "username", "username_file", "password", "password_file", "token", "token_file", "encoding")
+BASIC_ENCODINGS = ("latin-1", "utf-8")
 _TLS_KEYS = ("verify",)
 _TIMEOUT_KEYS = ("connect", "read")
 _AUTH_FIELDS = {
@@ -627,7 +631,7 @@ class _Builder:
         payload = None
         if "payload" in body:
             payload = _plain(body["payload"])
-            if not isinstance(payload, dict):
+            if not isinstance(payload, (dict, list)):  # a list is what some scripts post: payload-schema reports it
                 raise self.error(body["payload"], f"'payload' must be a mapping (the JSON object your script posts, e.g. conf: {{...}}), not {_kind(payload)}.")
             self.sources["payload"] = self.at(body["payload"])
         verify: bool | str = True
@@ -737,7 +741,17 @@ class _Builder:
             self.registry.add(token)
             bare = token.reveal().strip()
             self.registry.add(bare[7:].strip() if bare.lower().startswith("bearer ") else bare)
-        return Auth(auth_type, values.get("username"), password, token)
+        return Auth(auth_type, values.get("username"), password, token, self.basic_encoding(body.get("encoding")))
+
+    def basic_encoding(self, node: _Node | None) -> str:
+        if node is None:
+            return "latin-1"
+        value = str(node.value).strip().lower().replace("_", "-").replace("latin1", "latin-1").replace("utf8", "utf-8")
+        if value not in BASIC_ENCODINGS:
+            raise self.error(node, f"auth encoding {node.value!r} is not known; use latin-1 (a requests script that "
+                                   "passes str credentials) or utf-8 (curl, or requests with bytes).")
+        self.sources["auth.encoding"] = self.at(node)
+        return value
 
 
 def load_profile(pf: ProfilesFile, name: str, env: Mapping[str, str] = os.environ,

@@ -114,7 +114,7 @@ P = "profiles:\n  p:\n"
         (P + "    url: [http://h]\n", "'url' must be a string, not a list"),
         (P + "    url: http://h\n    timeout: {connect: fast}\n", "'timeout.connect' must be a number"),
         (P + "    url: http://h\n    timeout: 5\n", "'timeout' must be a mapping"),
-        (P + "    url: http://h\n    payload: [1, 2]\n", "'payload' must be a mapping"),
+        (P + "    url: http://h\n    payload: 5\n", "'payload' must be a mapping"),
         (P + "    url: http://h\n    auth: {type: basic, username: u, password: '${NOPE_NOT_SET}'}\n",
          "the environment variable NOPE_NOT_SET is not set"),
         (P + "    url: http://h\n    auth: {type: basic, username: u, password_file: /nonexistent/pw}\n",
@@ -182,3 +182,9 @@ def test_a_quoted_numeric_profile_name_can_be_the_default_written_bare(tmp_path:
     path = write_profile(tmp_path, "default_profile: 2024\nprofiles:\n  '2024': {url: http://h}\n  '2025': {url: http://k}\n")
     profile, chosen = resolve(None, str(path), env={})
     assert profile.name == "2024" and "default_profile" in chosen
+
+
+def test_a_payload_that_is_a_json_list_loads_so_payload_schema_can_name_it(tmp_path: Path) -> None:
+    path = write_profile(tmp_path, "version: 1\nprofiles:\n  p:\n    url: http://h\n    payload: [{batch_size: 5}]\n")
+    profile, _ = resolve("p", str(path), env={})
+    assert profile.payload == [{"batch_size": 5}]

@@ -65,3 +65,45 @@ def test_a_failure_in_the_request_is_what_the_snippet_corrects_and_any_other_mus
     elsewhere = built(results=[result("permissions", "the user may not trigger")])
     assert elsewhere.notes[0].startswith("Fix first: the user may not trigger (permissions). Until then this "
                                          "request fails too")
+
+
+def scheme_refused(summary: str) -> CheckResult:
+    return CheckResult("auth-backend", "auth-backend", Status.FAIL, summary, code=working_request.AUTH_SCHEME)
+
+
+def test_basic_auth_sent_to_airflow_3_is_corrected_by_the_snippet_which_gets_a_token() -> None:
+    ctx = check_context("http://airflow.test", api="/api/v2", version="3.3.2", auth_type="basic")
+    request = working_request.build(ctx.profile, ctx.facts, [scheme_refused("Airflow 3 does not accept Basic auth")])
+    assert request.notes[0].startswith("This request corrects what the script sends: Airflow 3 does not accept Basic")
+    assert not any(n.startswith("Fix first") for n in request.notes)
+    assert "/auth/token" in code(request) and "/auth/token" in code(request, "curl")
+
+
+def test_a_token_sent_to_airflow_2_gets_basic_auth_with_the_login_from_the_environment() -> None:
+    ctx = check_context("http://airflow.test", api="/api/v1", version="2.10.5", auth_type="token", token="some-token")
+    request = working_request.build(ctx.profile, ctx.facts, [scheme_refused("the bearer token was refused (401)")])
+    assert '-u "$AIRFLOW_USERNAME":"$AIRFLOW_PASSWORD"' in code(request, "curl")
+    assert 'auth=(os.environ["AIRFLOW_USERNAME"].encode("utf-8"), os.environ["AIRFLOW_PASSWORD"].encode("utf-8"))' \
+        in code(request)
+    assert any(n.startswith("Set AIRFLOW_USERNAME (an Airflow user's login) and AIRFLOW_PASSWORD") for n in request.notes)
+
+
+def test_a_token_pasted_with_its_bearer_prefix_is_sent_as_its_last_word() -> None:
+    ctx = check_context("http://airflow.test", api="/api/v2", version="3.3.2", auth_type="token",
+                        token="Bearer eyJhbGciOi.x.y\n")
+    encoding = CheckResult("credential-encoding", "c", Status.FAIL, "the token starts with 'Bearer '",
+                           explains=("auth-backend",))
+    auth = CheckResult("auth-backend", "a", Status.FAIL, "the token was refused: 403")
+    request = working_request.build(ctx.profile, ctx.facts, [auth, encoding])
+    assert 'os.environ["AIRFLOW_TOKEN"].split()[-1]' in code(request)
+    assert "awk '{print $NF}'" in code(request, "curl")
+    assert request.notes[0] == "This request corrects what the script sends: the token starts with 'Bearer ' " \
+                               "(credential-encoding)."
+
+
+def test_a_password_with_a_trailing_newline_that_no_server_form_accepted_is_stripped() -> None:
+    ctx = check_context("http://airflow.test", api="/api/v2", version="3.3.2", auth_type="jwt", password="pw\n")
+    ctx.facts.credentials = Credentials(Scheme.BEARER, secret=ctx.profile.auth.password)
+    newline = CheckResult("credential-encoding", "c", Status.FAIL, "the password ends with a trailing newline")
+    assert 'os.environ["AIRFLOW_PASSWORD"].strip()' in code(working_request.build(ctx.profile, ctx.facts, [newline]))
+    assert ".strip()" not in code(working_request.build(ctx.profile, ctx.facts, []))

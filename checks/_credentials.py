@@ -65,17 +65,19 @@ def is_latin1(text: str) -> bool:
     return all(ord(c) < 256 for c in text)
 
 
-def basic_variants(username: str, password: Secret) -> list[Credentials]:
-    """Other forms of the same Basic credentials that a server might accept when the given form is refused."""
+def basic_variants(username: str, password: Secret, sent_as: str = "latin-1") -> list[Credentials]:
+    """Other forms of the same Basic credentials that a server might accept when the form the script sends
+    (encoded as `sent_as`) is refused."""
     raw = password.reveal()
     variants: list[Credentials] = []
     needs_utf8 = not (is_ascii(username) and is_ascii(raw))
     strippable = username != username.strip() or raw != raw.strip()
-    if needs_utf8:
+    if needs_utf8 and sent_as != "utf-8":
         variants.append(Credentials(Scheme.BASIC, username, password, "utf-8"))
     if strippable:
         stripped = Secret(raw.strip())
-        variants.append(Credentials(Scheme.BASIC, username.strip(), stripped, "utf-8" if needs_utf8 else "latin-1", True))
+        variants.append(Credentials(Scheme.BASIC, username.strip(), stripped,
+                                    "utf-8" if needs_utf8 or sent_as == "utf-8" else "latin-1", True))
     return variants
 
 

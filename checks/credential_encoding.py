@@ -76,7 +76,7 @@ def _as_sent(ctx: CheckContext) -> Credentials:
     auth = ctx.profile.auth
     if auth.type is AuthType.TOKEN:
         return Credentials(Scheme.BEARER, secret=auth.token)
-    return Credentials(Scheme.BASIC, auth.username or "", auth.password)
+    return Credentials(Scheme.BASIC, auth.username or "", auth.password, auth.encoding)
 
 
 def _confirm(ctx: CheckContext, variant: Credentials) -> bool | None:
@@ -104,10 +104,11 @@ def password_problems(ctx: CheckContext) -> list[Problem]:
     assert auth.password is not None
     username, password = auth.username or "", auth.password.reveal()
     basic = auth.type is AuthType.BASIC
+    latin1_script = basic and auth.encoding != "utf-8"
     problems: list[Problem] = []
-    variants = {(v.encoding, v.stripped): v for v in basic_variants(username, auth.password)}
+    variants = {(v.encoding, v.stripped): v for v in basic_variants(username, auth.password, auth.encoding)}
 
-    if basic and not (is_latin1(username) and is_latin1(password)):
+    if latin1_script and not (is_latin1(username) and is_latin1(password)):
         problems.append(Problem(
             "the credentials contain characters outside latin-1, which requests cannot put in a Basic auth header",
             "requests encodes a str username and password as latin-1 for Basic auth, so characters outside it "
@@ -116,7 +117,7 @@ def password_problems(ctx: CheckContext) -> list[Problem]:
             "they work.",
             Fix("Pass the credentials to requests as UTF-8 bytes:", (UTF8_PYTHON,)),
             _confirm(ctx, variants[("utf-8", False)]) if ("utf-8", False) in variants else None, UTF8_UI))
-    elif basic and not (is_ascii(username) and is_ascii(password)):
+    elif latin1_script and not (is_ascii(username) and is_ascii(password)):
         problems.append(Problem(
             "the password (or username) has non-ASCII characters, which requests sends as latin-1 while Airflow 2 "
             "decodes UTF-8",

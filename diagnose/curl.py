@@ -316,6 +316,10 @@ def _payload(curl: CurlCommand) -> tuple[dict[str, Any] | None, tuple[str, ...]]
     return body, ()
 
 
+CURL_ENCODING = "utf-8"
+"""curl sends the bytes of its argument, which a UTF-8 terminal made UTF-8; a base64 header is decoded as UTF-8 too."""
+
+
 def _auth(curl: CurlCommand, registry: SecretRegistry, references: dict[str, str]) -> Auth:
     authorization = next((value for key, value in curl.headers if key.lower() == "authorization"), None)
     if authorization is not None:
@@ -324,7 +328,7 @@ def _auth(curl: CurlCommand, registry: SecretRegistry, references: dict[str, str
         return Auth(AuthType.NONE)
     username, colon, password = curl.user.partition(":")
     if not colon:
-        return Auth(AuthType.BASIC, username)
+        return Auth(AuthType.BASIC, username, encoding=CURL_ENCODING)
     return _basic(username, password, registry, references, curl)
 
 
@@ -354,7 +358,7 @@ def _basic(username: str, password: str, registry: SecretRegistry, references: d
     registry.add_basic(username, secret)
     if password and not _came_from_environment(password, curl):
         references["auth.password"] = PASSWORD_VARIABLE
-    return Auth(AuthType.BASIC, username, secret if password else None)
+    return Auth(AuthType.BASIC, username, secret if password else None, encoding=CURL_ENCODING)
 
 
 def _came_from_environment(value: str, curl: CurlCommand) -> bool:
@@ -379,6 +383,8 @@ def profile_yaml(imported: Imported, curl: CurlCommand) -> dict[str, Any]:
         auth["username"] = profile.auth.username
     if profile.auth.type in (AuthType.BASIC, AuthType.JWT):
         auth["password"] = f"${{{variable_for(imported, 'auth.password', curl)}}}"
+    if profile.auth.type is AuthType.BASIC:
+        auth["encoding"] = profile.auth.encoding
     if profile.auth.type is AuthType.TOKEN:
         auth["token"] = f"${{{variable_for(imported, 'auth.token', curl)}}}"
     body["auth"] = auth

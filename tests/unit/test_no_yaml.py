@@ -242,7 +242,8 @@ def test_profiles_add_saves_references_never_the_secret(tmp_path: Path) -> None:
     text = profiles.read_text()
     assert CANARY not in text and CANARY not in result.output
     saved = yaml.safe_load(text)["profiles"]["etl"]
-    assert saved["auth"] == {"type": "basic", "username": "admin", "password": "${AIRFLOW_PASSWORD}"}
+    assert saved["auth"] == {"type": "basic", "username": "admin", "password": "${AIRFLOW_PASSWORD}",
+                             "encoding": "utf-8"}
     assert saved["request"] == {"path": "/api/v1/dags/etl/dagRuns/", "method": "POST", "content_type": "application/json"}
     profile, _ = resolve("etl", str(profiles), env={"AIRFLOW_PASSWORD": CANARY})
     assert profile.payload == {"conf": {"x": 1}} and profile.dag_id == "etl" and profile.url == "http://af.test:8080"

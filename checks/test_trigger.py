@@ -29,6 +29,15 @@ DOCTOR_NOTE = "Test run created by airflow-doctor"
 LOG_LINES = 15
 NEVER_SENT = (Layer.INVALID_URL, Layer.CLIENT_ENCODING, Layer.DNS, Layer.TCP_REFUSED, Layer.TCP_TIMEOUT, Layer.TLS)
 """Transport failures that happen before the request reaches the server: nothing can have been created."""
+UI_REFUSED = ("The UI's trigger form builds the body itself (every param filled in, the run id and date left to the "
+              "server) and sends it with the browser's session, which is why the same DAG triggers from there; the "
+              "server's answer in the evidence names what it refused in this API request.")
+UI_NO_ANSWER = ("The browser reaches the server its own way (its own connection, proxy settings and patience), which "
+                "is why the UI works; this request got no answer, so the difference lies between this machine and the "
+                "server, not in Airflow.")
+UI_RUN_FAILED = ("Not the trigger: the UI's trigger creates the same kind of run, on the same workers. If a run "
+                 "started from the UI succeeds, the difference is its conf (the UI's form fills in every param's "
+                 "default) or when it ran.")
 
 
 @dataclass
@@ -76,7 +85,7 @@ class Check:
         if response.status not in (200, 201) or created is None:
             return Finding(Status.FAIL, f"the trigger was refused: {response.status} ({error_detail(response, 200)})",
                            explanation="The checks before this one passed, yet the real trigger failed; the evidence "
-                                       "holds the server's answer.")
+                                       "holds the server's answer.", why_ui_works=UI_REFUSED)
         return follow_and_clean_up(ctx, described_run(ctx, created), corrected)
 
 
@@ -97,7 +106,8 @@ def follow_and_clean_up(ctx: CheckContext, run: TestRun, notes: list[str]) -> Fi
     finding = follow(ctx, run, details)
     if ctx.trigger.cleanup:
         details.append(cleanup(ctx, run))
-    return Finding(finding.status, finding.summary, finding.explanation, finding.fix, tuple(details))
+    return Finding(finding.status, finding.summary, finding.explanation, finding.fix, tuple(details),
+                   why_ui_works=finding.why_ui_works)
 
 
 def unanswered_trigger(ctx: CheckContext, run_id: str, failure: TransportError, notes: list[str]) -> Finding:
@@ -127,7 +137,8 @@ def _created_without_answer(ctx: CheckContext, run: TestRun, failure: TransportE
         (f"GET {ctx.facts.base_url}{run_path(ctx, run.run_id)}",))
     return Finding(Status.FAIL if outcome.status is Status.FAIL else Status.WARN,
                    f"{what_happened(failure)}, yet the run {run.run_id} was created; {outcome.summary}",
-                   "\n\n".join(e for e in (explanation, outcome.explanation) if e), fix, outcome.details)
+                   "\n\n".join(e for e in (explanation, outcome.explanation) if e), fix, outcome.details,
+                   why_ui_works=outcome.why_ui_works or UI_NO_ANSWER)
 
 
 def _not_created(ctx: CheckContext, run_id: str, failure: TransportError, notes: list[str]) -> Finding:
@@ -136,7 +147,7 @@ def _not_created(ctx: CheckContext, run_id: str, failure: TransportError, notes:
                                           "created (unless the server is still creating it).")
     cleanup_note = ["cleanup: nothing to delete"] if ctx.trigger.cleanup else []
     return Finding(Status.FAIL, f"{reported.summary}; no run {run_id} was created", reported.explanation,
-                   reported.fix, (f"run id sent: {run_id}", *notes, *cleanup_note))
+                   reported.fix, (f"run id sent: {run_id}", *notes, *cleanup_note), why_ui_works=UI_NO_ANSWER)
 
 
 def _unknown_whether_created(ctx: CheckContext, run_id: str, failure: TransportError, lookup: str,
@@ -149,7 +160,7 @@ def _unknown_whether_created(ctx: CheckContext, run_id: str, failure: TransportE
                                 f"(looking it up failed too: {lookup})",
                    explanation=f"{failure.message}. The request may have reached the server, so a run may exist.",
                    fix=Fix(f"Look for the run {run_id} in the UI and delete it if it is there: {run.url}"),
-                   details=(f"run id sent: {run_id}", *notes, *cleanup_note))
+                   details=(f"run id sent: {run_id}", *notes, *cleanup_note), why_ui_works=UI_NO_ANSWER)
 
 
 def run_path(ctx: CheckContext, run_id: str) -> str:
@@ -209,7 +220,7 @@ def failed_run(ctx: CheckContext, run: TestRun, details: list[str]) -> Finding:
     failed.sort(key=lambda t: (t.get("state") != "failed", str(t.get("end_date") or "")))
     if not failed:
         return Finding(Status.FAIL, f"the test run {run.run_id} failed (no failed task was reported)",
-                       fix=Fix(f"Open the run in the UI: {run.url}"))
+                       fix=Fix(f"Open the run in the UI: {run.url}"), why_ui_works=UI_RUN_FAILED)
     task = failed[0]
     task_id, try_number = str(task.get("task_id")), int(task.get("try_number") or 1)
     log_url = f"{run.url}" + (f"&task_id={quote(task_id)}" if "?" in run.url else f"/tasks/{quote(task_id)}")
@@ -222,7 +233,7 @@ def failed_run(ctx: CheckContext, run: TestRun, details: list[str]) -> Finding:
                     "permissions on the worker), not about how it was triggered. Compare with a run that "
                     "succeeded from the UI: the conf it received and the worker it ran on."
                     + (f"\n\nThe end of the task's log (redacted):\n{excerpt}" if excerpt else ""),
-        fix=Fix(f"Read the task log and fix the task: {log_url}"))
+        fix=Fix(f"Read the task log and fix the task: {log_url}"), why_ui_works=UI_RUN_FAILED)
 
 
 def log_excerpt(ctx: CheckContext, path: str) -> str | None:

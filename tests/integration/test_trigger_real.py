@@ -51,6 +51,7 @@ def test_a_failing_task_is_named_with_the_end_of_its_log(airflow: Server, tmp_pa
     assert "task 'explode' failed (try 1)" in result["summary"]
     assert "fails on purpose" in result["explanation"]
     assert data["diagnosis"]["check_id"] == "test-trigger"
+    assert data["diagnosis"]["why_ui_works"].startswith("Not the trigger: the UI's trigger creates the same kind of run")
 
 
 def test_a_paused_dag_is_reported_queued_and_never_unpaused(airflow: Server, tmp_path: Path) -> None:

@@ -67,6 +67,7 @@ def test_a_refused_trigger_fails_with_the_servers_words() -> None:
     replay(responses, "http://airflow.test", "airflow-3.3.2", "trigger_duplicate", path="/api/v2/dags/doctor_demo/dagRuns")
     finding = test_trigger.Check().run(ctx_for())
     assert finding.status is Status.FAIL and finding.summary.startswith("the trigger was refused: 409")
+    assert "The UI's trigger form builds the body itself" in finding.why_ui_works
 
 
 RECORDED_RUN_ID = "airflow_doctor__20250101T000000.000000Z"
@@ -142,6 +143,7 @@ def test_a_trigger_cut_off_before_the_run_was_created_says_nothing_was_created_a
     assert finding.summary.endswith("was created") and "; no run airflow_doctor__" in finding.summary
     assert "cleanup: nothing to delete" in finding.details
     assert server.calls == ["POST", "GET"]
+    assert "this request got no answer" in finding.why_ui_works
 
 
 @responses.activate(assert_all_requests_are_fired=False)
@@ -152,6 +154,7 @@ def test_when_the_lookup_fails_too_the_run_may_exist_so_cleanup_still_tries_to_d
     assert finding.status is Status.FAIL and f"whether the run {run_id} was created is unknown" in finding.summary
     assert finding.fix is not None and run_id in finding.fix.text
     assert f"cleanup: deleted the test run {run_id}" in finding.details and server.runs == set()
+    assert "this request got no answer" in finding.why_ui_works
 
 
 @responses.activate(assert_all_requests_are_fired=False)

@@ -236,7 +236,13 @@ def run_fleet_check(profiles_file: str | None, only: list[str], skip: list[str],
         _check_output_path(output)
 
     def job(name: str):  # type: ignore[no-untyped-def]
-        return lambda: diagnose_profile(with_payload(load_profile(pf, name), payload, conf), selection, debug=debug)
+        def run() -> "Report | fleet.Partial":
+            profile = with_payload(load_profile(pf, name, allow_unset=True), payload, conf)
+            missing = profile.missing_secret_sentence()
+            if missing is None:
+                return diagnose_profile(profile, selection, debug=debug)
+            return fleet.Partial(diagnose_profile(profile, Selection(("reachability",), ()), debug=debug), missing)
+        return run
 
     with _FleetDisplay(pf.names, output_format is OutputFormat.text or output is not None) as display:
         report = fleet.run_fleet({name: job(name) for name in pf.names}, (ProfileError,), __version__,

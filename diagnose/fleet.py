@@ -17,11 +17,22 @@ class FleetEntry:
     name: str
     report: Report | None
     error: str | None = None
-    """Why no report exists (the profile could not be loaded); the entry then counts as a usage error."""
+    """Why no report exists (the profile could not be loaded), or why it is partial; a usage error either way."""
 
     @property
     def exit_code(self) -> ExitCode:
-        return ExitCode.USAGE if self.report is None else self.report.exit_code
+        """No report, or a partial one that found nothing wrong: a usage error, as `check` exits for it."""
+        if self.report is None or (self.error and self.report.exit_code is ExitCode.OK):
+            return ExitCode.USAGE
+        return self.report.exit_code
+
+
+@dataclass(frozen=True)
+class Partial:
+    """A job that could run only part of its checks: its report, and the sentence naming what is missing."""
+
+    report: Report
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -40,7 +51,7 @@ class FleetReport:
         return ExitCode.OK
 
 
-Job = Callable[[], Report]
+Job = Callable[[], "Report | Partial"]
 
 
 def run_fleet(jobs: dict[str, Job], expected: tuple[type[Exception], ...], tool_version: str,
@@ -49,7 +60,9 @@ def run_fleet(jobs: dict[str, Job], expected: tuple[type[Exception], ...], tool_
 
     def one(name: str) -> FleetEntry:
         try:
-            entry = FleetEntry(name, jobs[name]())
+            outcome = jobs[name]()
+            entry = (FleetEntry(name, outcome.report, outcome.reason) if isinstance(outcome, Partial)
+                     else FleetEntry(name, outcome))
         except expected as exc:
             entry = FleetEntry(name, None, str(exc))
         if on_done:

@@ -409,7 +409,7 @@ def _headline(entry) -> str:  # type: ignore[no-untyped-def]
 
         return f"profile error: {one_line(entry.error or '')}"
     if entry.report.diagnosis is None:
-        return "no issues found"
+        return entry.error or "no issues found"
     return f"{entry.report.diagnosis.check_id}: {entry.report.diagnosis.summary}"
 
 

@@ -313,6 +313,10 @@ def cleanup(ctx: CheckContext, run: TestRun) -> str:
     facts = ctx.facts
     assert facts.dag is not None and facts.credentials is not None
     path = run_path(ctx, run.run_id)
+    if facts.api is ApiFlavour.V1 and run.state not in FINAL_STATES and not facts.dag.is_paused:
+        return (f"cleanup: left the test run {run.run_id} in place: it is still {run.state}, and Airflow 2's scheduler "
+                "exits (StaleDataError) when a run it is working on is deleted under it; delete it once it has "
+                f"finished: curl -X DELETE \"$AIRFLOW_URL{path}\" <your auth>, or in the UI ({run.url})")
     try:
         response = ctx.probe.request("DELETE", path, auth=facts.credentials.auth())
     except TransportError as failure:

@@ -424,8 +424,11 @@ class Sandbox:
         for name in self.extra_webservers:
             self.extra_ports.setdefault(name, free_port())
         for name, args in self.commands().items():
+            argv = [str(self.airflow()), *args]
+            if name == "scheduler":
+                argv = ["/bin/sh", "-c", SUPERVISE, "scheduler-supervisor", *argv]
             with self.log_path(name).open("w") as out:
-                process = subprocess.Popen([str(self.airflow()), *args], env=self.process_environment(name),
+                process = subprocess.Popen(argv, env=self.process_environment(name),
                                            cwd=self._make_process_home(name), stdout=out, stderr=subprocess.STDOUT,
                                            stdin=subprocess.DEVNULL, start_new_session=True)
             self.processes[name] = process.pid
@@ -553,6 +556,12 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     except OSError:
         return f"(no log at {path})"
     return "\n".join(text.splitlines()[-lines:]) or "(the log is empty)"
+
+
+SCHEDULER_RESTARTS = 5
+SUPERVISE = f'for attempt in $(seq {SCHEDULER_RESTARTS}); do "$@"; echo "scheduler exited ($?); restarting"; sleep 1; done'
+"""Restart an exited scheduler, as any deployment's process manager does: Airflow 2's scheduler exits on a
+StaleDataError when a run it is working on is deleted under it (seen on 2.10.5 when a test deleted its run)."""
 
 
 def _alive(pid: int) -> bool:

@@ -174,3 +174,33 @@ def test_the_scheduler_log_server_gets_a_free_port_per_sandbox(stand_in) -> None
     sandbox.start_until_ready(dag_id=None)
     port = sandbox.process_environment("webserver")["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"]
     assert int(port) not in (0, 8793, sandbox.port)
+
+
+def test_a_scheduler_that_exits_is_started_again_a_bounded_number_of_times(tmp_path: Path) -> None:
+    """Airflow 2's scheduler exits on a StaleDataError when a run it works on is deleted under it."""
+    import subprocess
+
+    from airflow_doctor.sandbox import SCHEDULER_RESTARTS, SUPERVISE
+
+    starts = tmp_path / "starts"
+    crash = f"open({str(starts)!r}, 'a').write('started\\n'); raise SystemExit(1)"
+    subprocess.run(["/bin/sh", "-c", SUPERVISE, "scheduler-supervisor", sys.executable, "-c", crash],
+                   check=True, timeout=120, capture_output=True)
+    assert starts.read_text().count("started") == SCHEDULER_RESTARTS
+
+
+def test_the_sandbox_starts_its_scheduler_under_the_supervisor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_doctor import sandbox as module
+
+    started: dict[str, list[str]] = {}
+
+    class Recorded:
+        def __init__(self, argv, **kwargs) -> None:
+            started[argv[-1] if argv[0] != "/bin/sh" else "scheduler"] = argv
+            self.pid = 1000 + len(started)
+
+    monkeypatch.setattr(module.subprocess, "Popen", Recorded)
+    monkeypatch.setattr(Sandbox, "save_state", lambda self: None)
+    Sandbox("3.3.2", tmp_path).start()
+    assert started["scheduler"][:3] == ["/bin/sh", "-c", module.SUPERVISE]
+    assert started["scheduler"][-1] == "scheduler"

@@ -147,13 +147,18 @@ def test_a_trigger_cut_off_before_the_run_was_created_says_nothing_was_created_a
 
 
 @responses.activate(assert_all_requests_are_fired=False)
-def test_when_the_lookup_fails_too_the_run_may_exist_so_cleanup_still_tries_to_delete_it() -> None:
-    server = CreatesButNeverAnswers(responses, "/api/v1", READ_TIMEOUT, lookup_fails=READ_TIMEOUT)
-    finding = test_trigger.Check().run(ctx_for("/api/v1", wait=60, cleanup=True))
+@pytest.mark.parametrize("api", ["/api/v1", "/api/v2"])
+def test_when_the_lookup_fails_too_the_run_may_exist_so_cleanup_says_what_to_delete(api: str) -> None:
+    """Airflow 3 gets the delete; Airflow 2's scheduler exits when a run it works on is deleted under it."""
+    server = CreatesButNeverAnswers(responses, api, READ_TIMEOUT, lookup_fails=READ_TIMEOUT)
+    finding = test_trigger.Check().run(ctx_for(api, wait=60, cleanup=True))
     [run_id] = [d.removeprefix("run id sent: ") for d in finding.details if d.startswith("run id sent: ")]
     assert finding.status is Status.FAIL and f"whether the run {run_id} was created is unknown" in finding.summary
     assert finding.fix is not None and run_id in finding.fix.text
-    assert f"cleanup: deleted the test run {run_id}" in finding.details and server.runs == set()
+    if api == "/api/v2":
+        assert f"cleanup: deleted the test run {run_id}" in finding.details and server.runs == set()
+    else:
+        assert any(d.startswith(f"cleanup: left the test run {run_id} in place") for d in finding.details)
     assert "this request got no answer" in finding.why_ui_works
 
 
@@ -172,3 +177,19 @@ def test_ctrl_c_at_the_prompt_stops_before_anything_is_sent() -> None:
     with responses.RequestsMock() as rsps, pytest.raises(KeyboardInterrupt):
         test_trigger.Check().run(ctx_for(confirm=interrupted))
     assert len(rsps.calls) == 0
+
+
+@pytest.mark.parametrize("api, state, deleted", [
+    ("/api/v1", "running", False), ("/api/v1", "queued", False), ("/api/v1", "success", True),
+    ("/api/v2", "running", True),
+])
+def test_cleanup_never_deletes_a_run_airflow_2s_scheduler_is_working_on(api: str, state: str, deleted: bool) -> None:
+    """Seen on real 2.10.5: deleting a running run under the scheduler made it exit with StaleDataError."""
+    ctx = ctx_for(api, cleanup=True)
+    run = test_trigger.TestRun("airflow_doctor__t", state, None, "http://airflow.test/ui")
+    with responses.RequestsMock(assert_all_requests_are_fired=deleted) as rsps:
+        rsps.add("DELETE", f"http://airflow.test{api}/dags/doctor_demo/dagRuns/airflow_doctor__t", status=204)
+        said = test_trigger.cleanup(ctx, run)
+    assert said.startswith("cleanup: deleted") is deleted
+    if not deleted:
+        assert "StaleDataError" in said and "once it has finished" in said

@@ -558,7 +558,7 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:]) or "(the log is empty)"
 
 
-SCHEDULER_RESTARTS = 5
+SCHEDULER_RESTARTS = 10
 SUPERVISE = f'for attempt in $(seq {SCHEDULER_RESTARTS}); do "$@"; echo "scheduler exited ($?); restarting"; sleep 1; done'
 """Restart an exited scheduler, as any deployment's process manager does: Airflow 2's scheduler exits on a
 StaleDataError when a run it is working on is deleted under it (seen on 2.10.5 when a test deleted its run)."""

@@ -237,13 +237,14 @@ def _start_all(roots: dict[str, Path]) -> tuple[dict[str, Server], list[str]]:
 
 def _reused(root: Path) -> Server | None:
     """A server an earlier session left running in `root`, if all its processes are still alive."""
-    from airflow_doctor.sandbox import _alive
+    from airflow_doctor.sandbox import _alive, stop_pids
 
     try:
         saved = json.loads((root / "server.json").read_text())
     except (OSError, ValueError):
         return None
     if not all(_alive(pid) for pid in saved["processes"].values()):
+        stop_pids(list(saved["processes"].values()))  # a half-dead set (a scheduler that died) is replaced whole
         return None
     sandbox = Sandbox(saved["version"], root, port=saved["port"], extras=tuple(saved["extras"]),
                       extra_ports=saved["extra_ports"], processes=saved["processes"],

@@ -7,8 +7,7 @@ import os
 import select
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -17,68 +16,41 @@ from typer.testing import CliRunner
 
 from airflow_doctor import cli
 from tests.conftest import recorded, write_profile
+from tests.servers import LocalServer, Reply
 
 AIRFLOW_2 = "airflow-2.10.5"
 ANSWERS = ("v1_version", "v2_version", "health", "dags_basic_admin", "details_demo", "probe_admin", "dagruns_running")
 PASSWORD = "prompt-test-pw-8d1"
 
 
-class RecordingAirflow:
+class RecordingAirflow(LocalServer):
     """Airflow 2.10.5's recorded answers on a real 127.0.0.1 socket; remembers every request with its body.
 
     A POST that would create a run (one naming a dag_run_id) is answered as created, as Airflow would."""
 
     def __init__(self) -> None:
-        self.requests: list[tuple[str, str, bytes]] = []
-        answers = {(a["method"], a["path"]): a for a in (recorded(AIRFLOW_2, name) for name in ANSWERS)}
-        outer = self
+        self.bodies: list[tuple[str, str, bytes]] = []
+        self.answers = {(a["method"], a["path"]): a for a in (recorded(AIRFLOW_2, name) for name in ANSWERS)}
+        super().__init__(self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _serve(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                outer.requests.append((self.command, self.path, body))
-                if b"dag_run_id" in body:
-                    status, headers, text = 200, {"Content-Type": "application/json"}, json.dumps(
-                        {**json.loads(body), "state": "queued", "logical_date": None})
-                else:
-                    answer = answers.get((self.command, self.path))
-                    status, headers, text = ((answer["status"], answer["headers"], answer["body"]) if answer
-                                             else (404, {"Content-Type": "application/json"}, '{"title": "Not Found"}'))
-                data = text.encode("utf-8")
-                self.send_response_only(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PATCH = do_DELETE = _serve
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def __enter__(self) -> "RecordingAirflow":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def _answer(self, handler: BaseHTTPRequestHandler) -> Reply:
+        body = handler.request_body
+        self.bodies.append((handler.command, handler.path, body))
+        if b"dag_run_id" in body:
+            created = {**json.loads(body), "state": "queued", "logical_date": None}
+            return Reply(200, {"Content-Type": "application/json"}, json.dumps(created).encode())
+        answer = self.answers.get((handler.command, handler.path))
+        if answer is None:
+            return Reply(404, {"Content-Type": "application/json"}, b'{"title": "Not Found"}')
+        return Reply(answer["status"], answer["headers"], answer["body"].encode("utf-8"))
 
     def created_runs(self) -> list[bytes]:
         """Bodies of POSTs to dagRuns that create a run (the permission probe's deliberately invalid body does not)."""
-        return [body for method, path, body in self.requests
+        return [body for method, path, body in self.bodies
                 if method == "POST" and path.endswith("/dagRuns") and b"dag_run_id" in body]
 
     def permission_probes(self) -> int:
-        return sum(1 for method, path, body in self.requests
+        return sum(1 for method, path, body in self.bodies
                    if method == "POST" and path.endswith("/dagRuns") and b"dag_run_id" not in body)
 
 

@@ -116,7 +116,9 @@ def guarded(debug: bool, action: Callable[[], ExitCode], json_errors: bool = Fal
 
 def _sandbox_failure(exc: Exception, json_errors: bool) -> ExitCode | None:
     """A local Airflow that could not start is no bug of the doctor: its message names the log to read."""
-    if type(exc).__module__ != "airflow_doctor.sandbox":
+    from airflow_doctor.sandbox import SandboxError  # imported only on this error path: it is not on the start-up path
+
+    if not isinstance(exc, SandboxError):
         return None
     return _fail(str(exc).splitlines()[0], ExitCode.CHECK_FAILED, json_errors, shown=f"error: {exc}")
 

@@ -24,6 +24,10 @@ class Scheme(str, Enum):
     BASIC = "basic"
     BEARER = "bearer"
     NONE = "none"
+    AWS = "aws"
+    """AWS MWAA: through InvokeRestApi the transport signs (no header here); on the web-login path `secret` holds
+    what the web server's login set: Airflow 3's `_token` (sent as Bearer) or, with username 'session', Airflow 2's
+    session cookie."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class Credentials:
             return basic_auth(user, password)
         if self.scheme is Scheme.BEARER and self.secret is not None:
             return BearerAuth(self.secret.reveal())
+        if self.scheme is Scheme.AWS and self.secret is not None:
+            return SessionCookieAuth(self.secret.reveal()) if self.username == "session" else BearerAuth(self.secret.reveal())
         return NoAuth()
 
     @property
@@ -55,6 +61,20 @@ class Credentials:
             parts.append("with surrounding whitespace removed")
         parts.append("encoded as UTF-8 bytes" if self.encoding == "utf-8" else "as requests sends a str (latin-1)")
         return " ".join(parts)
+
+
+class SessionCookieAuth(AuthBase):
+    """Airflow 2's Flask `session` cookie, as a logged-in browser (or MWAA's web login) sends it."""
+
+    def __init__(self, cookie: str) -> None:
+        self._cookie = cookie
+
+    def __call__(self, r):  # type: ignore[no-untyped-def]
+        r.headers["Cookie"] = f"session={self._cookie}"
+        return r
+
+    def __repr__(self) -> str:
+        return "SessionCookieAuth(***)"
 
 
 def is_ascii(text: str) -> bool:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from urllib.parse import urlsplit
 
+from airflow_doctor.checks import _mwaa
 from airflow_doctor.checks._front import (AIRFLOW_SERVERS, intermediary, is_airflow_refusal, mount_hints, origin_of,
                                           proxy_realm)
 from airflow_doctor.checks._credentials import (Credentials, JwtClaims, Scheme, Trial, basic_variants, decode_jwt,
@@ -51,6 +52,8 @@ class Check:
     needs = "the profile's auth; the API flavour from reachability"
 
     def run(self, ctx: CheckContext) -> Finding:
+        if ctx.facts.mwaa is not None:
+            return _mwaa.authenticate(ctx)
         if ctx.facts.api is ApiFlavour.V2:
             return airflow3(ctx)
         return airflow2(ctx)

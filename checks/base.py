@@ -71,6 +71,8 @@ class Facts:
     dag: DagInfo | None = None
     trigger_body: dict[str, Any] | None = None
     """The body that triggers the DAG on this server, as payload-schema corrected it (for the request that works)."""
+    mwaa: Any = None
+    """AWS MWAA: what GetEnvironment said (airflow_doctor.mwaa.MwaaState), for checks/_mwaa.py; None elsewhere."""
 
     @property
     def major(self) -> int | None:

@@ -47,6 +47,9 @@ class Check:
         auth = ctx.profile.auth
         if auth.type is AuthType.NONE:
             return Finding(Status.PASS, "no credentials in the profile")
+        if auth.type is AuthType.AWS:
+            return Finding(Status.PASS, "no Airflow credentials in the profile: boto3 signs each call with AWS "
+                                        "credentials (SigV4), nothing is encoded by hand")
         problems = token_problems(ctx) if auth.type is AuthType.TOKEN else password_problems(ctx)
         if not problems:
             what = "token" if auth.type is AuthType.TOKEN else "username and password"

@@ -19,6 +19,7 @@ import shlex
 from typing import Any
 from urllib.parse import quote
 
+from airflow_doctor.checks import _mwaa
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object
 from airflow_doctor.model import Finding, Fix, Status
 
@@ -42,6 +43,9 @@ class Check:
         body = V2_PROBE if facts.api is ApiFlavour.V2 else V1_PROBE
         response = ctx.probe.post(facts.api_path(f"/dags/{quote(facts.dag.dag_id, safe='')}/dagRuns"), json=body,
                                   auth=facts.credentials.auth())
+        refused = _mwaa.service_refusal(ctx, response)
+        if refused is not None:
+            return refused
         who = facts.identity or "this identity"
         if passed_authorization(response.status, json_object(response), facts.api):
             role = f" (role {facts.role})" if facts.role else ""
@@ -49,7 +53,7 @@ class Check:
                            details=(f"probe: POST {json.dumps(body)} answered {response.status} ({error_detail(response, 100)}); "
                                     "rejected after authorization, so no run was created",))
         if response.status == 403:
-            return forbidden(ctx)
+            return _mwaa.lower_role(ctx, response) or forbidden(ctx)
         if 200 <= response.status < 300:
             return Finding(Status.FAIL, f"the permission probe was accepted ({response.status}): a run may have been created",
                            explanation="This server accepted a body that Airflow rejects. Something between this "

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from airflow_doctor.checks import _mwaa
 from airflow_doctor.checks._front import mount_hints, origin_of
 from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Facts, Platform, Uses, error_detail, html_title,
                                         json_object)
@@ -44,6 +45,9 @@ class Check:
         facts, probe = ctx.facts, ctx.probe
         warnings: list[Finding] = []
         facts.platform = platform_of(facts.base_url)
+        managed = _mwaa.environment_finding(ctx)
+        if managed is not None:
+            return managed
 
         pasted = _PASTED_API.search(urlsplit(facts.base_url).path)
         if pasted:
@@ -61,16 +65,16 @@ class Check:
         try:
             flavour, version_response = self._find_api(ctx)
         except TransportError as failure:
-            return transport_finding(failure, facts)
+            return _mwaa.unreachable(ctx, failure) or transport_finding(failure, facts)
         if flavour is None:
-            return unexpected_answer(ctx, version_response)
+            return _mwaa.service_refusal(ctx, version_response) or unexpected_answer(ctx, version_response)
 
         body = json_object(version_response) or {}
         facts.api = flavour
         facts.airflow_version = str(body.get("version"))
         facts.server = version_response.headers.get("Server")
         notes = [f"version endpoint: {VERSION_PATHS[flavour]} answered {facts.airflow_version}",
-                 f"auth model: {auth_model(flavour)}"]
+                 f"auth model: {auth_model(flavour)}", *_mwaa.environment_notes(ctx)]
         if facts.platform is not Platform.SELF_HOSTED:
             notes.append(f"platform: {facts.platform.value} ({PLATFORM_NOTES[facts.platform]})")
         if pasted and flavour is ApiFlavour.V2 and pasted.group(0).startswith("/api/v1"):
@@ -95,7 +99,7 @@ class Check:
         """Ask both version endpoints without credentials; retry with the profile's auth only if a proxy demands it."""
         probe = ctx.probe
         first: ProbeResponse | None = None
-        for flavour in (ApiFlavour.V2, ApiFlavour.V1):
+        for flavour in _mwaa.api_flavours(ctx) or (ApiFlavour.V2, ApiFlavour.V1):
             response = probe.get(VERSION_PATHS[flavour])
             if _is_version(response, flavour):
                 return flavour, response

@@ -42,6 +42,8 @@ def build(profile: Profile, facts: Facts, results: list[CheckResult] | tuple[Che
     body = trigger_body(profile, facts)
     shown = redact_json(body)
     url = f"{facts.base_url}{facts.api.value}/dags/{quote(dag_id, safe='')}/dagRuns"
+    if facts.mwaa is not None:
+        return _mwaa_request(profile, facts, results, dag_id, body, shown)
     kind = _auth_kind(profile, facts)
     username = (facts.credentials.username if facts.credentials and facts.credentials.username else profile.auth.username)
     strip = _strip_secret(profile, facts, kind, results)
@@ -55,6 +57,24 @@ def build(profile: Profile, facts: Facts, results: list[CheckResult] | tuple[Che
         (Snippet("curl", "sh", _curl(url, facts.base_url, shown, kind, username, strip)),
          Snippet("Python (requests)", "python", _python(url, facts.base_url, shown, kind, username, strip))),
     )
+
+
+def _mwaa_request(profile: Profile, facts: Facts, results, dag_id: str, body: dict,  # type: ignore[no-untyped-def]
+                  shown: dict) -> WorkingRequest:
+    """AWS MWAA: boto3's invoke_rest_api, or the web login path (also when a long DAG id rules InvokeRestApi out)."""
+    from airflow_doctor.checks import _mwaa
+    from airflow_doctor.mwaa import MAX_PATH
+    from airflow_doctor.profiles import AwsVia
+
+    assert facts.api is not None
+    mwaa = facts.mwaa
+    dag_path = f"/dags/{quote(dag_id, safe='')}/dagRuns"
+    via = AwsVia.WEB_LOGIN if len(dag_path) > MAX_PATH else mwaa.via
+    code = _mwaa.snippets(mwaa.target.environment, mwaa.region, facts.base_url, facts.api, dag_path, shown, via)
+    notes = _notes(results, facts, "none", None) + _mwaa.request_notes(mwaa, via, dag_path) + _body_notes(body, shown, facts)
+    return WorkingRequest(f"The request that works for MWAA environment {mwaa.target.environment} (Airflow "
+                          f"{facts.airflow_version}, {facts.api.value})", tuple(notes),
+                          tuple(Snippet(label, "python", text) for label, text in code))
 
 
 def trigger_body(profile: Profile, facts: Facts) -> dict:

@@ -30,9 +30,8 @@ def diagnose_profile(profile: Profile, selection: Selection = Selection(), *, tr
     from airflow_doctor.http import Probe
     from airflow_doctor.report import choose_diagnosis
 
-    probe = Probe(profile.url, verify=profile.verify, connect_timeout=profile.connect_timeout,
-                  read_timeout=profile.read_timeout)
-    facts = Facts(base_url=profile.url)
+    probe, mwaa = platform_probe(profile)
+    facts = Facts(base_url=probe.base_url, mwaa=mwaa)
     context = CheckContext(profile, facts, probe, trigger)
     results = run_checks(CHECKS, context, probe, selection, on_progress=on_progress, debug=debug, available=facts.has)
     request, request_crash = attempt("working-request", "The request that works",
@@ -55,6 +54,22 @@ def diagnose_profile(profile: Profile, selection: Selection = Selection(), *, tr
         checked=what_was_checked(profile),
         requests_made=probe.request_count,
     )
+
+
+def platform_probe(profile: Profile):  # type: ignore[no-untyped-def]
+    """The Probe for the profile: on AWS MWAA its session goes through InvokeRestApi (or the web server), and the
+    environment's GetEnvironment answer comes along for the checks."""
+    from airflow_doctor.http import Probe
+    from airflow_doctor.profiles import AuthType
+
+    options = dict(verify=profile.verify, connect_timeout=profile.connect_timeout, read_timeout=profile.read_timeout)
+    if profile.auth.type is not AuthType.AWS:
+        return Probe(profile.url, **options), None
+    from airflow_doctor import mwaa
+
+    state = mwaa.open_environment(profile)
+    base = mwaa.base_url(profile, state)
+    return Probe(base, session_factory=mwaa.session_factory(state, base), **options), state
 
 
 CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")

@@ -32,6 +32,24 @@ class AuthType(str, Enum):
     JWT = "jwt"
     TOKEN = "token"
     NONE = "none"
+    AWS = "aws"
+
+
+class AwsVia(str, Enum):
+    """How the script reaches an MWAA environment's Airflow API."""
+
+    INVOKE_REST_API = "invoke-rest-api"
+    WEB_LOGIN = "web-login"
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    """auth type aws: the MWAA environment, and where boto3 finds the caller's AWS credentials."""
+
+    environment: str
+    region: str | None = None
+    aws_profile: str | None = None
+    via: AwsVia = AwsVia.INVOKE_REST_API
 
 
 @dataclass(frozen=True)
@@ -42,6 +60,7 @@ class Auth:
     token: Secret | None = None
     encoding: str = "latin-1"
     """How the script encodes Basic credentials: latin-1 (requests with a str) or utf-8 (curl, browsers, bytes)."""
+    aws: AwsTarget | None = None
 
 
 @dataclass(frozen=True)
@@ -121,7 +140,9 @@ def _compact(value: Any) -> str:
 _FILE_KEYS = ("version", "default_profile", "profiles")
 _PROFILE_KEYS = ("url", "auth", "dag_id", "payload", "request", "tls", "timeout", "description")
 _REQUEST_KEYS = ("path", "method", "content_type")
-_AUTH_KEYS = ("type", "username", "username_file", "password", "password_file", "token", "token_file", "encoding")
+_AUTH_KEYS = ("type", "username", "username_file", "password", "password_file", "token", "token_file", "encoding",
+              "environment", "region", "aws_profile", "via")
+_AWS_KEYS = ("environment", "region", "aws_profile", "via")
 BASIC_ENCODINGS = ("latin-1", "utf-8")
 _TLS_KEYS = ("verify",)
 _TIMEOUT_KEYS = ("connect", "read")
@@ -130,6 +151,7 @@ _AUTH_FIELDS = {
     AuthType.JWT: {"username", "password"},
     AuthType.TOKEN: {"token"},
     AuthType.NONE: set(),
+    AuthType.AWS: set(),
 }
 
 
@@ -346,6 +368,12 @@ def _plain(node: _Node) -> Any:
     return node.value
 
 
+def _auth_type_of(body: dict[Any, _Node]) -> Any:
+    auth = body.get("auth")
+    kind = auth.value.get("type") if auth is not None and isinstance(auth.value, dict) else None
+    return kind.value if isinstance(kind, _Node) else kind
+
+
 def _check_keys(mapping: dict[Any, _Node], allowed: tuple[str, ...], where: str, context: str) -> None:
     for key, node in mapping.items():
         if key not in allowed:
@@ -428,7 +456,7 @@ def read_profiles_file(path: Path, chosen_by: str = "--profiles-file") -> Profil
     if not isinstance(root.value, dict):
         raise ProfileError(f"{where} must hold a mapping (version, profiles: ...), not {_kind(root.value)}; 'airflow-doctor profiles example' prints one.")
     top = root.value
-    if "profiles" not in top and "url" in top:
+    if "profiles" not in top and ("url" in top or _auth_type_of(top) == AuthType.AWS.value):
         name = path.stem
         return ProfilesFile(path, chosen_by, name, (name,), True, {name: root})
     _check_keys(top, _FILE_KEYS, where, "the profiles file")
@@ -619,7 +647,9 @@ class _Builder:
         node = self.pf._nodes[self.name]
         body = _mapping(node, self.where, f"profile '{self.name}'")
         _check_keys(body, _PROFILE_KEYS, self.where, f"profile '{self.name}'")
-        if "url" not in body:
+        if "url" not in body and _auth_type_of(body) == AuthType.AWS.value:
+            body = {**body, "url": _Node("", node.line)}
+        elif "url" not in body:
             raise ProfileError(f"{self.where} line {node.line}: profile '{self.name}' has no 'url'; add the address you open in the browser, e.g. url: https://airflow.example.com")
         url = self.url(body["url"])
         auth = self.auth(body.get("auth"))
@@ -677,6 +707,8 @@ class _Builder:
         return ScriptRequest(values.get("path"), method, values.get("content_type"))
 
     def url(self, node: _Node) -> str:
+        if node.value == "":
+            return ""  # auth type aws without a url: the environment's web server, from GetEnvironment
         url = self.string(node, "url").strip()
         if any(c.isspace() for c in url):
             raise self.error(node, "'url' contains a space; remove it (a URL cannot hold spaces; inside a path write %20).")
@@ -711,9 +743,10 @@ class _Builder:
             auth_type = AuthType(raw_type)
         except ValueError:
             close = difflib.get_close_matches(str(raw_type), [t.value for t in AuthType], n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "use basic, jwt, token or none."
+            hint = f"did you mean '{close[0]}'?" if close else "use basic, jwt, token, aws or none."
             raise self.error(body["type"], f"auth type {raw_type!r} is not known; {hint}") from None
         self.sources["auth.type"] = self.at(body["type"])
+        aws = self.aws_target(node, body, auth_type)
         values: dict[str, str] = {}
         for field_name in ("username", "password", "token"):
             inline, from_file = body.get(field_name), body.get(f"{field_name}_file")
@@ -741,7 +774,26 @@ class _Builder:
             self.registry.add(token)
             bare = token.reveal().strip()
             self.registry.add(bare[7:].strip() if bare.lower().startswith("bearer ") else bare)
-        return Auth(auth_type, values.get("username"), password, token, self.basic_encoding(body.get("encoding")))
+        return Auth(auth_type, values.get("username"), password, token, self.basic_encoding(body.get("encoding")), aws)
+
+    def aws_target(self, node: _Node, body: dict[Any, _Node], auth_type: AuthType) -> AwsTarget | None:
+        """The MWAA environment of auth type aws; its keys anywhere else are a mistake worth one sentence."""
+        if auth_type is not AuthType.AWS:
+            extra = next((body[k] for k in _AWS_KEYS if k in body), None)
+            if extra is not None:
+                key = next(k for k in _AWS_KEYS if k in body)
+                raise self.error(extra, f"'{key}' belongs to auth type 'aws' (AWS MWAA); remove it or set type: aws.")
+            return None
+        if "environment" not in body or not str(body["environment"].value or "").strip():
+            raise self.error(node, "auth type 'aws' needs 'environment' (the MWAA environment's name), which is missing "
+                                   "or empty.")
+        values = {key: self.string(body[key], f"auth.{key}").strip() for key in _AWS_KEYS if key in body}
+        try:
+            via = AwsVia(values.get("via", AwsVia.INVOKE_REST_API.value))
+        except ValueError:
+            raise self.error(body["via"], f"auth via {values['via']!r} is not known; use invoke-rest-api (boto3 "
+                                          "invoke_rest_api) or web-login (a web login token).") from None
+        return AwsTarget(values["environment"], values.get("region") or None, values.get("aws_profile") or None, via)
 
     def basic_encoding(self, node: _Node | None) -> str:
         if node is None:

@@ -1,0 +1,357 @@
+"""AWS MWAA's own causes, next to the evidence that selects them: GetEnvironment's answer, the service's refusals
+(x-amzn-ErrorType: AccessDeniedException, ValidationException), and Airflow's 403 inside InvokeRestApi's answer.
+
+The checks call these small hooks only when the profile's auth type is aws (facts.mwaa is set); the MWAA transport
+(airflow_doctor.mwaa) has already turned InvokeRestApi's answers into Airflow's own, so everything else is read as
+on a self-hosted server. No boto3 here: the state object makes the calls.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_doctor.checks._credentials import Credentials, Scheme
+from airflow_doctor.checks.base import ApiFlavour, CheckContext, Platform, error_detail, json_object, try_credentials
+from airflow_doctor.http import ProbeResponse, TransportError
+from airflow_doctor.model import Finding, Fix, Status
+from airflow_doctor.profiles import AwsVia
+from airflow_doctor.secrets import REGISTRY, Secret
+
+TRIGGER_ROLE = "User"
+"""The lowest built-in Airflow role that may trigger a DAG (User, Op and Admin may; Viewer and Public may not)."""
+DOCS_POLICY = "https://docs.aws.amazon.com/mwaa/latest/userguide/access-mwaa-apache-airflow-rest-api.html"
+DOCS_WEB_LOGIN = "https://docs.aws.amazon.com/mwaa/latest/userguide/call-mwaa-apis-web.html"
+WHY_UI_IAM = ("The AWS console opens the Airflow UI with a web login token created for your console identity, whose "
+              "IAM policy may differ from the one this script's credentials have.")
+LOGIN_PATHS = {ApiFlavour.V1: "/aws_mwaa/login", ApiFlavour.V2: "/pluginsv2/aws_mwaa/login"}
+
+
+def state(ctx: CheckContext) -> Any:
+    return ctx.facts.mwaa
+
+
+def statement(action: str, resource: str) -> str:
+    """The IAM policy statement that grants `action` on `resource`, as the user pastes it into the policy."""
+    return json.dumps({"Effect": "Allow", "Action": action, "Resource": resource})
+
+
+# --- reachability: the environment itself ------------------------------------------------------------
+
+def environment_finding(ctx: CheckContext) -> Finding | None:
+    """What GetEnvironment's answer (or its refusal) decides before any Airflow request, or None to go on."""
+    mwaa = state(ctx)
+    if mwaa is None:
+        return None
+    ctx.facts.platform = Platform.MWAA
+    if mwaa.failure is not None:
+        return _get_environment_refused(ctx, mwaa)
+    env = mwaa.environment
+    ctx.facts.airflow_version = env.airflow_version or None
+    if env.status != "AVAILABLE":
+        return Finding(
+            Status.FAIL, f"the MWAA environment {env.name!r} is {env.status}, not AVAILABLE",
+            explanation=f"GetEnvironment answered Status {env.status}. While an environment is being created, updated, "
+                        "rolled back or has failed, its web server is not serving the Airflow API, so no call (neither "
+                        "InvokeRestApi nor the web server) reaches Airflow.",
+            fix=Fix("Wait until the environment is AVAILABLE (a failed update or creation: read its LastUpdate error "
+                    "in the console or in the command's output), then run the check again:",
+                    (f"aws mwaa get-environment --name {env.name} --query 'Environment.[Status,LastUpdate]'",)),
+            why_ui_works="The UI was open before the environment left AVAILABLE (an open page keeps showing), or "
+                         "it fails now too.", code="mwaa-status")
+    if mwaa.via is AwsVia.INVOKE_REST_API and not env.has_invoke_rest_api():
+        return Finding(
+            Status.FAIL, f"the environment runs Airflow {env.airflow_version}, which has no InvokeRestApi (2.4.3 or later)",
+            explanation="MWAA offers InvokeRestApi on environments with Airflow 2.4.3 or later; on older ones AWS's "
+                        "answer is 'Update your environment to use InvokeRestApi'. GetEnvironment reported "
+                        f"AirflowVersion {env.airflow_version}.",
+            fix=Fix("Upgrade the environment's Airflow version, or use the web login token path "
+                    "(auth: {via: web-login}).", (f"aws mwaa update-environment --name {env.name} --airflow-version <2.4.3 or later>",),
+                    DOCS_POLICY),
+            why_ui_works="The UI signs in with a web login token, which older environments support.", code="mwaa-old")
+    return None
+
+
+def _get_environment_refused(ctx: CheckContext, mwaa: Any) -> Finding:
+    failure = mwaa.failure
+    name = mwaa.target.environment
+    said = f"{failure.code}: {failure.message}" if failure.message else failure.code
+    if failure.code == "NoCredentials":
+        return Finding(Status.FAIL, "boto3 found no AWS credentials, so nothing can be signed",
+                       explanation=f"{failure.message}. MWAA accepts only SigV4-signed calls.",
+                       fix=Fix("Give this shell AWS credentials (or name a profile in auth.aws_profile):",
+                               ("aws configure", "aws sso login --profile <profile>")),
+                       why_ui_works="The browser signs in to the AWS console with your own login, not with the "
+                                    "credentials of this shell.", code="mwaa-credentials")
+    if failure.code == "ResourceNotFoundException":
+        return Finding(Status.FAIL, f"there is no MWAA environment {name!r} in {mwaa.region}",
+                       explanation=f"GetEnvironment answered {said}.",
+                       fix=Fix("Check auth.environment and auth.region against the environments listed by:",
+                               (f"aws mwaa list-environments --region {mwaa.region}",)),
+                       why_ui_works="The console shows the environment in the region selected there.",
+                       code="mwaa-not-found")
+    if failure.code == "AccessDeniedException":
+        resource = f"arn:aws:airflow:{mwaa.region}:<account>:environment/{name}"
+        return Finding(Status.FAIL, "the AWS identity may not read the environment (airflow:GetEnvironment denied)",
+                       explanation=f"GetEnvironment answered {said}. The doctor reads the environment's version, status "
+                                   "and web server from it.",
+                       fix=Fix("Add this statement to the identity's IAM policy:",
+                               (statement("airflow:GetEnvironment", resource),), DOCS_POLICY),
+                       why_ui_works=WHY_UI_IAM, code="mwaa-denied")
+    return Finding(Status.FAIL, f"GetEnvironment failed: {said}",
+                   explanation="The MWAA service refused or could not answer the call that describes the environment "
+                               "(a signature refused, an expired session, or no route to the endpoint).",
+                   fix=Fix("Check the AWS credentials and region of this shell:", ("aws sts get-caller-identity",)),
+                   why_ui_works=WHY_UI_IAM, code="mwaa-service")
+
+
+def api_flavours(ctx: CheckContext) -> tuple[ApiFlavour, ...] | None:
+    """The one API the environment serves (MWAA forwards to its own version's), or None when not on MWAA."""
+    mwaa = state(ctx)
+    if mwaa is None or mwaa.environment is None:
+        return None
+    return (ApiFlavour.V2,) if mwaa.environment.api_prefix == "/api/v2" else (ApiFlavour.V1,)
+
+
+def environment_notes(ctx: CheckContext) -> list[str]:
+    mwaa = state(ctx)
+    if mwaa is None or mwaa.environment is None:
+        return []
+    env = mwaa.environment
+    way = ("InvokeRestApi (POST /restapi/{Name}, SigV4): Airflow's answers unwrapped" if mwaa.via is AwsVia.INVOKE_REST_API
+           else "a web login token (CreateWebLoginToken) exchanged at the web server")
+    return [f"GetEnvironment: {env.name} is {env.status}, Airflow {env.airflow_version}, web server "
+            f"{env.webserver_url or 'not reported'} ({env.access_mode or 'access mode not reported'})",
+            f"the API is reached through {way}"]
+
+
+def unreachable(ctx: CheckContext, failure: TransportError) -> Finding | None:
+    """The web server cannot be reached: on a PRIVATE_ONLY environment that is the classic VPN case."""
+    mwaa = state(ctx)
+    if mwaa is None or mwaa.environment is None or mwaa.environment.access_mode != "PRIVATE_ONLY":
+        return None
+    name = mwaa.environment.name
+    return Finding(
+        Status.FAIL, f"the web server of {name!r} is PRIVATE_ONLY and this machine cannot reach it ({failure.message})",
+        explanation="GetEnvironment reports WebserverAccessMode PRIVATE_ONLY: the web server has an address only "
+                    "inside the environment's VPC. A script outside the VPC (no VPN, no peering, no VPC endpoint) "
+                    "cannot open a connection to it, whatever its credentials. InvokeRestApi needs no route to the web "
+                    "server: AWS calls it from inside.",
+        fix=Fix("Call the API through InvokeRestApi instead (auth: {type: aws, via: invoke-rest-api}), or run the "
+                "script inside the VPC / over the VPN.", ("aws mwaa invoke-rest-api --name " + name
+                                                          + " --method GET --path /dags",), DOCS_POLICY),
+        why_ui_works="Your browser reaches the web server over the VPN (or from inside the VPC); this script runs "
+                     "where there is no route to it.", code="mwaa-private")
+
+
+# --- auth-backend -------------------------------------------------------------------------------------
+
+def authenticate(ctx: CheckContext) -> Finding:
+    mwaa = state(ctx)
+    if mwaa.via is AwsVia.WEB_LOGIN:
+        credentials = _web_login(ctx)
+        if isinstance(credentials, Finding):
+            return credentials
+    else:
+        credentials = Credentials(Scheme.AWS)
+    trial = try_credentials(ctx, credentials)
+    if trial.response is None:
+        return Finding(Status.FAIL, f"the API read got no answer: {trial.note}",
+                       explanation="The request did not get an answer from AWS, so the identity was not judged.",
+                       fix=Fix("Run the check again; the evidence shows the request.", ()))
+    refused = service_refusal(ctx, trial.response)
+    if refused is not None:
+        return refused
+    read = ctx.facts.api_path("/dags")
+    if trial.accepted:
+        ctx.facts.credentials = credentials
+        ctx.facts.auth_scheme = ("AWS IAM (InvokeRestApi)" if mwaa.via is AwsVia.INVOKE_REST_API
+                                 else "AWS IAM (web login token)")
+        return Finding(Status.PASS, f"{ctx.facts.auth_scheme} accepted{_who(ctx)}: GET {read} answered 200",
+                       details=tuple(environment_notes(ctx)))
+    return _role_cannot_read(ctx, trial.response)
+
+
+def _who(ctx: CheckContext) -> str:
+    return f" as {ctx.facts.identity}" if ctx.facts.identity else ""
+
+
+def _role_cannot_read(ctx: CheckContext, response: ProbeResponse) -> Finding:
+    mwaa = state(ctx)
+    return Finding(
+        Status.FAIL, f"Airflow refused the mapped identity: GET {ctx.facts.api_path('/dags')} answered {response.status} "
+                     f"({error_detail(response, 100)})",
+        explanation="AWS let the call through (the IAM policy allows it), but the Airflow role the policy's resource "
+                    "ARN maps this identity to may not even read DAGs: the Public role, or a policy whose resource "
+                    "names no built-in role. The role is the last part of the resource ARN.",
+        fix=Fix(f"Allow the identity the {TRIGGER_ROLE} role (or Op/Admin) in its IAM policy:",
+                (statement(_action(mwaa), mwaa.role_arn(TRIGGER_ROLE)),), DOCS_POLICY),
+        why_ui_works=WHY_UI_IAM, code="mwaa-role")
+
+
+def _action(mwaa: Any) -> str:
+    return "airflow:InvokeRestApi" if mwaa.via is AwsVia.INVOKE_REST_API else "airflow:CreateWebLoginToken"
+
+
+def _web_login(ctx: CheckContext) -> "Credentials | Finding":
+    """CreateWebLoginToken, then the web server's MWAA login: the session cookie (Airflow 2) or `_token` (Airflow 3)."""
+    mwaa = state(ctx)
+    answer = mwaa.create_web_login_token()
+    if not isinstance(answer, dict):
+        return _refused_by_aws(ctx, answer.code, answer.message)
+    token = str(answer.get("WebToken") or "")
+    REGISTRY.add(token)
+    ctx.facts.identity = answer.get("AirflowIdentity") or None
+    assert ctx.facts.api is not None
+    path = LOGIN_PATHS[ctx.facts.api]
+    response = ctx.probe.post(path, data={"token": token})
+    name = "_token" if ctx.facts.api is ApiFlavour.V2 else "session"
+    value = response.cookies.get(name)
+    if not value:
+        return Finding(Status.FAIL, f"POST {path} with the web login token answered {response.status} and set no "
+                                    f"'{name}' cookie ({error_detail(response, 100)})",
+                       explanation="The web server did not accept the token. A web login token is valid for 60 s and "
+                                   "only once; a script must exchange it right after CreateWebLoginToken.",
+                       fix=Fix("Create the token and post it at once, as the request that works below does.", (),
+                               DOCS_WEB_LOGIN),
+                       why_ui_works="The console exchanges its token immediately in the browser.", code="mwaa-web-login")
+    REGISTRY.add(value)
+    return Credentials(Scheme.AWS, "session" if name == "session" else "token", Secret(value))
+
+
+def _refused_by_aws(ctx: CheckContext, code: str, message: str) -> Finding:
+    mwaa = state(ctx)
+    action = _action(mwaa)
+    if code == "AccessDeniedException":
+        return Finding(
+            Status.FAIL, f"AWS denied {action} to this identity (AccessDeniedException)",
+            explanation=f"The MWAA service answered AccessDeniedException ({message}). The IAM policy of the identity "
+                        f"boto3 signs with has no statement allowing {action} on the environment's role ARN "
+                        "(arn:aws:airflow:<region>:<account>:role/<environment>/<Airflow role>); the role named there "
+                        "is the Airflow role the call acts as.",
+            fix=Fix(f"Add this statement to the identity's IAM policy ({TRIGGER_ROLE} is the lowest role that may "
+                    "trigger):", (statement(action, mwaa.role_arn(TRIGGER_ROLE)),), DOCS_POLICY),
+            why_ui_works=WHY_UI_IAM, code="mwaa-denied")
+    return Finding(Status.FAIL, f"the MWAA service refused the call: {code}" + (f" ({message})" if message else ""),
+                   explanation="AWS answered before Airflow was asked; the evidence shows its answer.",
+                   fix=Fix("Check the AWS credentials this shell signs with:", ("aws sts get-caller-identity",)),
+                   why_ui_works=WHY_UI_IAM, code="mwaa-service")
+
+
+def service_refusal(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
+    """The MWAA service's own refusal in an answer (AWS's x-amzn-ErrorType header), not Airflow's: its finding."""
+    mwaa = state(ctx)
+    if mwaa is None:
+        return None
+    from airflow_doctor.mwaa import MAX_PATH, api_path_length, service_error
+
+    error = service_error(response.headers, json_object(response))
+    if error is None:
+        return None
+    length = api_path_length(urlsplit(response.url).path)
+    if error.code == "ValidationException" and length > MAX_PATH:
+        return path_too_long(ctx, length, error.message)
+    return _refused_by_aws(ctx, error.code, error.message)
+
+
+def path_too_long(ctx: CheckContext, length: int, message: str) -> Finding:
+    dag_id = ctx.profile.dag_id or ""
+    return Finding(
+        Status.FAIL, f"the DAG id is too long for InvokeRestApi: the Path would be {length} characters, the limit is 64",
+        explanation=f"InvokeRestApi's Path (without /api/vN) holds at most 64 characters, and /dags/<dag id>/dagRuns "
+                    f"with the {len(dag_id)}-character id {dag_id!r} is longer; AWS refused it with ValidationException "
+                    f"({message}). No policy or setting lifts the limit.",
+        fix=Fix("Call this DAG through the web login token path instead (auth: {type: aws, via: web-login}): "
+                "CreateWebLoginToken, then the web server's login, then the REST API directly (the request that works "
+                "shows it), or give the DAG a shorter id.", (), DOCS_WEB_LOGIN),
+        why_ui_works="The UI talks to the web server directly (after a web login token), where paths have no such "
+                     "limit.", code="mwaa-path-length")
+
+
+# --- permissions --------------------------------------------------------------------------------------
+
+def lower_role(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
+    """Airflow's 403 to the trigger inside InvokeRestApi's answer: the policy maps the identity to a role that reads
+    DAGs (dag-exists passed) but may not trigger them, which among the built-in roles is Viewer."""
+    mwaa = state(ctx)
+    if mwaa is None:
+        return None
+    dag_id = ctx.facts.dag.dag_id if ctx.facts.dag else ctx.profile.dag_id
+    return Finding(
+        Status.FAIL, f"the IAM policy maps this identity to an Airflow role that may read but not trigger {dag_id!r} "
+                     f"(Viewer); triggering needs {TRIGGER_ROLE}, Op or Admin",
+        explanation=f"Airflow answered {response.status} ({error_detail(response, 100)}) inside AWS's answer: AWS let "
+                    "the call through, Airflow refused it. The Airflow role comes from the resource ARN of the "
+                    f"policy statement that allows {_action(mwaa)} (…:role/<environment>/<Role>). This identity "
+                    "could read the DAG but not trigger it: of the built-in roles that is Viewer.",
+        fix=Fix(f"Change (or add) the statement so its resource names the {TRIGGER_ROLE} role:",
+                (statement(_action(mwaa), mwaa.role_arn(TRIGGER_ROLE)),), DOCS_POLICY),
+        why_ui_works=WHY_UI_IAM, code="mwaa-role")
+
+
+# --- the request that works ---------------------------------------------------------------------------
+
+CLIENT = '''import os
+
+import boto3
+from botocore.config import Config
+
+# A custom endpoint (AWS_ENDPOINT_URL_MWAA, a VPC endpoint) takes no env./api. host prefix.
+custom_endpoint = bool(os.environ.get("AWS_ENDPOINT_URL_MWAA") or os.environ.get("AWS_ENDPOINT_URL"))
+mwaa = boto3.client("mwaa", region_name={region}, config=Config(inject_host_prefix=not custom_endpoint))
+'''
+
+
+def snippets(environment: str, region: str | None, web_url: str, api: ApiFlavour, dag_path: str, body: dict,
+             via: AwsVia) -> list[tuple[str, str]]:
+    """(label, Python code) of the request that works on MWAA: boto3's invoke_rest_api, or the web login path."""
+    client = CLIENT.format(region=json.dumps(region) if region else "None")
+    if via is AwsVia.INVOKE_REST_API:
+        return [("Python (boto3 invoke_rest_api)", client + f'''
+response = mwaa.invoke_rest_api(
+    Name={json.dumps(environment)},
+    Method="POST",
+    Path={json.dumps(dag_path)},
+    Body={body!r},
+)
+print(response["RestApiStatusCode"], response["RestApiResponse"]["dag_run_id"])''')]
+    login = LOGIN_PATHS[api]
+    if api is ApiFlavour.V2:
+        use = '''jwt = login.cookies["_token"]
+response = requests.post(
+    f"{AIRFLOW_URL}/api/v2''' + dag_path + '''",
+    json=''' + repr(body) + ''',
+    headers={"Authorization": f"Bearer {jwt}"},
+    timeout=30,
+)'''
+        start = "login = requests.post("
+    else:
+        use = '''response = web.post(
+    f"{AIRFLOW_URL}/api/v1''' + dag_path + '''",
+    json=''' + repr(body) + ''',
+    timeout=30,
+)'''
+        start = "web = requests.Session()\nlogin = web.post("
+    return [("Python (boto3 web login token + requests)", client + f'''import requests
+
+AIRFLOW_URL = {json.dumps(web_url)}
+grant = mwaa.create_web_login_token(Name={json.dumps(environment)})  # valid 60 s, once
+{start}f"{{AIRFLOW_URL}}{login}", data={{"token": grant["WebToken"]}}, allow_redirects=False,
+                 timeout=30)
+login.raise_for_status()
+{use}
+response.raise_for_status()
+print(response.json()["dag_run_id"])''')]
+
+
+def request_notes(mwaa: Any, via: AwsVia, dag_path: str) -> list[str]:
+    from airflow_doctor.mwaa import MAX_PATH
+
+    action = "airflow:InvokeRestApi" if via is AwsVia.INVOKE_REST_API else "airflow:CreateWebLoginToken"
+    notes = [f"boto3 signs with the AWS credentials of its usual chain; their IAM policy must allow {action} on "
+             f"{mwaa.role_arn(TRIGGER_ROLE)} (or the Op/Admin role)."]
+    if mwaa.via is AwsVia.INVOKE_REST_API and len(dag_path) > MAX_PATH:
+        notes.append(f"The Path {dag_path} is {len(dag_path)} characters, over InvokeRestApi's 64: this request takes the "
+                     "web login path instead, which has no such limit.")
+    return notes

@@ -74,8 +74,8 @@ class Check:
         facts.airflow_version = str(body.get("version"))
         facts.server = version_response.headers.get("Server")
         notes = [f"version endpoint: {VERSION_PATHS[flavour]} answered {facts.airflow_version}",
-                 f"auth model: {auth_model(flavour)}", *_mwaa.environment_notes(ctx)]
-        if facts.platform is not Platform.SELF_HOSTED:
+                 *(_mwaa.environment_notes(ctx) or [f"auth model: {auth_model(flavour)}"])]
+        if facts.platform is not Platform.SELF_HOSTED and facts.mwaa is None:
             notes.append(f"platform: {facts.platform.value} ({PLATFORM_NOTES[facts.platform]})")
         if pasted and flavour is ApiFlavour.V2 and pasted.group(0).startswith("/api/v1"):
             notes.append("the pasted /api/v1 is Airflow 2's API; this server is Airflow 3, which serves only /api/v2")

@@ -83,7 +83,9 @@ def what_was_checked(profile: Profile, environ: Mapping[str, str] = os.environ) 
     shape = profile.request
     request = shape and " ".join(p for p in (shape.method, shape.path or "<the trigger path>",
                                               shape.content_type and f"({shape.content_type})") if p)
-    return Checked(url=redact_text(profile.url), auth_type=profile.auth.type.value,
+    url = profile.url or (profile.auth.aws and f"the web server of MWAA environment {profile.auth.aws.environment} "
+                                               "(from GetEnvironment)") or ""
+    return Checked(url=redact_text(url), auth_type=profile.auth.type.value,
                    user=profile.auth.username and redact_text(profile.auth.username),
                    dag_id=profile.dag_id and redact_text(profile.dag_id),
                    payload=payload and redact_text(payload), request=request and redact_text(request),

@@ -1,0 +1,217 @@
+"""AWS MWAA without a running Airflow: the profile, the optional extra, and the transport against the MWAA stand-in
+(SigV4 verified by botocore's own signer) with Airflow 2.10.5's recorded answers behind it on a local socket."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from typer.testing import CliRunner
+
+from airflow_doctor.checks.reachability import platform_of
+from airflow_doctor.cli import app
+from airflow_doctor.profiles import AwsVia, ProfileError, read_profiles_file, load_profile
+from tests.conftest import recorded, write_profile
+from tests.servers import LocalServer, Reply
+from tests.standins.fixtures import ACCESS_KEY, ARN, ENVIRONMENT, REGION, SECRET_CANARY, SECRET_KEY, aws_environment, policy
+from tests.standins.mwaa import AirflowUser, MwaaEnvironment, MwaaStandIn, Principal
+
+AIRFLOW_2 = "airflow-2.10.5"
+ANSWERS = ("v1_version", "health", "dags_basic_admin", "details_demo", "details_missing", "probe_admin")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class RecordedAirflow(LocalServer):
+    """Airflow 2.10.5's recorded answers on a real 127.0.0.1 socket (what the stand-in forwards to)."""
+
+    def __init__(self, names: tuple[str, ...] = ANSWERS) -> None:
+        self.answers = {}
+        for name in names:
+            answer = recorded(AIRFLOW_2, name)
+            self.answers[(answer["method"], answer["path"].split("?")[0])] = answer
+        super().__init__(self._answer)
+
+    def _answer(self, handler: BaseHTTPRequestHandler) -> Reply:
+        answer = self.answers.get((handler.command, handler.path.split("?")[0]))
+        if answer is None:
+            answer = recorded(AIRFLOW_2, "details_missing")
+        return Reply(answer["status"], answer["headers"], answer["body"].encode("utf-8"))
+
+
+@pytest.fixture
+def airflow() -> Iterator[RecordedAirflow]:
+    with RecordedAirflow() as server:
+        yield server
+
+
+def stand_in(airflow: RecordedAirflow, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, roles=("User",),
+             secret: str = SECRET_KEY, canary: str | None = None, **fields: Any) -> MwaaStandIn:
+    users = {role: AirflowUser(role.lower(), "pw") for role in ("Admin", "Op", "User", "Viewer")}
+    environment = MwaaEnvironment(ENVIRONMENT, airflow.url, fields.pop("airflow_version", "2.10.5"), users,
+                                  region=REGION, webserver_host=fields.pop("webserver_host", "airflow.example.invalid"),
+                                  **fields)
+    service = MwaaStandIn(environment, [Principal(ARN, ACCESS_KEY, SECRET_KEY, policy(*roles))], canary=canary)
+    aws_environment(monkeypatch, service.url, tmp_path)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    return service
+
+
+def mwaa_profile(tmp_path: Path, extra: str = "", dag_id: str = "doctor_demo") -> Path:
+    return write_profile(tmp_path, f"auth:\n  type: aws\n  environment: {ENVIRONMENT}\n  region: {REGION}\n{extra}"
+                                   f"dag_id: {dag_id}\n", "mwaa.yml")
+
+
+def check(profile: Path) -> tuple[int, dict[str, Any]]:
+    result = CliRunner().invoke(app, ["check", "--profile", str(profile), "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def result_of(data: dict[str, Any], check_id: str) -> dict[str, Any]:
+    return next(r for r in data["results"] if r["check_id"] == check_id)
+
+
+# --- the profile -----------------------------------------------------------------------------------
+
+def test_aws_profile_needs_no_url_and_defaults_to_invoke_rest_api(tmp_path: Path) -> None:
+    path = mwaa_profile(tmp_path, "  aws_profile: prod\n")
+    profile = load_profile(read_profiles_file(path, "--profile"), "mwaa")
+    assert profile.url == ""
+    assert profile.auth.aws is not None
+    assert (profile.auth.aws.environment, profile.auth.aws.region, profile.auth.aws.aws_profile,
+            profile.auth.aws.via) == (ENVIRONMENT, REGION, "prod", AwsVia.INVOKE_REST_API)
+
+
+@pytest.mark.parametrize("auth, sentence", [
+    ("{type: aws}", "auth type 'aws' needs 'environment'"),
+    ("{type: aws, environment: e, via: console}", "auth via 'console' is not known; use invoke-rest-api"),
+    ("{type: basic, username: a, password: b, environment: e}", "'environment' belongs to auth type 'aws'"),
+    ("{type: aws, environment: e, token: t}", "auth type 'aws' does not use 'token'"),
+])
+def test_bad_aws_profile_is_one_sentence_and_exit_code_2(tmp_path: Path, auth: str, sentence: str) -> None:
+    path = write_profile(tmp_path, f"profiles:\n  m:\n    url: https://x.example\n    auth: {auth}\n")
+    with pytest.raises(ProfileError, match=sentence.replace("'", ".")):
+        load_profile(read_profiles_file(path), "m")
+    result = CliRunner().invoke(app, ["check", "--profile", str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+# --- the optional extra ----------------------------------------------------------------------------
+
+def test_missing_boto3_is_one_sentence_naming_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "boto3", None)
+    result = CliRunner().invoke(app, ["check", "--profile", str(mwaa_profile(tmp_path))])
+    assert result.exit_code == 2
+    assert "pip install 'airflow-doctor[aws]'" in result.output and "Traceback" not in result.output
+
+
+def test_the_core_install_depends_on_no_cloud_client() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    core = " ".join(project["dependencies"]).lower()
+    assert "boto" not in core and "google" not in core
+    assert any(d.startswith("boto3") for d in project["optional-dependencies"]["aws"])
+
+
+def test_version_and_a_self_hosted_check_never_import_boto3(tmp_path: Path) -> None:
+    profile = write_profile(tmp_path, "url: http://127.0.0.1:9\nauth: {type: none}\ntimeout: {connect: 1, read: 1}\n")
+    code = ("import sys\nfrom typer.testing import CliRunner\nfrom airflow_doctor.cli import app\n"
+            f"CliRunner().invoke(app, ['--version'])\nCliRunner().invoke(app, ['check', '--profile', {str(profile)!r}])\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+# --- the transport through the stand-in ------------------------------------------------------------
+
+def test_every_check_reads_airflows_own_answers_through_invoke_rest_api(airflow, monkeypatch, tmp_path) -> None:
+    with stand_in(airflow, monkeypatch, tmp_path) as service:
+        code, data = check(mwaa_profile(tmp_path))
+    assert code == 0, [(r["check_id"], r["status"], r["summary"]) for r in data["results"]]
+    assert data["target"] == "https://airflow.example.invalid"
+    assert [c["Path"] for c in service.invocations][:3] == ["/version", "/health", "/dags"]
+    evidence = result_of(data, "dag-exists")["evidence"][0]
+    assert evidence["status"] == 200 and json.loads(evidence["response_body"])["dag_id"] == "doctor_demo"
+
+
+def test_airflows_error_inside_rest_api_client_exception_is_unwrapped(airflow, monkeypatch, tmp_path) -> None:
+    with stand_in(airflow, monkeypatch, tmp_path):
+        code, data = check(mwaa_profile(tmp_path, dag_id="doctor_nowhere"))
+    found = result_of(data, "dag-exists")
+    assert code == 1 and found["status"] == "fail"
+    assert found["evidence"][0]["status"] == 404
+    assert json.loads(found["evidence"][0]["response_body"]) == json.loads(recorded(AIRFLOW_2, "details_missing")["body"])
+
+
+def test_access_denied_keeps_aws_status_and_names_the_missing_statement(airflow, monkeypatch, tmp_path) -> None:
+    with stand_in(airflow, monkeypatch, tmp_path, roles=()):
+        code, data = check(mwaa_profile(tmp_path))
+    headline = data["diagnosis"]
+    assert code == 1 and headline["check_id"] == "reachability"
+    assert "AccessDeniedException" in headline["summary"]
+    statement = json.loads(headline["fix"]["commands"][0])
+    assert statement == {"Effect": "Allow", "Action": "airflow:InvokeRestApi",
+                         "Resource": f"arn:aws:airflow:{REGION}:111122223333:role/{ENVIRONMENT}/User"}
+    evidence = result_of(data, "reachability")["evidence"][0]
+    assert evidence["status"] == 403
+    assert ["x-amzn-ErrorType", "AccessDeniedException"] in evidence["response_headers"]
+
+
+def test_a_wrong_secret_key_is_refused_by_the_signature_check(airflow, monkeypatch, tmp_path) -> None:
+    with stand_in(airflow, monkeypatch, tmp_path, secret="not-" + SECRET_KEY) as service:
+        code, data = check(mwaa_profile(tmp_path))
+    assert code == 1 and data["diagnosis"]["check_id"] == "reachability"
+    assert "InvalidSignatureException" in data["diagnosis"]["summary"]
+    assert service.invocations == []
+
+
+def test_an_expired_signature_is_refused_as_aws_does(airflow, monkeypatch, tmp_path) -> None:
+    import botocore.auth
+
+    twenty_minutes_ago = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(minutes=20)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: twenty_minutes_ago)
+    with stand_in(airflow, monkeypatch, tmp_path):
+        _, data = check(mwaa_profile(tmp_path))
+    assert "Signature expired" in data["diagnosis"]["summary"]
+
+
+def test_a_dag_id_too_long_for_the_path_limit_gets_the_web_login_request(airflow, monkeypatch, tmp_path) -> None:
+    long_id = "orders_" + "x" * 50
+    with stand_in(airflow, monkeypatch, tmp_path) as service:
+        code, data = check(mwaa_profile(tmp_path, dag_id=long_id))
+    assert code == 1 and data["diagnosis"]["check_id"] == "dag-exists"
+    assert "the limit is 64" in data["diagnosis"]["summary"]
+    assert all(len(c["Path"]) <= 64 for c in service.invocations)
+    [snippet] = data["working_request"]["snippets"]
+    assert "create_web_login_token" in snippet["code"] and "/aws_mwaa/login" in snippet["code"]
+
+
+@pytest.mark.parametrize("fields, words", [
+    ({"status": "CREATE_FAILED"}, "is CREATE_FAILED, not AVAILABLE"),
+    ({"airflow_version": "2.2.2"}, "has no InvokeRestApi (2.4.3 or later)"),
+])
+def test_environment_facts_stop_the_check_before_any_airflow_call(airflow, monkeypatch, tmp_path, fields, words) -> None:
+    with stand_in(airflow, monkeypatch, tmp_path, **fields) as service:
+        _, data = check(mwaa_profile(tmp_path))
+    assert words in data["diagnosis"]["summary"]
+    assert service.invocations == []
+
+
+def test_the_secret_key_echoed_in_an_aws_error_is_masked(airflow, monkeypatch, tmp_path) -> None:
+    with stand_in(airflow, monkeypatch, tmp_path, roles=(), canary=SECRET_KEY):
+        result = CliRunner().invoke(app, ["check", "--profile", str(mwaa_profile(tmp_path)), "--format", "json", "-vv"])
+    assert "AccessDeniedException" in result.output
+    assert SECRET_CANARY not in result.output
+
+
+@pytest.mark.parametrize("host", ["abc123-4f5e.c2.us-east-1.airflow.amazonaws.com",
+                                  "0a1b2c3d-4e5f-6789.c7.eu-west-1.airflow.on.aws"])
+def test_mwaa_web_server_names_are_recognised(host: str) -> None:
+    assert platform_of(f"https://{host}").value == "AWS MWAA"

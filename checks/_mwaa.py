@@ -243,8 +243,10 @@ def service_refusal(ctx: CheckContext, response: ProbeResponse) -> Finding | Non
     mwaa = state(ctx)
     if mwaa is None:
         return None
-    from airflow_doctor.mwaa import MAX_PATH, api_path_length, service_error
+    from airflow_doctor.mwaa import MAX_PATH, SERVICE_TIMEOUT_S, api_path_length, service_error
 
+    if response.status >= 500 and response.elapsed_ms >= SERVICE_TIMEOUT_S * 1000:
+        return timed_out(ctx, response)
     error = service_error(response.headers, json_object(response))
     if error is None:
         return None
@@ -252,6 +254,23 @@ def service_refusal(ctx: CheckContext, response: ProbeResponse) -> Finding | Non
     if error.code == "ValidationException" and length > MAX_PATH:
         return path_too_long(ctx, length, error.message)
     return _refused_by_aws(ctx, error.code, error.message)
+
+
+def timed_out(ctx: CheckContext, response: ProbeResponse) -> Finding:
+    from airflow_doctor.mwaa import SERVICE_TIMEOUT_S
+
+    path = urlsplit(response.url).path
+    return Finding(
+        Status.FAIL, f"InvokeRestApi gave up on {path} after {response.elapsed_ms / 1000:.0f} s: the Airflow web server "
+                     f"did not answer within MWAA's {SERVICE_TIMEOUT_S} s limit",
+        explanation=f"The call took {response.elapsed_ms / 1000:.1f} s and came back {response.status} "
+                    f"({error_detail(response, 100)}). InvokeRestApi waits at most {SERVICE_TIMEOUT_S} s for the web "
+                    "server; a busy or undersized web server, or a request that makes Airflow scan much (a large "
+                    "list without a limit), runs past it. A longer client timeout does not help.",
+        fix=Fix("Ask for less per call (a limit on list endpoints), scale the environment's web servers "
+                "(MinWebservers/MaxWebservers, a larger EnvironmentClass), or retry outside busy hours.", ()),
+        why_ui_works="The UI talks to the web server directly, without InvokeRestApi's 10 s limit.",
+        code="mwaa-timeout")
 
 
 def path_too_long(ctx: CheckContext, length: int, message: str) -> Finding:
@@ -266,6 +285,24 @@ def path_too_long(ctx: CheckContext, length: int, message: str) -> Finding:
                 "shows it), or give the DAG a shorter id.", (), DOCS_WEB_LOGIN),
         why_ui_works="The UI talks to the web server directly (after a web login token), where paths have no such "
                      "limit.", code="mwaa-path-length")
+
+
+def fit_run_id(ctx: CheckContext, body: dict) -> dict:
+    """The test run's id, short enough that InvokeRestApi can follow and delete the run: the Path
+    /dags/<dag>/dagRuns/<run id> counts against the 64-character limit too."""
+    mwaa = state(ctx)
+    if mwaa is None or mwaa.via is not AwsVia.INVOKE_REST_API:
+        return body
+    from urllib.parse import quote
+
+    from airflow_doctor.mwaa import MAX_PATH
+
+    run_id = str(body.get("dag_run_id", ""))
+    dag = quote(ctx.facts.dag.dag_id if ctx.facts.dag else ctx.profile.dag_id or "", safe="")
+    if len(f"/dags/{dag}/dagRuns/{run_id}") <= MAX_PATH:
+        return body
+    digits = "".join(c for c in run_id if c.isdigit())
+    return {**body, "dag_run_id": f"doctor_{digits[:8]}T{digits[8:14]}"}
 
 
 # --- permissions --------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
+from airflow_doctor.checks import _mwaa
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object
 from airflow_doctor.checks.payload_schema import correct, schema_issues
 from airflow_doctor.failures import transport_finding, what_happened
@@ -65,7 +66,7 @@ class Check:
         v2 = facts.api is ApiFlavour.V2
         payload = ctx.profile.payload if isinstance(ctx.profile.payload, dict) else {}
         problems = schema_issues(payload, v2, facts.airflow_version or "")
-        body = trigger_body(payload, v2, facts.airflow_version or "")
+        body = _mwaa.fit_run_id(ctx, trigger_body(payload, v2, facts.airflow_version or ""))
         path = facts.api_path(f"/dags/{quote(facts.dag.dag_id, safe='')}/dagRuns")
         plan = (f"POST {facts.base_url}{path}\n{json.dumps(redact_json(body), ensure_ascii=False)}\n"
                 f"This creates a real run of {facts.dag.dag_id!r}"

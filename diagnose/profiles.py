@@ -108,7 +108,12 @@ class Profile:
 
     def shown_fields(self) -> list[tuple[str, str, str]]:
         """(field, value with secrets masked, where it came from) for `profiles show`."""
-        rows = [("url", self.url), ("auth.type", self.auth.type.value)]
+        rows = [("url", self.url or "(the MWAA environment's web server)"), ("auth.type", self.auth.type.value)]
+        if self.auth.aws is not None:
+            rows += [("auth.environment", self.auth.aws.environment),
+                     ("auth.region", self.auth.aws.region or "(from the AWS config)"),
+                     ("auth.aws_profile", self.auth.aws.aws_profile or "(boto3's default chain)"),
+                     ("auth.via", self.auth.aws.via.value)]
         if self.auth.username is not None:
             rows.append(("auth.username", self.auth.username))
         if self.auth.password is not None:
@@ -774,7 +779,8 @@ class _Builder:
             self.registry.add(token)
             bare = token.reveal().strip()
             self.registry.add(bare[7:].strip() if bare.lower().startswith("bearer ") else bare)
-        return Auth(auth_type, values.get("username"), password, token, self.basic_encoding(body.get("encoding")), aws)
+        return Auth(auth_type, values.get("username"), password, token, self.basic_encoding(body.get("encoding")),
+                    aws=aws)
 
     def aws_target(self, node: _Node, body: dict[Any, _Node], auth_type: AuthType) -> AwsTarget | None:
         """The MWAA environment of auth type aws; its keys anywhere else are a mistake worth one sentence."""

@@ -20,7 +20,7 @@ from airflow_doctor.cli import app
 
 from tests.integration.conftest import FAB3, Server
 from tests.integration.test_scenarios import first_failure, run_check, statuses
-from tests.standins.fixtures import ENVIRONMENT, SECRET_CANARY, SECRET_KEY, Mwaa, mwaa_factory, policy  # noqa: F401
+from tests.standins.mwaa_fixtures import ENVIRONMENT, SECRET_CANARY, SECRET_KEY, Mwaa, mwaa_factory, policy  # noqa: F401
 from tests.standins.mwaa import Statement
 
 pytestmark = pytest.mark.integration
@@ -83,6 +83,20 @@ def test_every_check_runs_through_mwaa_and_the_printed_request_creates_a_run(any
         assert {call["Path"] for call in mwaa.service.invocations} >= {"/dags", "/dags/doctor_demo/details"}
     assert_snippet_creates_a_run(data, any_airflow, tmp_path)
     assert SECRET_KEY not in json.dumps(data)
+
+
+def test_trigger_through_invoke_rest_api_creates_and_deletes_its_run(fab3: Server, mwaa_factory, tmp_path) -> None:
+    mwaa: Mwaa = mwaa_factory(fab3)
+    before = fab3.run_ids("doctor_demo")
+
+    code, data = run_check(mwaa.profile(tmp_path), "--trigger", "--yes", "--wait", "0", "--cleanup")
+
+    trial = next(r for r in data["results"] if r["check_id"] == "test-trigger")
+    assert code == 0 and trial["status"] == "pass", trial
+    created = [c for c in mwaa.service.invocations if c["Method"] == "POST" and "dag_run_id" in (c.get("Body") or {})]
+    deleted = [c["Path"] for c in mwaa.service.invocations if c["Method"] == "DELETE"]
+    assert len(created) == 1 and deleted == [f"/dags/doctor_demo/dagRuns/{created[0]['Body']['dag_run_id']}"]
+    assert fab3.run_ids("doctor_demo") == before
 
 
 SCENARIOS = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 import sys
 import tomllib
 from datetime import datetime, timedelta, timezone
@@ -20,7 +21,7 @@ from airflow_doctor.cli import app
 from airflow_doctor.profiles import AwsVia, ProfileError, read_profiles_file, load_profile
 from tests.conftest import recorded, write_profile
 from tests.servers import LocalServer, Reply
-from tests.standins.fixtures import ACCESS_KEY, ARN, ENVIRONMENT, REGION, SECRET_CANARY, SECRET_KEY, aws_environment, policy
+from tests.standins.mwaa_fixtures import ACCESS_KEY, ARN, ENVIRONMENT, REGION, SECRET_CANARY, SECRET_KEY, aws_environment, policy
 from tests.standins.mwaa import AirflowUser, MwaaEnvironment, MwaaStandIn, Principal
 
 AIRFLOW_2 = "airflow-2.10.5"
@@ -29,16 +30,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class RecordedAirflow(LocalServer):
-    """Airflow 2.10.5's recorded answers on a real 127.0.0.1 socket (what the stand-in forwards to)."""
+    """Airflow 2.10.5's recorded answers on a real 127.0.0.1 socket (what the stand-in forwards to). A path in
+    `held` is answered only once `release` is set: a web server too busy to answer."""
 
-    def __init__(self, names: tuple[str, ...] = ANSWERS) -> None:
+    def __init__(self, names: tuple[str, ...] = ANSWERS, held: str | None = None) -> None:
+        self.held, self.release = held, threading.Event()
         self.answers = {}
         for name in names:
             answer = recorded(AIRFLOW_2, name)
             self.answers[(answer["method"], answer["path"].split("?")[0])] = answer
         super().__init__(self._answer)
 
-    def _answer(self, handler: BaseHTTPRequestHandler) -> Reply:
+    def _answer(self, handler: BaseHTTPRequestHandler) -> Reply | None:
+        if handler.path.split("?")[0] == self.held:
+            self.release.wait(60)
+            return None  # the caller gave up long ago: close without an answer
         answer = self.answers.get((handler.command, handler.path.split("?")[0]))
         if answer is None:
             answer = recorded(AIRFLOW_2, "details_missing")
@@ -209,6 +215,17 @@ def test_the_secret_key_echoed_in_an_aws_error_is_masked(airflow, monkeypatch, t
         result = CliRunner().invoke(app, ["check", "--profile", str(mwaa_profile(tmp_path)), "--format", "json", "-vv"])
     assert "AccessDeniedException" in result.output
     assert SECRET_CANARY not in result.output
+
+
+def test_airflow_slower_than_invoke_rest_apis_10_s_is_named(monkeypatch, tmp_path) -> None:
+    with RecordedAirflow(held="/api/v1/dags") as slow:
+        try:
+            with stand_in(slow, monkeypatch, tmp_path):
+                code, data = check(mwaa_profile(tmp_path))
+        finally:
+            slow.release.set()
+    assert code == 1 and data["diagnosis"]["check_id"] == "auth-backend"
+    assert "MWAA's 10 s limit" in data["diagnosis"]["summary"]
 
 
 @pytest.mark.parametrize("host", ["abc123-4f5e.c2.us-east-1.airflow.amazonaws.com",

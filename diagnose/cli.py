@@ -640,17 +640,17 @@ def profiles_add(name: str = typer.Argument(..., help="The name to save the prof
 
 
 EXAMPLES = {"basic": "airflow2-basic.yml", "jwt": "airflow3-jwt.yml", "token": "astronomer-token.yml",
-            "sandbox": "sandbox.yml"}
+            "sandbox": "sandbox.yml", "aws": "aws-mwaa.yml"}
 
 
 @profiles_app.command("example")
-def profiles_example(kind: str = typer.Argument("basic", help="basic, jwt, token or sandbox (aws and google are not built yet).")) -> None:
+def profiles_example(kind: str = typer.Argument("basic", help="basic, jwt, token, aws or sandbox (google is not built yet).")) -> None:
     """Print a sample profile (shipped with the package): redirect it to a file and edit it."""
 
     def body() -> int:
         from importlib.resources import files
 
-        if kind in ("aws", "google"):
+        if kind == "google":
             raise UsageError(f"there is no {kind} example yet: signing in through "
                              f"{'AWS IAM (MWAA)' if kind == 'aws' else 'Google (Cloud Composer)'} is not supported yet; "
                              f"for Composer, the token example works with an access token.")

@@ -82,7 +82,31 @@ def test_every_check_runs_through_mwaa_and_the_printed_request_creates_a_run(any
         assert {call["role"] for call in mwaa.service.invocations} == {"User"}
         assert {call["Path"] for call in mwaa.service.invocations} >= {"/dags", "/dags/doctor_demo/details"}
     assert_snippet_creates_a_run(data, any_airflow, tmp_path)
-    assert SECRET_KEY not in json.dumps(data)
+    shown = json.dumps(data)
+    assert SECRET_KEY not in shown
+    assert not [value for value in mwaa.service.issued if value in shown or value[:40] in shown]
+    if via == "web-login":
+        assert mwaa.service.issued, "the doctor went through CreateWebLoginToken and the web server's login"
+
+
+WEB_LOGIN_SCENARIOS = {
+    "no-create-web-login-token-statement": ({"statements": policy("User", actions=("airflow:InvokeRestApi",))},
+                                            "denied airflow:CreateWebLoginToken"),
+    "web-token-expired": ({"web_token_ttl": 0.0}, "set no"),
+}
+
+
+@pytest.mark.parametrize("name", list(WEB_LOGIN_SCENARIOS))
+@pytest.mark.parametrize("key", ["2.10.5", FAB3])
+def test_web_login_cause_is_named(name: str, key: str, airflow_servers, mwaa_factory, tmp_path) -> None:
+    options, words = WEB_LOGIN_SCENARIOS[name]
+    mwaa: Mwaa = mwaa_factory(airflow_servers[key], **options)
+
+    code, data = run_check(mwaa.profile(tmp_path, via="web-login", url=mwaa.web.url))
+
+    assert code == 1 and first_failure(data) == "auth-backend", json.dumps(statuses(data))
+    assert words in diagnosis(data)["summary"]
+    assert diagnosis(data)["fix"] is not None
 
 
 def test_trigger_through_invoke_rest_api_creates_and_deletes_its_run(fab3: Server, mwaa_factory, tmp_path) -> None:

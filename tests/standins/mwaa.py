@@ -105,11 +105,15 @@ class MwaaEnvironment:
 class MwaaStandIn:
     """The MWAA control plane on 127.0.0.1 (use as a context manager); `url` goes in AWS_ENDPOINT_URL_MWAA."""
 
-    def __init__(self, environment: MwaaEnvironment, principals: list[Principal], canary: str | None = None) -> None:
+    def __init__(self, environment: MwaaEnvironment, principals: list[Principal], canary: str | None = None,
+                 web_token_ttl: float = WEB_TOKEN_TTL_S) -> None:
         self.environment = environment
         self.principals = {p.access_key: p for p in principals}
         self.canary = canary
+        self.web_token_ttl = web_token_ttl
         self.web_tokens: dict[str, tuple[str, float]] = {}
+        self.issued: list[str] = []
+        """Every web login token and every Airflow credential handed out (none may reach a report)."""
         self.invocations: list[dict[str, Any]] = []
         self.server = LocalServer(self._route)
         self.url = self.server.url
@@ -250,7 +254,8 @@ class MwaaStandIn:
         if role is None:
             return self._denied(principal, "airflow:CreateWebLoginToken", env.role_arn("Admin"))
         token = "webtoken-" + secrets.token_urlsafe(24)
-        self.web_tokens[token] = (role, time.monotonic() + WEB_TOKEN_TTL_S)
+        self.web_tokens[token] = (role, time.monotonic() + self.web_token_ttl)
+        self.issued.append(token)
         user = env.users.get(role)
         identity = principal.arn.split(":")[-1]
         body = {"WebToken": token, "WebServerHostname": env.webserver_host or "",
@@ -301,9 +306,12 @@ class MwaaWebServer:
         if user is None:
             return Reply(401, {"Content-Type": "text/plain"}, b"Unauthorized")
         if self.service.environment.major >= 3:
-            cookie = f"_token={self.service.airflow_token(user)}; Path=/"
+            value = self.service.airflow_token(user)
+            cookie = f"_token={value}; Path=/"
         else:
-            cookie = f"session={airflow2_session(self.service.environment.airflow_url, user)}; Path=/; HttpOnly"
+            value = airflow2_session(self.service.environment.airflow_url, user)
+            cookie = f"session={value}; Path=/; HttpOnly"
+        self.service.issued.append(value)
         return Reply(302, {"Location": "/", "Set-Cookie": cookie}, b"")
 
     def _forward(self, handler: BaseHTTPRequestHandler) -> Reply:

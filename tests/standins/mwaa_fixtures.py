@@ -25,10 +25,15 @@ ARN = "arn:aws:iam::111122223333:user/doctor-script"
 ROLE_USERS = {"Admin": ADMIN_USER, "Op": "op", "User": "user1", "Viewer": "viewer"}
 
 
-def policy(*roles: str, read_environment: bool = True, env: str = ENVIRONMENT) -> list[Statement]:
-    """A policy allowing InvokeRestApi and CreateWebLoginToken as each of `roles` (and, by default, GetEnvironment)."""
+ACTIONS = ("airflow:InvokeRestApi", "airflow:CreateWebLoginToken")
+
+
+def policy(*roles: str, read_environment: bool = True, env: str = ENVIRONMENT,
+           actions: tuple[str, ...] = ACTIONS) -> list[Statement]:
+    """A policy allowing `actions` (InvokeRestApi and CreateWebLoginToken) as each of `roles` (and, by default,
+    GetEnvironment)."""
     resources = [f"arn:aws:airflow:{REGION}:111122223333:role/{env}/{role}" for role in roles]
-    statements = [Statement(["airflow:InvokeRestApi", "airflow:CreateWebLoginToken"], resources)] if roles else []
+    statements = [Statement(list(actions), resources)] if roles else []
     if read_environment:
         statements.append(Statement("airflow:GetEnvironment", f"arn:aws:airflow:{REGION}:111122223333:environment/*"))
     return statements
@@ -74,11 +79,12 @@ def mwaa_factory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # type: igno
     started: list[Mwaa] = []
 
     def start(server: Server, roles: tuple[str, ...] = ("User",), statements: list[Statement] | None = None,
-              canary: str | None = None, web_host: str | None = None, **fields) -> Mwaa:  # type: ignore[no-untyped-def]
+              canary: str | None = None, web_host: str | None = None, web_token_ttl: float = 60.0,
+              **fields) -> Mwaa:  # type: ignore[no-untyped-def]
         version = fields.pop("airflow_version", server.version)
         environment = MwaaEnvironment(ENVIRONMENT, server.url, version, airflow_users(server), region=REGION, **fields)
         principal = Principal(ARN, ACCESS_KEY, SECRET_KEY, statements if statements is not None else policy(*roles))
-        service = MwaaStandIn(environment, [principal], canary=canary).__enter__()
+        service = MwaaStandIn(environment, [principal], canary=canary, web_token_ttl=web_token_ttl).__enter__()
         web = MwaaWebServer(service).__enter__()
         environment.webserver_host = web_host or f"http://{web.host}"
         mwaa = Mwaa(service, web, server)

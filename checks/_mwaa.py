@@ -45,8 +45,10 @@ def environment_finding(ctx: CheckContext) -> Finding | None:
     if mwaa is None:
         return None
     ctx.facts.platform = Platform.MWAA
-    if mwaa.failure is not None:
+    if mwaa.failure is not None and not environment_optional(ctx):
         return _get_environment_refused(ctx, mwaa)
+    if mwaa.environment is None:
+        return None
     env = mwaa.environment
     ctx.facts.airflow_version = env.airflow_version or None
     if env.status != "AVAILABLE":
@@ -71,6 +73,28 @@ def environment_finding(ctx: CheckContext) -> Finding | None:
                     DOCS_POLICY),
             why_ui_works="The UI signs in with a web login token, which older environments support.", code="mwaa-old")
     return None
+
+
+def environment_optional(ctx: CheckContext) -> bool:
+    """GetEnvironment refused by IAM alone need not stop the check: InvokeRestApi (or a web server url in the profile)
+    reaches Airflow without it. Many policies grant only the action the script uses."""
+    mwaa = state(ctx)
+    return (mwaa.failure is not None and mwaa.failure.code == "AccessDeniedException"
+            and (mwaa.via is AwsVia.INVOKE_REST_API or bool(ctx.profile.url)))
+
+
+def environment_warnings(ctx: CheckContext) -> list[Finding]:
+    """The environment's facts that could not be read, when the check goes on without them."""
+    mwaa = state(ctx)
+    if mwaa is None or not environment_optional(ctx):
+        return []
+    resource = f"arn:aws:airflow:{mwaa.region}:<account>:environment/{mwaa.target.environment}"
+    return [Finding(Status.WARN, "GetEnvironment was denied, so the environment's status, version and web server "
+                                 "access mode are not checked",
+                    explanation=f"AWS answered {mwaa.failure.code}: {mwaa.failure.message}. The checks go on through "
+                                "the API; only the environment's own facts are missing from this report.",
+                    fix=Fix("To have them checked too, allow the identity to read the environment:",
+                            (statement("airflow:GetEnvironment", resource),), DOCS_POLICY))]
 
 
 def _get_environment_refused(ctx: CheckContext, mwaa: Any) -> Finding:

@@ -48,6 +48,7 @@ class Check:
         managed = _mwaa.environment_finding(ctx)
         if managed is not None:
             return managed
+        warnings += _mwaa.environment_warnings(ctx)
 
         pasted = _PASTED_API.search(urlsplit(facts.base_url).path)
         if pasted:

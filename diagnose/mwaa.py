@@ -120,7 +120,10 @@ class MwaaState:
         return f"arn:aws:airflow:{self.region or '<region>'}:<account>:role/{self.target.environment}/{role}"
 
     def create_web_login_token(self) -> dict[str, Any] | AwsError:
-        return self.client.call("CreateWebLoginToken", Name=self.target.environment)
+        try:
+            return self.client.call("CreateWebLoginToken", Name=self.target.environment)
+        except self.client._botocore.exceptions.BotoCoreError as failure:
+            return AwsError("CreateWebLoginToken", type(failure).__name__, " ".join(str(failure).split()))
 
 
 class MwaaClient:

@@ -199,6 +199,16 @@ def test_a_dag_id_too_long_for_the_path_limit_gets_the_web_login_request(airflow
     assert "create_web_login_token" in snippet["code"] and "/aws_mwaa/login" in snippet["code"]
 
 
+def test_a_policy_without_get_environment_still_checks_through_invoke_rest_api(airflow, monkeypatch, tmp_path) -> None:
+    with stand_in(airflow, monkeypatch, tmp_path) as service:
+        service.principals[ACCESS_KEY].policy = policy("User", read_environment=False)
+        code, data = check(mwaa_profile(tmp_path))
+    reachability = result_of(data, "reachability")
+    assert reachability["status"] == "warn" and "GetEnvironment was denied" in reachability["summary"]
+    assert {r["status"] for r in data["results"][1:]} <= {"pass", "skip"}
+    assert "airflow:GetEnvironment" in reachability["fix"]["commands"][0]
+
+
 @pytest.mark.parametrize("fields, words", [
     ({"status": "CREATE_FAILED"}, "is CREATE_FAILED, not AVAILABLE"),
     ({"airflow_version": "2.2.2"}, "has no InvokeRestApi (2.4.3 or later)"),

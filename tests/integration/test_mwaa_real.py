@@ -75,7 +75,10 @@ def test_every_check_runs_through_mwaa_and_the_printed_request_creates_a_run(any
     code, data = run_check(mwaa.profile(tmp_path, via=via, url=mwaa.web.url if via == "web-login" else None))
 
     assert code == 0, json.dumps(statuses(data))
-    assert {s for c, s in statuses(data).items() if c not in ("payload-schema", "test-trigger")} == {"pass"}, statuses(data)
+    results = [(r["check_id"], r["status"], r["summary"]) for r in data["results"]]
+    assert {s for c, s in statuses(data).items() if c not in ("reachability", "payload-schema", "test-trigger")} \
+        == {"pass"}, results
+    assert statuses(data)["reachability"] in ("pass", "warn"), results  # warn: a shared server's late heartbeat
     assert data["facts"]["platform"] == "AWS MWAA"
     assert any_airflow.run_ids("doctor_demo") == runs_before, "the doctor created a DAG run"
     if via == "invoke-rest-api":

@@ -51,6 +51,9 @@ REQUIRED_PARAMS = f', params={{"{REQUIRED_PARAM}": Param(type="string"), "batch_
 """A param without a default: the UI's trigger form asks for it, a script's conf must carry it (schedule None, as
 Airflow requires of such a DAG)."""
 
+LONG_DAG_ID = "doctor_orders_hourly_rollup_for_the_finance_dashboards_eu"
+"""A DAG id too long for MWAA's InvokeRestApi: /dags/<id>/dagRuns is over its 64-character Path limit."""
+
 DAGS_COMMON = {
     "doctor_demo.py": SAMPLE_DAG,
     "doctor_paused.py": dag_file("doctor_paused", paused=True),
@@ -61,6 +64,7 @@ DAGS_COMMON = {
     "doctor_becomes_broken.py": dag_file("doctor_becomes_broken"),
     "doctor_stale.py": dag_file("doctor_stale"),
     f"{REQUIRED_PARAM_DAG_ID}.py": dag_file(REQUIRED_PARAM_DAG_ID, extra=REQUIRED_PARAMS),
+    "doctor_long_id.py": dag_file(LONG_DAG_ID),
 }
 SLEEPER = '''PythonOperator(task_id="hold_the_slot", python_callable=lambda: __import__("time").sleep(90))'''
 

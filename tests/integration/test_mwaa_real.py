@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from typer.testing import CliRunner
 from airflow_doctor.cli import app
 
 from tests.integration.conftest import FAB3, Server
+from tests.integration.dags import LONG_DAG_ID
 from tests.integration.test_scenarios import first_failure, run_check, statuses
 from tests.standins.mwaa_fixtures import ENVIRONMENT, SECRET_CANARY, SECRET_KEY, Mwaa, mwaa_factory, policy  # noqa: F401
 from tests.standins.mwaa import Statement
@@ -26,7 +28,7 @@ from tests.standins.mwaa import Statement
 pytestmark = pytest.mark.integration
 
 KEYS = ("2.10.5", FAB3, "3.3.2")
-LONG_DAG_ID = "orders_" + "x" * 50
+UNKNOWN_LONG_DAG_ID = "orders_" + "x" * 50
 
 
 @pytest.fixture(params=KEYS, ids=lambda key: f"airflow-{key}")
@@ -133,7 +135,7 @@ SCENARIOS = {
     "no-invoke-rest-api-statement": ({}, (), {}, "reachability", ("denied airflow:InvokeRestApi",)),
     "viewer-role": ({}, ("Viewer",), {}, "permissions", ("Viewer", "User")),
     "public-role": ({}, ("Public",), {}, "auth-backend", ("refused the mapped identity",)),
-    "long-dag-id": ({}, ("User",), {"dag_id": LONG_DAG_ID}, "dag-exists", ("too long for InvokeRestApi", "64")),
+    "long-dag-id": ({}, ("User",), {"dag_id": UNKNOWN_LONG_DAG_ID}, "dag-exists", ("too long for InvokeRestApi", "64")),
 }
 
 
@@ -179,12 +181,28 @@ def test_private_web_server_is_explained_and_invoke_rest_api_still_works(airflow
     assert code == 0, json.dumps(statuses(data))
 
 
-def test_long_dag_id_request_takes_the_web_login_path(airflow2: Server, mwaa_factory, tmp_path) -> None:
+def wait_for_dag(server: Server, dag_id: str, timeout: float = 600.0) -> None:
+    """A deadline, not a wait: the DAG file is parsed within seconds, minutes on a loaded machine."""
+    deadline = time.monotonic() + timeout
+    while server.api("GET", f"/dags/{dag_id}").status_code != 200:
+        assert time.monotonic() < deadline, f"{dag_id} was not parsed within {timeout:.0f} s"
+        time.sleep(1)
+
+
+def test_a_dag_id_over_the_path_limit_is_triggered_by_the_printed_web_login_request(airflow2: Server, mwaa_factory,
+                                                                                    tmp_path) -> None:
+    wait_for_dag(airflow2, LONG_DAG_ID)
     mwaa: Mwaa = mwaa_factory(airflow2)
-    _, data = run_check(mwaa.profile(tmp_path, dag_id=LONG_DAG_ID))
+
+    code, data = run_check(mwaa.profile(tmp_path, dag_id=LONG_DAG_ID))
+    assert code == 1 and first_failure(data) == "dag-exists", json.dumps(statuses(data))
+    assert "too long for InvokeRestApi" in diagnosis(data)["summary"]
     [snippet] = data["working_request"]["snippets"]
     assert "create_web_login_token" in snippet["code"] and "invoke_rest_api" not in snippet["code"]
-    assert any("over InvokeRestApi's 64" in note for note in data["working_request"]["notes"])
+    assert_snippet_creates_a_run(data, airflow2, tmp_path, LONG_DAG_ID)
+
+    code, data = run_check(mwaa.profile(tmp_path, dag_id=LONG_DAG_ID, via="web-login", url=mwaa.web.url))
+    assert statuses(data)["dag-exists"] == "pass" and statuses(data)["permissions"] == "pass", json.dumps(statuses(data))
 
 
 def test_aws_secret_key_echoed_by_the_service_is_masked_in_every_format(airflow2: Server, mwaa_factory,

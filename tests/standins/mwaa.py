@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import requests
 
@@ -351,4 +351,4 @@ def _version(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", text)[:3])
 
 
-__all__ = ["MwaaStandIn", "MwaaWebServer", "MwaaEnvironment", "Principal", "Statement", "AirflowUser", "ROLES", "quote"]
+__all__ = ["MwaaStandIn", "MwaaWebServer", "MwaaEnvironment", "Principal", "Statement", "AirflowUser", "ROLES"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -98,5 +97,4 @@ def mwaa_factory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # type: igno
         mwaa.service.__exit__(None, None, None)
 
 
-__all__ = ["mwaa_factory", "Mwaa", "policy", "ENVIRONMENT", "REGION", "SECRET_KEY", "SECRET_CANARY", "ARN",
-           "Iterator"]
+__all__ = ["mwaa_factory", "Mwaa", "policy", "ENVIRONMENT", "REGION", "SECRET_KEY", "SECRET_CANARY", "ARN"]

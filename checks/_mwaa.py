@@ -343,8 +343,9 @@ def lower_role(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
                      f"(Viewer); triggering needs {TRIGGER_ROLE}, Op or Admin",
         explanation=f"Airflow answered {response.status} ({error_detail(response, 100)}) inside AWS's answer: AWS let "
                     "the call through, Airflow refused it. The Airflow role comes from the resource ARN of the "
-                    f"policy statement that allows {_action(mwaa)} (…:role/<environment>/<Role>). This identity "
-                    "could read the DAG but not trigger it: of the built-in roles that is Viewer.",
+                    f"policy statement that allows {_action(mwaa)} (…:role/<environment>/<Role>); a wildcard "
+                    "resource (\"*\", role/<environment>/*) does not give the highest role but one below Admin. "
+                    "This identity could read the DAG but not trigger it: of the built-in roles that is Viewer.",
         fix=Fix(f"Change (or add) the statement so its resource names the {TRIGGER_ROLE} role:",
                 (statement(_action(mwaa), mwaa.role_arn(TRIGGER_ROLE)),), DOCS_POLICY),
         why_ui_works=WHY_UI_IAM, code="mwaa-role")

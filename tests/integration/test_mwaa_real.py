@@ -152,9 +152,13 @@ def test_mwaa_cause_is_named_with_its_fix(name: str, airflow2: Server, mwaa_fact
     assert headline["fix"] is not None and headline["why_ui_works"].strip()
 
 
-@pytest.mark.parametrize("roles", [(), ("Viewer",)], ids=["no-statement", "viewer"])
-def test_the_named_iam_statement_fixes_it_when_added_to_the_policy(roles, fab3: Server, mwaa_factory, tmp_path) -> None:
-    mwaa: Mwaa = mwaa_factory(fab3, roles=roles)
+WILDCARD = [Statement("airflow:*", "*")]
+
+
+@pytest.mark.parametrize("statements", [policy(), policy("Viewer"), WILDCARD], ids=["no-statement", "viewer", "wildcard"])
+def test_the_named_iam_statement_fixes_it_when_added_to_the_policy(statements, fab3: Server, mwaa_factory,
+                                                                   tmp_path) -> None:
+    mwaa: Mwaa = mwaa_factory(fab3, statements=[*statements])
     _, data = run_check(mwaa.profile(tmp_path))
     fix = diagnosis(data)["fix"]
     added = json.loads(fix["commands"][0])

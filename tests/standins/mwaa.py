@@ -31,7 +31,11 @@ import requests
 from tests.servers import LocalServer, Reply
 
 ROLES = ("Admin", "Op", "User", "Viewer", "Public")
-"""Airflow's built-in roles, highest first: a policy that allows several maps the caller to the highest."""
+"""Airflow's built-in roles, highest first: a policy that names several role ARNs maps the caller to the highest."""
+WILDCARD_ROLE = "Viewer"
+"""The role a policy gets whose resource covers the role ARN only by a wildcard ("*", role/<env>/*). AWS says only
+that such a session is "mapped to a role that lacks" Admin's permissions (re:Post, MWAA REST API Forbidden errors);
+which role it is, is this stand-in's choice (README: unverified)."""
 BAD_SIGNATURE = ("The request signature we calculated does not match the signature you provided. Check your AWS "
                  "Secret Access Key and signing method. Consult the service documentation for details.")
 SKEW_S = 300
@@ -44,11 +48,13 @@ class Statement:
     resource: str | list[str]
     effect: str = "Allow"
 
-    def matches(self, action: str, resource: str) -> bool:
+    def matches(self, action: str, resource: str, exact: bool = False) -> bool:
+        """Whether the statement covers action and resource; `exact`: names the resource itself, no wildcard."""
         actions = [self.action] if isinstance(self.action, str) else self.action
         resources = [self.resource] if isinstance(self.resource, str) else self.resource
+        named = [r for r in resources if r == resource] if exact else resources
         return (any(fnmatch.fnmatchcase(action, a) for a in actions)
-                and any(fnmatch.fnmatchcase(resource, r) for r in resources))
+                and any(fnmatch.fnmatchcase(resource, r) for r in named))
 
 
 @dataclass
@@ -60,10 +66,10 @@ class Principal:
     secret_key: str
     policy: list[Statement] = field(default_factory=list)
 
-    def allowed(self, action: str, resource: str) -> bool:
+    def allowed(self, action: str, resource: str, exact: bool = False) -> bool:
         if any(s.effect == "Deny" and s.matches(action, resource) for s in self.policy):
             return False
-        return any(s.effect == "Allow" and s.matches(action, resource) for s in self.policy)
+        return any(s.effect == "Allow" and s.matches(action, resource, exact) for s in self.policy)
 
 
 @dataclass
@@ -180,7 +186,10 @@ class MwaaStandIn:
                      + (f" ({self.canary})" if self.canary else ""))
 
     def _role_of(self, principal: Principal, action: str) -> str | None:
-        return next((r for r in ROLES if principal.allowed(action, self.environment.role_arn(r))), None)
+        named = next((r for r in ROLES if principal.allowed(action, self.environment.role_arn(r), exact=True)), None)
+        if named is not None:
+            return named
+        return WILDCARD_ROLE if any(principal.allowed(action, self.environment.role_arn(r)) for r in ROLES) else None
 
     # --- operations --------------------------------------------------------------------------------
 

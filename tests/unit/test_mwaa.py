@@ -118,6 +118,21 @@ def test_missing_boto3_is_one_sentence_naming_the_extra(tmp_path: Path, monkeypa
     assert "pip install 'airflow-doctor[aws]'" in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("extra, unset, sentence", [
+    ("  aws_profile: nowhere\n", (), "the AWS profile 'nowhere' (auth.aws_profile) is not in ~/.aws/config"),
+    ("", ("AWS_REGION", "AWS_DEFAULT_REGION"), "no AWS region for the MWAA environment; set auth.region"),
+])
+def test_aws_setup_problems_are_one_sentence_before_any_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              extra: str, unset: tuple[str, ...], sentence: str) -> None:
+    aws_environment(monkeypatch, "http://127.0.0.1:9", tmp_path)
+    for name in unset:
+        monkeypatch.delenv(name, raising=False)
+    text = mwaa_profile(tmp_path, extra).read_text()
+    profile = write_profile(tmp_path, text if not unset else text.replace(f"  region: {REGION}\n", ""), "setup.yml")
+    result = CliRunner().invoke(app, ["check", "--profile", str(profile)])
+    assert result.exit_code == 2 and sentence in result.output and "Traceback" not in result.output
+
+
 def test_the_core_install_depends_on_no_cloud_client() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     core = " ".join(project["dependencies"]).lower()

@@ -16,7 +16,7 @@ from typing import Any
 
 from requests.auth import AuthBase
 
-from airflow_doctor.http import BearerAuth, Layer, NoAuth, ProbeResponse, TransportError, basic_auth
+from airflow_doctor.http import AuthorizationAuth, BearerAuth, Layer, NoAuth, ProbeResponse, TransportError, basic_auth
 from airflow_doctor.secrets import Secret
 
 
@@ -24,6 +24,10 @@ class Scheme(str, Enum):
     BASIC = "basic"
     BEARER = "bearer"
     NONE = "none"
+    GOOGLE = "google"
+    """A Google access token from Application Default Credentials, sent as Bearer (Cloud Composer)."""
+    KEY = "key"
+    """A platform API key alone in Authorization, no 'Bearer' word (Astro Private Cloud / Software)."""
 
 
 @dataclass(frozen=True)
@@ -42,8 +46,10 @@ class Credentials:
             if self.encoding == "utf-8":
                 return basic_auth(user.encode("utf-8"), password.encode("utf-8"))
             return basic_auth(user, password)
-        if self.scheme is Scheme.BEARER and self.secret is not None:
+        if self.scheme in (Scheme.BEARER, Scheme.GOOGLE) and self.secret is not None:
             return BearerAuth(self.secret.reveal())
+        if self.scheme is Scheme.KEY and self.secret is not None:
+            return AuthorizationAuth(self.secret.reveal())
         return NoAuth()
 
     @property

@@ -19,7 +19,7 @@ import shlex
 from typing import Any
 from urllib.parse import quote
 
-from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object
+from airflow_doctor.checks.base import ApiFlavour, CheckContext, Platform, Fact, Uses, error_detail, json_object
 from airflow_doctor.model import Finding, Fix, Status
 
 V1_PROBE = {"logical_date": "2000-01-01T00:00:00+00:00", "execution_date": "2000-01-02T00:00:00+00:00"}
@@ -73,9 +73,22 @@ def passed_authorization(status: int, body: dict[str, Any] | None, api: ApiFlavo
 def forbidden(ctx: CheckContext) -> Finding:
     facts = ctx.facts
     assert facts.dag is not None
+    if facts.platform is Platform.COMPOSER and facts.credentials is not None:
+        from airflow_doctor.checks._composer import principal_without_role
+
+        return principal_without_role(facts.identity or "the ADC principal", composer_user(login_name(ctx)),
+                                      dag_id=facts.dag.dag_id)
+    if facts.platform is Platform.ASTRONOMER:
+        from airflow_doctor.checks._astronomer import role_cannot
+
+        return role_cannot(ctx, f"trigger {facts.dag.dag_id!r}")
     if facts.api is ApiFlavour.V2 and facts.role:
         return viewer_in_simple_auth_manager(ctx, facts.dag.dag_id)
     return missing_fab_permissions(ctx, facts.dag.dag_id)
+
+
+def composer_user(identity: str | None) -> str | None:
+    return identity if identity and identity.startswith("accounts.google.com:") else None
 
 
 def login_name(ctx: CheckContext) -> str | None:

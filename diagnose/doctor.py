@@ -30,6 +30,7 @@ def diagnose_profile(profile: Profile, selection: Selection = Selection(), *, tr
     from airflow_doctor.http import Probe
     from airflow_doctor.report import choose_diagnosis
 
+    require_platform_client(profile)
     probe = Probe(profile.url, verify=profile.verify, connect_timeout=profile.connect_timeout,
                   read_timeout=profile.read_timeout)
     facts = Facts(base_url=profile.url)
@@ -55,6 +56,14 @@ def diagnose_profile(profile: Profile, selection: Selection = Selection(), *, tr
         checked=what_was_checked(profile),
         requests_made=probe.request_count,
     )
+
+
+def require_platform_client(profile: Profile) -> None:
+    """The platform's own client library, imported only for its auth type; missing: one sentence, exit 2."""
+    if profile.auth.type.value == "google":
+        from airflow_doctor.composer import require_google_auth
+
+        require_google_auth()
 
 
 CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")

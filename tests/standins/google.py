@@ -33,6 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from tests.servers import LocalServer, Reply
+from tests.standins.forward import AirflowForwarder
 
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -167,14 +168,11 @@ class ComposerFront(LocalServer):
                  registration_role: str = "Op", known: dict[str, str] | None = None,
                  allowed_ranges: tuple[str, ...] = ("0.0.0.0/0",)) -> None:
         self.google = google
-        self.airflow_url = airflow_url.rstrip("/")
-        self.major = major
-        self.passwords = passwords
+        self.airflow = AirflowForwarder(airflow_url, major, passwords)
         self.registration_role = registration_role
         self.users: dict[str, str] = dict(known or {})
         """Airflow user accounts.google.com:<sub> -> role, as Composer's Airflow database would hold them."""
         self.allowed = [ipaddress.ip_network(r) for r in allowed_ranges]
-        self._jwts: dict[str, str] = {}
         super().__init__(self._route)
 
     def _route(self, handler: BaseHTTPRequestHandler) -> Reply:
@@ -201,22 +199,6 @@ class ComposerFront(LocalServer):
         return ROLE_USERS[self.users[name]]
 
     def _forward(self, handler: BaseHTTPRequestHandler, user: str | None) -> Reply:
-        headers = {k: v for k, v in handler.headers.items() if k.lower() in ("content-type", "accept")}
-        if user is not None:
-            headers["Authorization"] = self._credentials(user)
-        answer = requests.request(handler.command, self.airflow_url + handler.path, headers=headers,
-                                  data=handler.request_body or None, allow_redirects=False, timeout=30)
-        kept = {k: v for k, v in answer.headers.items()
-                if k.lower() in ("content-type", "location", "www-authenticate")}
-        return Reply(answer.status_code, kept, answer.content)
-
-    def _credentials(self, user: str) -> str:
-        if self.major < 3:
-            raw = f"{user}:{self.passwords[user]}".encode("utf-8")
-            return "Basic " + base64.b64encode(raw).decode()
-        if user not in self._jwts:
-            login = requests.post(f"{self.airflow_url}/auth/token",
-                                  json={"username": user, "password": self.passwords[user]}, timeout=30)
-            login.raise_for_status()
-            self._jwts[user] = login.json()["access_token"]
-        return f"Bearer {self._jwts[user]}"
+        status, headers, body = self.airflow.forward(handler.command, handler.path, dict(handler.headers.items()),
+                                                     handler.request_body, user)
+        return Reply(status, headers, body)

@@ -25,12 +25,12 @@ Progress = Callable[[str, str, "CheckResult | None"], None]
 
 def diagnose_profile(profile: Profile, selection: Selection = Selection(), *, trigger=None,  # type: ignore[no-untyped-def]
                      on_progress: Progress | None = None, debug: bool = False) -> Report:
+    require_platform_client(profile)
     from airflow_doctor.checks import CHECKS, working_request
     from airflow_doctor.checks.base import CheckContext, Facts
     from airflow_doctor.http import Probe
     from airflow_doctor.report import choose_diagnosis
 
-    require_platform_client(profile)
     probe = Probe(profile.url, verify=profile.verify, connect_timeout=profile.connect_timeout,
                   read_timeout=profile.read_timeout)
     facts = Facts(base_url=profile.url)

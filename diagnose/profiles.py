@@ -751,7 +751,7 @@ class _Builder:
             bare = token.reveal().strip()
             self.registry.add(bare[7:].strip() if bare.lower().startswith("bearer ") else bare)
         return Auth(auth_type, values.get("username"), password, token, self.basic_encoding(body.get("encoding")),
-                    self.token_scheme(body.get("scheme"), auth_type))
+                    scheme=self.token_scheme(body.get("scheme"), auth_type))
 
     def token_scheme(self, node: _Node | None, auth_type: AuthType) -> str:
         if node is None:

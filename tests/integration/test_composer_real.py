@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from airflow_doctor.cli import app
 from tests.integration.conftest import PASSWORDS, Server
-from tests.standins.fixtures import PERSON, ROBOT, google_oauth, isolate_adc  # noqa: F401 - fixture
+from tests.standins.google_fixtures import PERSON, ROBOT, google_oauth, isolate_adc  # noqa: F401 - fixture
 from tests.standins.google import ComposerFront, GoogleOAuth
 
 pytestmark = pytest.mark.integration
@@ -57,8 +57,10 @@ def test_service_account_adc_passes_every_check_and_the_printed_authorized_sessi
     person = google_oauth.principals[ROBOT.email]
     credentials = google_oauth.service_account_file(adc_home, person)
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(credentials))
-    with ComposerFront(google_oauth, airflow.url, airflow.major, passwords(airflow)) as front:
+    with ComposerFront(google_oauth, airflow.url, airflow.major, passwords(airflow), echo_token=True) as front:
         code, data, output = run_check(composer_profile(adc_home, front.url))
+        assert any(name == "X-Request-Credential" for r in data["results"] for e in r["evidence"]
+                   for name, _ in e["response_headers"])  # the front did repeat the token: it must be masked
         assert front.users == {person.airflow_user: "Op"}, json.dumps(data["results"], indent=1)[:4000]
         assert code == 0, statuses(data)
         assert statuses(data)["auth-backend"] == "pass" and statuses(data)["permissions"] == "pass"

@@ -166,13 +166,15 @@ class ComposerFront(LocalServer):
 
     def __init__(self, google: GoogleOAuth, airflow_url: str, major: int, passwords: dict[str, str], *,
                  registration_role: str = "Op", known: dict[str, str] | None = None,
-                 allowed_ranges: tuple[str, ...] = ("0.0.0.0/0",)) -> None:
+                 allowed_ranges: tuple[str, ...] = ("0.0.0.0/0",), echo_token: bool = False) -> None:
         self.google = google
         self.airflow = AirflowForwarder(airflow_url, major, passwords)
         self.registration_role = registration_role
         self.users: dict[str, str] = dict(known or {})
         """Airflow user accounts.google.com:<sub> -> role, as Composer's Airflow database would hold them."""
         self.allowed = [ipaddress.ip_network(r) for r in allowed_ranges]
+        self.echo_token = echo_token
+        """A careless front: every answer repeats the caller's token in a header (a canary the doctor must mask)."""
         super().__init__(self._route)
 
     def _route(self, handler: BaseHTTPRequestHandler) -> Reply:
@@ -181,8 +183,11 @@ class ComposerFront(LocalServer):
             return Reply(403, {"Content-Type": "text/html; charset=UTF-8"},
                          b"<!DOCTYPE html><html><head><title>403 Forbidden</title></head><body><h1>Forbidden</h1>"
                          b"<p>Your client does not have permission to get URL from this server.</p></body></html>")
-        user = self._airflow_user(handler.headers.get("Authorization", ""))
-        return self._forward(handler, user)
+        authorization = handler.headers.get("Authorization", "")
+        reply = self._forward(handler, self._airflow_user(authorization))
+        if self.echo_token and authorization:
+            reply.headers["X-Request-Credential"] = authorization.partition(" ")[2]
+        return reply
 
     def _airflow_user(self, authorization: str) -> str | None:
         scheme, _, token = authorization.partition(" ")

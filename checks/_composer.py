@@ -54,7 +54,7 @@ def google_auth(ctx: CheckContext) -> Finding:
         return front_refused(trial, principal.describe())
     if trial.status == 403:
         return principal_without_role(principal.describe(), principal.airflow_user, notes)
-    return token_not_accepted(trial, principal.describe(), principal.is_user, notes)
+    return token_not_accepted(trial, principal.describe(), principal.airflow_user, notes)
 
 
 def adc_failure(failure) -> Finding:  # type: ignore[no-untyped-def]
@@ -127,15 +127,24 @@ def principal_without_role(who: str, airflow_user: str | None, notes: tuple[str,
                                     "another Airflow user.", code="composer-principal-role")
 
 
-def token_not_accepted(trial: Trial, who: str, is_user: bool, notes: tuple[str, ...] = ()) -> Finding:
+def token_not_accepted(trial: Trial, who: str, airflow_user: str | None, notes: tuple[str, ...] = ()) -> Finding:
+    """Airflow's own 401 to a fresh ADC access token: the token is what Composer documents, so the principal is the
+    cause (not registered, and not registered automatically)."""
+    user = airflow_user or "accounts.google.com:<numeric id>"
     return Finding(
-        Status.FAIL, f"the web server did not accept the Google access token of {who} ({trial.status}: {trial.note})",
-        explanation="Composer's auth backend looks up the token's principal at Google; an answer without a user means "
-                    "it could not: the token is not an OAuth2 access token with the cloud-platform scope, or it "
-                    "belongs to a principal of another organisation that Composer does not accept.",
-        fix=Fix("Obtain the token from Application Default Credentials with the cloud-platform scope (what "
-                "google.auth.default(scopes=['https://www.googleapis.com/auth/cloud-platform']) does).", (), DOCS),
-        details=notes, why_ui_works=WHY_UI_WORKS_SIGNED_IN, code="composer-token-refused")
+        Status.FAIL, f"the web server answered {trial.status} ({trial.note}) to a fresh Google access token of {who}: "
+                     "no Airflow user stands behind it",
+        explanation="The token was obtained just now from Application Default Credentials with the cloud-platform "
+                    "scope, which is what Composer takes, and the answer is Airflow's own refusal of a request without "
+                    f"a user. So Composer did not map the principal to an Airflow user ({user}): it was never "
+                    f"registered and the environment does not register new principals ([api] {REGISTRATION_ROLE} "
+                    "overridden to empty), or the principal belongs to another organisation. Google does not document "
+                    "this answer; the Airflow user list shows whether the user exists.",
+        fix=Fix(f"Create the Airflow user for this principal with a role that may trigger (or set [api] "
+                f"{REGISTRATION_ROLE} = Op):",
+                (f"gcloud composer environments run {ENV_ARGS} users create -- -u {user} -e EMAIL -f FIRST -l LAST "
+                 "-r Op --use-random-password", f"gcloud composer environments run {ENV_ARGS} users list"), DOCS),
+        details=notes, why_ui_works=WHY_UI_WORKS_SIGNED_IN, code="composer-principal-unknown")
 
 
 def front_refused(trial: Trial, who: str) -> Finding:

@@ -179,3 +179,17 @@ def test_a_caller_outside_the_web_server_access_control_is_told_to_allow_its_ip(
     failed = next(r for r in data["results"] if r["status"] == "fail")
     assert failed["check_id"] == "reachability" and failed["code"] == "composer-ip-blocked", failed
     assert "403" in failed["summary"] and "--web-server-allow-ip" in failed["fix"]["commands"][0]
+
+
+def test_a_principal_composer_never_registered_gets_the_users_create_command(
+        airflow3: Server, google_oauth: GoogleOAuth, adc_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Registration turned off ([api] composer_auth_user_registration_role empty): no Airflow user behind the token,
+    so Airflow itself answers 401 to a token the doctor just obtained with the right scope."""
+    robot = google_oauth.principals[ROBOT.email]
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(google_oauth.service_account_file(adc_home, robot)))
+    with ComposerFront(google_oauth, airflow3.url, airflow3.major, passwords(airflow3), registration_role="") as front:
+        code, data, _ = run_check(composer_profile(adc_home, front.url))
+    auth = result_of(data, "auth-backend")
+    assert code == 1 and auth["code"] == "composer-principal-unknown", auth
+    assert "answered 401" in auth["summary"] and ROBOT.email in auth["summary"]
+    assert f"users create -- -u accounts.google.com:{ROBOT.sub}" in auth["fix"]["commands"][0]

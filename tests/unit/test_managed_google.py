@@ -137,3 +137,12 @@ def test_the_astro_software_request_sends_the_bare_key() -> None:
     request = working_request.build(ctx.profile, ctx.facts, [])
     curl = next(s.code for s in request.snippets if s.label == "curl")
     assert '-H "Authorization: $AIRFLOW_TOKEN"' in curl and "Bearer" not in curl
+
+
+def test_a_self_hosted_check_never_imports_google_auth() -> None:
+    import subprocess
+
+    code = ("import sys; from airflow_doctor import cli, doctor; from airflow_doctor.checks import CHECKS; "
+            "print(any(m == 'google' or m.startswith('google.') for m in sys.modules))")
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert ran.stdout.strip() == "False", ran.stderr

@@ -28,8 +28,10 @@ WHY_UI_WORKS_SIGNED_IN = ("The browser is signed in to a Google account and reac
 
 def google_auth(ctx: CheckContext) -> Finding:
     """Obtain the ADC access token and send it; name the principal ADC resolved to in every outcome."""
+    from airflow_doctor.checks.base import Platform
     from airflow_doctor.composer import AdcError, access_token
 
+    ctx.facts.platform = Platform.COMPOSER
     try:
         obtained = access_token(ctx.probe.registry)
     except AdcError as failure:

@@ -21,13 +21,13 @@ from airflow_doctor.secrets import Secret
 
 
 class Scheme(str, Enum):
-    BASIC = "basic"
-    BEARER = "bearer"
-    NONE = "none"
     GOOGLE = "google"
     """A Google access token from Application Default Credentials, sent as Bearer (Cloud Composer)."""
     KEY = "key"
     """A platform API key alone in Authorization, no 'Bearer' word (Astro Private Cloud / Software)."""
+    BASIC = "basic"
+    BEARER = "bearer"
+    NONE = "none"
 
 
 @dataclass(frozen=True)
@@ -41,15 +41,17 @@ class Credentials:
     stripped: bool = False
 
     def auth(self) -> AuthBase:
+        if self.scheme is Scheme.GOOGLE and self.secret is not None:
+            return BearerAuth(self.secret.reveal())
+        if self.scheme is Scheme.KEY and self.secret is not None:
+            return AuthorizationAuth(self.secret.reveal())
         if self.scheme is Scheme.BASIC and self.secret is not None:
             user, password = self.username, self.secret.reveal()
             if self.encoding == "utf-8":
                 return basic_auth(user.encode("utf-8"), password.encode("utf-8"))
             return basic_auth(user, password)
-        if self.scheme in (Scheme.BEARER, Scheme.GOOGLE) and self.secret is not None:
+        if self.scheme is Scheme.BEARER and self.secret is not None:
             return BearerAuth(self.secret.reveal())
-        if self.scheme is Scheme.KEY and self.secret is not None:
-            return AuthorizationAuth(self.secret.reveal())
         return NoAuth()
 
     @property

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from urllib.parse import urlsplit
 
-from airflow_doctor.checks import _astronomer, _composer
 from airflow_doctor.checks._front import (AIRFLOW_SERVERS, intermediary, is_airflow_refusal, mount_hints, origin_of,
                                           proxy_realm)
 from airflow_doctor.checks._credentials import (Credentials, JwtClaims, Scheme, Trial, basic_variants, decode_jwt,
@@ -25,6 +24,7 @@ from airflow_doctor.checks._credentials import (Credentials, JwtClaims, Scheme, 
 from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object, read_dags,
                                         try_credentials)
 from airflow_doctor.checks.working_request import AUTH_SCHEME
+from airflow_doctor.checks import _astronomer, _composer
 from airflow_doctor.failures import transport_finding, what_happened
 from airflow_doctor.http import NoAuth, ProbeResponse, TransportError
 from airflow_doctor.model import Finding, Fix, Status

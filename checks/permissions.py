@@ -19,7 +19,7 @@ import shlex
 from typing import Any
 from urllib.parse import quote
 
-from airflow_doctor.checks.base import ApiFlavour, CheckContext, Platform, Fact, Uses, error_detail, json_object
+from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object
 from airflow_doctor.model import Finding, Fix, Status
 
 V1_PROBE = {"logical_date": "2000-01-01T00:00:00+00:00", "execution_date": "2000-01-02T00:00:00+00:00"}
@@ -71,9 +71,11 @@ def passed_authorization(status: int, body: dict[str, Any] | None, api: ApiFlavo
 
 
 def forbidden(ctx: CheckContext) -> Finding:
+    from airflow_doctor.checks.base import Platform
+
     facts = ctx.facts
     assert facts.dag is not None
-    if facts.platform is Platform.COMPOSER and facts.credentials is not None:
+    if facts.platform is Platform.COMPOSER and facts.credentials is not None and facts.credentials.scheme.value == "google":
         from airflow_doctor.checks._composer import principal_without_role
 
         return principal_without_role(facts.identity or "the ADC principal", composer_user(login_name(ctx)),

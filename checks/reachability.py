@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow_doctor.checks._front import is_airflow_refusal, mount_hints, origin_of
+from airflow_doctor.checks._front import mount_hints, origin_of
 from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Facts, Platform, Uses, error_detail, html_title,
                                         json_object)
 from airflow_doctor.failures import what_happened
@@ -44,8 +44,6 @@ class Check:
         facts, probe = ctx.facts, ctx.probe
         warnings: list[Finding] = []
         facts.platform = platform_of(facts.base_url)
-        if ctx.profile.auth.type is AuthType.GOOGLE:
-            facts.platform = Platform.COMPOSER
 
         pasted = _PASTED_API.search(urlsplit(facts.base_url).path)
         if pasted:
@@ -381,10 +379,12 @@ def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
             fix=Fix("Set the profile's url to the address where the Airflow UI opens in the browser.", ()),
             why_ui_works=_UI_ROUTE)
 
-    if response.status == 403 and facts.platform is Platform.COMPOSER and not is_airflow_refusal(response):
+    if response.status == 403 and (facts.platform is Platform.COMPOSER or ctx.profile.auth.type is AuthType.GOOGLE):
         from airflow_doctor.checks._composer import blocked_before_airflow
+        from airflow_doctor.checks._front import is_airflow_refusal
 
-        return blocked_before_airflow(response)
+        if not is_airflow_refusal(response):
+            return blocked_before_airflow(response)
     if response.status in (401, 403):
         return Finding(
             Status.FAIL, f"{where} answered {response.status} ({error_detail(response, 120)}){server_note}: credentials "

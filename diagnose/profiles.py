@@ -28,12 +28,12 @@ class ProfileError(Exception):
 
 
 class AuthType(str, Enum):
+    GOOGLE = "google"
+    """Google Application Default Credentials: an access token sent as Bearer (Cloud Composer)."""
     BASIC = "basic"
     JWT = "jwt"
     TOKEN = "token"
     NONE = "none"
-    GOOGLE = "google"
-    """Google Application Default Credentials: an access token sent as Bearer (Cloud Composer)."""
 
 
 @dataclass(frozen=True)
@@ -134,11 +134,11 @@ BASIC_ENCODINGS = ("latin-1", "utf-8")
 _TLS_KEYS = ("verify",)
 _TIMEOUT_KEYS = ("connect", "read")
 _AUTH_FIELDS = {
+    AuthType.GOOGLE: set(),
     AuthType.BASIC: {"username", "password"},
     AuthType.JWT: {"username", "password"},
     AuthType.TOKEN: {"token"},
     AuthType.NONE: set(),
-    AuthType.GOOGLE: set(),
 }
 
 

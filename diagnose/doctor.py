@@ -58,14 +58,6 @@ def diagnose_profile(profile: Profile, selection: Selection = Selection(), *, tr
     )
 
 
-def require_platform_client(profile: Profile) -> None:
-    """The platform's own client library, imported only for its auth type; missing: one sentence, exit 2."""
-    if profile.auth.type.value == "google":
-        from airflow_doctor.composer import require_google_auth
-
-        require_google_auth()
-
-
 CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 """The variables requests reads for its CA bundle, in its order."""
 
@@ -121,3 +113,11 @@ def redacted_request(request: WorkingRequest) -> WorkingRequest:
     """The working request as printed: built from facts, so it is redacted like anything else the server said."""
     return WorkingRequest(redact_text(request.title), tuple(redact_text(n) for n in request.notes),
                           tuple(Snippet(redact_text(s.label), s.language, redact_text(s.code)) for s in request.snippets))
+
+
+def require_platform_client(profile: Profile) -> None:
+    """The platform's own client library, imported only for its auth type; missing: one sentence, exit 2."""
+    if profile.auth.type.value == "google":
+        from airflow_doctor.composer import require_google_auth
+
+        require_google_auth()

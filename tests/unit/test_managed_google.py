@@ -146,3 +146,55 @@ def test_a_self_hosted_check_never_imports_google_auth() -> None:
             "print(any(m == 'google' or m.startswith('google.') for m in sys.modules))")
     ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert ran.stdout.strip() == "False", ran.stderr
+
+
+@pytest.fixture
+def no_adc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from tests.standins.google_fixtures import isolate_adc
+
+    isolate_adc(monkeypatch, tmp_path)
+    return tmp_path
+
+
+def test_adc_from_the_gcloud_login_file_names_the_user_and_why_that_file(no_adc: Path) -> None:
+    import google.auth
+
+    from airflow_doctor.composer import SCOPE, principal_of
+    from tests.standins.google import GoogleOAuth, GooglePrincipal
+
+    person = GooglePrincipal("ana@example.com", "1049")
+    with GoogleOAuth([person]) as oauth:
+        oauth.authorized_user_file(no_adc / "gcloud", person, account=True)
+    credentials, _ = google.auth.default(scopes=[SCOPE])
+    principal = principal_of(credentials)
+    assert principal.is_user and principal.email == "ana@example.com" and principal.numeric_id is None
+    assert "gcloud auth application-default login" in principal.chosen_by
+    assert principal.source == str(no_adc / "gcloud" / "application_default_credentials.json")
+
+
+def test_a_service_account_key_gives_an_access_token_and_the_airflow_user_and_registers_its_secrets(
+        no_adc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_doctor.composer import access_token
+    from airflow_doctor.secrets import SecretRegistry
+    from tests.standins.google import GoogleOAuth, GooglePrincipal
+
+    robot = GooglePrincipal("etl@p.iam.gserviceaccount.com", "1133", service_account=True)
+    registry = SecretRegistry()
+    with GoogleOAuth([robot]) as google:
+        key = google.service_account_file(no_adc, robot)
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
+        obtained = access_token(registry)
+        issued = list(google.issued)
+    assert obtained.token.reveal() == issued[0] and obtained.principal.airflow_user == "accounts.google.com:1133"
+    assert "wins over any gcloud login" in obtained.principal.chosen_by
+    key_id = json.loads(key.read_text())["private_key_id"]
+    assert registry.leaks(f"x {issued[0]} y") and registry.leaks(f"x {key_id} y")
+
+
+def test_no_adc_anywhere_is_a_typed_failure_not_an_exception_from_google_auth(no_adc: Path) -> None:
+    from airflow_doctor.composer import AdcError, AdcProblem, access_token
+    from airflow_doctor.secrets import SecretRegistry
+
+    with pytest.raises(AdcError) as caught:
+        access_token(SecretRegistry())
+    assert caught.value.problem is AdcProblem.NOT_FOUND and "default credentials were not found" in caught.value.message

@@ -145,10 +145,10 @@ def test_a_deleted_key_is_named_and_what_the_token_endpoint_leaked_stays_masked(
 
 
 def test_an_identity_token_sent_where_an_access_token_is_needed_is_read_from_its_claims(
-        airflow2: Server, google_oauth: GoogleOAuth, tmp_path: Path) -> None:
+        airflow: Server, google_oauth: GoogleOAuth, tmp_path: Path) -> None:
     id_token = forged_google_id_token(PERSON.email)
-    with ComposerFront(google_oauth, airflow2.url, airflow2.major, passwords(airflow2)) as front:
-        code, data, output = run_check(airflow2.profile(tmp_path, auth_type="token", token=id_token, url=front.url))
+    with ComposerFront(google_oauth, airflow.url, airflow.major, passwords(airflow)) as front:
+        code, data, output = run_check(airflow.profile(tmp_path, auth_type="token", token=id_token, url=front.url))
     auth = result_of(data, "auth-backend")
     assert code == 1 and auth["code"] == "composer-id-token", auth
     assert "Google ID token" in auth["summary"] and "answered 401" in auth["summary"]  # Airflow's own 401

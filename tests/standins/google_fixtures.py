@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -39,3 +40,57 @@ def google_oauth() -> Iterator[GoogleOAuth]:
     people = [GooglePrincipal(PERSON.email, PERSON.sub), GooglePrincipal(ROBOT.email, ROBOT.sub, service_account=True)]
     with GoogleOAuth(people) as server:
         yield server
+
+
+BACKEND_FOLDER = Path(__file__).parent / "airflow_backend"
+"""Holds composer_auth_backend.py alone: the webserver's PYTHONPATH must not see this package's google.py."""
+
+
+@contextmanager
+def composer_webserver(sandbox, tokeninfo_url: str, folder: Path,  # type: ignore[no-untyped-def]
+                       registration_role: str = "Op", timeout: float = 600.0) -> Iterator[str]:
+    """One more Airflow 2 webserver on `sandbox`'s database and DAGs, with the Composer stand-in backend as its only
+    [api] auth_backends; yields its URL and stops it by its process group (started here) when done."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    import requests
+
+    from airflow_doctor.sandbox import free_port
+
+    port = free_port()
+    home = folder / "composer-webserver"
+    (home / "tmp").mkdir(parents=True, exist_ok=True)
+    env = {**sandbox.environment(), "HOME": str(home), "XDG_RUNTIME_DIR": str(home), "TMPDIR": str(home / "tmp"),
+           "PYTHONPATH": str(BACKEND_FOLDER), "COMPOSER_STANDIN_TOKENINFO": tokeninfo_url,
+           "AIRFLOW__API__AUTH_BACKENDS": "composer_auth_backend",
+           "AIRFLOW__API__COMPOSER_AUTH_USER_REGISTRATION_ROLE": registration_role}
+    argv = [str(sandbox.airflow()), "webserver", "-H", "127.0.0.1", "-p", str(port), "-w", "1",
+            "--pid", str(home / "webserver.pid")]
+    log = home / "webserver.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(argv, env=env, cwd=home, stdout=out, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the Composer-backend webserver exited ({process.returncode}): {log.read_text()[-2000:]}")
+            try:
+                if requests.get(f"{url}/api/v1/version", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the Composer-backend webserver did not answer in {timeout:.0f} s: {log.read_text()[-2000:]}")
+            time.sleep(1)  # polling a starting server, with a deadline
+        yield url
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(process.pid, signal.SIGKILL)

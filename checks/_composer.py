@@ -33,7 +33,7 @@ def google_auth(ctx: CheckContext) -> Finding:
 
     ctx.facts.platform = Platform.COMPOSER
     try:
-        obtained = access_token(ctx.probe.registry)
+        obtained = access_token(ctx.probe.registry, deadline=ctx.profile.connect_timeout + ctx.profile.read_timeout)
     except AdcError as failure:
         return adc_failure(failure)
     principal = obtained.principal

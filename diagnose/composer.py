@@ -90,7 +90,7 @@ class AccessToken:
 
 
 def access_token(registry: SecretRegistry = REGISTRY, environ: Mapping[str, str] = os.environ,
-                 timeout: float = 20.0) -> AccessToken:
+                 deadline: float = 20.0) -> AccessToken:
     """ADC's credentials refreshed into an access token for SCOPE; the token (and the refresh token, the key) are
     registered as secrets before anything can print them."""
     import google.auth
@@ -106,10 +106,15 @@ def access_token(registry: SecretRegistry = REGISTRY, environ: Mapping[str, str]
     _register_credentials(credentials, registry)
     principal = principal_of(credentials, environ)
     _register_file_secrets(principal.source, registry)
-    session = requests.Session()
-    session.trust_env = True
+    transport = google.auth.transport.requests.Request(requests.Session())
+
+    def bounded(url: str, method: str = "GET", body: Any = None, headers: Any = None, timeout: float | None = None,
+                **kwargs: Any) -> Any:
+        """google-auth's transport with the profile's timeout (its own default is 120 s)."""
+        return transport(url, method=method, body=body, headers=headers, timeout=timeout or deadline, **kwargs)
+
     try:
-        credentials.refresh(google.auth.transport.requests.Request(session))
+        credentials.refresh(bounded)
     except google.auth.exceptions.RefreshError as exc:
         raise AdcError(AdcProblem.REFUSED, _refusal(exc, registry), principal) from None
     except google.auth.exceptions.TransportError as exc:

@@ -198,3 +198,24 @@ def test_no_adc_anywhere_is_a_typed_failure_not_an_exception_from_google_auth(no
     with pytest.raises(AdcError) as caught:
         access_token(SecretRegistry())
     assert caught.value.problem is AdcProblem.NOT_FOUND and "default credentials were not found" in caught.value.message
+
+
+def test_a_token_endpoint_that_never_answers_is_bounded_by_the_profiles_timeout(
+        no_adc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from airflow_doctor.composer import AdcError, AdcProblem, access_token
+    from airflow_doctor.secrets import SecretRegistry
+    from tests.standins.google import GoogleOAuth, GooglePrincipal
+
+    robot = GooglePrincipal("etl@p.iam.gserviceaccount.com", "1133", service_account=True)
+    released = threading.Event()
+    with GoogleOAuth([robot]) as oauth:
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(oauth.service_account_file(no_adc, robot)))
+        oauth.route = lambda handler: released.wait(30) and None  # accepts, never answers until released
+        try:
+            with pytest.raises(AdcError) as caught:
+                access_token(SecretRegistry(), deadline=1.0)
+        finally:
+            released.set()
+    assert caught.value.problem is AdcProblem.UNREACHABLE and "timed out" in caught.value.message.lower()

@@ -24,6 +24,7 @@ from airflow_doctor.checks._credentials import (Credentials, JwtClaims, Scheme, 
 from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object, read_dags,
                                         try_credentials)
 from airflow_doctor.checks.working_request import AUTH_SCHEME
+from airflow_doctor.checks import _astronomer, _composer
 from airflow_doctor.failures import transport_finding, what_happened
 from airflow_doctor.http import NoAuth, ProbeResponse, TransportError
 from airflow_doctor.model import Finding, Fix, Status
@@ -86,6 +87,8 @@ def _server_error(response: ProbeResponse, what: str) -> Finding:
 
 def airflow2(ctx: CheckContext) -> Finding:
     auth = ctx.profile.auth
+    if auth.type is AuthType.GOOGLE:
+        return _composer.google_auth(ctx)
     if auth.type is AuthType.NONE:
         return _v2_anonymous(ctx)
     if auth.type is AuthType.JWT:
@@ -135,12 +138,15 @@ def _v2_jwt_profile(ctx: CheckContext) -> Finding:
 def _v2_bearer(ctx: CheckContext) -> Finding:
     token = ctx.profile.auth.token
     assert token is not None
-    trial = try_credentials(ctx, Credentials(Scheme.BEARER, secret=token))
+    credentials = token_credentials(ctx, token)
+    trial = try_credentials(ctx, credentials)
     if trial.accepted:
-        return _accepted(ctx, Credentials(Scheme.BEARER, secret=token), "Bearer token", None,
+        return _accepted(ctx, credentials, "Bearer token" if credentials.scheme is Scheme.BEARER else "API key", None,
                          ["a token backend is configured (managed platforms: Composer, Astronomer)"])
     if (unanswered := _no_answer(trial)) is not None:
         return unanswered
+    if (platform := platform_token_refusal(ctx, token, trial)) is not None:
+        return platform
     return Finding(Status.FAIL, f"the bearer token was refused ({trial.status}: {trial.note})",
                    explanation="Stock Airflow 2 accepts no bearer tokens on /api/v1: only Basic auth and browser "
                                "sessions, as [api] auth_backends allows. Managed platforms add their own token "
@@ -472,6 +478,8 @@ def basic_refused_v2(cause: str, login_detail: str) -> Finding:
 
 def airflow3(ctx: CheckContext) -> Finding:
     auth = ctx.profile.auth
+    if auth.type is AuthType.GOOGLE:
+        return _composer.google_auth(ctx)
     if auth.type is AuthType.JWT:
         assert auth.password is not None
         return _v3_token_exchange(ctx, auth.username or "", auth.password)
@@ -631,7 +639,7 @@ def _v3_bearer(ctx: CheckContext, token: Secret, obtained: bool) -> Finding:
     claims = decode_jwt(token.reveal())
     facts.claims = claims
     notes = [f"token claims: {claims.describe()}"] if claims else ["the token is not a JWT (an opaque platform token)"]
-    credentials = Credentials(Scheme.BEARER, secret=token)
+    credentials = token_credentials(ctx, token) if not obtained else Credentials(Scheme.BEARER, secret=token)
     trial = try_credentials(ctx, credentials)
     identity = claims.subject if claims else None
     if identity and identity.isdigit() and ctx.profile.auth.username:
@@ -643,6 +651,8 @@ def _v3_bearer(ctx: CheckContext, token: Secret, obtained: bool) -> Finding:
                          identity, notes)
     if (unanswered := _no_answer(trial)) is not None:
         return unanswered
+    if not obtained and (platform := platform_token_refusal(ctx, token, trial)) is not None:
+        return platform
     if is_token_expired(trial.status, trial.note):
         return token_expired(claims, origin, obtained, notes)
     if trial.response is not None and not is_airflow_refusal(trial.response):
@@ -654,6 +664,18 @@ def _v3_bearer(ctx: CheckContext, token: Secret, obtained: bool) -> Finding:
             return split
         return invalid_jwt(claims, origin, obtained, notes)
     return bearer_refused(origin, f"GET {facts.api_path('/dags')}", trial.status, trial.note, notes)
+
+
+def token_credentials(ctx: CheckContext, token: Secret) -> Credentials:
+    """The profile's token as the script sends it: after 'Bearer', or alone (auth scheme none)."""
+    return Credentials(Scheme.KEY if ctx.profile.auth.scheme == "none" else Scheme.BEARER, secret=token)
+
+
+def platform_token_refusal(ctx: CheckContext, token: Secret, trial: Trial) -> Finding | None:
+    """A refused token whose own claims or platform name the cause (a Google ID token, an Astronomer token)."""
+    if (wrong_kind := _composer.identity_token_sent(token.reveal(), trial)) is not None:
+        return wrong_kind
+    return _astronomer.token_refused(ctx, token, trial)
 
 
 def is_token_expired(status: int | None, detail: str) -> bool:

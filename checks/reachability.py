@@ -154,8 +154,8 @@ def auth_model(flavour: ApiFlavour) -> str:
 PLATFORM_NOTES = {
     Platform.MWAA: "identity comes from AWS IAM: Airflow passwords and Basic auth do not work; call the API through "
                    "'aws mwaa invoke-rest-api' or a web login token",
-    Platform.COMPOSER: "send a Google OAuth2 access token as 'Authorization: Bearer' (auth type token); "
-                       "Basic auth does not work",
+    Platform.COMPOSER: "send a Google OAuth2 access token as 'Authorization: Bearer' (auth type google: "
+                       "Application Default Credentials); Basic auth does not work",
     Platform.ASTRONOMER: "send a Deployment or Workspace API token as 'Authorization: Bearer' (auth type token); "
                          "the url must include the deployment's path",
     Platform.SELF_HOSTED: "",
@@ -379,6 +379,12 @@ def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
             fix=Fix("Set the profile's url to the address where the Airflow UI opens in the browser.", ()),
             why_ui_works=_UI_ROUTE)
 
+    if response.status == 403 and (facts.platform is Platform.COMPOSER or ctx.profile.auth.type is AuthType.GOOGLE):
+        from airflow_doctor.checks._composer import blocked_before_airflow
+        from airflow_doctor.checks._front import is_airflow_refusal
+
+        if not is_airflow_refusal(response):
+            return blocked_before_airflow(response)
     if response.status in (401, 403):
         return Finding(
             Status.FAIL, f"{where} answered {response.status} ({error_detail(response, 120)}){server_note}: credentials "

@@ -80,6 +80,20 @@ class BearerAuth(AuthBase):
         return "BearerAuth(***)"
 
 
+class AuthorizationAuth(AuthBase):
+    """The value alone in Authorization, with no scheme word (how Astro Private Cloud / Software take API keys)."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["Authorization"] = self._value
+        return r
+
+    def __repr__(self) -> str:
+        return "AuthorizationAuth(***)"
+
+
 def basic_auth(username: str | bytes, password: str | bytes) -> HTTPBasicAuth:
     return HTTPBasicAuth(username, password)
 

@@ -23,6 +23,7 @@ WHAT_HAPPENED = {
     Layer.READ_TIMEOUT: "no (complete) answer after {seconds}",
     Layer.BODY_TOO_LARGE: "the answer was larger than airflow-doctor reads",
     Layer.CONNECTION: "the connection failed",
+    Layer.HELD_BACK: "not sent, because the server answered 429 Too Many Requests earlier in this run",
 }
 
 FIXES = {
@@ -32,6 +33,8 @@ FIXES = {
                            "give it longer (the profile's timeout.connect).", ("timeout: {connect: 15, read: 20}",)),
     Layer.CONNECTION_CLOSED: Fix("Something on the path cut the connection: a proxy or load balancer (an idle "
                                  "timeout), or a server worker that died. The server's log at this time says which."),
+    Layer.HELD_BACK: Fix("Wait for the rate limit to pass (the 429 answer's Retry-After, in the evidence), then run the "
+                         "check again; airflow-doctor does not add requests to a server that asked it to slow down."),
 }
 
 

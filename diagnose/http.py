@@ -14,6 +14,8 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from enum import Enum
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
@@ -45,6 +47,8 @@ class Layer(str, Enum):
     READ_TIMEOUT = "read-timeout"
     BODY_TOO_LARGE = "body-too-large"
     CONNECTION = "connection"
+    HELD_BACK = "rate-limited"
+    """Not sent: the server answered an earlier request 429 (see Probe.request)."""
 
 
 class TransportError(Exception):
@@ -220,6 +224,9 @@ class Probe:
         self._session.headers["User-Agent"] = USER_AGENT
         self._pending: list[Exchange] = []
         self.request_count = 0
+        self._limited: dict[str, float | None] = {}
+        """After a 429: origin -> monotonic time until which nothing is sent (Retry-After), or 'METHOD url' -> None
+        (no Retry-After: that request is not repeated)."""
 
     def url_for(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
@@ -266,8 +273,10 @@ class Probe:
                 json: Any = None, data: Any = None, headers: Mapping[str, str] | None = None,
                 cookies: Mapping[str, str] | None = None) -> ProbeResponse:
         url = self.url_for(path)
-        self.request_count += 1
         started = time.perf_counter()
+        if (held := self._held_back(method, url)) is not None:
+            raise self._fail(method, url, None, started, Layer.HELD_BACK, held)
+        self.request_count += 1
         request = requests.Request(method, url, params=params, json=json, data=data, headers=dict(headers or {}),
                                    cookies=dict(cookies or {}), auth=auth or NoAuth())
         prepared: requests.PreparedRequest | None = None
@@ -293,11 +302,30 @@ class Probe:
         finally:
             self._session.cookies.clear()
         elapsed_ms = (time.perf_counter() - started) * 1000
+        if response.status_code == 429:
+            self._hold(method, url, response.headers)
         exchange = self._record(method, url, prepared, started, status=response.status_code,
                                 response_headers=list(response.headers.items()), body=body,
                                 server_ms=response.elapsed.total_seconds() * 1000)
         return ProbeResponse(response.status_code, response.headers, body, url, elapsed_ms, exchange,
                              cookies=requests.utils.dict_from_cookiejar(response.cookies))
+
+    def _hold(self, method: str, url: str, headers: Mapping[str, str]) -> None:
+        wait = retry_after_seconds(headers.get("Retry-After"), headers.get("Date"))
+        if wait is None:
+            self._limited[f"{method} {url}"] = None
+        else:
+            self._limited[_origin(url)] = time.monotonic() + wait
+
+    def _held_back(self, method: str, url: str) -> str | None:
+        """Why this request is not sent: never into a 429 again, nor to a server before its Retry-After passed."""
+        if f"{method} {url}" in self._limited:
+            return "not sent: this request was answered 429 Too Many Requests earlier in this run, without a Retry-After"
+        until = self._limited.get(_origin(url))
+        if until is not None and time.monotonic() < until:
+            return (f"not sent: the server answered 429 Too Many Requests earlier in this run and asked to wait "
+                    f"{until - time.monotonic():.0f} s more (Retry-After)")
+        return None
 
     def _read_body(self, response: requests.Response, started: float) -> bytes:
         deadline = started + self.connect_timeout + self.read_timeout
@@ -363,6 +391,27 @@ class Probe:
         """The body redacted whole (a JSON key is masked wherever it is), then cut short for display."""
         redacted = redact_body(body, content_type, self.registry)
         return redacted[:EXCERPT_CHARS], len(redacted) > EXCERPT_CHARS
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def retry_after_seconds(value: str | None, date: str | None) -> float | None:
+    """Retry-After as seconds: delta-seconds, or an HTTP date counted from the answer's own Date (the server's clock,
+    not this machine's); None when absent or unreadable."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        until = parsedate_to_datetime(value)
+        now = parsedate_to_datetime(date) if date else datetime.now(timezone.utc)
+        return max(0.0, (until - now).total_seconds())
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 class _BodyLimit(Exception):

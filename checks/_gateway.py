@@ -176,3 +176,29 @@ def _evidence_words(who: Answerer) -> str:
     return f" Evidence in the answer: {'; '.join(who.evidence[:6])}." if who.evidence else ""
 
 
+
+
+class V2NotRouted(Exception):
+    """Airflow 3 answered /api/v1 in its own words, while /api/v2 got another answer: what stands in front routes
+    only the Airflow 2 paths to it."""
+
+    def __init__(self, v2: ProbeResponse, v1: ProbeResponse) -> None:
+        super().__init__("Airflow 3 behind a front that does not route /api/v2")
+        self.v2, self.v1 = v2, v1
+
+    def as_finding(self) -> Finding:
+        who = answered_by(self.v2)
+        words = retired_api_words(self.v1)
+        return Finding(
+            Status.FAIL, f"Airflow 3 is behind this address, but /api/v2 does not reach it: GET {self.v2.url} answered "
+                         f"{self.v2.status} ({error_detail(self.v2, 80)}) from {who.label()}, while GET {self.v1.url} "
+                         f"got Airflow 3's own answer '{words}'",
+            explanation="Only Airflow 3's api-server answers /api/v1 with these words, so Airflow 3 runs behind this "
+                        "address; its API is /api/v2 (and tokens come from /auth/token), and that path is sent "
+                        "elsewhere: a proxy or ingress written for Airflow 2 routes only /api/v1 to it."
+                        + _evidence_words(who),
+            fix=Fix("Route /api/v2, /auth and /ui to the Airflow 3 api-server, like /api/v1 (in practice: the whole "
+                    "path prefix Airflow is served under), then call /api/v2 with a token from /auth/token."),
+            why_ui_works="If the UI opens, the front routes the UI's own paths to the api-server; a script calls "
+                         "/api/v2 (or the Airflow 2 paths), which it does not route.",
+            code="airflow3-v2-not-routed")

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow_doctor.checks._front import is_login_redirect, mount_hints, origin_of
-from airflow_doctor.checks._gateway import login_wall_words, not_airflow, retired_api
+from airflow_doctor.checks._front import is_login_redirect, mount_hints, origin_of, retired_api_words
+from airflow_doctor.checks._gateway import V2NotRouted, login_wall_words, not_airflow, retired_api
 from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Facts, Platform, Uses, error_detail, html_title,
                                         json_object)
 from airflow_doctor import failures
@@ -64,6 +64,8 @@ class Check:
             flavour, version_response = self._find_api(ctx)
         except TransportError as failure:
             return transport_finding(failure, facts)
+        except V2NotRouted as airflow3:
+            return airflow3.as_finding()
         if flavour is None:
             return unexpected_answer(ctx, version_response)
 
@@ -103,6 +105,8 @@ class Check:
                 return flavour, response
             if response.status == 429:
                 return None, response
+            if flavour is ApiFlavour.V1 and first is not None and retired_api_words(response):
+                raise V2NotRouted(first, response)
             first = first or response
             if response.is_redirect or (response.status == 200 and response.is_html and not _is_airflow3_ui(response)):
                 return None, response
@@ -222,6 +226,8 @@ WHY_UI_BY_LAYER = {
 def transport_finding(failure: TransportError, facts: Facts, look_up_neighbours: bool = True) -> Finding:
     """The version request got no answer: say which layer failed, in words, with the fix for that layer.
     `look_up_neighbours` False keeps it offline (explain): no DNS lookup for a 'did you mean' host."""
+    if failure.layer is Layer.HELD_BACK and failure.answer is not None:
+        return failures.held_back_finding(failure)
     host = urlsplit(facts.base_url).hostname or facts.base_url
     url = facts.base_url
     summary = what_happened(failure)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from airflow_doctor.http import Layer, TransportError
-from airflow_doctor.model import Finding, Fix, Status
+from airflow_doctor.http import Layer, ProbeResponse, TransportError
+from airflow_doctor.model import CheckResult, Exchange, Finding, Fix, Status
 
 WHAT_HAPPENED = {
     Layer.INVALID_URL: "the URL cannot be used",
@@ -67,9 +67,50 @@ STOPPED = ("The check stopped at this request, so it could not reach its verdict
 
 
 def transport_finding(error: TransportError, consequence: str = STOPPED) -> Finding:
-    """The failed request as the check's finding; `consequence` says what it leaves unknown."""
+    """The failed request as the check's finding; `consequence` says what it leaves unknown. A request held back by
+    an earlier 429 is that rate limit's finding."""
+    if error.layer is Layer.HELD_BACK and error.answer is not None:
+        return held_back_finding(error)
     return Finding(
         Status.FAIL, what_happened(error),
         explanation=f"{error.message}. {consequence} The evidence shows the request.",
         fix=FIXES.get(error.layer, Fix("Run the check again; if it fails the same way, the evidence shows the request "
                                        "to try by hand.")), code=error.layer.value)
+
+
+def held_back_finding(error: TransportError) -> Finding:
+    """The 429 that stopped this check: who limits and for how long (checks._gateway reads the answer)."""
+    from dataclasses import replace
+
+    from airflow_doctor.checks._gateway import rate_limited
+
+    assert error.answer is not None
+    limited = rate_limited(error.answer)
+    return replace(limited, explanation=f"{limited.explanation} So this check's next request, {error.exchange.method} "
+                                        f"{error.exchange.url}, was not sent, and the check could not reach its verdict.")
+
+
+def unvouched(result: CheckResult) -> CheckResult:
+    """A check that passed although one of its requests was answered 429, or that stopped at a 429, reached its
+    verdict without the answer it asked for: it is reported as the rate limit's finding."""
+    limited = next((e for e in result.evidence if e.status == 429), None)
+    stopped_there = bool(result.evidence) and result.evidence[-1].status == 429 and result.status is not Status.SKIP
+    if limited is None or result.code == "rate-limited" or not (result.status is Status.PASS or stopped_there):
+        return result
+    from dataclasses import replace
+
+    from airflow_doctor.checks._gateway import rate_limited
+
+    finding = rate_limited(answer_of(limited))
+    finding = replace(finding, explanation=f"{finding.explanation} This check reached its verdict without the answer "
+                                           "to that request, so it is not reported as passed.")
+    return CheckResult.from_finding(result.check_id, result.title, finding, result.evidence, result.duration_ms)
+
+
+def answer_of(exchange: Exchange) -> ProbeResponse:
+    """A recorded (redacted) exchange as an answer to read again."""
+    from requests.structures import CaseInsensitiveDict
+
+    body = (exchange.response_body or "").encode("utf-8")
+    return ProbeResponse(exchange.status or 0, CaseInsensitiveDict(dict(exchange.response_headers)), body, exchange.url,
+                         exchange.elapsed_ms, exchange)

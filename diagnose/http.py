@@ -52,11 +52,13 @@ class Layer(str, Enum):
 
 
 class TransportError(Exception):
-    def __init__(self, layer: Layer, message: str, exchange: Exchange) -> None:
+    def __init__(self, layer: Layer, message: str, exchange: Exchange, answer: "ProbeResponse | None" = None) -> None:
         super().__init__(message)
         self.layer = layer
         self.message = message
         self.exchange = exchange
+        self.answer = answer
+        """For HELD_BACK: the 429 answer that holds this request back."""
 
     def __str__(self) -> str:
         return self.message
@@ -224,9 +226,9 @@ class Probe:
         self._session.headers["User-Agent"] = USER_AGENT
         self._pending: list[Exchange] = []
         self.request_count = 0
-        self._limited: dict[str, float | None] = {}
-        """After a 429: origin -> monotonic time until which nothing is sent (Retry-After), or 'METHOD url' -> None
-        (no Retry-After: that request is not repeated)."""
+        self._limited: dict[str, tuple[float | None, ProbeResponse]] = {}
+        """After a 429: origin -> (monotonic time until which nothing is sent (Retry-After), the 429), or
+        'METHOD url' -> (None, the 429) when it gave no Retry-After: that request is not repeated."""
 
     def url_for(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
@@ -275,7 +277,8 @@ class Probe:
         url = self.url_for(path)
         started = time.perf_counter()
         if (held := self._held_back(method, url)) is not None:
-            raise self._fail(method, url, None, started, Layer.HELD_BACK, held)
+            error = self._fail(method, url, None, started, Layer.HELD_BACK, held[0])
+            raise TransportError(error.layer, error.message, error.exchange, held[1])
         self.request_count += 1
         request = requests.Request(method, url, params=params, json=json, data=data, headers=dict(headers or {}),
                                    cookies=dict(cookies or {}), auth=auth or NoAuth())
@@ -302,29 +305,32 @@ class Probe:
         finally:
             self._session.cookies.clear()
         elapsed_ms = (time.perf_counter() - started) * 1000
-        if response.status_code == 429:
-            self._hold(method, url, response.headers)
         exchange = self._record(method, url, prepared, started, status=response.status_code,
                                 response_headers=list(response.headers.items()), body=body,
                                 server_ms=response.elapsed.total_seconds() * 1000)
-        return ProbeResponse(response.status_code, response.headers, body, url, elapsed_ms, exchange,
-                             cookies=requests.utils.dict_from_cookiejar(response.cookies))
+        answer = ProbeResponse(response.status_code, response.headers, body, url, elapsed_ms, exchange,
+                               cookies=requests.utils.dict_from_cookiejar(response.cookies))
+        if answer.status == 429:
+            self._hold(method, url, answer)
+        return answer
 
-    def _hold(self, method: str, url: str, headers: Mapping[str, str]) -> None:
-        wait = retry_after_seconds(headers.get("Retry-After"), headers.get("Date"))
+    def _hold(self, method: str, url: str, answer: ProbeResponse) -> None:
+        wait = retry_after_seconds(answer.headers.get("Retry-After"), answer.headers.get("Date"))
         if wait is None:
-            self._limited[f"{method} {url}"] = None
+            self._limited[f"{method} {url}"] = (None, answer)
         else:
-            self._limited[_origin(url)] = time.monotonic() + wait
+            self._limited[_origin(url)] = (time.monotonic() + wait, answer)
 
-    def _held_back(self, method: str, url: str) -> str | None:
-        """Why this request is not sent: never into a 429 again, nor to a server before its Retry-After passed."""
-        if f"{method} {url}" in self._limited:
-            return "not sent: this request was answered 429 Too Many Requests earlier in this run, without a Retry-After"
-        until = self._limited.get(_origin(url))
-        if until is not None and time.monotonic() < until:
+    def _held_back(self, method: str, url: str) -> tuple[str, ProbeResponse] | None:
+        """Why this request is not sent (and the 429 that says so): never into a 429 again, nor to a server before
+        its Retry-After has passed."""
+        if (same := self._limited.get(f"{method} {url}")) is not None:
+            return ("not sent: this request was answered 429 Too Many Requests earlier in this run, without a "
+                    "Retry-After", same[1])
+        until, answer = self._limited.get(_origin(url), (None, None))
+        if until is not None and answer is not None and time.monotonic() < until:
             return (f"not sent: the server answered 429 Too Many Requests earlier in this run and asked to wait "
-                    f"{until - time.monotonic():.0f} s more (Retry-After)")
+                    f"{until - time.monotonic():.0f} s more (Retry-After)", answer)
         return None
 
     def _read_body(self, response: requests.Response, started: float) -> bytes:

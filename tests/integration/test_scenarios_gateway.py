@@ -108,14 +108,18 @@ def test_a_gateways_rate_limit_names_it_and_the_wait_and_nothing_more_is_sent(ai
     assert gateway.seen == ["GET /api/v2/version"], "one request, and nothing sent into the 429"
 
 
-def test_a_rate_limit_met_in_the_middle_of_a_run_stops_the_doctor_sending(airflow: Server, tmp_path: Path) -> None:
-    gateway = Gateway({"": airflow.url}, allowed=4)
+@pytest.mark.parametrize("allowed", [2, 4, 6])
+def test_a_rate_limit_met_in_the_middle_of_a_run_stops_the_doctor_sending(airflow: Server, tmp_path: Path,
+                                                                         allowed: int) -> None:
+    """Whichever check's request meets the limit (health, token, DAG details, the schema probe), the run ends
+    with the limit as its headline, and nothing is sent after it."""
+    gateway = Gateway({"": airflow.url}, allowed=allowed)
     with LocalServer(gateway) as front:
         code, data = check(airflow.profile(tmp_path, url=front.url))
-    assert code == 1 and gateway.limited_at == 4
+    assert code == 1 and gateway.limited_at == allowed
     assert gateway.seen[gateway.limited_at + 1:] == [], "no request after the first 429"
-    said = " ".join(r["summary"] + " " + (r["explanation"] or "") for r in data["results"])
-    assert "429" in said, said
+    assert data["diagnosis"]["summary"].startswith(f"rate limited: '{NAME}' answered 429"), data["diagnosis"]
+    assert not any(r["status"] == "pass" and any(e["status"] == 429 for e in r["evidence"]) for r in data["results"])
 
 
 def test_airflows_own_login_rate_limit_is_named_as_airflows(airflow2: Server) -> None:
@@ -226,3 +230,18 @@ def test_record_gateway_and_retired_api_answers(airflow_servers: dict[str, Serve
             save("gateway", "login_page", get(front.url + "/api/v2/version"))
             gateway.mode, gateway.allowed = "forward", 0
             save("gateway", "rate_limited", get(front.url + "/api/v2/version"))
+
+
+def test_a_front_that_routes_only_api_v1_to_airflow_3_is_named_and_routing_api_v2_fixes_it(airflow3: Server,
+                                                                                          tmp_path: Path) -> None:
+    gateway = Gateway({"": f"http://127.0.0.1:{closed_port()}", "/api/v1/": airflow3.url})
+    with LocalServer(gateway) as front:
+        code, reach = reachability(airflow3, tmp_path, front.url)
+        assert code == 1 and reach["summary"].startswith("Airflow 3 is behind this address, but /api/v2 does not reach "
+                                                         "it"), reach["summary"]
+        assert REMOVED in reach["summary"] and f"'{NAME}'" in reach["summary"]
+        assert "Route /api/v2" in fix_text(reach)
+
+        gateway.upstreams[""] = airflow3.url
+        code, reach = reachability(airflow3, tmp_path, front.url)
+        assert code == 0 and reach["status"] == "pass"

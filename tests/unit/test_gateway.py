@@ -13,7 +13,8 @@ from airflow_doctor.checks._front import answered_by, is_login_redirect, rate_li
 from airflow_doctor.checks._gateway import rate_limited
 from airflow_doctor.explain import explain
 from airflow_doctor.http import Layer, Probe, ProbeResponse, TransportError, retry_after_seconds
-from airflow_doctor.model import Exchange, Status
+from airflow_doctor.failures import finding_for, unvouched
+from airflow_doctor.model import CheckResult, Exchange, Status
 from tests.conftest import RECORDED, recorded, replay
 from tests.servers import LocalServer, Reply
 from tests.unit.test_reachability import run_reachability
@@ -202,3 +203,52 @@ def test_a_gateways_own_404_json_is_not_read_as_airflow_3() -> None:
 
 def test_the_recorded_airflow_answers_are_all_found() -> None:
     assert len(AIRFLOW_ANSWERS) > 60 and all(name.startswith("airflow-") for name in AIRFLOW_ANSWERS)
+
+
+def _exchange(name: str, status: int | None = None) -> Exchange:
+    data = recorded(GATE, name)
+    return Exchange(data["method"], BASE + data["path"], status or data["status"], 1.0,
+                    response_headers=tuple(data["headers"].items()), response_body=data["body"])
+
+
+def test_a_check_that_passed_although_a_request_got_429_is_reported_as_the_rate_limit() -> None:
+    passed = CheckResult("payload-schema", "Payload", Status.PASS, "the payload matches",
+                         evidence=(_exchange("health_through_gateway"), _exchange("rate_limited")))
+    result = unvouched(passed)
+    assert result.status is Status.FAIL and result.code == "rate-limited"
+    assert result.summary.startswith("rate limited: 'ferrous-gate/3.7' answered 429") and "not reported as passed" in result.explanation
+
+
+@pytest.mark.parametrize("status, evidence, kept", [
+    (Status.FAIL, ("rate_limited", "health_through_gateway"), True),
+    (Status.FAIL, ("health_through_gateway", "rate_limited"), False),
+    (Status.PASS, ("health_through_gateway",), True),
+])
+def test_a_failure_is_the_rate_limit_only_when_the_check_stopped_at_the_429(status, evidence, kept) -> None:
+    result = CheckResult("dag-exists", "DAG", status, "its own cause", evidence=tuple(_exchange(n) for n in evidence))
+    assert (unvouched(result) == result) is kept
+
+
+def test_a_request_held_back_by_an_earlier_429_is_that_limits_finding() -> None:
+    data = recorded(GATE, "rate_limited")
+    with LocalServer(lambda h: Reply(429, data["headers"], data["body"].encode())) as server:
+        probe = Probe(server.url)
+        probe.get("/api/v2/version")
+        with pytest.raises(TransportError) as held:
+            probe.get("/api/v2/dags")
+    finding = finding_for(held.value)
+    assert finding.summary.startswith(f"rate limited: 'ferrous-gate/3.7' answered 429 Too Many Requests for GET "
+                                      f"{server.url}/api/v2/version")
+    assert f"next request, GET {server.url}/api/v2/dags, was not sent" in finding.explanation
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_airflow_3_behind_a_front_that_routes_only_api_v1_is_named_not_blamed_on_a_proxy_404() -> None:
+    replay(responses, BASE, GATE, "bad_gateway")
+    replay(responses, BASE, "airflow-3.3.2", "v1_removed", path="/api/v1/version")
+    result, _ = run_reachability(BASE)
+    assert result.code == "airflow3-v2-not-routed"
+    assert result.summary.startswith("Airflow 3 is behind this address, but /api/v2 does not reach it: GET "
+                                     "http://airflow.test/api/v2/version answered 502")
+    assert "'ferrous-gate/3.7'" in result.summary and REMOVED in result.summary
+    assert "Route /api/v2" in result.fix.text

@@ -116,12 +116,14 @@ def airflow_shaped(response: ProbeResponse) -> bool:
 
 def answered_by(response: ProbeResponse) -> Answerer:
     """Who answered, from the answer alone. The shape of the body decides; the headers name the component (its
-    Server, the hop its Via adds, the headers Airflow never sends), and its page's <title>/<h1> when it has no name."""
-    foreign = tuple(f"{name}: {value}" for name, value in response.headers.items()
-                    if name.lower() not in AIRFLOW_HEADERS)
+    Server, the hop its Via adds, the headers Airflow never sends: by name only, their values may be credentials),
+    and its page's <title>/<h1> when it has no name."""
     server = response.headers.get("Server") or ""
     foreign_server = bool(server) and not server.lower().startswith(AIRFLOW_SERVERS)
-    evidence = ((f"Server: {server}",) if foreign_server else ()) + foreign
+    via = response.headers.get("Via")
+    added = [name for name in response.headers if name.lower() not in AIRFLOW_HEADERS | {"via"}]
+    evidence = (((f"Server: {server}",) if foreign_server else ()) + ((f"Via: {via}",) if via else ())
+                + ((f"headers Airflow does not send: {', '.join(added)}",) if added else ()))
     if airflow_shaped(response) or not (evidence or response.status in (502, 503, 504)):
         return Answerer(True, evidence=evidence)
     title = _page_text(_TITLE, response)

@@ -55,8 +55,11 @@ class Behind:
 
     response: ProbeResponse | None
     airflow_up: bool
+    asked: bool = True
 
     def words(self) -> str:
+        if not self.asked:
+            return "Whether Airflow answers other paths through the same address was not asked by this check"
         if self.response is None:
             return "GET /health through the same address got no answer"
         who = "Airflow answered" if self.airflow_up else f"{answered_by(self.response).label()} answered"
@@ -93,6 +96,11 @@ def gateway_error(response: ProbeResponse, who: Answerer, failure: UpstreamFailu
         why_ui = (f"The gateway sends some routes to an Airflow that answers ({behind.words()}) and the API's "
                   "requests to an upstream that does not, so pages served by the working route open; a script "
                   "calls /api/… and gets the gateway's page.")
+    elif not behind.asked:
+        verdict = "the Airflow behind it did not answer this request"
+        fix = Fix(failure.fix)
+        why_ui = ("Not observed by this check. If the UI opens, the gateway sends the UI's requests to an upstream "
+                  "that answers and this one to an upstream that does not, or the failure comes and goes.")
     else:
         verdict = "nothing behind it answered"
         fix = Fix(failure.fix)
@@ -202,3 +210,13 @@ class V2NotRouted(Exception):
             why_ui_works="If the UI opens, the front routes the UI's own paths to the api-server; a script calls "
                          "/api/v2 (or the Airflow 2 paths), which it does not route.",
             code="airflow3-v2-not-routed")
+
+
+def stopped_at_gateway(answer: ProbeResponse) -> Finding | None:
+    """A check that stopped at a gateway's 502/503/504 in the middle of a run: the gateway's finding, without the
+    comparison the reachability check makes (this check did not ask /health)."""
+    failure = UPSTREAM.get(answer.status)
+    who = answered_by(answer)
+    if failure is None or who.airflow:
+        return None
+    return gateway_error(answer, who, failure, Behind(None, False, asked=False))

@@ -91,19 +91,27 @@ def held_back_finding(error: TransportError) -> Finding:
 
 
 def unvouched(result: CheckResult) -> CheckResult:
-    """A check that passed although one of its requests was answered 429, or that stopped at a 429, reached its
-    verdict without the answer it asked for: it is reported as the rate limit's finding."""
-    limited = next((e for e in result.evidence if e.status == 429), None)
-    stopped_there = bool(result.evidence) and result.evidence[-1].status == 429 and result.status is not Status.SKIP
-    if limited is None or result.code == "rate-limited" or not (result.status is Status.PASS or stopped_there):
-        return result
+    """A verdict reached without the answer the check asked for is reported as what answered instead: a check that
+    passed although a request got 429, or stopped at a 429, is the rate limit's finding; a check that failed at a
+    gateway's own 502/503/504 is the gateway's."""
     from dataclasses import replace
 
-    from airflow_doctor.checks._gateway import rate_limited
+    from airflow_doctor.checks._gateway import rate_limited, stopped_at_gateway
 
-    finding = rate_limited(answer_of(limited))
-    finding = replace(finding, explanation=f"{finding.explanation} This check reached its verdict without the answer "
-                                           "to that request, so it is not reported as passed.")
+    if not result.evidence or result.code == "rate-limited" or result.code.startswith("gateway-"):
+        return result
+    last = result.evidence[-1]
+    limited = next((e for e in result.evidence if e.status == 429), None)
+    if limited is not None and (result.status is Status.PASS or last.status == 429 and result.status is not Status.SKIP):
+        finding = rate_limited(answer_of(limited))
+        finding = replace(finding, explanation=f"{finding.explanation} This check reached its verdict without the "
+                                               "answer to that request, so it is not reported as passed.")
+    elif result.status is Status.FAIL and last.status in (502, 503, 504):
+        finding = stopped_at_gateway(answer_of(last))
+        if finding is None:
+            return result
+    else:
+        return result
     return CheckResult.from_finding(result.check_id, result.title, finding, result.evidence, result.duration_ms)
 
 

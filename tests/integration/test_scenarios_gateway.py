@@ -245,3 +245,19 @@ def test_a_front_that_routes_only_api_v1_to_airflow_3_is_named_and_routing_api_v
         gateway.upstreams[""] = airflow3.url
         code, reach = reachability(airflow3, tmp_path, front.url)
         assert code == 0 and reach["status"] == "pass"
+
+
+def test_a_gateway_502_met_in_the_middle_of_a_run_is_the_gateways_not_the_checks_guess(airflow: Server,
+                                                                                      tmp_path: Path) -> None:
+    dead = f"http://127.0.0.1:{closed_port()}"
+    gateway = Gateway({"": airflow.url, "/auth/": dead, "/api/v1/dags": dead, "/api/v2/dags": dead})
+    with LocalServer(gateway) as front:
+        code, data = check(airflow.profile(tmp_path, url=front.url))
+        assert code == 1 and result_of(data, "reachability")["status"] in ("pass", "warn"), result_of(data, "reachability")
+        assert data["diagnosis"]["summary"].startswith("the gateway answered 502 (Bad Gateway), not Airflow: "
+                                                       f"'{NAME}'"), data["diagnosis"]
+        assert data["diagnosis"]["code"] == "gateway-502"
+
+        gateway.upstreams.update({"/auth/": airflow.url, "/api/v1/dags": airflow.url, "/api/v2/dags": airflow.url})
+        code, data = check(airflow.profile(tmp_path, url=front.url))
+        assert code == 0, data["diagnosis"]

@@ -252,3 +252,19 @@ def test_airflow_3_behind_a_front_that_routes_only_api_v1_is_named_not_blamed_on
                                      "http://airflow.test/api/v2/version answered 502")
     assert "'ferrous-gate/3.7'" in result.summary and REMOVED in result.summary
     assert "Route /api/v2" in result.fix.text
+
+
+def test_headers_airflow_never_sends_are_evidence_by_name_only() -> None:
+    response = ProbeResponse(502, CaseInsensitiveDict({"Server": "edge-9", "X-Edge-Session": "canary-c2VjcmV0",
+                                                       "CF-Ray": "8a1b"}), b"", BASE, 1.0, Exchange("GET", BASE, 502, 1.0))
+    who = answered_by(response)
+    assert who.evidence == ("Server: edge-9", "headers Airflow does not send: X-Edge-Session, CF-Ray")
+    assert "canary" not in rate_limited(response).explanation + " ".join(who.evidence)
+
+
+def test_a_check_that_failed_at_a_gateways_502_mid_run_is_the_gateways_finding() -> None:
+    failed = CheckResult("auth-backend", "Auth", Status.FAIL, "POST /auth/token answered 502",
+                         evidence=(_exchange("health_through_gateway"), _exchange("bad_gateway")))
+    result = unvouched(failed)
+    assert result.code == "gateway-502" and result.summary.endswith("the Airflow behind it did not answer this request")
+    assert "Whether Airflow answers other paths through the same address was not asked" in result.explanation and result.why_ui_works.startswith("Not observed")

@@ -61,7 +61,8 @@ class Behind:
         if not self.asked:
             return "Whether Airflow answers other paths through the same address was not asked by this check"
         if self.response is None:
-            return "GET /health through the same address got no answer"
+            return ("GET /health through the same address could not be read, so whether Airflow answers other paths "
+                    "through it is not known")
         who = "Airflow answered" if self.airflow_up else f"{answered_by(self.response).label()} answered"
         return f"GET /health through the same address: {who} {self.response.status} ({error_detail(self.response, 80)})"
 
@@ -96,10 +97,10 @@ def gateway_error(response: ProbeResponse, who: Answerer, failure: UpstreamFailu
         why_ui = (f"The gateway sends some routes to an Airflow that answers ({behind.words()}) and the API's "
                   "requests to an upstream that does not, so pages served by the working route open; a script "
                   "calls /api/… and gets the gateway's page.")
-    elif not behind.asked:
+    elif behind.response is None:
         verdict = "the Airflow behind it did not answer this request"
         fix = Fix(failure.fix)
-        why_ui = ("Not observed by this check. If the UI opens, the gateway sends the UI's requests to an upstream "
+        why_ui = ("Not observed. If the UI opens, the gateway sends the UI's requests to an upstream "
                   "that answers and this one to an upstream that does not, or the failure comes and goes.")
     else:
         verdict = "nothing behind it answered"

@@ -268,3 +268,42 @@ def test_a_check_that_failed_at_a_gateways_502_mid_run_is_the_gateways_finding()
     result = unvouched(failed)
     assert result.code == "gateway-502" and result.summary.endswith("the Airflow behind it did not answer this request")
     assert "Whether Airflow answers other paths through the same address was not asked" in result.explanation and result.why_ui_works.startswith("Not observed")
+
+
+def test_a_pasted_gateway_page_claims_nothing_about_what_explain_did_not_ask() -> None:
+    data = recorded(GATE, "bad_gateway")
+    pasted = ("HTTP/1.1 502 Bad Gateway\n" + "".join(f"{k}: {v}\n" for k, v in data["headers"].items())
+              + "\n" + data["body"])
+    result = explain(pasted).results[0]
+    assert result.code == "gateway-502" and "'ferrous-gate/3.7'" in result.summary
+    assert result.summary.endswith("the Airflow behind it did not answer this request")
+    assert "nothing behind it answered" not in result.summary and "down too" not in result.why_ui_works
+
+
+@pytest.mark.parametrize("status", [502, 429])
+def test_a_gateway_page_that_echoes_the_credentials_leaks_nothing(tmp_path, status: int) -> None:
+    from typer.testing import CliRunner
+
+    from airflow_doctor.cli import app
+    from tests.conftest import write_profile
+    from tests.unit.test_canary import PASSWORD, USER, assert_clean, echo_everything
+
+    def route(handler) -> Reply:
+        name = {"/api/v2/version": "v2_version", "/api/v1/version": "v1_version", "/api/v1/health": "health"}.get(handler.path)
+        if name:
+            data = recorded("airflow-2.10.5", name)
+            return Reply(data["status"], data["headers"], data["body"].encode())
+        echo = echo_everything(handler)
+        headers = {"Server": "edge-9", "Content-Type": "text/html", "Retry-After": "30",
+                   "X-Echo-Auth": echo.headers["X-Echo-Auth"]}
+        return Reply(status, headers, b"<html><title>no</title><h1>Refused</h1><p>" + echo.body + b"</p></html>")
+
+    with LocalServer(route) as server:
+        profile = write_profile(tmp_path, f"url: {server.url}\nauth:\n  type: basic\n  username: {USER}\n"
+                                          "  password: ${CANARY_PW}\ntimeout: {connect: 1, read: 3}\n", name="c.yml")
+        for output_format in ("text", "json"):
+            result = CliRunner().invoke(app, ["check", "--profile", str(profile), "-f", output_format, "-v"],
+                                        env={"CANARY_PW": PASSWORD})
+            assert result.exit_code == 1 and "edge-9" in result.output and "Refused" in result.output, result.output
+            assert_clean(result.output, f"{status} {output_format}")
+        assert any(h.get("Authorization") for _, _, h in server.requests)

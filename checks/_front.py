@@ -124,7 +124,8 @@ def answered_by(response: ProbeResponse) -> Answerer:
     added = [name for name in response.headers if name.lower() not in AIRFLOW_HEADERS | {"via"}]
     evidence = (((f"Server: {server}",) if foreign_server else ()) + ((f"Via: {via}",) if via else ())
                 + ((f"headers Airflow does not send: {', '.join(added)}",) if added else ()))
-    if airflow_shaped(response) or not (evidence or response.status in (502, 503, 504)):
+    own_server = server.lower().startswith(AIRFLOW_SERVERS) and bool(server)
+    if airflow_shaped(response) or not (evidence or (response.status in (502, 503, 504) and not own_server)):
         return Answerer(True, evidence=evidence)
     title = _page_text(_TITLE, response)
     heading = _page_text(_H1, response)

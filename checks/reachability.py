@@ -411,8 +411,8 @@ def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
     if response.status >= 500:
         return Finding(
             Status.FAIL, f"{where} answered {response.status} ({error_detail(response, 120)}){server_note}",
-            explanation=("A 502, 503 or 504 comes from a proxy or load balancer that cannot reach the Airflow web "
-                         "server behind it (it is down, starting, or failing its health checks)."
+            explanation=("Airflow's own web server sent this answer: it is running but cannot serve the request "
+                         "(overloaded: a concurrency limit or all workers busy, or a worker that failed)."
                          if response.status in (502, 503, 504) else
                          "The web server answered with an internal error: it is running but broken (often its "
                          "metadata database is unreachable or not migrated)."),

@@ -307,3 +307,12 @@ def test_a_gateway_page_that_echoes_the_credentials_leaks_nothing(tmp_path, stat
             assert result.exit_code == 1 and "edge-9" in result.output and "Refused" in result.output, result.output
             assert_clean(result.output, f"{status} {output_format}")
         assert any(h.get("Authorization") for _, _, h in server.requests)
+
+
+def test_airflows_own_server_refusing_for_load_is_not_called_a_gateway() -> None:
+    """uvicorn answers 503 itself when its concurrency limit is reached (uvicorn/protocols/http/flow_control.py,
+    service_unavailable, in the 3.3.2 venv: text/plain "Service Unavailable"; uvicorn adds its Server header)."""
+    with LocalServer(lambda h: Reply(503, {"Server": "uvicorn", "Content-Type": "text/plain; charset=utf-8"}, b"Service Unavailable")) as server:
+        result, _ = run_reachability(server.url)
+    assert result.status is Status.FAIL and "gateway" not in result.summary
+    assert "Airflow's own web server sent this answer" in result.explanation

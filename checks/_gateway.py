@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from airflow_doctor.checks._front import Answerer, answered_by, own_words, rate_limit, retired_api_words
 from airflow_doctor.checks.base import CheckContext, error_detail
@@ -113,7 +112,7 @@ def gateway_error(response: ProbeResponse, who: Answerer, failure: UpstreamFailu
         explanation=f"The {status} comes from {who.label()}, not from Airflow: its answer does not have Airflow's shape "
                     "(Airflow 2 answers problem+json, Airflow 3 JSON with 'detail', both from their own web server). "
                     f"A gateway answers {status} when {failure.cause}."
-                    + (f" Its page says: '{words}'." if (words := own_words(response)) else "")
+                    + (f" It says: '{words}'." if (words := own_words(response)) else "")
                     + f" {behind.words()}."
                     + _evidence_words(who),
         fix=fix, why_ui_works=why_ui, code=f"gateway-{status}")

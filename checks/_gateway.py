@@ -113,6 +113,8 @@ def gateway_error(response: ProbeResponse, who: Answerer, failure: UpstreamFailu
                     "(Airflow 2 answers problem+json, Airflow 3 JSON with 'detail', both from their own web server). "
                     f"A gateway answers {status} when {failure.cause}."
                     + (f" It says: '{words}'." if (words := own_words(response)) else "")
+                    + (f" It asks to retry after {wait:.0f} s (Retry-After)." if (wait := rate_limit(response).wait_seconds)
+                       is not None else "")
                     + f" {behind.words()}."
                     + _evidence_words(who),
         fix=fix, why_ui_works=why_ui, code=f"gateway-{status}")

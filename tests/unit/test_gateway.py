@@ -83,7 +83,7 @@ def test_a_502_while_airflow_answers_another_route_through_the_same_gateway_says
 
 @pytest.mark.parametrize("name, status, cause, fix", [
     ("timeout", 504, "did not answer within the gateway's timeout", "upstream timeout"),
-    ("maintenance", 503, "no healthy server", "health check"),
+    ("maintenance", 503, "It asks to retry after 600 s (Retry-After)", "health check"),
 ])
 @responses.activate(assert_all_requests_are_fired=True)
 def test_a_gateways_timeout_and_maintenance_pages_name_their_cause(name: str, status: int, cause: str, fix: str) -> None:

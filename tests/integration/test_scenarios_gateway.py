@@ -22,7 +22,7 @@ from airflow_doctor.checks._gateway import rate_limited
 from airflow_doctor.cli import app
 from airflow_doctor.http import Layer, Probe, TransportError
 from tests.gateway_proxy import NAME, Gateway, Stalled
-from tests.integration.conftest import FAB3, OLD3, Server
+from tests.integration.conftest import KEYS, OLD3, Server
 from tests.integration.test_scenarios_auth import check, fix_text, result_of
 from tests.servers import LocalServer, closed_port
 
@@ -161,7 +161,7 @@ def test_a_login_wall_in_front_of_airflow_is_named(airflow: Server, tmp_path: Pa
 REMOVED = "/api/v1 has been removed in Airflow 3, please use its upgraded version /api/v2 instead."
 
 
-@pytest.mark.parametrize("key", [OLD3, "3.3.2", FAB3])
+@pytest.mark.parametrize("key", [k for k in KEYS if not k.startswith("2.")])
 def test_airflow_3_answering_api_v1_is_read_as_the_airflow_2_api_not_a_missing_dag(airflow_servers: dict[str, Server],
                                                                                   key: str) -> None:
     server = airflow_servers[key]
@@ -186,7 +186,6 @@ def test_airflow_3_answering_api_v1_is_read_as_the_airflow_2_api_not_a_missing_d
 
 def run_as_printed(server: Server, commands: str) -> str:
     """The fix's commands in bash, as printed, with only the user and password in the environment."""
-    import os
     import subprocess
 
     env = {**os.environ, "AIRFLOW_USER": "admin", "AIRFLOW_PASSWORD": server.password("admin")}

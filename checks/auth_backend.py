@@ -18,7 +18,7 @@ from enum import Enum
 from urllib.parse import urlsplit
 
 from airflow_doctor.checks._front import (AIRFLOW_SERVERS, intermediary, is_airflow_refusal, mount_hints, origin_of,
-                                          proxy_realm)
+                                          proxy_realm, rate_limit)
 from airflow_doctor.checks._credentials import (Credentials, JwtClaims, Scheme, Trial, basic_variants, decode_jwt,
                                                 stripped_secret)
 from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object, read_dags,
@@ -340,8 +340,8 @@ def reproduce_browser_login(ctx: CheckContext, username: str, password: str) -> 
         return BrowserLogin(LoginOutcome.NOT_REPRODUCED, f"POST /login/ failed ({failure.message})", failure=failure)
     if answer.status == 429:
         return BrowserLogin(LoginOutcome.NOT_REPRODUCED, "the UI login answered 429 Too Many Requests: Airflow limits "
-                            "login attempts (5 per 40 seconds per address by default, [fab] auth_rate_limit), so wait "
-                            "a minute and run the doctor again")
+                            f"login attempts (it says: {rate_limit(answer).limit or 'no limit stated'}; [fab] "
+                            "auth_rate_limit), so wait a minute and run the doctor again")
     cookies = {**page.cookies, **answer.cookies}
     for value in answer.cookies.values():
         probe.registry.add(value)

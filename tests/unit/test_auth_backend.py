@@ -159,7 +159,7 @@ def test_a_rate_limited_login_form_says_to_wait_instead_of_guessing() -> None:
     replay(responses, BASE, V2, "login_post_rate_limited", path="/login/")
     finding = auth_backend.Check().run(ctx)
     assert finding.status is Status.FAIL and "429 Too Many Requests" in finding.explanation
-    assert "wait a minute" in finding.explanation
+    assert "wait a minute" in finding.explanation and "it says: 2 per 60 second" in finding.explanation
 
 
 def answer_recorded(name: str) -> Reply:

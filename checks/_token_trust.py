@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from enum import Enum
-from typing import Callable
 
 from airflow_doctor.checks._credentials import Credentials, JwtClaims, decode_jwt
 from airflow_doctor.checks.base import CheckContext, error_detail, json_object
@@ -181,7 +180,7 @@ def missing_claims(origin: str, answer: str, misfits: list[ClaimMisfit], notes: 
 
 
 def refused_for_claims(ctx: CheckContext, origin: str, response: ProbeResponse | None, claims: JwtClaims | None,
-                       notes: tuple[str, ...], clock: Callable[[], datetime] = utc_now) -> Finding | None:
+                       notes: tuple[str, ...]) -> Finding | None:
     """The claim the server could not accept, when the evidence names one; None when the claims fit."""
     if claims is None or response is None:
         return None
@@ -189,10 +188,10 @@ def refused_for_claims(ctx: CheckContext, origin: str, response: ProbeResponse |
     answer = f"{response.status} {error_detail(response, 80)!r}"
     misfits = claim_misfits(claims, server_now)
     if response.status == 401:
-        return expired_by_skew(origin, answer, claims, server_now, clock(), notes) if server_now else None
+        return expired_by_skew(origin, answer, claims, server_now, utc_now(), notes) if server_now else None
     early = [m for m in misfits if m.kind is Misfit.NOT_YET_VALID]
     if early and server_now is not None:
-        return not_yet_valid(origin, answer, early, claims, server_now, clock(), notes)
+        return not_yet_valid(origin, answer, early, claims, server_now, utc_now(), notes)
     missing = [m for m in misfits if m.kind is Misfit.MISSING]
     return missing_claims(origin, answer, missing, notes) if missing else None
 

@@ -63,8 +63,15 @@ def check_token(server: Server, tmp_path: Path, value: str, name: str = "scenari
 
 # --- claims that do not fit ------------------------------------------------------------------------------
 
-def test_a_token_from_a_clock_running_ahead_is_not_valid_yet_and_the_fix_is_the_clock(airflow3: Server,
+@pytest.fixture(params=["airflow3", "airflow3_old"], ids=["airflow-3.3.2", "airflow-3.1.3"])
+def any_airflow3(request: pytest.FixtureRequest) -> Server:
+    """The clock and required claims are checked alike by 3.1.3 (no jwt_issuer set) and 3.3.2."""
+    return request.getfixturevalue(request.param)
+
+
+def test_a_token_from_a_clock_running_ahead_is_not_valid_yet_and_the_fix_is_the_clock(any_airflow3: Server,
                                                                                       tmp_path: Path) -> None:
+    airflow3 = any_airflow3
     ahead = int(time.time()) + 300
     auth = check_token(airflow3, tmp_path, signed_token(airflow3, nbf=ahead, iat=ahead))
     assert auth["status"] == "fail" and "not valid yet by the server's clock (403 'Invalid JWT token')" in auth["summary"]
@@ -90,7 +97,8 @@ def test_a_token_expired_by_the_servers_clock_only_blames_this_machines_clock(
     assert "NTP" in auth["fix"]["text"] and auth["why_ui_works"]
 
 
-def test_a_token_without_exp_is_refused_for_the_missing_claim(airflow3: Server, tmp_path: Path) -> None:
+def test_a_token_without_exp_is_refused_for_the_missing_claim(any_airflow3: Server, tmp_path: Path) -> None:
+    airflow3 = any_airflow3
     auth = check_token(airflow3, tmp_path, signed_token(airflow3, exp=None))
     assert "it has no exp, which Airflow 3 requires in every token" in auth["summary"], auth["summary"]
     assert auth["why_ui_works"]
@@ -211,3 +219,11 @@ def test_api_servers_without_a_shared_jwt_secret_are_named_and_sharing_it_fixes_
         with LocalServer(per_connection_balancer([airflow3.url, other])) as front:
             code, data = check(airflow3.profile(tmp_path, url=front.url, name="shared"), "--only", "auth-backend")
     assert code == 0 and result_of(data, "auth-backend")["status"] == "pass", "one shared jwt_secret is the fix"
+
+
+def test_airflow_2_has_no_jwt_auth_so_a_tokens_claims_are_not_blamed(airflow2: Server, tmp_path: Path) -> None:
+    """Airflow 2's /api/v1 takes no bearer tokens at all: a JWT from a clock running ahead is refused as any token."""
+    ahead = int(time.time()) + 300
+    auth = check_token(airflow2, tmp_path, signed_token(airflow2, nbf=ahead, iat=ahead))
+    assert auth["status"] == "fail" and auth["summary"].startswith("the bearer token was refused (401"), auth["summary"]
+    assert "not valid yet" not in auth["summary"] and "accepts no bearer tokens" in auth["explanation"]

@@ -284,7 +284,9 @@ def servers_disagree(ctx: CheckContext, credentials: Credentials, first_status: 
             f"token {i} issued now: {c.describe()}" for i, c in enumerate(issued, 1)),
         why_ui_works="The browser keeps its connection open to the api-server that logged it in (or a balancer's "
                      "sticky session keeps it there), so its _token cookie is always checked by the server that "
-                     "signed it; a script opens new connections, and each may land on another api-server.",
+                     "signed it; a script opens new connections, and each may land on another api-server. (Behind a "
+                     "balancer that spreads every request rather than every connection, the UI fails now and then "
+                     "too.)",
         code="api-servers-distrust-tokens")
 
 

@@ -234,6 +234,11 @@ def fresh_claims(ctx: CheckContext, username: str, password: Secret, times: int 
     return found
 
 
+def _distrusted(read: SpreadRead) -> bool:
+    """Airflow 3's refusal of a token it cannot verify (not an outage or a gateway's answer)."""
+    return read.status == 403 and "invalid jwt" in read.detail.lower()
+
+
 def _tally(statuses: list[int]) -> str:
     counts = Counter(statuses)
     return ", ".join(f"{counts[s]}x {s}" for s in sorted(counts))
@@ -255,10 +260,10 @@ def servers_disagree(ctx: CheckContext, credentials: Credentials, first_status: 
     api-servers that do not share their token settings. None when every read agrees with the first."""
     reads = spread_reads(ctx, credentials)
     statuses = [first_status, *(r.status for r in reads)]
-    if len(set(statuses)) < 2 or 200 not in statuses:
+    refusals = [r for r in reads if _distrusted(r)]
+    if 200 not in statuses or not (refusals or first_status == 403):
         return None
-    refusal = next(r for r in reads if r.status != 200) if first_status == 200 else None
-    refused_with = f"{refusal.status} {refusal.detail!r}" if refusal else f"{first_status}"
+    refused_with = f"{refusals[0].status} {refusals[0].detail!r}" if refusals else f"{first_status}"
     issued = fresh_claims(ctx, username, password) if username is not None and password is not None else []
     differ = _differing(issued)
     token = "a token this server just issued" if obtained else "the profile's token"

@@ -153,3 +153,23 @@ def test_api_servers_issuing_other_audiences_are_named_by_the_claim_that_differs
     issued = [_token_trust.decode_jwt(token(iss="a", aud="apache-airflow")),
               _token_trust.decode_jwt(token(iss="a", aud="other-audience"))]
     assert _token_trust._differing([c for c in issued if c]) == ["audience (aud): 'apache-airflow' vs 'other-audience'"]
+
+
+def test_a_gateway_error_among_the_spread_reads_is_not_blamed_on_the_jwt_secret() -> None:
+    """An accepted token, then a gateway's 502 on another connection: an outage, not api-servers that distrust it."""
+    from tests.servers import LocalServer, Reply
+
+    def answer(name: str) -> Reply:
+        data = recorded(V3, name)
+        return Reply(data["status"], data["headers"], data["body"].encode())
+
+    reads = iter([answer("dags_bearer")])
+
+    def route(handler) -> Reply:
+        if handler.path.startswith("/auth/token"):
+            return answer("token_admin")
+        return next(reads, Reply(502, {"Content-Type": "text/html", "Server": "nginx"}, b"<html>502 Bad Gateway</html>"))
+
+    with LocalServer(route) as server:
+        finding = auth_backend.Check().run(check_context(server.url, api="/api/v2", version="3.3.2", auth_type="jwt"))
+    assert finding.status is Status.PASS and finding.code != "api-servers-distrust-tokens"

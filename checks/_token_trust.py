@@ -25,8 +25,9 @@ LEEWAY = timedelta(seconds=10)
 """[api_auth] jwt_leeway's default: Airflow tolerates this much clock difference on exp, nbf and iat."""
 REQUIRED_CLAIMS = ("exp", "iat", "nbf")
 """Claims Airflow 3 requires in every token it accepts (its JWTValidator's required_claims)."""
-CLOCKS_AGREE = timedelta(seconds=5)
-"""Two clocks closer than this are taken as agreeing (a Date header has a resolution of one second)."""
+CLOCKS_AGREE = LEEWAY
+"""Two clocks closer than this are taken as agreeing: Airflow tolerates such a difference anyway, and a Date header
+(one-second resolution, stamped before the answer travels) cannot measure less."""
 SPREAD_READS = 3
 """How often a token is sent again, each time over a new connection: a balancer spreads new connections over the
 api-servers behind it, as it spreads a script's requests."""

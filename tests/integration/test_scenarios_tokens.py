@@ -75,8 +75,8 @@ def test_a_token_from_a_clock_running_ahead_is_not_valid_yet_and_the_fix_is_the_
     ahead = int(time.time()) + 300
     auth = check_token(airflow3, tmp_path, signed_token(airflow3, nbf=ahead, iat=ahead))
     assert auth["status"] == "fail" and "not valid yet by the server's clock (403 'Invalid JWT token')" in auth["summary"]
-    assert "its nbf (not before) is 5 min ahead of the server's clock" in auth["summary"], auth["summary"]
-    assert "the clock of whoever issued it was 5 min ahead" in auth["summary"]
+    assert re.search(r"its nbf \(not before\) is [45] min ahead of the server's clock", auth["summary"]), auth["summary"]
+    assert re.search(r"the clock of whoever issued it was [45] min ahead", auth["summary"]), auth["summary"]
     assert "this machine's clock agrees with the server's" in auth["explanation"].lower()
     assert "timedatectl set-ntp true" in fix_text(auth) and "jwt_secret" not in fix_text(auth)
     assert "server's own clock" in auth["why_ui_works"]
@@ -93,7 +93,7 @@ def test_a_token_expired_by_the_servers_clock_only_blames_this_machines_clock(
     auth = check_token(airflow3, tmp_path, signed_token(airflow3, exp=int(time.time()) - 300))
     assert auth["summary"].startswith("the profile's token is expired by the server's clock but not by this "
                                       "machine's (401 'Token Expired')"), auth["summary"]
-    assert "this machine's clock is 10 min behind the server's" in auth["summary"]
+    assert re.search(r"this machine's clock is (9|10) min behind the server's", auth["summary"]), auth["summary"]
     assert "NTP" in auth["fix"]["text"] and auth["why_ui_works"]
 
 

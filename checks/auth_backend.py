@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from urllib.parse import urlsplit
 
+from airflow_doctor.checks import _token_trust
 from airflow_doctor.checks._front import (AIRFLOW_SERVERS, intermediary, is_airflow_refusal, mount_hints, origin_of,
                                           proxy_realm, rate_limit)
 from airflow_doctor.checks._credentials import (Credentials, JwtClaims, Scheme, Trial, basic_variants, decode_jwt,
@@ -647,12 +648,16 @@ def _v3_bearer(ctx: CheckContext, token: Secret, obtained: bool) -> Finding:
     facts.role = claims.role if claims else None
     origin = "a token from /auth/token" if obtained else "the profile's token"
     if trial.accepted:
+        if (split := _token_servers_disagree(ctx, credentials, 200, obtained)) is not None:
+            return split
         return _accepted(ctx, credentials, f"Bearer JWT ({'from /auth/token' if obtained else 'pre-issued'})",
                          identity, notes)
     if (unanswered := _no_answer(trial)) is not None:
         return unanswered
     if not obtained and (platform := platform_token_refusal(ctx, token, trial)) is not None:
         return platform
+    if (misfit := _token_trust.refused_for_claims(ctx, origin, trial.response, claims, tuple(notes))) is not None:
+        return misfit
     if is_token_expired(trial.status, trial.note):
         return token_expired(claims, origin, obtained, notes)
     if trial.response is not None and not is_airflow_refusal(trial.response):
@@ -660,7 +665,7 @@ def _v3_bearer(ctx: CheckContext, token: Secret, obtained: bool) -> Finding:
     if trial.status == 401 and "not authenticated" in trial.note.lower():
         return _token_not_received(ctx, credentials, trial, origin, notes)
     if is_invalid_jwt(trial.status, trial.note):
-        if obtained and (split := replicas_disagree(ctx, credentials)) is not None:
+        if (split := _token_servers_disagree(ctx, credentials, 403, obtained)) is not None:
             return split
         return invalid_jwt(claims, origin, obtained, notes)
     return bearer_refused(origin, f"GET {facts.api_path('/dags')}", trial.status, trial.note, notes)
@@ -676,6 +681,13 @@ def platform_token_refusal(ctx: CheckContext, token: Secret, trial: Trial) -> Fi
     if (wrong_kind := _composer.identity_token_sent(token.reveal(), trial)) is not None:
         return wrong_kind
     return _astronomer.token_refused(ctx, token, trial)
+
+
+def _token_servers_disagree(ctx: CheckContext, credentials: Credentials, first_status: int, obtained: bool
+                            ) -> Finding | None:
+    auth = ctx.profile.auth
+    exchange = (auth.username or "", auth.password) if auth.type is AuthType.JWT and auth.password else (None, None)
+    return _token_trust.servers_disagree(ctx, credentials, first_status, obtained, *exchange)
 
 
 def is_token_expired(status: int | None, detail: str) -> bool:
@@ -732,16 +744,19 @@ def invalid_jwt(claims: JwtClaims | None, origin: str, obtained: bool, notes: li
                     "password):", (FRESH_TOKEN, "auth:\n  type: jwt"), DOCS_V3),
             details=tuple(notes), why_ui_works=why_ui)
     if not obtained:
+        claimed = f", or is for {_token_trust.audience_and_issuer(claims)} that this server does not accept" \
+            if claims is not None else ""
         return Finding(
             Status.FAIL, f"{origin} is rejected as 'Invalid JWT token' (403): it was signed by another deployment or "
-                         "with another secret than this server's",
+                         f"with another secret than this server's{claimed}",
             explanation="The server could not verify the token's signature or claims. A token issued by another "
                         "Airflow deployment (another environment, a re-created one) is refused this way; so is one "
                         "from an api-server replica whose [api_auth] jwt_secret, jwt_issuer or jwt_audience differ. "
                         "Only a token issued by this server now tells which: if a fresh one works, the old one came "
-                        "from elsewhere.",
+                        "from elsewhere; the issuer and audience it carries are the ones this server accepts (the "
+                        "second command prints them, not the token).",
             fix=Fix("Get a fresh token from this server's /auth/token (auth type jwt lets the doctor try it):",
-                    (FRESH_TOKEN, "auth:\n  type: jwt"), DOCS_V3),
+                    (FRESH_TOKEN, "auth:\n  type: jwt", FRESH_TOKEN + _token_trust.PRINT_ISSUER_AUDIENCE), DOCS_V3),
             details=tuple(notes), why_ui_works=why_ui)
     return Finding(
         Status.FAIL, f"{origin} is rejected as 'Invalid JWT token' (403): the api-server that issued it and the one "

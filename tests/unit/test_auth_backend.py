@@ -127,7 +127,8 @@ def test_basic_auth_sent_to_airflow_3_checks_whether_a_token_would_work() -> Non
 
 
 FOREIGN_JWT = ".".join(base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=") for part in
-                       ({"alg": "HS512", "typ": "JWT"}, {"sub": "1", "iss": "another-deployment"})) + ".c2lnbmF0dXJl"
+                       ({"alg": "HS512", "typ": "JWT"}, {"sub": "1", "iss": "another-deployment", "exp": 1795417481, "iat": 1795331081,
+                        "nbf": 1795331081})) + ".c2lnbmF0dXJl"
 
 
 @pytest.mark.parametrize("answer, token, summary_says, fix_says", [

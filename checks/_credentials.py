@@ -16,11 +16,15 @@ from typing import Any
 
 from requests.auth import AuthBase
 
-from airflow_doctor.http import BearerAuth, Layer, NoAuth, ProbeResponse, TransportError, basic_auth
+from airflow_doctor.http import AuthorizationAuth, BearerAuth, Layer, NoAuth, ProbeResponse, TransportError, basic_auth
 from airflow_doctor.secrets import Secret
 
 
 class Scheme(str, Enum):
+    GOOGLE = "google"
+    """A Google access token from Application Default Credentials, sent as Bearer (Cloud Composer)."""
+    KEY = "key"
+    """A platform API key alone in Authorization, no 'Bearer' word (Astro Private Cloud / Software)."""
     BASIC = "basic"
     BEARER = "bearer"
     NONE = "none"
@@ -41,6 +45,10 @@ class Credentials:
     stripped: bool = False
 
     def auth(self) -> AuthBase:
+        if self.scheme is Scheme.GOOGLE and self.secret is not None:
+            return BearerAuth(self.secret.reveal())
+        if self.scheme is Scheme.KEY and self.secret is not None:
+            return AuthorizationAuth(self.secret.reveal())
         if self.scheme is Scheme.BASIC and self.secret is not None:
             user, password = self.username, self.secret.reveal()
             if self.encoding == "utf-8":

@@ -7,9 +7,10 @@ header that never arrived) and the token exchange (/auth/token answering 404 whi
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
-from airflow_doctor.http import ProbeResponse
+from airflow_doctor.http import ProbeResponse, retry_after_seconds
 
 AIRFLOW_SERVERS = ("gunicorn", "uvicorn", "werkzeug")
 """The Server header Airflow's own web servers send (2.x gunicorn or the dev server, 3.x uvicorn)."""
@@ -65,3 +66,156 @@ def mount_hints(response: ProbeResponse) -> list[str]:
         hints += [urlsplit(h).path.rstrip("/") for h in _BASE_HREF.findall(html)]
         hints += _PREFIXED_LINK.findall(html)
     return [h for h in dict.fromkeys(hints) if h.startswith("/") and not h.startswith(("/api/", "/static"))]
+
+
+# --- whose answer is it: Airflow's, or a component's in front of it -----------------------------------
+
+AIRFLOW_HEADERS = frozenset((
+    "server", "date", "content-type", "content-length", "connection", "cache-control", "pragma", "expires",
+    "x-robots-tag", "set-cookie", "location", "www-authenticate", "allow", "vary", "content-encoding",
+    "transfer-encoding", "x-frame-options", "keep-alive"))
+"""Every header Airflow's own web servers were seen to send (2.10.5 gunicorn, 3.x uvicorn): any other one was added
+on the way, by a component that handled the answer."""
+
+_H1 = re.compile(rb"<h1[^>]*>(.*?)</h1>", re.I | re.S)
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+@dataclass(frozen=True)
+class Answerer:
+    """Who produced an answer. `airflow` when its body has Airflow's shape (or Airflow's own server sent it without
+    any sign of a hop); otherwise a component in front, with what it calls itself and the evidence for it."""
+
+    airflow: bool
+    name: str | None = None
+    evidence: tuple[str, ...] = ()
+
+    def label(self) -> str:
+        if self.airflow:
+            return "Airflow itself"
+        return f"'{self.name}'" if self.name else "a component in front of Airflow that does not name itself"
+
+
+def airflow_shaped(response: ProbeResponse) -> bool:
+    """A body only Airflow writes: 2.x problem+json (type/title/status[/detail]), 3.x FastAPI's {"detail": ...} or
+    its {"error": ...} for retired paths, a version or health document, or one of its HTML pages."""
+    body = response.json()
+    if isinstance(body, dict):
+        keys = set(body)
+        if {"title", "status"} <= keys <= {"type", "title", "status", "detail", "instance"}:
+            return body.get("status") == response.status
+        if keys == {"detail"}:
+            return isinstance(body["detail"], (str, list))
+        if keys == {"error"}:
+            return "Airflow" in str(body["error"])
+        return isinstance(body.get("version"), str) or "metadatabase" in keys
+    title = _page_text(_TITLE, response) or ""
+    return response.is_html and (title == "Airflow" or title.startswith("Airflow ") or title.endswith(" - Airflow"))
+
+
+def answered_by(response: ProbeResponse) -> Answerer:
+    """Who answered, from the answer alone. The shape of the body decides; the headers name the component (its
+    Server, the hop its Via adds, the headers Airflow never sends: by name only, their values may be credentials),
+    and its page's <title>/<h1> when it has no name."""
+    server = response.headers.get("Server") or ""
+    foreign_server = bool(server) and not server.lower().startswith(AIRFLOW_SERVERS)
+    via = response.headers.get("Via")
+    added = [name for name in response.headers if name.lower() not in AIRFLOW_HEADERS | {"via"}]
+    evidence = (((f"Server: {server}",) if foreign_server else ()) + ((f"Via: {via}",) if via else ())
+                + ((f"headers Airflow does not send: {', '.join(added)}",) if added else ()))
+    own_server = server.lower().startswith(AIRFLOW_SERVERS) and bool(server)
+    if airflow_shaped(response) or not (evidence or (response.status in (502, 503, 504) and not own_server)):
+        return Answerer(True, evidence=evidence)
+    title = _page_text(_TITLE, response)
+    heading = _page_text(_H1, response)
+    page = tuple(f"<{tag}>{text}</{tag}>" for tag, text in (("title", title), ("h1", heading)) if text)
+    return Answerer(False, _self_name(response, server if foreign_server else "") or heading or title, evidence + page)
+
+
+def _self_name(response: ProbeResponse, server: str) -> str | None:
+    """What the component calls itself: its Server header, else the pseudonym of the last hop in Via."""
+    if server:
+        return server
+    via = response.headers.get("Via") or ""
+    hops = [hop.strip().split() for hop in via.split(",") if hop.strip()]
+    return hops[-1][1] if hops and len(hops[-1]) > 1 else None
+
+
+def _page_text(pattern: re.Pattern[bytes], response: ProbeResponse) -> str | None:
+    if not response.is_html:
+        return None
+    match = pattern.search(response.body[:50000])
+    text = " ".join(_TAGS.sub(" ", match.group(1).decode("utf-8", errors="replace")).split()) if match else ""
+    return text[:120] or None
+
+
+# --- what a rate limit says ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A 429's own terms: how long to wait (Retry-After, as seconds from the answer's Date) and the limit it names."""
+
+    wait_seconds: float | None
+    retry_after: str | None
+    limit: str | None
+
+    def wait_words(self) -> str:
+        if self.wait_seconds is None:
+            return "it did not say how long to wait (no Retry-After)"
+        return f"Retry-After: {self.retry_after} (wait {self.wait_seconds:.0f} s)"
+
+
+def rate_limit(response: ProbeResponse) -> RateLimit:
+    header = (response.headers.get("Retry-After") or "").strip() or None
+    return RateLimit(retry_after_seconds(header, response.headers.get("Date")), header, _limit_words(response))
+
+
+def _limit_words(response: ProbeResponse) -> str | None:
+    """The limit the answer states: a RateLimit-Policy/X-RateLimit-Limit header, or the text of its page or JSON."""
+    for name, value in response.headers.items():
+        if name.lower() in ("ratelimit-policy", "x-ratelimit-limit", "ratelimit-limit"):
+            return f"{name}: {value}"
+    return own_words(response)
+
+
+def own_words(response: ProbeResponse) -> str | None:
+    """What an answer says in its own words: the message of its JSON, or the text of its page below the heading."""
+    body = response.json()
+    if isinstance(body, dict):
+        words = next((body[k] for k in ("detail", "message", "error") if isinstance(body.get(k), str)), None)
+        return words[:160] if words else None
+    if response.is_html:
+        text = " ".join(_TAGS.sub(" ", re.sub(r"(?is)<(title|h1|style|script)[^>]*>.*?</\1>", " ",
+                                              response.body[:20000].decode("utf-8", errors="replace"))).split())
+        return text[:160] or None
+    return response.text.strip()[:160] or None
+
+
+# --- Airflow 3 answering the Airflow 2 API -------------------------------------------------------------
+
+def retired_api_words(response: ProbeResponse) -> str | None:
+    """Airflow 3's own answer to /api/v1/…: a 404 whose only field points the client at /api/v2 (3.1 to 3.3 say
+    '/api/v1 has been removed in Airflow 3, please use its upgraded version /api/v2 instead.')."""
+    body = response.json()
+    if response.status != 404 or not isinstance(body, dict) or set(body) != {"error"}:
+        return None
+    words = body["error"]
+    asked_v1 = "/api/v1" in urlsplit(response.url).path
+    return words if isinstance(words, str) and asked_v1 and "/api/v2" in words and airflow_shaped(response) else None
+
+
+_SIGN_IN_PARAMETERS = frozenset(("client_id", "response_type", "redirect_uri", "samlrequest"))
+"""OAuth 2.0 / OpenID Connect authorization requests and SAML requests carry these: the target is an identity provider."""
+
+
+def is_login_redirect(response: ProbeResponse) -> bool:
+    """A redirect that sends the client away to sign in: its target is an identity provider's authorization request
+    (OAuth 2.0/OIDC, SAML parameters), or it carries the requested address along to come back to after the login."""
+    if not response.is_redirect or not response.location:
+        return False
+    query = parse_qs(urlsplit(response.location).query)
+    if _SIGN_IN_PARAMETERS & {name.lower() for name in query}:
+        return True
+    asked = urlsplit(response.url).path
+    return bool(asked) and asked != "/" and any(asked in unquote(v) for values in query.values() for v in values)

@@ -17,14 +17,15 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from urllib.parse import urlsplit
 
-from airflow_doctor.checks import _mwaa
+from airflow_doctor.checks import _mwaa, _token_trust
 from airflow_doctor.checks._front import (AIRFLOW_SERVERS, intermediary, is_airflow_refusal, mount_hints, origin_of,
-                                          proxy_realm)
+                                          proxy_realm, rate_limit)
 from airflow_doctor.checks._credentials import (Credentials, JwtClaims, Scheme, Trial, basic_variants, decode_jwt,
                                                 stripped_secret)
 from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object, read_dags,
                                         try_credentials)
 from airflow_doctor.checks.working_request import AUTH_SCHEME
+from airflow_doctor.checks import _astronomer, _composer
 from airflow_doctor.failures import transport_finding, what_happened
 from airflow_doctor.http import NoAuth, ProbeResponse, TransportError
 from airflow_doctor.model import Finding, Fix, Status
@@ -89,6 +90,8 @@ def _server_error(response: ProbeResponse, what: str) -> Finding:
 
 def airflow2(ctx: CheckContext) -> Finding:
     auth = ctx.profile.auth
+    if auth.type is AuthType.GOOGLE:
+        return _composer.google_auth(ctx)
     if auth.type is AuthType.NONE:
         return _v2_anonymous(ctx)
     if auth.type is AuthType.JWT:
@@ -138,12 +141,15 @@ def _v2_jwt_profile(ctx: CheckContext) -> Finding:
 def _v2_bearer(ctx: CheckContext) -> Finding:
     token = ctx.profile.auth.token
     assert token is not None
-    trial = try_credentials(ctx, Credentials(Scheme.BEARER, secret=token))
+    credentials = token_credentials(ctx, token)
+    trial = try_credentials(ctx, credentials)
     if trial.accepted:
-        return _accepted(ctx, Credentials(Scheme.BEARER, secret=token), "Bearer token", None,
+        return _accepted(ctx, credentials, "Bearer token" if credentials.scheme is Scheme.BEARER else "API key", None,
                          ["a token backend is configured (managed platforms: Composer, Astronomer)"])
     if (unanswered := _no_answer(trial)) is not None:
         return unanswered
+    if (platform := platform_token_refusal(ctx, token, trial)) is not None:
+        return platform
     return Finding(Status.FAIL, f"the bearer token was refused ({trial.status}: {trial.note})",
                    explanation="Stock Airflow 2 accepts no bearer tokens on /api/v1: only Basic auth and browser "
                                "sessions, as [api] auth_backends allows. Managed platforms add their own token "
@@ -337,8 +343,8 @@ def reproduce_browser_login(ctx: CheckContext, username: str, password: str) -> 
         return BrowserLogin(LoginOutcome.NOT_REPRODUCED, f"POST /login/ failed ({failure.message})", failure=failure)
     if answer.status == 429:
         return BrowserLogin(LoginOutcome.NOT_REPRODUCED, "the UI login answered 429 Too Many Requests: Airflow limits "
-                            "login attempts (5 per 40 seconds per address by default, [fab] auth_rate_limit), so wait "
-                            "a minute and run the doctor again")
+                            f"login attempts (it says: {rate_limit(answer).limit or 'no limit stated'}; [fab] "
+                            "auth_rate_limit), so wait a minute and run the doctor again")
     cookies = {**page.cookies, **answer.cookies}
     for value in answer.cookies.values():
         probe.registry.add(value)
@@ -475,6 +481,8 @@ def basic_refused_v2(cause: str, login_detail: str) -> Finding:
 
 def airflow3(ctx: CheckContext) -> Finding:
     auth = ctx.profile.auth
+    if auth.type is AuthType.GOOGLE:
+        return _composer.google_auth(ctx)
     if auth.type is AuthType.JWT:
         assert auth.password is not None
         return _v3_token_exchange(ctx, auth.username or "", auth.password)
@@ -634,7 +642,7 @@ def _v3_bearer(ctx: CheckContext, token: Secret, obtained: bool) -> Finding:
     claims = decode_jwt(token.reveal())
     facts.claims = claims
     notes = [f"token claims: {claims.describe()}"] if claims else ["the token is not a JWT (an opaque platform token)"]
-    credentials = Credentials(Scheme.BEARER, secret=token)
+    credentials = token_credentials(ctx, token) if not obtained else Credentials(Scheme.BEARER, secret=token)
     trial = try_credentials(ctx, credentials)
     identity = claims.subject if claims else None
     if identity and identity.isdigit() and ctx.profile.auth.username:
@@ -642,10 +650,16 @@ def _v3_bearer(ctx: CheckContext, token: Secret, obtained: bool) -> Finding:
     facts.role = claims.role if claims else None
     origin = "a token from /auth/token" if obtained else "the profile's token"
     if trial.accepted:
+        if (split := _token_servers_disagree(ctx, credentials, 200, obtained)) is not None:
+            return split
         return _accepted(ctx, credentials, f"Bearer JWT ({'from /auth/token' if obtained else 'pre-issued'})",
                          identity, notes)
     if (unanswered := _no_answer(trial)) is not None:
         return unanswered
+    if not obtained and (platform := platform_token_refusal(ctx, token, trial)) is not None:
+        return platform
+    if (misfit := _token_trust.refused_for_claims(ctx, origin, trial.response, claims, tuple(notes))) is not None:
+        return misfit
     if is_token_expired(trial.status, trial.note):
         return token_expired(claims, origin, obtained, notes)
     if trial.response is not None and not is_airflow_refusal(trial.response):
@@ -653,10 +667,29 @@ def _v3_bearer(ctx: CheckContext, token: Secret, obtained: bool) -> Finding:
     if trial.status == 401 and "not authenticated" in trial.note.lower():
         return _token_not_received(ctx, credentials, trial, origin, notes)
     if is_invalid_jwt(trial.status, trial.note):
-        if obtained and (split := replicas_disagree(ctx, credentials)) is not None:
+        if (split := _token_servers_disagree(ctx, credentials, 403, obtained)) is not None:
             return split
         return invalid_jwt(claims, origin, obtained, notes)
     return bearer_refused(origin, f"GET {facts.api_path('/dags')}", trial.status, trial.note, notes)
+
+
+def token_credentials(ctx: CheckContext, token: Secret) -> Credentials:
+    """The profile's token as the script sends it: after 'Bearer', or alone (auth scheme none)."""
+    return Credentials(Scheme.KEY if ctx.profile.auth.scheme == "none" else Scheme.BEARER, secret=token)
+
+
+def platform_token_refusal(ctx: CheckContext, token: Secret, trial: Trial) -> Finding | None:
+    """A refused token whose own claims or platform name the cause (a Google ID token, an Astronomer token)."""
+    if (wrong_kind := _composer.identity_token_sent(token.reveal(), trial)) is not None:
+        return wrong_kind
+    return _astronomer.token_refused(ctx, token, trial)
+
+
+def _token_servers_disagree(ctx: CheckContext, credentials: Credentials, first_status: int, obtained: bool
+                            ) -> Finding | None:
+    auth = ctx.profile.auth
+    exchange = (auth.username or "", auth.password) if auth.type is AuthType.JWT and auth.password else (None, None)
+    return _token_trust.servers_disagree(ctx, credentials, first_status, obtained, *exchange)
 
 
 def is_token_expired(status: int | None, detail: str) -> bool:
@@ -713,16 +746,19 @@ def invalid_jwt(claims: JwtClaims | None, origin: str, obtained: bool, notes: li
                     "password):", (FRESH_TOKEN, "auth:\n  type: jwt"), DOCS_V3),
             details=tuple(notes), why_ui_works=why_ui)
     if not obtained:
+        claimed = f", or is for {_token_trust.audience_and_issuer(claims)} that this server does not accept" \
+            if claims is not None else ""
         return Finding(
             Status.FAIL, f"{origin} is rejected as 'Invalid JWT token' (403): it was signed by another deployment or "
-                         "with another secret than this server's",
+                         f"with another secret than this server's{claimed}",
             explanation="The server could not verify the token's signature or claims. A token issued by another "
                         "Airflow deployment (another environment, a re-created one) is refused this way; so is one "
                         "from an api-server replica whose [api_auth] jwt_secret, jwt_issuer or jwt_audience differ. "
                         "Only a token issued by this server now tells which: if a fresh one works, the old one came "
-                        "from elsewhere.",
+                        "from elsewhere; the issuer and audience it carries are the ones this server accepts (the "
+                        "second command prints them, not the token).",
             fix=Fix("Get a fresh token from this server's /auth/token (auth type jwt lets the doctor try it):",
-                    (FRESH_TOKEN, "auth:\n  type: jwt"), DOCS_V3),
+                    (FRESH_TOKEN, "auth:\n  type: jwt", FRESH_TOKEN + _token_trust.PRINT_ISSUER_AUDIENCE), DOCS_V3),
             details=tuple(notes), why_ui_works=why_ui)
     return Finding(
         Status.FAIL, f"{origin} is rejected as 'Invalid JWT token' (403): the api-server that issued it and the one "

@@ -45,6 +45,8 @@ class Check:
 
     def run(self, ctx: CheckContext) -> Finding:
         auth = ctx.profile.auth
+        if auth.type is AuthType.GOOGLE:
+            return Finding(Status.PASS, "the token comes from Google's client library, which encodes it itself")
         if auth.type is AuthType.NONE:
             return Finding(Status.PASS, "no credentials in the profile")
         if auth.type is AuthType.AWS:

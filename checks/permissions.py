@@ -75,11 +75,26 @@ def passed_authorization(status: int, body: dict[str, Any] | None, api: ApiFlavo
 
 
 def forbidden(ctx: CheckContext) -> Finding:
+    from airflow_doctor.checks.base import Platform
+
     facts = ctx.facts
     assert facts.dag is not None
+    if facts.platform is Platform.COMPOSER and facts.credentials is not None and facts.credentials.scheme.value == "google":
+        from airflow_doctor.checks._composer import principal_without_role
+
+        return principal_without_role(facts.identity or "the ADC principal", composer_user(login_name(ctx)),
+                                      dag_id=facts.dag.dag_id)
+    if facts.platform is Platform.ASTRONOMER:
+        from airflow_doctor.checks._astronomer import role_cannot
+
+        return role_cannot(ctx, f"trigger {facts.dag.dag_id!r}")
     if facts.api is ApiFlavour.V2 and facts.role:
         return viewer_in_simple_auth_manager(ctx, facts.dag.dag_id)
     return missing_fab_permissions(ctx, facts.dag.dag_id)
+
+
+def composer_user(identity: str | None) -> str | None:
+    return identity if identity and identity.startswith("accounts.google.com:") else None
 
 
 def login_name(ctx: CheckContext) -> str | None:

@@ -17,9 +17,11 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from airflow_doctor.checks import _mwaa
-from airflow_doctor.checks._front import mount_hints, origin_of
+from airflow_doctor.checks._front import is_login_redirect, mount_hints, origin_of, retired_api_words
+from airflow_doctor.checks._gateway import V2NotRouted, login_wall_words, not_airflow, retired_api
 from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Facts, Platform, Uses, error_detail, html_title,
                                         json_object)
+from airflow_doctor import failures
 from airflow_doctor.failures import what_happened
 from airflow_doctor.http import Layer, ProbeResponse, TransportError, basic_auth, BearerAuth
 from airflow_doctor.model import Finding, Fix, Status
@@ -67,6 +69,8 @@ class Check:
             flavour, version_response = self._find_api(ctx)
         except TransportError as failure:
             return _mwaa.unreachable(ctx, failure) or transport_finding(failure, facts)
+        except V2NotRouted as airflow3:
+            return airflow3.as_finding()
         if flavour is None:
             return _mwaa.service_refusal(ctx, version_response) or unexpected_answer(ctx, version_response)
 
@@ -104,6 +108,10 @@ class Check:
             response = probe.get(VERSION_PATHS[flavour])
             if _is_version(response, flavour):
                 return flavour, response
+            if response.status == 429:
+                return None, response
+            if flavour is ApiFlavour.V1 and first is not None and retired_api_words(response):
+                raise V2NotRouted(first, response)
             first = first or response
             if response.is_redirect or (response.status == 200 and response.is_html and not _is_airflow3_ui(response)):
                 return None, response
@@ -159,8 +167,8 @@ def auth_model(flavour: ApiFlavour) -> str:
 PLATFORM_NOTES = {
     Platform.MWAA: "identity comes from AWS IAM: Airflow passwords and Basic auth do not work; call the API through "
                    "'aws mwaa invoke-rest-api' or a web login token",
-    Platform.COMPOSER: "send a Google OAuth2 access token as 'Authorization: Bearer' (auth type token); "
-                       "Basic auth does not work",
+    Platform.COMPOSER: "send a Google OAuth2 access token as 'Authorization: Bearer' (auth type google: "
+                       "Application Default Credentials); Basic auth does not work",
     Platform.ASTRONOMER: "send a Deployment or Workspace API token as 'Authorization: Bearer' (auth type token); "
                          "the url must include the deployment's path",
     Platform.SELF_HOSTED: "",
@@ -223,6 +231,8 @@ WHY_UI_BY_LAYER = {
 def transport_finding(failure: TransportError, facts: Facts, look_up_neighbours: bool = True) -> Finding:
     """The version request got no answer: say which layer failed, in words, with the fix for that layer.
     `look_up_neighbours` False keeps it offline (explain): no DNS lookup for a 'did you mean' host."""
+    if failure.layer is Layer.HELD_BACK and failure.answer is not None:
+        return failures.held_back_finding(failure)
     host = urlsplit(facts.base_url).hostname or facts.base_url
     url = facts.base_url
     summary = what_happened(failure)
@@ -266,6 +276,8 @@ def transport_finding(failure: TransportError, facts: Facts, look_up_neighbours:
                                Fix("Check that the profile's url points at the Airflow web server.", ())),
         Layer.INVALID_URL: ("The URL cannot be used as given.", Fix("Correct the profile's url.", ())),
         Layer.CLIENT_ENCODING: ("The request could not be built.", Fix("See the credential-encoding check.", ())),
+        Layer.HELD_BACK: ("The server rate-limited an earlier request of this run (429), so airflow-doctor sent "
+                          "nothing more to it.", failures.FIXES[Layer.HELD_BACK]),
         Layer.CONNECTION: ("The connection failed in a way that does not fit a known cause.",
                            Fix("Try the URL with curl -v from this machine to see more.", (f"curl -sv {url}/api/v2/version",))),
     }
@@ -337,9 +349,11 @@ def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
     if response.is_redirect:
         target = response.location or ""
         target_host = (urlsplit(target).hostname or "").lower()
-        if any(sso in target_host for sso in _SSO_HOSTS) or re.search(r"/(login|signin|sso|oauth|auth)\b", urlsplit(target).path, re.I):
+        if (any(sso in target_host for sso in _SSO_HOSTS) or is_login_redirect(response)
+                or re.search(r"/(login|signin|sso|oauth|auth)\b", urlsplit(target).path, re.I)):
             return Finding(
-                Status.FAIL, f"{where} was redirected ({response.status}) to a login page: {target}",
+                Status.FAIL, f"{where} was redirected ({response.status}) to a login page{login_wall_words(response)}: "
+                             f"{target}",
                 explanation="Something in front of Airflow (an SSO proxy such as IAP or oauth2-proxy, or a corporate "
                             "gateway) sends unauthenticated requests to a login page. Airflow's own API never "
                             "redirects to a login; it answers 401. The browser works because it follows the redirect "
@@ -368,7 +382,8 @@ def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
         title = html_title(response)
         if _login_page(response):
             return Finding(
-                Status.FAIL, f"{where} answered with an HTML login page{f' ({title})' if title else ''}, where JSON was expected",
+                Status.FAIL, f"{where} answered with an HTML login page{f' ({title})' if title else ''}"
+                             f"{login_wall_words(response)}, where JSON was expected",
                 explanation="A login page stands in front of the API. Airflow's REST API never answers with a login "
                             "page (it answers 401 JSON), so this comes from an SSO or authentication proxy, or the url "
                             "points at a different application. The browser works because you log in there by hand.",
@@ -384,6 +399,16 @@ def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
             fix=Fix("Set the profile's url to the address where the Airflow UI opens in the browser.", ()),
             why_ui_works=_UI_ROUTE)
 
+    if response.status == 403 and (facts.platform is Platform.COMPOSER or ctx.profile.auth.type is AuthType.GOOGLE):
+        from airflow_doctor.checks._composer import blocked_before_airflow
+        from airflow_doctor.checks._front import is_airflow_refusal
+
+        if not is_airflow_refusal(response):
+            return blocked_before_airflow(response)
+
+    if (front := not_airflow(ctx, response) or retired_api(response)) is not None:
+        return front
+
     if response.status in (401, 403):
         return Finding(
             Status.FAIL, f"{where} answered {response.status} ({error_detail(response, 120)}){server_note}: credentials "
@@ -398,8 +423,8 @@ def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
     if response.status >= 500:
         return Finding(
             Status.FAIL, f"{where} answered {response.status} ({error_detail(response, 120)}){server_note}",
-            explanation=("A 502, 503 or 504 comes from a proxy or load balancer that cannot reach the Airflow web "
-                         "server behind it (it is down, starting, or failing its health checks)."
+            explanation=("Airflow's own web server sent this answer: it is running but cannot serve the request "
+                         "(overloaded: a concurrency limit or all workers busy, or a worker that failed)."
                          if response.status in (502, 503, 504) else
                          "The web server answered with an internal error: it is running but broken (often its "
                          "metadata database is unreachable or not migrated)."),

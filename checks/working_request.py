@@ -48,6 +48,8 @@ def build(profile: Profile, facts: Facts, results: list[CheckResult] | tuple[Che
     username = (facts.credentials.username if facts.credentials and facts.credentials.username else profile.auth.username)
     strip = _strip_secret(profile, facts, kind, results)
     notes = _notes(results, facts, kind, username) + _body_notes(body, shown, facts)
+    if kind == "google":
+        return google_request(facts, url, shown, notes)
     if kind == "token" and _bearer_prefixed(profile):
         notes.append(f"The token is sent as its last word: without the 'Bearer ' {TOKEN_VAR} starts with, which the "
                      "header would otherwise repeat.")
@@ -129,6 +131,10 @@ def _bearer_prefixed(profile: Profile) -> bool:
 
 
 def _auth_kind(profile: Profile, facts: Facts) -> str:
+    if profile.auth.type is AuthType.GOOGLE:
+        return "google"
+    if profile.auth.type is AuthType.TOKEN and profile.auth.scheme == "none":
+        return "key"
     if facts.credentials is not None and facts.credentials.scheme is Scheme.NONE:
         return "none"
     if profile.auth.type is AuthType.TOKEN and facts.api is ApiFlavour.V1 and (
@@ -165,8 +171,10 @@ def _notes(results, facts: Facts, kind: str, username: str | None) -> list[str]:
     if trial is not None and not failed:
         notes.append("airflow-doctor sent this request with --trigger and the server created the run"
                      + (" (the run itself then failed: see test-trigger)." if trial.status is Status.FAIL else "."))
-    secret_var = TOKEN_VAR if kind == "token" else PASSWORD_VAR
-    if kind != "none":
+    secret_var = TOKEN_VAR if kind in ("token", "key") else PASSWORD_VAR
+    if kind == "key":
+        notes.append(f"The key goes alone in Authorization, without the word Bearer (Astro Private Cloud / Software).")
+    if kind not in ("none", "google"):
         names = f"{USERNAME_VAR} (an Airflow user's login) and {secret_var}" if not username else secret_var
         notes.append(f"Set {names} in the environment; the value never appears here.")
     if kind == "basic":
@@ -189,6 +197,8 @@ def _curl(url: str, base: str, body: dict, kind: str, username: str | None, stri
     login_name = shlex.quote(username) if username else f'"${USERNAME_VAR}"'
     if kind == "basic":
         auth = f" \\\n  -u {login_name}:\"{secret.replace('VAR', PASSWORD_VAR)}\""
+    elif kind == "key":
+        auth = f" \\\n  -H \"Authorization: ${TOKEN_VAR}\""
     elif kind == "token":
         token = "$(printf %s \"$VAR\" | awk '{print $NF}')" if strip else "$VAR"  # the last word: no 'Bearer ', no newline
         auth = f" \\\n  -H \"Authorization: Bearer {token.replace('VAR', TOKEN_VAR)}\""
@@ -212,6 +222,8 @@ def _python(url: str, base: str, body: dict, kind: str, username: str | None, st
     call_auth = ""
     if kind == "basic":
         call_auth = f'    auth=({name}.encode("utf-8"), {secret}.encode("utf-8")),\n'
+    elif kind == "key":
+        call_auth = f'    headers={{"Authorization": os.environ["{TOKEN_VAR}"]}},\n'
     elif kind == "token":
         token = f'os.environ["{TOKEN_VAR}"]' + (".split()[-1]" if strip else "")
         call_auth = f'    headers={{"Authorization": "Bearer " + {token}}},\n'
@@ -224,3 +236,32 @@ def _python(url: str, base: str, body: dict, kind: str, username: str | None, st
     path = url[len(base):]
     lines += ["", "response = requests.post(", f'    f"{{AIRFLOW_URL}}{path}",', f"    json={body!r},"]
     return "\n".join(lines) + "\n" + call_auth + "    timeout=30,\n)\nresponse.raise_for_status()\nprint(response.json()[\"dag_run_id\"])"
+
+
+GOOGLE_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+
+
+def google_request(facts: Facts, url: str, body: dict, notes: list[str]) -> WorkingRequest:
+    """Cloud Composer: google-auth's AuthorizedSession with Application Default Credentials, as Google's sample does."""
+    notes = [*notes, "The token comes from Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, or "
+                     "'gcloud auth application-default login'); the script runs as the principal shown in "
+                     "auth-backend. Needs: pip install google-auth requests."]
+    path = url[len(facts.base_url):]
+    python = "\n".join([
+        "import google.auth",
+        "from google.auth.transport.requests import AuthorizedSession",
+        "",
+        f"AIRFLOW_URL = {json.dumps(facts.base_url)}",
+        "",
+        f'credentials, _ = google.auth.default(scopes=[{json.dumps(GOOGLE_SCOPE)}])',
+        "session = AuthorizedSession(credentials)",
+        f'response = session.post(f"{{AIRFLOW_URL}}{path}", json={body!r}, timeout=30)',
+        "response.raise_for_status()",
+        'print(response.json()["dag_run_id"])'])
+    curl = (f"curl -sS --fail-with-body -X POST {shlex.quote(url)} \\\n  -H 'Content-Type: application/json' \\\n"
+            "  -H \"Authorization: Bearer $(gcloud auth application-default print-access-token)\" \\\n"
+            f"  -d {_shell_json(body)}")
+    assert facts.api is not None
+    return WorkingRequest(f"The request that works for Airflow {facts.airflow_version} ({facts.api.value}) on Cloud "
+                          "Composer", tuple(notes),
+                          (Snippet("Python (google-auth)", "python", python), Snippet("curl", "sh", curl)))

@@ -25,6 +25,7 @@ Progress = Callable[[str, str, "CheckResult | None"], None]
 
 def diagnose_profile(profile: Profile, selection: Selection = Selection(), *, trigger=None,  # type: ignore[no-untyped-def]
                      on_progress: Progress | None = None, debug: bool = False) -> Report:
+    require_platform_client(profile)
     from airflow_doctor.checks import CHECKS, working_request
     from airflow_doctor.checks.base import CheckContext, Facts
     from airflow_doctor.http import Probe
@@ -129,3 +130,11 @@ def redacted_request(request: WorkingRequest) -> WorkingRequest:
     """The working request as printed: built from facts, so it is redacted like anything else the server said."""
     return WorkingRequest(redact_text(request.title), tuple(redact_text(n) for n in request.notes),
                           tuple(Snippet(redact_text(s.label), s.language, redact_text(s.code)) for s in request.snippets))
+
+
+def require_platform_client(profile: Profile) -> None:
+    """The platform's own client library, imported only for its auth type; missing: one sentence, exit 2."""
+    if profile.auth.type.value == "google":
+        from airflow_doctor.composer import require_google_auth
+
+        require_google_auth()

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from airflow_doctor.http import Layer, TransportError
-from airflow_doctor.model import Finding, Fix, Status
+from airflow_doctor.http import Layer, ProbeResponse, TransportError
+from airflow_doctor.model import CheckResult, Exchange, Finding, Fix, Status
 
 WHAT_HAPPENED = {
     Layer.INVALID_URL: "the URL cannot be used",
@@ -23,6 +23,7 @@ WHAT_HAPPENED = {
     Layer.READ_TIMEOUT: "no (complete) answer after {seconds}",
     Layer.BODY_TOO_LARGE: "the answer was larger than airflow-doctor reads",
     Layer.CONNECTION: "the connection failed",
+    Layer.HELD_BACK: "not sent, because the server answered 429 Too Many Requests earlier in this run",
 }
 
 FIXES = {
@@ -32,6 +33,8 @@ FIXES = {
                            "give it longer (the profile's timeout.connect).", ("timeout: {connect: 15, read: 20}",)),
     Layer.CONNECTION_CLOSED: Fix("Something on the path cut the connection: a proxy or load balancer (an idle "
                                  "timeout), or a server worker that died. The server's log at this time says which."),
+    Layer.HELD_BACK: Fix("Wait for the rate limit to pass (the 429 answer's Retry-After, in the evidence), then run the "
+                         "check again; airflow-doctor does not add requests to a server that asked it to slow down."),
 }
 
 
@@ -64,9 +67,58 @@ STOPPED = ("The check stopped at this request, so it could not reach its verdict
 
 
 def transport_finding(error: TransportError, consequence: str = STOPPED) -> Finding:
-    """The failed request as the check's finding; `consequence` says what it leaves unknown."""
+    """The failed request as the check's finding; `consequence` says what it leaves unknown. A request held back by
+    an earlier 429 is that rate limit's finding."""
+    if error.layer is Layer.HELD_BACK and error.answer is not None:
+        return held_back_finding(error)
     return Finding(
         Status.FAIL, what_happened(error),
         explanation=f"{error.message}. {consequence} The evidence shows the request.",
         fix=FIXES.get(error.layer, Fix("Run the check again; if it fails the same way, the evidence shows the request "
                                        "to try by hand.")), code=error.layer.value)
+
+
+def held_back_finding(error: TransportError) -> Finding:
+    """The 429 that stopped this check: who limits and for how long (checks._gateway reads the answer)."""
+    from dataclasses import replace
+
+    from airflow_doctor.checks._gateway import rate_limited
+
+    assert error.answer is not None
+    limited = rate_limited(error.answer)
+    return replace(limited, explanation=f"{limited.explanation} So this check's next request, {error.exchange.method} "
+                                        f"{error.exchange.url}, was not sent, and the check could not reach its verdict.")
+
+
+def unvouched(result: CheckResult) -> CheckResult:
+    """A verdict reached without the answer the check asked for is reported as what answered instead: a check that
+    passed although a request got 429, or stopped at a 429, is the rate limit's finding; a check that failed at a
+    gateway's own 502/503/504 is the gateway's."""
+    from dataclasses import replace
+
+    from airflow_doctor.checks._gateway import rate_limited, stopped_at_gateway
+
+    if not result.evidence or result.code == "rate-limited" or result.code.startswith(("gateway-", "mwaa-")):
+        return result
+    last = result.evidence[-1]
+    limited = next((e for e in result.evidence if e.status == 429), None)
+    if limited is not None and (result.status is Status.PASS or last.status == 429 and result.status is not Status.SKIP):
+        finding = rate_limited(answer_of(limited))
+        finding = replace(finding, explanation=f"{finding.explanation} This check reached its verdict without the "
+                                               "answer to that request, so it is not reported as passed.")
+    elif result.status is Status.FAIL and last.status in (502, 503, 504):
+        finding = stopped_at_gateway(answer_of(last))
+        if finding is None:
+            return result
+    else:
+        return result
+    return CheckResult.from_finding(result.check_id, result.title, finding, result.evidence, result.duration_ms)
+
+
+def answer_of(exchange: Exchange) -> ProbeResponse:
+    """A recorded (redacted) exchange as an answer to read again."""
+    from requests.structures import CaseInsensitiveDict
+
+    body = (exchange.response_body or "").encode("utf-8")
+    return ProbeResponse(exchange.status or 0, CaseInsensitiveDict(dict(exchange.response_headers)), body, exchange.url,
+                         exchange.elapsed_ms, exchange)

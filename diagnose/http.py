@@ -14,6 +14,8 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from enum import Enum
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
@@ -45,14 +47,18 @@ class Layer(str, Enum):
     READ_TIMEOUT = "read-timeout"
     BODY_TOO_LARGE = "body-too-large"
     CONNECTION = "connection"
+    HELD_BACK = "rate-limited"
+    """Not sent: the server answered an earlier request 429 (see Probe.request)."""
 
 
 class TransportError(Exception):
-    def __init__(self, layer: Layer, message: str, exchange: Exchange) -> None:
+    def __init__(self, layer: Layer, message: str, exchange: Exchange, answer: "ProbeResponse | None" = None) -> None:
         super().__init__(message)
         self.layer = layer
         self.message = message
         self.exchange = exchange
+        self.answer = answer
+        """For HELD_BACK: the 429 answer that holds this request back."""
 
     def __str__(self) -> str:
         return self.message
@@ -78,6 +84,20 @@ class BearerAuth(AuthBase):
 
     def __repr__(self) -> str:
         return "BearerAuth(***)"
+
+
+class AuthorizationAuth(AuthBase):
+    """The value alone in Authorization, with no scheme word (how Astro Private Cloud / Software take API keys)."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["Authorization"] = self._value
+        return r
+
+    def __repr__(self) -> str:
+        return "AuthorizationAuth(***)"
 
 
 def basic_auth(username: str | bytes, password: str | bytes) -> HTTPBasicAuth:
@@ -220,6 +240,9 @@ class Probe:
         self._session.headers["User-Agent"] = USER_AGENT
         self._pending: list[Exchange] = []
         self.request_count = 0
+        self._limited: dict[str, tuple[float | None, ProbeResponse]] = {}
+        """After a 429: origin -> (monotonic time until which nothing is sent (Retry-After), the 429), or
+        'METHOD url' -> (None, the 429) when it gave no Retry-After: that request is not repeated."""
 
     def url_for(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
@@ -266,8 +289,11 @@ class Probe:
                 json: Any = None, data: Any = None, headers: Mapping[str, str] | None = None,
                 cookies: Mapping[str, str] | None = None) -> ProbeResponse:
         url = self.url_for(path)
-        self.request_count += 1
         started = time.perf_counter()
+        if (held := self._held_back(method, url)) is not None:
+            error = self._fail(method, url, None, started, Layer.HELD_BACK, held[0])
+            raise TransportError(error.layer, error.message, error.exchange, held[1])
+        self.request_count += 1
         request = requests.Request(method, url, params=params, json=json, data=data, headers=dict(headers or {}),
                                    cookies=dict(cookies or {}), auth=auth or NoAuth())
         prepared: requests.PreparedRequest | None = None
@@ -296,8 +322,30 @@ class Probe:
         exchange = self._record(method, url, prepared, started, status=response.status_code,
                                 response_headers=list(response.headers.items()), body=body,
                                 server_ms=response.elapsed.total_seconds() * 1000)
-        return ProbeResponse(response.status_code, response.headers, body, url, elapsed_ms, exchange,
-                             cookies=requests.utils.dict_from_cookiejar(response.cookies))
+        answer = ProbeResponse(response.status_code, response.headers, body, url, elapsed_ms, exchange,
+                               cookies=requests.utils.dict_from_cookiejar(response.cookies))
+        if answer.status == 429:
+            self._hold(method, url, answer)
+        return answer
+
+    def _hold(self, method: str, url: str, answer: ProbeResponse) -> None:
+        wait = retry_after_seconds(answer.headers.get("Retry-After"), answer.headers.get("Date"))
+        if wait is None:
+            self._limited[f"{method} {url}"] = (None, answer)
+        else:
+            self._limited[_origin(url)] = (time.monotonic() + wait, answer)
+
+    def _held_back(self, method: str, url: str) -> tuple[str, ProbeResponse] | None:
+        """Why this request is not sent (and the 429 that says so): never into a 429 again, nor to a server before
+        its Retry-After has passed."""
+        if (same := self._limited.get(f"{method} {url}")) is not None:
+            return ("not sent: this request was answered 429 Too Many Requests earlier in this run, without a "
+                    "Retry-After", same[1])
+        until, answer = self._limited.get(_origin(url), (None, None))
+        if until is not None and answer is not None and time.monotonic() < until:
+            return (f"not sent: the server answered 429 Too Many Requests earlier in this run and asked to wait "
+                    f"{until - time.monotonic():.0f} s more (Retry-After)", answer)
+        return None
 
     def _read_body(self, response: requests.Response, started: float) -> bytes:
         deadline = started + self.connect_timeout + self.read_timeout
@@ -363,6 +411,27 @@ class Probe:
         """The body redacted whole (a JSON key is masked wherever it is), then cut short for display."""
         redacted = redact_body(body, content_type, self.registry)
         return redacted[:EXCERPT_CHARS], len(redacted) > EXCERPT_CHARS
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def retry_after_seconds(value: str | None, date: str | None) -> float | None:
+    """Retry-After as seconds: delta-seconds, or an HTTP date counted from the answer's own Date (the server's clock,
+    not this machine's); None when absent or unreadable."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        until = parsedate_to_datetime(value)
+        now = parsedate_to_datetime(date) if date else datetime.now(timezone.utc)
+        return max(0.0, (until - now).total_seconds())
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 class _BodyLimit(Exception):

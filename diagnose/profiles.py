@@ -28,6 +28,8 @@ class ProfileError(Exception):
 
 
 class AuthType(str, Enum):
+    GOOGLE = "google"
+    """Google Application Default Credentials: an access token sent as Bearer (Cloud Composer)."""
     BASIC = "basic"
     JWT = "jwt"
     TOKEN = "token"
@@ -60,6 +62,8 @@ class Auth:
     token: Secret | None = None
     encoding: str = "latin-1"
     """How the script encodes Basic credentials: latin-1 (requests with a str) or utf-8 (curl, browsers, bytes)."""
+    scheme: str = "bearer"
+    """How a token goes in Authorization: 'bearer' (Bearer <token>) or 'none' (the bare key: Astro Private Cloud)."""
     aws: AwsTarget | None = None
 
 
@@ -120,6 +124,8 @@ class Profile:
             rows.append(("auth.password", f"*** ({len(self.auth.password)} chars)"))
         if self.auth.token is not None:
             rows.append(("auth.token", f"*** ({len(self.auth.token)} chars)"))
+            if self.auth.scheme != "bearer":
+                rows.append(("auth.scheme", self.auth.scheme))
         rows += [(u.key, f"(unset: export {u.variable})") for u in self.unset]
         if self.request is not None:
             rows += [("request.path", self.request.path or "(the trigger endpoint)"), ("request.method", self.request.method),
@@ -146,12 +152,14 @@ _FILE_KEYS = ("version", "default_profile", "profiles")
 _PROFILE_KEYS = ("url", "auth", "dag_id", "payload", "request", "tls", "timeout", "description")
 _REQUEST_KEYS = ("path", "method", "content_type")
 _AUTH_KEYS = ("type", "username", "username_file", "password", "password_file", "token", "token_file", "encoding",
-              "environment", "region", "aws_profile", "via")
+              "scheme", "environment", "region", "aws_profile", "via")
+TOKEN_SCHEMES = ("bearer", "none")
 _AWS_KEYS = ("environment", "region", "aws_profile", "via")
 BASIC_ENCODINGS = ("latin-1", "utf-8")
 _TLS_KEYS = ("verify",)
 _TIMEOUT_KEYS = ("connect", "read")
 _AUTH_FIELDS = {
+    AuthType.GOOGLE: set(),
     AuthType.BASIC: {"username", "password"},
     AuthType.JWT: {"username", "password"},
     AuthType.TOKEN: {"token"},
@@ -780,7 +788,19 @@ class _Builder:
             bare = token.reveal().strip()
             self.registry.add(bare[7:].strip() if bare.lower().startswith("bearer ") else bare)
         return Auth(auth_type, values.get("username"), password, token, self.basic_encoding(body.get("encoding")),
-                    aws=aws)
+                    scheme=self.token_scheme(body.get("scheme"), auth_type), aws=aws)
+
+    def token_scheme(self, node: _Node | None, auth_type: AuthType) -> str:
+        if node is None:
+            return "bearer"
+        if auth_type is not AuthType.TOKEN:
+            raise self.error(node, f"auth type '{auth_type.value}' does not use 'scheme' (only type token does); remove it.")
+        value = str(node.value).strip().lower()
+        if value not in TOKEN_SCHEMES:
+            raise self.error(node, f"auth scheme {node.value!r} is not known; use bearer (Authorization: Bearer <token>) "
+                                   "or none (the bare key, as Astro Private Cloud / Software expects).")
+        self.sources["auth.scheme"] = self.at(node)
+        return value
 
     def aws_target(self, node: _Node, body: dict[Any, _Node], auth_type: AuthType) -> AwsTarget | None:
         """The MWAA environment of auth type aws; its keys anywhere else are a mistake worth one sentence."""

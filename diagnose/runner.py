@@ -8,7 +8,7 @@ import traceback
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Hashable, Iterable, Protocol, Sequence, TypeVar
 
-from airflow_doctor.failures import finding_for
+from airflow_doctor.failures import finding_for, unvouched
 from airflow_doctor.model import CheckResult, Exchange, Finding, Status
 from airflow_doctor.redact import redact_text
 
@@ -193,7 +193,7 @@ def _run_one(check: RunnableCheck, context: Any, recorder: Recorder, debug: bool
         if described is None:
             return _internal_error(check.id, check.title, exc, recorder.drain(), started, debug)
         finding = described
-    return CheckResult.from_finding(check.id, check.title, finding, recorder.drain(), _ms_since(started))
+    return unvouched(CheckResult.from_finding(check.id, check.title, finding, recorder.drain(), _ms_since(started)))
 
 
 def _internal_error(step_id: str, title: str, exc: Exception, evidence: tuple[Exchange, ...], started: float,

@@ -171,10 +171,8 @@ def drip(handler):
 def never_ends(handler):
     raw(handler, b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n", close=False)
     try:
-        while True:
-            handler.wfile.write(b"400\r\n" + b"y" * 1024 + b"\r\n")
-            handler.wfile.flush()
-            time.sleep(0.001)
+        while True:  # as fast as the socket takes it: the size limit, not the clock, must end the read
+            handler.wfile.write(b"4000\r\n" + b"y" * 0x4000 + b"\r\n")
     except OSError:
         pass
 

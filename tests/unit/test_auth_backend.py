@@ -127,7 +127,8 @@ def test_basic_auth_sent_to_airflow_3_checks_whether_a_token_would_work() -> Non
 
 
 FOREIGN_JWT = ".".join(base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=") for part in
-                       ({"alg": "HS512", "typ": "JWT"}, {"sub": "1", "iss": "another-deployment"})) + ".c2lnbmF0dXJl"
+                       ({"alg": "HS512", "typ": "JWT"}, {"sub": "1", "iss": "another-deployment", "exp": 1795417481, "iat": 1795331081,
+                        "nbf": 1795331081})) + ".c2lnbmF0dXJl"
 
 
 @pytest.mark.parametrize("answer, token, summary_says, fix_says", [
@@ -159,7 +160,7 @@ def test_a_rate_limited_login_form_says_to_wait_instead_of_guessing() -> None:
     replay(responses, BASE, V2, "login_post_rate_limited", path="/login/")
     finding = auth_backend.Check().run(ctx)
     assert finding.status is Status.FAIL and "429 Too Many Requests" in finding.explanation
-    assert "wait a minute" in finding.explanation
+    assert "wait a minute" in finding.explanation and "it says: 2 per 60 second" in finding.explanation
 
 
 def answer_recorded(name: str) -> Reply:

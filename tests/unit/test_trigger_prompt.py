@@ -143,6 +143,25 @@ def read_until(fd: int, marker: bytes | None, seen: bytearray, deadline_s: float
     return marker is not None and marker in seen
 
 
+READ_SYSCALL = {"x86_64": 0, "aarch64": 63}.get(os.uname().machine)
+
+
+def wait_until_reading_the_terminal(pid: int, deadline_s: float = 120.0) -> None:
+    """Wait until the program sits in read(0, ...): the prompt is printed just before input() reads, and a Ctrl-C
+    that lands in between is caught by Python's handler with no read to interrupt (a race no person can hit)."""
+    import time
+
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            fields = Path(f"/proc/{pid}/syscall").read_text().split()
+        except OSError:
+            return
+        if READ_SYSCALL is None or fields[:2] == [str(READ_SYSCALL), "0x0"]:
+            return
+        select.select([], [], [], 0.05)
+
+
 @pytest.mark.skipif(not hasattr(os, "openpty") or sys.platform == "darwin", reason="needs a Linux pseudo-terminal")
 @pytest.mark.parametrize("key", [CTRL_C, CTRL_D], ids=["ctrl-c", "ctrl-d"])
 def test_pressing_the_key_on_a_real_terminal_exits_130_and_creates_nothing(tmp_path: Path, key: bytes) -> None:
@@ -157,6 +176,7 @@ def test_pressing_the_key_on_a_real_terminal_exits_130_and_creates_nothing(tmp_p
         seen = bytearray()
         try:
             assert read_until(master, b"Create this run?", seen), seen.decode(errors="replace")
+            wait_until_reading_the_terminal(process.pid)
             os.write(master, key)
             read_until(master, None, seen)
             code = process.wait(timeout=120)

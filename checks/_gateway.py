@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from airflow_doctor.checks._front import Answerer, answered_by, own_words, rate_limit, retired_api_words
 from airflow_doctor.checks.base import CheckContext, error_detail
+from airflow_doctor.failures import answer_of
 from airflow_doctor.http import ProbeResponse, TransportError
-from airflow_doctor.model import Finding, Fix, Status
+from airflow_doctor.model import CheckResult, Finding, Fix, Status
 
 SERVER_PROCESS = "the Airflow web server (Airflow 2: 'airflow webserver'; Airflow 3: 'airflow api-server')"
 
@@ -222,3 +223,24 @@ def stopped_at_gateway(answer: ProbeResponse) -> Finding | None:
     if failure is None or who.airflow:
         return None
     return gateway_error(answer, who, failure, Behind(None, False, asked=False))
+
+
+def unvouched(result: CheckResult) -> CheckResult:
+    """A verdict reached without the answer the check asked for is reported as what answered instead: a check that
+    passed although a request got 429, or stopped at a 429, is the rate limit's finding; a check that failed at a
+    gateway's own 502/503/504 is the gateway's."""
+    if not result.evidence or result.code == "rate-limited" or result.code.startswith(("gateway-", "mwaa-")):
+        return result
+    last = result.evidence[-1]
+    limited = next((e for e in result.evidence if e.status == 429), None)
+    if limited is not None and (result.status is Status.PASS or last.status == 429 and result.status is not Status.SKIP):
+        finding = rate_limited(answer_of(limited))
+        finding = replace(finding, explanation=f"{finding.explanation} This check reached its verdict without the "
+                                               "answer to that request, so it is not reported as passed.")
+    elif result.status is Status.FAIL and last.status in (502, 503, 504):
+        finding = stopped_at_gateway(answer_of(last))
+        if finding is None:
+            return result
+    else:
+        return result
+    return CheckResult.from_finding(result.check_id, result.title, finding, result.evidence, result.duration_ms)

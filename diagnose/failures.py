@@ -90,31 +90,6 @@ def held_back_finding(error: TransportError) -> Finding:
                                         f"{error.exchange.url}, was not sent, and the check could not reach its verdict.")
 
 
-def unvouched(result: CheckResult) -> CheckResult:
-    """A verdict reached without the answer the check asked for is reported as what answered instead: a check that
-    passed although a request got 429, or stopped at a 429, is the rate limit's finding; a check that failed at a
-    gateway's own 502/503/504 is the gateway's."""
-    from dataclasses import replace
-
-    from airflow_doctor.checks._gateway import rate_limited, stopped_at_gateway
-
-    if not result.evidence or result.code == "rate-limited" or result.code.startswith(("gateway-", "mwaa-")):
-        return result
-    last = result.evidence[-1]
-    limited = next((e for e in result.evidence if e.status == 429), None)
-    if limited is not None and (result.status is Status.PASS or last.status == 429 and result.status is not Status.SKIP):
-        finding = rate_limited(answer_of(limited))
-        finding = replace(finding, explanation=f"{finding.explanation} This check reached its verdict without the "
-                                               "answer to that request, so it is not reported as passed.")
-    elif result.status is Status.FAIL and last.status in (502, 503, 504):
-        finding = stopped_at_gateway(answer_of(last))
-        if finding is None:
-            return result
-    else:
-        return result
-    return CheckResult.from_finding(result.check_id, result.title, finding, result.evidence, result.duration_ms)
-
-
 def answer_of(exchange: Exchange) -> ProbeResponse:
     """A recorded (redacted) exchange as an answer to read again."""
     from requests.structures import CaseInsensitiveDict

@@ -8,7 +8,7 @@ import traceback
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Hashable, Iterable, Protocol, Sequence, TypeVar
 
-from airflow_doctor.failures import finding_for, unvouched
+from airflow_doctor.failures import finding_for
 from airflow_doctor.model import CheckResult, Exchange, Finding, Status
 from airflow_doctor.redact import redact_text
 
@@ -111,8 +111,10 @@ Progress = Callable[[str, str, "CheckResult | None"], None]
 
 def run_checks(checks: Iterable[RunnableCheck], context: Any, recorder: Recorder, selection: Selection = Selection(),
                on_progress: Progress | None = None, debug: bool = False,
-               available: Callable[[Hashable], bool] = lambda fact: True) -> list[CheckResult]:
-    """Run the selected checks; `available(fact)` says whether a fact a check uses was learned."""
+               available: Callable[[Hashable], bool] = lambda fact: True,
+               review: Callable[[CheckResult], CheckResult] = lambda result: result) -> list[CheckResult]:
+    """Run the selected checks; `available(fact)` says whether a fact a check uses was learned, and `review` may
+    restate a result from its own evidence (the caller's knowledge: the runner reads no answers)."""
     checks = in_dependency_order(list(checks))
     wanted = selection.wanted(checks)
     provided_by = producers(checks)
@@ -130,7 +132,7 @@ def run_checks(checks: Iterable[RunnableCheck], context: Any, recorder: Recorder
         else:
             missing = [f"{u.unchecked}: {_why_missing(provided_by.get(u.fact), results, selection)}"
                        for u in check.uses if u.unchecked and not available(u.fact)]
-            result = _with_missing_inputs(_run_one(check, context, recorder, debug), missing)
+            result = _with_missing_inputs(_run_one(check, context, recorder, debug, review), missing)
         results[check.id] = result
         ordered.append(result)
         if on_progress:
@@ -183,7 +185,8 @@ def _with_missing_inputs(result: CheckResult, missing: list[str]) -> CheckResult
     return replace(result, summary="; ".join((result.summary, *missing)))
 
 
-def _run_one(check: RunnableCheck, context: Any, recorder: Recorder, debug: bool) -> CheckResult:
+def _run_one(check: RunnableCheck, context: Any, recorder: Recorder, debug: bool,
+             review: Callable[[CheckResult], CheckResult]) -> CheckResult:
     recorder.drain()
     started = time.perf_counter()
     try:
@@ -193,7 +196,7 @@ def _run_one(check: RunnableCheck, context: Any, recorder: Recorder, debug: bool
         if described is None:
             return _internal_error(check.id, check.title, exc, recorder.drain(), started, debug)
         finding = described
-    return unvouched(CheckResult.from_finding(check.id, check.title, finding, recorder.drain(), _ms_since(started)))
+    return review(CheckResult.from_finding(check.id, check.title, finding, recorder.drain(), _ms_since(started)))
 
 
 def _internal_error(step_id: str, title: str, exc: Exception, evidence: tuple[Exchange, ...], started: float,

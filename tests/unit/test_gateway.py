@@ -13,7 +13,8 @@ from airflow_doctor.checks._front import answered_by, is_login_redirect, rate_li
 from airflow_doctor.checks._gateway import rate_limited
 from airflow_doctor.explain import explain
 from airflow_doctor.http import Layer, Probe, ProbeResponse, TransportError, retry_after_seconds
-from airflow_doctor.failures import finding_for, unvouched
+from airflow_doctor.checks._gateway import unvouched
+from airflow_doctor.failures import finding_for
 from airflow_doctor.model import CheckResult, Exchange, Status
 from tests.conftest import RECORDED, recorded, replay
 from tests.servers import LocalServer, Reply

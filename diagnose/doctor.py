@@ -29,7 +29,6 @@ def diagnose_profile(profile: Profile, selection: Selection = Selection(), *, tr
     from airflow_doctor.checks import CHECKS, working_request
     from airflow_doctor.checks._gateway import unvouched
     from airflow_doctor.checks.base import CheckContext, Facts
-    from airflow_doctor.http import Probe
     from airflow_doctor.report import choose_diagnosis
 
     probe, mwaa = platform_probe(profile)

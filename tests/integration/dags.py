@@ -61,7 +61,14 @@ DAGS_COMMON = {
     "doctor_becomes_broken.py": dag_file("doctor_becomes_broken"),
     "doctor_stale.py": dag_file("doctor_stale"),
     f"{REQUIRED_PARAM_DAG_ID}.py": dag_file(REQUIRED_PARAM_DAG_ID, extra=REQUIRED_PARAMS),
+    "doctor_queue_held.py": dag_file("doctor_queue_held", extra=", max_active_runs=1",
+                                     body='PythonOperator(task_id="needs_a_slot", python_callable=lambda: None, '
+                                          'pool="doctor_queue_pool")'),
 }
+QUEUE_HELD_DAG_ID, QUEUE_POOL = "doctor_queue_held", "doctor_queue_pool"
+"""max_active_runs 1 and a task in a pool the test creates with 0 slots: a run it starts holds the only run slot
+(running, its task waiting for the pool) without a task that runs, so it can be failed and deleted safely (not an EmptyOperator: the scheduler marks those
+successful without a pool slot)."""
 SLEEPER = '''PythonOperator(task_id="hold_the_slot", python_callable=lambda: __import__("time").sleep(90))'''
 
 DAGS_V3_ONLY = {

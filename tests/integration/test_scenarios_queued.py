@@ -1,0 +1,123 @@
+"""Runs that would sit queued, on real Airflow 2.10.5 and 3.3.2: a pool with no open slot, max_active_runs reached
+and no scheduler. Each headline names the cause, says why the UI appears to work (its trigger is accepted the same
+way), and the printed fix, applied here, makes the check pass. Every run created is failed and deleted; the pool
+is deleted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from typer.testing import CliRunner
+
+from airflow_doctor.cli import app
+from tests.integration.conftest import Server
+from tests.integration.dags import QUEUE_HELD_DAG_ID, QUEUE_POOL
+from tests.integration.test_server_claims import wait_for_scheduler_loops
+
+pytestmark = pytest.mark.integration
+
+DEADLINE = 300.0
+"""A deadline, not a wait: a parse or a scheduler loop takes seconds on an idle machine, minutes on a loaded one."""
+
+
+def diagnose(profile: Path, *extra: str) -> dict[str, Any]:
+    result = CliRunner().invoke(app, ["check", "--profile", str(profile), "--format", "json", *extra])
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+def result_of(data: dict[str, Any], check_id: str) -> dict[str, Any]:
+    return next(r for r in data["results"] if r["check_id"] == check_id)
+
+
+def until(condition, what: str, deadline_s: float = DEADLINE) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + deadline_s
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen within {deadline_s:.0f} s"
+        time.sleep(0.5)
+
+
+def run_on_host(server: Server, command: str, env: dict[str, str] | None = None) -> str:
+    """A printed fix command, run as printed on the Airflow host (this server's venv and environment)."""
+    box = server.sandbox
+    box._make_process_home("doctor-fix")
+    done = subprocess.run(["/bin/sh", "-c", command], env={**box.process_environment("doctor-fix"), **(env or {})},
+                          cwd=box.process_home("doctor-fix"), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, (command, done.stdout[-2000:], done.stderr[-2000:])
+    return done.stdout
+
+
+@contextmanager
+def empty_pool(server: Server) -> Iterator[None]:
+    body = {"name": QUEUE_POOL, "slots": 0, "description": "airflow-doctor test: no slots"}
+    created = server.api("POST", "/pools", json=body)
+    assert created.status_code in (200, 201), created.text
+    try:
+        yield
+    finally:
+        server.api("DELETE", f"/pools/{QUEUE_POOL}")
+
+
+def fail_and_delete_runs(server: Server, dag_id: str) -> None:
+    """Failed first, and deleted only after the scheduler has looped past them: Airflow 2's scheduler exits
+    (StaleDataError) when a run it is working on is deleted under it (seen here on 2.10.5)."""
+    run_ids = server.run_ids(dag_id)
+    for run_id in run_ids:
+        server.api("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", json={"state": "failed"})
+    if run_ids:
+        wait_for_scheduler_loops(server)
+    for run_id in run_ids:
+        server.api("DELETE", f"/dags/{dag_id}/dagRuns/{run_id}")
+
+
+def start_holder(server: Server) -> str:
+    run_id = f"doctor_holder_{uuid.uuid4().hex[:8]}"
+    body = {"dag_run_id": run_id, **({"logical_date": None} if server.major >= 3 else {})}
+    answer = server.api("POST", f"/dags/{QUEUE_HELD_DAG_ID}/dagRuns", json=body)
+    assert answer.status_code in (200, 201), answer.text
+    until(lambda: server.api("GET", f"/dags/{QUEUE_HELD_DAG_ID}/dagRuns/{run_id}").json()["state"] == "running",
+          f"the holder run {run_id} starting")
+    return run_id
+
+
+def test_full_pool_and_reached_max_active_runs_are_named_and_the_printed_fixes_let_runs_start(
+        airflow: Server, tmp_path: Path) -> None:
+    until(lambda: airflow.api("GET", f"/dags/{QUEUE_HELD_DAG_ID}").status_code == 200, f"{QUEUE_HELD_DAG_ID} parsed")
+    profile = airflow.profile(tmp_path, dag_id=QUEUE_HELD_DAG_ID, payload=None)
+    try:
+        with empty_pool(airflow):
+            pooled = result_of(diagnose(profile), "paused")
+            assert pooled["status"] == "warn", pooled
+            assert f"pool '{QUEUE_POOL}' has 0 open slot(s) of 0" in pooled["summary"]
+            assert "task 'needs_a_slot' needs 1" in pooled["summary"]
+            assert "Dag Run Triggered" in pooled["why_ui_works"] and "it should start any moment now" in pooled["why_ui_works"]
+
+            holder = start_holder(airflow)
+            held = result_of(diagnose(profile), "paused")
+            assert held["status"] == "warn" and "max_active_runs reached" in held["summary"], held
+            assert holder in held["summary"] and "max_active_runs is 1" in held["summary"]
+
+            followed = result_of(diagnose(profile, "--trigger", "--yes", "--wait", "5"), "test-trigger")
+            assert followed["status"] == "warn" and "is still queued" in followed["summary"], followed
+            assert "max_active_runs reached" in followed["summary"] and holder in followed["summary"]
+
+            fail_and_delete_runs(airflow, QUEUE_HELD_DAG_ID)
+            freed = result_of(diagnose(profile), "paused")
+            assert "max_active_runs" not in freed["summary"] and "open slot(s)" in freed["summary"], freed
+
+            (command,) = freed["fix"]["commands"]
+            assert command.startswith(f"airflow pools set {QUEUE_POOL} 1 "), command
+            run_on_host(airflow, command)
+            assert airflow.api("GET", f"/pools/{QUEUE_POOL}").json()["slots"] == 1
+            passes = lambda: result_of(diagnose(profile), "paused")["status"] == "pass"  # noqa: E731
+            until(passes, "the check passing once the pool has a slot (a scheduler restarting is reported meanwhile)")
+    finally:
+        fail_and_delete_runs(airflow, QUEUE_HELD_DAG_ID)
+    assert airflow.run_ids(QUEUE_HELD_DAG_ID) == []

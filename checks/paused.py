@@ -39,8 +39,8 @@ class Check:
         found = blockers(ctx, dag.dag_id)
         if found:
             return waiting_finding(dag.dag_id, found)
-        return Finding(Status.PASS, f"{dag.dag_id!r} is not paused, a scheduler is alive, and no run, task or pool "
-                                    "limit is reached")
+        return Finding(Status.PASS, f"{dag.dag_id!r} is not paused; no scheduler, run, task or pool limit found that "
+                                    "would hold a new run")
 
 
 def waiting_finding(dag_id: str, found: list[Blocker]) -> Finding:

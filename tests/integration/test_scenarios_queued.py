@@ -6,6 +6,7 @@ is deleted."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 import uuid
@@ -87,12 +88,27 @@ def start_holder(server: Server) -> str:
     return run_id
 
 
+def record(server: Server, name: str, path: str) -> None:
+    """With AIRFLOW_DOCTOR_RECORD=1: keep the server's answer (as admin) for the unit tests."""
+    if os.environ.get("AIRFLOW_DOCTOR_RECORD"):
+        from tests.integration.test_record import save
+
+        save(server, name, server.api("GET", path))
+
+
 def test_full_pool_and_reached_max_active_runs_are_named_and_the_printed_fixes_let_runs_start(
         airflow: Server, tmp_path: Path) -> None:
     until(lambda: airflow.api("GET", f"/dags/{QUEUE_HELD_DAG_ID}").status_code == 200, f"{QUEUE_HELD_DAG_ID} parsed")
     profile = airflow.profile(tmp_path, dag_id=QUEUE_HELD_DAG_ID, payload=None)
+    for name, path in (("queue_demo_tasks", "/dags/doctor_demo/tasks"), ("queue_default_pool", "/pools/default_pool"),
+                       ("queue_demo_runs", "/dags/doctor_demo/dagRuns?state=running&state=queued&limit=100"),
+                       ("queue_demo_tasks_running", "/dags/doctor_demo/dagRuns/~/taskInstances?state=running&limit=1")):
+        record(airflow, name, path)
     try:
         with empty_pool(airflow):
+            record(airflow, "queue_held_details", f"/dags/{QUEUE_HELD_DAG_ID}/details")
+            record(airflow, "queue_held_tasks", f"/dags/{QUEUE_HELD_DAG_ID}/tasks")
+            record(airflow, "queue_pool_empty", f"/pools/{QUEUE_POOL}")
             pooled = result_of(diagnose(profile), "paused")
             assert pooled["status"] == "warn", pooled
             assert f"pool '{QUEUE_POOL}' has 0 open slot(s) of 0" in pooled["summary"]
@@ -100,6 +116,9 @@ def test_full_pool_and_reached_max_active_runs_are_named_and_the_printed_fixes_l
             assert "Dag Run Triggered" in pooled["why_ui_works"] and "it should start any moment now" in pooled["why_ui_works"]
 
             holder = start_holder(airflow)
+            record(airflow, "queue_held_runs", f"/dags/{QUEUE_HELD_DAG_ID}/dagRuns?state=running&state=queued&limit=100")
+            record(airflow, "queue_held_tasks_running",
+                   f"/dags/{QUEUE_HELD_DAG_ID}/dagRuns/~/taskInstances?state=running&limit=1")
             held = result_of(diagnose(profile), "paused")
             assert held["status"] == "warn" and "max_active_runs reached" in held["summary"], held
             assert holder in held["summary"] and "max_active_runs is 1" in held["summary"]

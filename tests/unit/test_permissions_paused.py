@@ -97,19 +97,3 @@ def test_unpause_curl_runs_as_printed_with_only_the_secret_in_the_environment(au
     assert "<" not in curl and "***" not in curl and expected in curl
     assert curl.splitlines()[-1].startswith("curl -sS --fail-with-body -X PATCH http://airflow.test/api/v2/dags/doctor_paused ")
     assert ("/auth/token" in curl) is (auth_type == "jwt")
-
-
-@responses.activate(assert_all_requests_are_fired=True)
-def test_unpaused_dag_counts_run_slots() -> None:
-    ctx = ctx_with_dag(V2)
-    replay(responses, BASE, V2, "dagruns_running")
-    finding = paused.Check().run(ctx)
-    assert finding.status is Status.PASS and "0 of 16 run slots in use" in finding.summary
-    ctx3 = ctx_with_dag(V3)
-    assert paused.Check().run(ctx3).summary.endswith("run slots in use")
-
-
-def test_unhealthy_scheduler_warns_that_a_run_would_wait() -> None:
-    ctx = ctx_with_dag(V3, health={"metadatabase": "healthy", "scheduler": "unhealthy"})
-    finding = paused.Check().run(ctx)
-    assert finding.status is Status.WARN and "no healthy scheduler" in finding.summary

@@ -140,3 +140,51 @@ def test_full_pool_and_reached_max_active_runs_are_named_and_the_printed_fixes_l
     finally:
         fail_and_delete_runs(airflow, QUEUE_HELD_DAG_ID)
     assert airflow.run_ids(QUEUE_HELD_DAG_ID) == []
+
+
+UNSCHEDULED_DAG_ID = "doctor_unscheduled"
+
+
+def test_no_scheduler_means_the_run_never_starts_and_starting_the_printed_scheduler_fixes_it(tmp_path: Path) -> None:
+    """Its own Airflow 3.3.2 with no scheduler (the DAG serialized by `airflow dags reserialize`), stopped by PID."""
+    from airflow_doctor.sandbox import DEFAULT_AIRFLOW, Sandbox, install
+    from tests.integration.dags import dag_file
+
+    if os.environ.get("AIRFLOW_DOCTOR_SKIP_INTEGRATION"):
+        pytest.skip("AIRFLOW_DOCTOR_SKIP_INTEGRATION is set")
+    install(DEFAULT_AIRFLOW)
+    box = Sandbox(DEFAULT_AIRFLOW, tmp_path / "airflow", run_scheduler=False,
+                  dag_files={f"{UNSCHEDULED_DAG_ID}.py": dag_file(UNSCHEDULED_DAG_ID)})
+    box.root.mkdir()
+    server = Server(box)
+    try:
+        box.prepare()
+        box._run(["dags", "reserialize"], "reserialize")
+        box.start_until_ready(dag_id=UNSCHEDULED_DAG_ID)
+        profile = server.profile(tmp_path, dag_id=UNSCHEDULED_DAG_ID, payload=None)
+
+        data = diagnose(profile)
+        found = result_of(data, "paused")
+        assert found["status"] == "fail", found
+        assert found["summary"].startswith(f"a triggered run of {UNSCHEDULED_DAG_ID!r} would never start: no live "
+                                           "scheduler"), found
+        assert "no scheduler has ever sent a heartbeat" in found["summary"]
+        assert "Dag Run Triggered" in found["why_ui_works"] and data["diagnosis"]["check_id"] == "paused"
+        assert server.run_ids(UNSCHEDULED_DAG_ID) == []
+
+        followed = result_of(diagnose(profile, "--trigger", "--yes", "--wait", "3", "--cleanup"), "test-trigger")
+        assert followed["status"] == "warn" and "is still queued" in followed["summary"], followed
+        assert "no live scheduler" in followed["summary"]
+        assert server.run_ids(UNSCHEDULED_DAG_ID) == []
+
+        (command,) = found["fix"]["commands"]
+        assert command == "airflow scheduler"
+        with box.log_path("scheduler").open("w") as out:  # started as printed, on the "Airflow host", and kept by PID
+            scheduler = subprocess.Popen(["/bin/sh", "-c", f"exec {command}"], env=box.process_environment("scheduler"),
+                                         cwd=box._make_process_home("scheduler"), stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        box.processes["scheduler"] = scheduler.pid
+        passes = lambda: result_of(diagnose(profile), "paused")["status"] == "pass"  # noqa: E731
+        until(passes, "the check passing once the printed scheduler runs")
+    finally:
+        box.stop()

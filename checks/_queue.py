@@ -149,13 +149,14 @@ def task_slots_blocker(ctx: CheckContext, dag_id: str, own_run: str | None = Non
     limit = dag.raw.get("max_active_tasks") if dag is not None else None
     if not isinstance(limit, int) or limit <= 0:
         return None
-    response = _get(ctx, _dag_path(ctx, dag_id, "/dagRuns/~/taskInstances"), params={"state": "running", "limit": 1})
+    response = _get(ctx, _dag_path(ctx, dag_id, "/dagRuns/~/taskInstances"),
+                    params={"state": ["running", "queued"], "limit": 1})
     body = json_object(response) if response is not None and response.status == 200 else None
-    running = body.get("total_entries") if body else None
-    if not isinstance(running, int) or running < limit:
+    active = body.get("total_entries") if body else None
+    if not isinstance(active, int) or active < limit:
         return None
     return Blocker(
-        f"max_active_tasks reached: {running} task(s) of this DAG running, max_active_tasks is {limit}",
+        f"max_active_tasks reached: {active} task(s) of this DAG running or queued, max_active_tasks is {limit}",
         f"Airflow runs at most max_active_tasks ({limit}) tasks of this DAG at once, across all its runs: a new "
         "run's tasks wait until running ones finish.",
         "Wait for the running tasks, or raise max_active_tasks on the DAG.")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 import uuid
@@ -102,7 +103,7 @@ def test_full_pool_and_reached_max_active_runs_are_named_and_the_printed_fixes_l
     profile = airflow.profile(tmp_path, dag_id=QUEUE_HELD_DAG_ID, payload=None)
     for name, path in (("queue_demo_tasks", "/dags/doctor_demo/tasks"), ("queue_default_pool", "/pools/default_pool"),
                        ("queue_demo_runs", "/dags/doctor_demo/dagRuns?state=running&state=queued&limit=100"),
-                       ("queue_demo_tasks_running", "/dags/doctor_demo/dagRuns/~/taskInstances?state=running&limit=1")):
+                       ("queue_demo_tasks_running", "/dags/doctor_demo/dagRuns/~/taskInstances?state=running&state=queued&limit=1")):
         record(airflow, name, path)
     try:
         with empty_pool(airflow):
@@ -118,7 +119,7 @@ def test_full_pool_and_reached_max_active_runs_are_named_and_the_printed_fixes_l
             holder = start_holder(airflow)
             record(airflow, "queue_held_runs", f"/dags/{QUEUE_HELD_DAG_ID}/dagRuns?state=running&state=queued&limit=100")
             record(airflow, "queue_held_tasks_running",
-                   f"/dags/{QUEUE_HELD_DAG_ID}/dagRuns/~/taskInstances?state=running&limit=1")
+                   f"/dags/{QUEUE_HELD_DAG_ID}/dagRuns/~/taskInstances?state=running&state=queued&limit=1")
             held = result_of(diagnose(profile), "paused")
             assert held["status"] == "warn" and "max_active_runs reached" in held["summary"], held
             assert holder in held["summary"] and "max_active_runs is 1" in held["summary"]
@@ -188,3 +189,31 @@ def test_no_scheduler_means_the_run_never_starts_and_starting_the_printed_schedu
         until(passes, "the check passing once the printed scheduler runs")
     finally:
         box.stop()
+
+
+def test_max_active_tasks_reached_is_named_and_clears_once_the_running_task_finishes(airflow: Server,
+                                                                                    tmp_path: Path) -> None:
+    from tests.integration.dags import QUEUE_TASKS_DAG_ID
+
+    until(lambda: airflow.api("GET", f"/dags/{QUEUE_TASKS_DAG_ID}").status_code == 200, f"{QUEUE_TASKS_DAG_ID} parsed")
+    profile = airflow.profile(tmp_path, dag_id=QUEUE_TASKS_DAG_ID, payload=None)
+    try:
+        run_id = f"doctor_task_holder_{uuid.uuid4().hex[:8]}"
+        body = {"dag_run_id": run_id, **({"logical_date": None} if airflow.major >= 3 else {})}
+        assert airflow.api("POST", f"/dags/{QUEUE_TASKS_DAG_ID}/dagRuns", json=body).status_code in (200, 201)
+        instances = f"/dags/{QUEUE_TASKS_DAG_ID}/dagRuns/{run_id}/taskInstances"
+        until(lambda: [t["state"] for t in airflow.api("GET", instances).json()["task_instances"]] == ["running"],
+              "the holder's task running")
+        record(airflow, "queue_tasks_details", f"/dags/{QUEUE_TASKS_DAG_ID}/details")
+        record(airflow, "queue_tasks_active",
+               f"/dags/{QUEUE_TASKS_DAG_ID}/dagRuns/~/taskInstances?state=running&state=queued&limit=1")
+        found = result_of(diagnose(profile), "paused")
+        assert found["status"] == "warn", found
+        assert re.search(r"max_active_tasks reached: \d+ task\(s\) of this DAG running or queued, max_active_tasks is 1",
+                         found["summary"]), found
+        assert "Wait for the running tasks" in found["fix"]["text"] and "Dag Run Triggered" in found["why_ui_works"]
+        until(lambda: airflow.api("GET", f"/dags/{QUEUE_TASKS_DAG_ID}/dagRuns/{run_id}").json()["state"] == "success",
+              "the holder run finishing")
+        until(lambda: result_of(diagnose(profile), "paused")["status"] == "pass", "the check passing")
+    finally:
+        fail_and_delete_runs(airflow, QUEUE_TASKS_DAG_ID)

@@ -97,3 +97,17 @@ def test_the_test_run_does_not_count_against_its_own_max_active_runs(label: str)
     assert _queue.scheduler_blocker(ctx) is None
     assert _queue.task_slots_blocker(ctx, "doctor_queue_held") is None
     assert [b.cause.split(" has")[0] for b in _queue.pool_blockers(ctx, "doctor_queue_held")] == ["pool 'doctor_queue_pool'"]
+
+
+@LABELS
+@responses.activate(assert_all_requests_are_fired=True)
+def test_tasks_running_at_max_active_tasks_make_a_new_runs_tasks_wait(label: str) -> None:
+    from airflow_doctor.checks import _queue
+
+    ctx = ctx_for(label, "queue_tasks_details")
+    replay(responses, BASE, label, "queue_tasks_active")
+    active = json.loads(recorded(label, "queue_tasks_active")["body"])["total_entries"]
+    blocker = _queue.task_slots_blocker(ctx, "doctor_queue_tasks")
+    assert blocker is not None and not blocker.never_starts
+    assert blocker.cause == f"max_active_tasks reached: {active} task(s) of this DAG running or queued, max_active_tasks is 1"
+    assert "raise max_active_tasks" in blocker.fix

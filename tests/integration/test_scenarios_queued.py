@@ -132,6 +132,10 @@ def test_full_pool_and_reached_max_active_runs_are_named_and_the_printed_fixes_l
             freed = result_of(diagnose(profile), "paused")
             assert "max_active_runs" not in freed["summary"] and "open slot(s)" in freed["summary"], freed
 
+            waiting = result_of(diagnose(profile, "--trigger", "--yes", "--wait", "5"), "test-trigger")
+            assert waiting["status"] == "warn" and f"pool '{QUEUE_POOL}' has 0 open slot(s)" in waiting["summary"], waiting
+            fail_and_delete_runs(airflow, QUEUE_HELD_DAG_ID)
+
             (command,) = freed["fix"]["commands"]
             assert command.startswith(f"airflow pools set {QUEUE_POOL} 1 "), command
             run_on_host(airflow, command)

@@ -22,8 +22,9 @@ from airflow_doctor.http import TransportError
 
 RUNS_LISTED = 100
 RECENT_HEARTBEAT_S = 120
-"""A scheduler reported unhealthy whose last heartbeat is younger than this is restarting, not gone (seen on 2.10.5:
-'unhealthy' 15 s after a heartbeat, while its supervisor restarted it)."""
+"""A scheduler reported unhealthy whose last heartbeat is younger than this stopped moments ago or is restarting:
+Airflow marks a scheduler that exits as ended, so health says 'unhealthy' at once (3.3.2: 3 s after its last
+heartbeat when stopped; 2.10.5: 15 s after, while its supervisor restarted it)."""
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,11 @@ def scheduler_blocker(ctx: CheckContext) -> Blocker | None:
     if age is not None and age < RECENT_HEARTBEAT_S:
         return Blocker(
             f"the scheduler reports {status or 'no status'} ({last})",
-            "A scheduler heartbeated moments ago but is not reported alive: it stopped moments ago, is restarting, "
-            "or lags. A new run waits until it is back.",
-            "Look at the scheduler's log for why it restarted or lags.")
+            "A scheduler heartbeated moments ago but is not reported alive: Airflow reports a scheduler that "
+            "stopped (and recorded its end) as unhealthy at once, so it stopped moments ago or is restarting. A new "
+            "run waits until a scheduler runs again.",
+            "If it does not come back within a minute, start it on the Airflow host, and look in its log for why it "
+            "stopped:", ("airflow scheduler",))
     return Blocker(
         f"no live scheduler (health: scheduler {status or 'unknown'}; {last})",
         "Airflow accepts the trigger and queues the run, but only a running scheduler starts queued runs; "

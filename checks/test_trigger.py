@@ -4,7 +4,8 @@ Only with --trigger, and only after the prompt (or --yes). Sends the profile's p
 kept, a run id that marks the run as the doctor's, the logical date left to the server so a test run
 never collides with a real one), then follows the run. A run that stays queued is explained by what
 holds it now, re-read (paused, no scheduler, max_active_runs/max_active_tasks, a full pool); a failed
-run names its first failed task and shows the end of its log, redacted. --cleanup deletes that run, and only that run. The DAG is never unpaused.
+run names its first failed task and shows the end of its log, redacted. --cleanup deletes that run, and
+only that run. The DAG is never unpaused.
 """
 
 from __future__ import annotations

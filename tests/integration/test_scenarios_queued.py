@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+import requests
 from typer.testing import CliRunner
 
 from airflow_doctor.cli import app
+from airflow_doctor.sandbox import stop_pids
 from tests.integration.conftest import Server
 from tests.integration.dags import QUEUE_HELD_DAG_ID, QUEUE_POOL
 from tests.integration.test_server_claims import wait_for_scheduler_loops
@@ -150,6 +152,23 @@ def test_full_pool_and_reached_max_active_runs_are_named_and_the_printed_fixes_l
 UNSCHEDULED_DAG_ID = "doctor_unscheduled"
 
 
+STOPPED_AFTER_S = 10
+"""[scheduler] scheduler_health_check_threshold of the no-scheduler sandbox: a stopped scheduler is reported soon."""
+
+
+def record_with_date(server: Server, name: str, response: requests.Response) -> None:
+    """As record(), keeping the Date header: the heartbeat's age is read against the server's clock."""
+    if os.environ.get("AIRFLOW_DOCTOR_RECORD"):
+        from tests.integration.test_record import RECORDED
+        from tests.recorded.record import KEPT_HEADERS
+
+        data = {"method": "GET", "path": response.request.path_url, "request_body": None,
+                "status": response.status_code,
+                "headers": {k: v for k, v in response.headers.items() if k.lower() in (*KEPT_HEADERS, "date")},
+                "body": response.content.decode("utf-8", errors="replace")}
+        (RECORDED / f"airflow-{server.version}" / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
+
+
 def test_no_scheduler_means_the_run_never_starts_and_starting_the_printed_scheduler_fixes_it(tmp_path: Path) -> None:
     """Its own Airflow 3.3.2 with no scheduler (the DAG serialized by `airflow dags reserialize`), stopped by PID."""
     from airflow_doctor.sandbox import DEFAULT_AIRFLOW, Sandbox, install
@@ -159,7 +178,8 @@ def test_no_scheduler_means_the_run_never_starts_and_starting_the_printed_schedu
         pytest.skip("AIRFLOW_DOCTOR_SKIP_INTEGRATION is set")
     install(DEFAULT_AIRFLOW)
     box = Sandbox(DEFAULT_AIRFLOW, tmp_path / "airflow", run_scheduler=False,
-                  dag_files={f"{UNSCHEDULED_DAG_ID}.py": dag_file(UNSCHEDULED_DAG_ID)})
+                  dag_files={f"{UNSCHEDULED_DAG_ID}.py": dag_file(UNSCHEDULED_DAG_ID)},
+                  extra_env={"AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_THRESHOLD": str(STOPPED_AFTER_S)})
     box.root.mkdir()
     server = Server(box)
     try:
@@ -191,6 +211,16 @@ def test_no_scheduler_means_the_run_never_starts_and_starting_the_printed_schedu
         box.processes["scheduler"] = scheduler.pid
         passes = lambda: result_of(diagnose(profile), "paused")["status"] == "pass"  # noqa: E731
         until(passes, "the check passing once the printed scheduler runs")
+
+        stop_pids([box.processes.pop("scheduler")])
+        health = f"{box.url}/api/v2/monitor/health"
+        until(lambda: requests.get(health, timeout=10).json()["scheduler"]["status"] == "unhealthy",
+              "the stopped scheduler reported unhealthy")
+        record_with_date(server, "health_scheduler_stopped", requests.get(health, timeout=10))
+        stopped = result_of(diagnose(profile), "paused")
+        assert stopped["status"] in ("warn", "fail"), stopped
+        assert re.search(r"(the scheduler reports unhealthy|no live scheduler).*its last heartbeat was \d+ s before "
+                         r"the server's clock", stopped["summary"]), stopped
     finally:
         box.stop()
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import responses
@@ -111,3 +112,16 @@ def test_tasks_running_at_max_active_tasks_make_a_new_runs_tasks_wait(label: str
     assert blocker is not None and not blocker.never_starts
     assert blocker.cause == f"max_active_tasks reached: {active} task(s) of this DAG running or queued, max_active_tasks is 1"
     assert "raise max_active_tasks" in blocker.fix
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_a_scheduler_that_stopped_moments_ago_is_named_with_its_heartbeat_age_on_the_servers_clock() -> None:
+    from airflow_doctor.checks import _queue
+
+    ctx = ctx_for(V3, "queue_held_details")
+    replay(responses, BASE, V3, "health_scheduler_stopped")
+    blocker = _queue.scheduler_blocker(ctx)
+    assert blocker is not None and not blocker.never_starts
+    assert re.fullmatch(r"the scheduler reports unhealthy \(its last heartbeat was \d s before the server's clock "
+                        r"\(Date header\)\)", blocker.cause), blocker.cause
+    assert blocker.commands == ("airflow scheduler",) and "stopped moments ago or is restarting" in blocker.explanation

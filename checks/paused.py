@@ -2,9 +2,9 @@
 
 A paused DAG accepts the trigger (200, state 'queued') and the run then waits forever: nothing fails,
 nothing runs. The UI's trigger form unpauses the DAG by default ("Unpause DAG when triggered" in
-Airflow 2, "Unpause on trigger" in Airflow 3), which is why the same DAG "works" from the UI. An unpaused DAG's run also never starts
-without a live scheduler (fail), and waits while max_active_runs, max_active_tasks or a pool used by
-its tasks is full (warn): checks._queue reads each from the server.
+Airflow 2, "Unpause on trigger" in Airflow 3), which is why the same DAG "works" from the UI. An
+unpaused DAG's run also never starts without a live scheduler (fail), and waits while max_active_runs,
+max_active_tasks or a pool its tasks use is full (warn): checks._queue reads each from the server.
 """
 
 from __future__ import annotations

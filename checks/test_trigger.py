@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import shlex
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -295,7 +296,7 @@ def waiting_run(ctx: CheckContext, run: TestRun, elapsed: float) -> Finding:
     paused_now = _paused_now(ctx, dag_id)
     held = ([Blocker("the DAG is paused", "A paused DAG accepts runs but the scheduler does not start them; "
                      "airflow-doctor never unpauses a DAG for you.", "Unpause the DAG; the queued run then starts.",
-                     (f"airflow dags unpause {dag_id}",), never_starts=True)] if paused_now else [])
+                     (f"airflow dags unpause {shlex.quote(dag_id)}",), never_starts=True)] if paused_now else [])
     held += blockers(ctx, dag_id, own_run=run.run_id)
     health = _health(ctx)
     if facts.major and facts.major >= 3 and health.get("dag_processor") not in (None, "healthy"):
@@ -303,8 +304,8 @@ def waiting_run(ctx: CheckContext, run: TestRun, elapsed: float) -> Finding:
                             "Start the dag-processor.", ("airflow dag-processor",)))
     if not held:
         return Finding(
-            Status.WARN, f"the test run {run.run_id} is still {run.state} after {elapsed:.0f} s: nothing holds it now "
-                         "(scheduler alive, DAG unpaused, no run, task or pool limit reached): the scheduler is slow",
+            Status.WARN, f"the test run {run.run_id} is still {run.state} after {elapsed:.0f} s: no cause visible now "
+                         "(no paused DAG, stopped scheduler, or full run, task or pool limit found)",
             explanation="The trigger was accepted and no reason for the wait is visible through the API now: the "
                         "scheduler has not picked the run up yet (a busy or just-restarted scheduler).",
             fix=Fix(f"Follow it in the UI ({run.url}) or run again with a longer --wait."))

@@ -115,8 +115,8 @@ def missing_fab_permissions(ctx: CheckContext, dag_id: str) -> Finding:
     grant = (f"Give {name} the User role (added to its roles, nothing removed), on the Airflow host:"
              if name else "Give the user this token belongs to the User role (airflow users add-role -u <its "
                           "username> -r User), on the Airflow host.")
-    edit_refused = (f" A PATCH of the DAG that Airflow refuses only after its authorization check answered 403 too, so "
-                    f"'can edit' on DAG:{dag_id} is missing at least." if edit is not None else "")
+    edit_refused = (f" A PATCH of the DAG, which Airflow would reject only after its authorization check, was refused "
+                    f"with 403 as well, so 'can edit' on DAG:{dag_id} is missing at least." if edit is not None else "")
     return Finding(
         Status.FAIL, f"{who} may not trigger {dag_id!r} (403)",
         explanation="Triggering needs two permissions together: 'can edit' on DAGs (or on DAG:" + dag_id + ") and "

@@ -125,3 +125,18 @@ def test_a_scheduler_that_stopped_moments_ago_is_named_with_its_heartbeat_age_on
     assert re.fullmatch(r"the scheduler reports unhealthy \(its last heartbeat was \d s before the server's clock "
                         r"\(Date header\)\)", blocker.cause), blocker.cause
     assert blocker.commands == ("airflow scheduler",) and "stopped moments ago or is restarting" in blocker.explanation
+
+
+@LABELS
+@responses.activate(assert_all_requests_are_fired=True)
+def test_a_started_test_run_whose_task_waits_for_a_full_pool_names_the_pool(label: str) -> None:
+    ctx = ctx_for(label, "queue_held_details")
+    ctx.trigger = TriggerOptions()
+    for name in ("queue_held_tasks_running", "queue_held_tasks", "queue_pool_empty"):
+        replay(responses, BASE, label, name)
+    run = test_trigger.TestRun("doctor_own_run", "running", None, "http://airflow.test/ui")
+    finding = test_trigger.waiting_run(ctx, run, 5.0)
+    assert finding.status is Status.WARN
+    assert finding.summary.startswith("the test run doctor_own_run is running after 5 s, but its tasks wait: pool "
+                                      "'doctor_queue_pool' has 0 open slot(s)")
+    assert finding.fix.commands == ("airflow pools set doctor_queue_pool 1 'airflow-doctor test: no slots'",)

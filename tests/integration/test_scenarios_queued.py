@@ -1,5 +1,5 @@
-"""Runs that would sit queued, on real Airflow 2.10.5 and 3.3.2: a pool with no open slot, max_active_runs reached
-and no scheduler. Each headline names the cause, says why the UI appears to work (its trigger is accepted the same
+"""Runs that would sit queued, on real Airflow 2.10.5 and 3.3.2: a pool with no open slot, max_active_runs and
+max_active_tasks reached; on an Airflow 3.3.2 of its own, no scheduler and a scheduler that stopped. Each headline names the cause, says why the UI appears to work (its trigger is accepted the same
 way), and the printed fix, applied here, makes the check pass. Every run created is failed and deleted; the pool
 is deleted."""
 
@@ -170,7 +170,8 @@ def record_with_date(server: Server, name: str, response: requests.Response) -> 
 
 
 def test_no_scheduler_means_the_run_never_starts_and_starting_the_printed_scheduler_fixes_it(tmp_path: Path) -> None:
-    """Its own Airflow 3.3.2 with no scheduler (the DAG serialized by `airflow dags reserialize`), stopped by PID."""
+    """Its own Airflow 3.3.2 with no scheduler (the DAG serialized by `airflow dags reserialize`), stopped by PID; once
+    the printed scheduler runs and the check passes, the scheduler is stopped again and named as just stopped."""
     from airflow_doctor.sandbox import DEFAULT_AIRFLOW, Sandbox, install
     from tests.integration.dags import dag_file
 

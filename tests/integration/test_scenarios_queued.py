@@ -1,7 +1,7 @@
 """Runs that would sit queued, on real Airflow 2.10.5 and 3.3.2: a pool with no open slot, max_active_runs and
-max_active_tasks reached; on an Airflow 3.3.2 of its own, no scheduler and a scheduler that stopped. Each headline names the cause, says why the UI appears to work (its trigger is accepted the same
-way), and the printed fix, applied here, makes the check pass. Every run created is failed and deleted; the pool
-is deleted."""
+max_active_tasks reached; on an Airflow 3.3.2 of its own, no scheduler and a scheduler that stopped. Each
+headline names the cause, says why the UI appears to work (its trigger is accepted the same way), and the printed
+fix, applied here, makes the check pass. Every run created is failed and deleted; the pool is deleted."""
 
 from __future__ import annotations
 

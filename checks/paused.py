@@ -2,8 +2,9 @@
 
 A paused DAG accepts the trigger (200, state 'queued') and the run then waits forever: nothing fails,
 nothing runs. The UI's trigger form unpauses the DAG by default ("Unpause DAG when triggered" in
-Airflow 2, "Unpause on trigger" in Airflow 3), which is why the same DAG "works" from the UI. A run
-also waits when the DAG already has max_active_runs runs going, or when no scheduler is alive.
+Airflow 2, "Unpause on trigger" in Airflow 3), which is why the same DAG "works" from the UI. An
+unpaused DAG's run also never starts without a live scheduler (fail), and waits while max_active_runs,
+max_active_tasks or a pool its tasks use is full (warn): checks._queue reads each from the server.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import shlex
 from urllib.parse import quote
 
 from airflow_doctor.checks._credentials import Scheme
-from airflow_doctor.checks.base import CheckContext, Fact, Uses, json_object
+from airflow_doctor.checks._queue import UI_QUEUES_TOO, Blocker, blockers
+from airflow_doctor.checks.base import CheckContext, Fact, Uses
 from airflow_doctor.profiles import AuthType
 from airflow_doctor.model import Finding, Fix, Status
 
@@ -34,21 +36,23 @@ class Check:
         assert facts.credentials is not None
         if dag.is_paused:
             return paused_finding(ctx, dag.dag_id)
-        waits = []
-        running = dag.active_runs if dag.active_runs is not None else _running_runs(ctx, dag.dag_id)
-        if dag.max_active_runs and running is not None and running >= dag.max_active_runs:
-            waits.append((f"{running} run(s) already active, max_active_runs is {dag.max_active_runs}",
-                          "A new run waits in 'queued' until one of the active runs finishes.",
-                          "Wait for the active runs, raise max_active_runs on the DAG, or fail stuck runs."))
-        if facts.health and facts.health.get("scheduler") != "healthy":
-            waits.append(("no healthy scheduler", "The run is accepted but nothing schedules it until a scheduler "
-                          "runs.", "Start the scheduler (airflow scheduler)."))
-        slots = f"{running} of {dag.max_active_runs} run slots in use" if running is not None and dag.max_active_runs else None
-        if waits:
-            return Finding(Status.WARN, f"{dag.dag_id!r} is not paused, but a new run would wait: "
-                                        + "; ".join(w[0] for w in waits),
-                           explanation=" ".join(w[1] for w in waits), fix=Fix(" ".join(w[2] for w in waits)))
-        return Finding(Status.PASS, f"{dag.dag_id!r} is not paused" + (f"; {slots}" if slots else ""))
+        found = blockers(ctx, dag.dag_id)
+        if found:
+            return waiting_finding(dag.dag_id, found)
+        return Finding(Status.PASS, f"{dag.dag_id!r} is not paused; no scheduler, run, task or pool limit found that "
+                                    "would hold a new run")
+
+
+def waiting_finding(dag_id: str, found: list[Blocker]) -> Finding:
+    """A prediction from what the server says now: no scheduler means the run never starts (fail, like a paused
+    DAG); a full limit means it waits (warn)."""
+    never = any(b.never_starts for b in found)
+    summary = (f"a triggered run of {dag_id!r} would never start: " if never
+               else f"{dag_id!r} is not paused, but a new run would wait: ") + "; ".join(b.cause for b in found)
+    commands = tuple(c for b in found for c in b.commands)
+    return Finding(Status.FAIL if never else Status.WARN, summary,
+                   explanation=" ".join(b.explanation for b in found),
+                   fix=Fix(" ".join(b.fix for b in found), commands), why_ui_works=UI_QUEUES_TOO)
 
 
 def paused_finding(ctx: CheckContext, dag_id: str) -> Finding:
@@ -91,14 +95,3 @@ def unpause_curl(ctx: CheckContext, dag_id: str) -> str:
     lines.append(f"curl -sS --fail-with-body -X PATCH {url} -H 'Content-Type: application/json' {auth} "
                  f"-d '{{\"is_paused\": false}}'".replace("  ", " "))
     return "\n".join(lines)
-
-
-def _running_runs(ctx: CheckContext, dag_id: str) -> int | None:
-    """When the DAG details carry no active-run count (Airflow 2, older 3.x): count running runs (one request)."""
-    facts = ctx.facts
-    assert facts.credentials is not None
-    response = ctx.probe.get(facts.api_path(f"/dags/{quote(dag_id, safe='')}/dagRuns"),
-                             params={"state": "running", "limit": 1}, auth=facts.credentials.auth())
-    body = json_object(response)
-    total = body.get("total_entries") if body else None
-    return total if isinstance(total, int) else None

@@ -9,22 +9,28 @@ with a body that the server rejects *after* its authorization check and before a
 - Airflow 3: FastAPI runs the authorization dependency before it validates the body, so `conf` that is
   not an object answers 422 `dict_type` only to a caller that may trigger.
 
-A 403 to either means the identity may not trigger this DAG.
+A 403 to either means the identity may not trigger this DAG. With FAB, a trigger needs 'can edit' on the DAG
+and 'can create' on DAG Runs; a second probe (a PATCH of the DAG rejected after authorization) tells which
+one is missing, so a role with DAG-level access only (a DAG's access_control) is named as lacking the second.
 """
 
 from __future__ import annotations
 
 import json
 import shlex
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from airflow_doctor.checks import _mwaa
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object
+from airflow_doctor.http import ProbeResponse, TransportError
 from airflow_doctor.model import Finding, Fix, Status
 
 V1_PROBE = {"logical_date": "2000-01-01T00:00:00+00:00", "execution_date": "2000-01-02T00:00:00+00:00"}
 V2_PROBE = {"logical_date": None, "conf": "airflow-doctor-probe"}
+EDIT_PROBE_MASK = "airflow_doctor_probe"
+EDIT_PROBE_V2 = {"is_paused": "airflow-doctor-probe"}
 
 
 class Check:
@@ -122,19 +128,100 @@ def viewer_in_simple_auth_manager(ctx: CheckContext, dag_id: str) -> Finding:
 def missing_fab_permissions(ctx: CheckContext, dag_id: str) -> Finding:
     who = ctx.facts.identity or "this identity"
     name = login_name(ctx)
+    edit = edit_probe(ctx, dag_id)
+    if edit is not None and edit.allowed:
+        return lacks_dag_run_create(ctx, dag_id, edit)
     grant = (f"Give {name} the User role (added to its roles, nothing removed), on the Airflow host:"
              if name else "Give the user this token belongs to the User role (airflow users add-role -u <its "
                           "username> -r User), on the Airflow host.")
+    edit_refused = (f" A PATCH of the DAG, which Airflow would reject only after its authorization check, was refused "
+                    f"with 403 as well, so 'can edit' on DAG:{dag_id} is missing at least." if edit is not None else "")
     return Finding(
         Status.FAIL, f"{who} may not trigger {dag_id!r} (403)",
         explanation="Triggering needs two permissions together: 'can edit' on DAGs (or on DAG:" + dag_id + ") and "
                     "'can create' on DAG Runs (or on DAG Run:" + dag_id + "). The built-in Viewer role has neither; "
-                    "User, Op and Admin have both. Reading the DAG (which this identity can) is not enough.",
+                    "User, Op and Admin have both. Reading the DAG (which this identity can) is not enough."
+                    + edit_refused,
         fix=Fix(grant, (f"airflow users add-role -u {shlex.quote(name)} -r User",) if name else (),
                 "https://airflow.apache.org/docs/apache-airflow-providers-fab/stable/auth-manager/access-control.html"),
         why_ui_works=WHY_UI_WORKS_FORBIDDEN)
 
 
+@dataclass(frozen=True)
+class EditProbe:
+    """Whether this identity may edit the DAG (FAB's 'can edit' on DAGs or DAG:<id>), asked without changing it."""
+
+    allowed: bool
+    status: int
+    said: str
+
+
+def edit_probe(ctx: CheckContext, dag_id: str) -> EditProbe | None:
+    """PATCH the DAG with what Airflow rejects after authorization and before writing: Airflow 2 an update_mask
+    naming no field it updates (the body keeps is_paused as it is, should anything ignore the mask), Airflow 3 an
+    is_paused that is not a boolean. 403 means no edit permission; 400/422 that the caller passed authorization."""
+    facts = ctx.facts
+    if facts.credentials is None:  # `airflow-doctor explain` judges a pasted answer offline: nothing to ask
+        return None
+    path = facts.api_path(f"/dags/{quote(dag_id, safe='')}")
+    try:
+        response = _send_edit_probe(ctx, path)
+    except TransportError:
+        return None
+    if response is None:
+        return None
+    if facts.api is ApiFlavour.V2:
+        body = json_object(response)
+        errors = body.get("detail") if body else None
+        passed = response.status == 422 and isinstance(errors, list) and any(
+            isinstance(e, dict) and list(e.get("loc", []))[-1:] == ["is_paused"] for e in errors)
+    else:
+        passed = response.status == 400
+    if not passed and response.status != 403:
+        return None
+    return EditProbe(passed, response.status, error_detail(response, 120))
+
+
+def _send_edit_probe(ctx: CheckContext, path: str) -> ProbeResponse | None:
+    facts = ctx.facts
+    assert facts.credentials is not None
+    if facts.api is ApiFlavour.V2:
+        return ctx.probe.request("PATCH", path, json=EDIT_PROBE_V2, auth=facts.credentials.auth())
+    if facts.dag is None or not isinstance(facts.dag.is_paused, bool):
+        return None
+    return ctx.probe.request("PATCH", path, params={"update_mask": EDIT_PROBE_MASK},
+                             json={"is_paused": facts.dag.is_paused}, auth=facts.credentials.auth())
+
+
+def lacks_dag_run_create(ctx: CheckContext, dag_id: str, edit: EditProbe) -> Finding:
+    """DAG-level access (what a DAG's access_control grants) without the DAG Runs permission a trigger also needs."""
+    facts = ctx.facts
+    who = facts.identity or "this identity"
+    name = login_name(ctx) or "this user"
+    v2 = facts.api is ApiFlavour.V2
+    cache = (" Airflow 3 with FAB caches a user's permissions for [fab] cache_ttl seconds (30 by default): the "
+             "trigger works once that time has passed." if v2 else "")
+    return Finding(
+        Status.FAIL, f"{who} may edit {dag_id!r} but may not trigger it (403): missing 'can create on DAG Runs'",
+        explanation=f"A trigger needs two permissions together: 'can edit' on DAG:{dag_id} (or on DAGs), which this "
+                    f"identity has (a PATCH of the DAG that Airflow rejects only after its authorization check "
+                    f"answered {edit.status}: {edit.said}), and 'can create' on DAG Runs (or on DAG Run:{dag_id}), "
+                    "which it lacks. DAG-level access, as a DAG's access_control grants it, covers the first only: "
+                    "the DAG shows up as editable, so access looks granted, and the trigger is still refused.",
+        fix=Fix(f"Grant the missing permission to the role that gives {name} access to {dag_id!r} (the role named "
+                "in the DAG's access_control; `airflow users list` shows a user's roles), on the Airflow host, with "
+                f"ROLE set to that role's name.{cache}",
+                ('airflow roles add-perms "$ROLE" -r "DAG Runs" -a can_create',),
+                "https://airflow.apache.org/docs/apache-airflow-providers-fab/stable/auth-manager/access-control.html"),
+        why_ui_works=WHY_UI_REFUSES_TOO_V2 if v2 else WHY_UI_REFUSES_TOO_V1)
+
+
+WHY_UI_REFUSES_TOO_V1 = ("It does not, for this user: the UI checks the same two permissions. It lists the DAG and lets "
+                         "its pause switch be used (DAG-level 'can edit'), which is why access looks granted, but its "
+                         "Trigger DAG button is greyed out and the trigger page refuses it ('can create' on DAG Runs "
+                         "is missing there too). A UI that triggers this DAG is logged in as another user.")
+WHY_UI_REFUSES_TOO_V2 = ("It does not, for this user: the UI's Trigger sends this same API request and gets the same "
+                         "403. A UI that triggers this DAG is logged in as another user.")
 WHY_UI_WORKS_FORBIDDEN = ("A UI that can trigger this DAG is logged in as another user, or one with another role: "
                           "for this user the UI offers no working Trigger either.")
 UNEXPECTED_ANSWER = ("The UI triggers through its own session; this answer is what the API gave this client, shown "

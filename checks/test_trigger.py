@@ -2,15 +2,17 @@
 
 Only with --trigger, and only after the prompt (or --yes). Sends the profile's payload (conf and note
 kept, a run id that marks the run as the doctor's, the logical date left to the server so a test run
-never collides with a real one), then follows the run. A run that stays queued is explained (paused,
-max_active_runs, no scheduler); a failed run names its first failed task and shows the end of its log,
-redacted. --cleanup deletes that run, and only that run. The DAG is never unpaused.
+never collides with a real one), then follows the run. A run that stays queued is explained by what
+holds it now, re-read (paused, no scheduler, max_active_runs/max_active_tasks, a full pool); a failed
+run names its first failed task and shows the end of its log, redacted. --cleanup deletes that run, and
+only that run. The DAG is never unpaused.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import shlex
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,6 +20,8 @@ from typing import Any
 from urllib.parse import quote
 
 from airflow_doctor.checks import _mwaa
+from airflow_doctor.checks._queue import (UI_QUEUES_TOO, Blocker, blockers, health_path, pool_blockers,
+                                          task_slots_blocker)
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object
 from airflow_doctor.checks.payload_schema import correct, schema_issues
 from airflow_doctor.failures import transport_finding, what_happened
@@ -275,36 +279,61 @@ def _log_lines(parsed: Any, text: str) -> list[str]:
 
 
 def waiting_run(ctx: CheckContext, run: TestRun, elapsed: float) -> Finding:
+    """A run that did not finish within --wait: what holds it, as the server says now (re-read, not predicted)."""
     facts = ctx.facts
     assert facts.dag is not None
+    dag_id = facts.dag.dag_id
     if run.state == "running":
+        held = [b for b in (task_slots_blocker(ctx, dag_id, run.run_id), *pool_blockers(ctx, dag_id)) if b]
+        if held:
+            return Finding(Status.WARN, f"the test run {run.run_id} is running after {elapsed:.0f} s, but its tasks "
+                                        f"wait: {'; '.join(b.cause for b in held)}",
+                           explanation="The trigger worked and the run started. " + " ".join(b.explanation for b in held),
+                           fix=Fix(" ".join(b.fix for b in held), tuple(c for b in held for c in b.commands)),
+                           why_ui_works=UI_QUEUES_TOO)
         return Finding(Status.WARN, f"the test run {run.run_id} is still running after {elapsed:.0f} s",
                        explanation="The trigger worked and the run started; it just did not finish within --wait.",
                        fix=Fix(f"Follow it in the UI ({run.url}) or run again with a longer --wait."))
-    reasons = []
-    if facts.dag.is_paused:
-        reasons.append(("the DAG is paused", f"airflow dags unpause {facts.dag.dag_id}"))
+    paused_now = _paused_now(ctx, dag_id)
+    held = ([Blocker("the DAG is paused", "A paused DAG accepts runs but the scheduler does not start them; "
+                     "airflow-doctor never unpauses a DAG for you.", "Unpause the DAG; the queued run then starts.",
+                     (f"airflow dags unpause {shlex.quote(dag_id)}",), never_starts=True)] if paused_now else [])
+    held += blockers(ctx, dag_id, own_run=run.run_id)
     health = _health(ctx)
-    if health.get("scheduler") != "healthy":
-        reasons.append(("no healthy scheduler", "airflow scheduler"))
     if facts.major and facts.major >= 3 and health.get("dag_processor") not in (None, "healthy"):
-        reasons.append(("no healthy dag-processor", "airflow dag-processor"))
-    if not reasons:
-        reasons.append((f"the scheduler has not started it yet (max_active_runs {facts.dag.max_active_runs} may be "
-                        "reached, or the scheduler is busy)", ""))
+        held.append(Blocker("no healthy dag-processor", "Without a dag-processor, changes to DAG files are not seen.",
+                            "Start the dag-processor.", ("airflow dag-processor",)))
+    if not held:
+        return Finding(
+            Status.WARN, f"the test run {run.run_id} is still {run.state} after {elapsed:.0f} s: no cause visible now "
+                         "(no paused DAG, stopped scheduler, or full run, task or pool limit found)",
+            explanation="The trigger was accepted and no reason for the wait is visible through the API now: the "
+                        "scheduler has not picked the run up yet (a busy or just-restarted scheduler).",
+            fix=Fix(f"Follow it in the UI ({run.url}) or run again with a longer --wait."))
     return Finding(
-        Status.WARN, f"the test run {run.run_id} is still {run.state} after {elapsed:.0f} s: {reasons[0][0]}",
-        explanation="The trigger was accepted, which is all an API client ever sees; the run then waits. "
-                    + ("A paused DAG accepts runs but the scheduler does not start them; airflow-doctor never "
-                       "unpauses a DAG for you. " if facts.dag.is_paused else "")
-                    + "Reasons found: " + "; ".join(r[0] for r in reasons) + ".",
-        fix=Fix("Remove the cause, then the queued run starts by itself:", tuple(r[1] for r in reasons if r[1])))
+        Status.WARN, f"the test run {run.run_id} is still {run.state} after {elapsed:.0f} s: {held[0].cause}",
+        explanation="The trigger was accepted, which is all an API client ever sees; the run then waits. Found now: "
+                    + "; ".join(b.cause for b in held) + ". " + " ".join(b.explanation for b in held),
+        fix=Fix("Remove the cause, then the queued run starts by itself: " + " ".join(b.fix for b in held),
+                tuple(c for b in held for c in b.commands)),
+        why_ui_works=UI_QUEUES_TOO)
+
+
+def _paused_now(ctx: CheckContext, dag_id: str) -> bool:
+    """Whether the DAG is paused now (re-read); what dag-exists saw when the answer cannot be had."""
+    facts = ctx.facts
+    assert facts.credentials is not None and facts.dag is not None
+    try:
+        body = json_object(ctx.probe.get(facts.api_path(f"/dags/{quote(dag_id, safe='')}"), auth=facts.credentials.auth()))
+    except TransportError:
+        body = None
+    paused = body.get("is_paused") if body else None
+    return paused if isinstance(paused, bool) else bool(facts.dag.is_paused)
 
 
 def _health(ctx: CheckContext) -> dict[str, str | None]:
-    path = "/api/v2/monitor/health" if ctx.facts.api is ApiFlavour.V2 else "/api/v1/health"
     try:
-        body = json_object(ctx.probe.get(path)) or {}
+        body = json_object(ctx.probe.get(health_path(ctx))) or {}
     except TransportError:
         return dict(ctx.facts.health)
     return {k: (v.get("status") if isinstance(v, dict) else None) for k, v in body.items()}

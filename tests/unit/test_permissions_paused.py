@@ -99,17 +99,43 @@ def test_unpause_curl_runs_as_printed_with_only_the_secret_in_the_environment(au
     assert ("/auth/token" in curl) is (auth_type == "jwt")
 
 
+FAB3 = "airflow-3.3.2-fab"
+
+
+def fab_ctx(label: str, user: str):  # type: ignore[no-untyped-def]
+    api, version = ("/api/v1", "2.10.5") if label == V2 else ("/api/v2", "3.3.2")
+    ctx = check_context(BASE, api=api, version=version, username=user)
+    ctx.facts.credentials = Credentials(Scheme.BASIC, user, ctx.profile.auth.password)
+    ctx.facts.identity = user
+    import json
+
+    ctx.facts.dag = dag_exists.dag_info(json.loads(recorded(label, "details_demo_dag_level")["body"]), ctx.facts.api)
+    return ctx
+
+
+@pytest.mark.parametrize("label", [V2, FAB3])
 @responses.activate(assert_all_requests_are_fired=True)
-def test_unpaused_dag_counts_run_slots() -> None:
-    ctx = ctx_with_dag(V2)
-    replay(responses, BASE, V2, "dagruns_running")
-    finding = paused.Check().run(ctx)
-    assert finding.status is Status.PASS and "0 of 16 run slots in use" in finding.summary
-    ctx3 = ctx_with_dag(V3)
-    assert paused.Check().run(ctx3).summary.endswith("run slots in use")
+def test_dag_level_access_without_dag_run_create_names_the_missing_permission_and_the_grant(label: str) -> None:
+    ctx = fab_ctx(label, "dag_level_user")
+    replay(responses, BASE, label, "probe_dag_level")
+    replay(responses, BASE, label, "edit_probe_dag_level")
+    finding = permissions.Check().run(ctx)
+    assert finding.status is Status.FAIL
+    assert finding.summary == ("dag_level_user may edit 'doctor_demo' but may not trigger it (403): missing 'can create "
+                               "on DAG Runs'")
+    assert "'can edit' on DAG:doctor_demo" in finding.explanation and "access_control" in finding.explanation
+    assert finding.fix.commands == ('airflow roles add-perms "$ROLE" -r "DAG Runs" -a can_create',)
+    assert ("cache_ttl" in finding.fix.text) is (label == FAB3)
+    assert ("greyed out" in finding.why_ui_works) is (label == V2) and "another user" in finding.why_ui_works
 
 
-def test_unhealthy_scheduler_warns_that_a_run_would_wait() -> None:
-    ctx = ctx_with_dag(V3, health={"metadatabase": "healthy", "scheduler": "unhealthy"})
-    finding = paused.Check().run(ctx)
-    assert finding.status is Status.WARN and "no healthy scheduler" in finding.summary
+@pytest.mark.parametrize("label", [V2, FAB3])
+@responses.activate(assert_all_requests_are_fired=True)
+def test_a_viewer_refused_the_edit_probe_too_is_told_can_edit_is_missing_and_given_the_user_role(label: str) -> None:
+    ctx = fab_ctx(label, "viewer")
+    replay(responses, BASE, label, "probe_viewer")
+    replay(responses, BASE, label, "edit_probe_viewer")
+    finding = permissions.Check().run(ctx)
+    assert finding.status is Status.FAIL and finding.summary == "viewer may not trigger 'doctor_demo' (403)"
+    assert "'can edit' on DAG:doctor_demo is missing at least" in finding.explanation
+    assert finding.fix.commands == ("airflow users add-role -u viewer -r User",)

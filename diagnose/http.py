@@ -307,6 +307,8 @@ class Probe:
                 body = self._read_body(response, started)
             finally:
                 response.close()
+                if prepared.headers.get("Connection", "").lower() == "close":
+                    self._forget_connections()
         except UnicodeEncodeError as exc:
             message = ("the credentials contain characters that cannot be put in a Basic auth header by this client "
                        f"({exc.reason}: {exc.encoding} cannot encode them)")
@@ -346,6 +348,13 @@ class Probe:
             return (f"not sent: the server answered 429 Too Many Requests earlier in this run and asked to wait "
                     f"{until - time.monotonic():.0f} s more (Retry-After)", answer)
         return None
+
+    def _forget_connections(self) -> None:
+        """A request that asked for its own connection leaves none to reuse: the server closes it, maybe only after
+        the next request was written to it."""
+        for adapter in self._session.adapters.values():
+            if isinstance(adapter, requests.adapters.HTTPAdapter):
+                adapter.close()
 
     def _read_body(self, response: requests.Response, started: float) -> bytes:
         deadline = started + self.connect_timeout + self.read_timeout

@@ -110,3 +110,24 @@ def test_non_latin1_password_cannot_be_sent_by_requests_and_says_so() -> None:
 
 def test_base_url_sub_path_is_kept() -> None:
     assert Probe("https://x.astronomer.run/d4yjo9ed/").url_for("/api/v2/version") == "https://x.astronomer.run/d4yjo9ed/api/v2/version"
+
+
+def closes_late_after_connection_close(handler):  # type: ignore[no-untyped-def]
+    """Answers a `Connection: close` request without saying it will close, and closes only once the next request
+    arrives on that connection (a loaded server's worker, closing late); other requests are answered normally."""
+    from tests.servers import raw
+
+    body = b'{"version": "2.10.5"}'
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    raw(handler, head + body, close=False)
+    if handler.headers.get("Connection", "").lower() == "close":
+        handler.rfile.readline()
+        handler.close_connection = True
+
+
+def test_a_connection_the_request_asked_to_close_is_never_reused() -> None:
+    with LocalServer(closes_late_after_connection_close) as server:
+        probe = Probe(server.url)
+        first = probe.get("/api/v1/version", headers={"Connection": "close"})
+        second = probe.get("/api/v1/version")
+    assert (first.status, second.status) == (200, 200)

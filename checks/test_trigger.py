@@ -339,14 +339,23 @@ def _health(ctx: CheckContext) -> dict[str, str | None]:
     return {k: (v.get("status") if isinstance(v, dict) else None) for k, v in body.items()}
 
 
+def scheduler_holds(api: ApiFlavour | None, state: str, paused: bool) -> bool:
+    """Whether a scheduler may be working on a run in this state: any unfinished run of an unpaused DAG on Airflow 2,
+    a running one on Airflow 3 (a queued run is not yet the scheduler's)."""
+    if paused or state in FINAL_STATES:
+        return False
+    return api is ApiFlavour.V1 or state == "running"
+
+
 def cleanup(ctx: CheckContext, run: TestRun) -> str:
     facts = ctx.facts
     assert facts.dag is not None and facts.credentials is not None
     path = run_path(ctx, run.run_id)
-    if facts.api is ApiFlavour.V1 and run.state not in FINAL_STATES and not facts.dag.is_paused:
-        return (f"cleanup: left the test run {run.run_id} in place: it is still {run.state}, and Airflow 2's scheduler "
-                "exits (StaleDataError) when a run it is working on is deleted under it; delete it once it has "
-                f"finished: curl -X DELETE \"$AIRFLOW_URL{path}\" <your auth>, or in the UI ({run.url})")
+    if scheduler_holds(facts.api, run.state, bool(facts.dag.is_paused)):
+        return (f"cleanup: left the test run {run.run_id} in place: it is still {run.state}, and a scheduler exits "
+                "(Airflow 2, 3.1: StaleDataError) or the API refuses (3.2+: 409) when a run it is working on is "
+                f"deleted; delete it once it has finished: curl -X DELETE \"$AIRFLOW_URL{path}\" <your auth>, or in "
+                f"the UI ({run.url})")
     try:
         response = ctx.probe.request("DELETE", path, auth=facts.credentials.auth())
     except TransportError as failure:

@@ -11,6 +11,7 @@ import responses
 import urllib3
 
 from airflow_doctor.checks import test_trigger
+from airflow_doctor.checks.base import ApiFlavour
 from airflow_doctor.checks._credentials import Credentials, Scheme
 from airflow_doctor.checks.base import DagInfo, TriggerOptions
 from airflow_doctor.http import Layer, TransportError
@@ -181,9 +182,9 @@ def test_ctrl_c_at_the_prompt_stops_before_anything_is_sent() -> None:
 
 @pytest.mark.parametrize("api, state, deleted", [
     ("/api/v1", "running", False), ("/api/v1", "queued", False), ("/api/v1", "success", True),
-    ("/api/v2", "running", True),
+    ("/api/v2", "running", False), ("/api/v2", "queued", True),
 ])
-def test_cleanup_never_deletes_a_run_airflow_2s_scheduler_is_working_on(api: str, state: str, deleted: bool) -> None:
+def test_cleanup_never_deletes_a_run_the_scheduler_is_working_on(api: str, state: str, deleted: bool) -> None:
     """Seen on real 2.10.5: deleting a running run under the scheduler made it exit with StaleDataError."""
     ctx = ctx_for(api, cleanup=True)
     run = test_trigger.TestRun("airflow_doctor__t", state, None, "http://airflow.test/ui")
@@ -193,3 +194,19 @@ def test_cleanup_never_deletes_a_run_airflow_2s_scheduler_is_working_on(api: str
     assert said.startswith("cleanup: deleted") is deleted
     if not deleted:
         assert "StaleDataError" in said and "once it has finished" in said
+
+
+@pytest.mark.parametrize("api, state, paused, held", [
+    (ApiFlavour.V1, "queued", False, True),
+    (ApiFlavour.V1, "running", False, True),
+    (ApiFlavour.V1, "running", True, False),
+    (ApiFlavour.V2, "queued", False, False),
+    (ApiFlavour.V2, "running", False, True),
+    (ApiFlavour.V2, "failed", False, False),
+    (ApiFlavour.V1, "success", False, False),
+])
+def test_cleanup_leaves_a_run_the_scheduler_may_be_working_on(api: ApiFlavour, state: str, paused: bool,
+                                                              held: bool) -> None:
+    """Airflow 2's and 3.1's schedulers exit when such a run is deleted under them; 3.2+ answers 409 (seen on 3.3.2:
+    'cannot be deleted in running state')."""
+    assert test_trigger.scheduler_holds(api, state, paused) is held

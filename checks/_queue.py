@@ -45,8 +45,13 @@ UI_QUEUES_TOO = ("The UI's Trigger is accepted exactly like this request (Airflo
 
 
 def blockers(ctx: CheckContext, dag_id: str, *, own_run: str | None = None) -> list[Blocker]:
-    """Every reason found now; `own_run` (a run the doctor created) is not counted against itself."""
-    found = [scheduler_blocker(ctx), run_slots_blocker(ctx, dag_id, own_run), task_slots_blocker(ctx, dag_id, own_run)]
+    """Every reason found now; `own_run` (a run the doctor created) is not counted against itself. Before a trigger
+    (no `own_run`), what earlier checks read moments ago is not asked again: a healthy scheduler, and the DAG's active
+    run count where its details gave one (no active run: no running task either)."""
+    before_trigger = own_run is None
+    known_active = ctx.facts.dag.active_runs if before_trigger and ctx.facts.dag is not None else None
+    found = [scheduler_blocker(ctx, reread=not before_trigger), run_slots_blocker(ctx, dag_id, own_run, known_active),
+             None if known_active == 0 else task_slots_blocker(ctx, dag_id, own_run)]
     return [b for b in found if b is not None] + pool_blockers(ctx, dag_id)
 
 
@@ -63,7 +68,9 @@ def health_path(ctx: CheckContext) -> str:
     return "/api/v2/monitor/health" if ctx.facts.api is ApiFlavour.V2 else "/api/v1/health"
 
 
-def scheduler_blocker(ctx: CheckContext) -> Blocker | None:
+def scheduler_blocker(ctx: CheckContext, reread: bool = True) -> Blocker | None:
+    if not reread and ctx.facts.health.get("scheduler") == "healthy":
+        return None
     response = _get(ctx, health_path(ctx), auth=False)
     body = json_object(response) if response is not None and response.status == 200 else None
     scheduler = body.get("scheduler") if body else None
@@ -129,9 +136,12 @@ def active_runs(ctx: CheckContext, dag_id: str, own_run: str | None = None) -> l
             if isinstance(r, dict) and r.get("dag_run_id") != own_run]
 
 
-def run_slots_blocker(ctx: CheckContext, dag_id: str, own_run: str | None = None) -> Blocker | None:
+def run_slots_blocker(ctx: CheckContext, dag_id: str, own_run: str | None = None,
+                      known_active: int | None = None) -> Blocker | None:
     dag = ctx.facts.dag
     limit = dag.max_active_runs if dag is not None else None
+    if limit and known_active is not None and known_active < limit:
+        return None
     runs = active_runs(ctx, dag_id, own_run) if limit else None
     if not runs or limit is None or len(runs) < limit:
         return None

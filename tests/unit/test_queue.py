@@ -20,11 +20,16 @@ V2, V3 = "airflow-2.10.5", "airflow-3.3.2"
 LABELS = pytest.mark.parametrize("label", [V2, V3])
 
 
-def ctx_for(label: str, details: str):  # type: ignore[no-untyped-def]
+def ctx_for(label: str, details: str, *, seen_earlier: bool = False):  # type: ignore[no-untyped-def]
+    """A context after dag-exists. Unless `seen_earlier`, neither the scheduler's health nor the DAG's active run
+    count is known from earlier checks (the recorded details were captured before the holder run started), so paused
+    reads them itself."""
     api, version = ("/api/v1", "2.10.5") if label == V2 else ("/api/v2", "3.3.2")
-    ctx = check_context(BASE, api=api, version=version, dag_id=None)
+    ctx = check_context(BASE, api=api, version=version, dag_id=None, health=None if seen_earlier else {"scheduler": None})
     ctx.facts.credentials = Credentials(Scheme.BASIC, "admin", ctx.profile.auth.password)
     ctx.facts.dag = dag_exists.dag_info(json.loads(recorded(label, details)["body"]), ctx.facts.api)
+    if not seen_earlier:
+        ctx.facts.dag.active_runs = None
     return ctx
 
 
@@ -140,3 +145,15 @@ def test_a_started_test_run_whose_task_waits_for_a_full_pool_names_the_pool(labe
     assert finding.summary.startswith("the test run doctor_own_run is running after 5 s, but its tasks wait: pool "
                                       "'doctor_queue_pool' has 0 open slot(s)")
     assert finding.fix.commands == ("airflow pools set doctor_queue_pool 1 'airflow-doctor test: no slots'",)
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_what_earlier_checks_read_moments_ago_is_not_asked_again_before_a_trigger() -> None:
+    """Reachability saw a healthy scheduler and 3.3.2's details counted no running run: only the tasks' pools are
+    read (responses refuses any other request)."""
+    ctx = ctx_for(V3, "details_demo", seen_earlier=True)
+    assert ctx.facts.dag.active_runs == 0
+    for name in ("queue_demo_tasks", "queue_default_pool"):
+        replay(responses, BASE, V3, name)
+    finding = paused.Check().run(ctx)
+    assert finding.status is Status.PASS and "no scheduler, run, task or pool limit" in finding.summary

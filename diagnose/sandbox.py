@@ -180,7 +180,7 @@ def install_pins(version: str) -> tuple[str, ...]:
 def install(version: str, progress: Progress = Progress(), env: Mapping[str, str] = os.environ,
             extras: tuple[str, ...] = ()) -> Path:
     """Install apache-airflow[extras]==version (and its pins) into its own cached venv (first time only); return
-    the venv. A venv installed before its pins existed gets just the pins."""
+    the venv. A venv installed before its pins existed is resolved again with them (in place: its other packages stay)."""
     venv = venv_dir(version, env, extras)
     requirement = f"apache-airflow[{','.join(extras)}]=={version}" if extras else f"apache-airflow=={version}"
     pins = install_pins(version)
@@ -189,7 +189,7 @@ def install(version: str, progress: Progress = Progress(), env: Mapping[str, str
     if marker.exists() and marker.read_text() == installed:
         return venv
     if marker.exists() and pins:
-        _pip_install(venv, list(pins), progress, venv.parent / f"{venv.name}.pins.log")
+        _pip_install(venv, [requirement, *pins], progress, venv.parent / f"{venv.name}.pins.log")
         marker.write_text(installed)
         return venv
     venv.parent.mkdir(parents=True, exist_ok=True)

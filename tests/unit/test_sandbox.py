@@ -259,13 +259,14 @@ def test_airflow_3_2_is_installed_with_the_fastapi_its_api_server_starts_with(pi
     assert (venv_dir("3.2.2") / ".airflow-doctor-installed").read_text() == "3.2.2\nfastapi<0.137.0\n"
 
 
-def test_a_venv_installed_before_its_pins_gets_only_the_pins(pip_calls: list[list[str]]) -> None:
+def test_a_venv_installed_before_its_pins_is_resolved_again_in_place(pip_calls: list[list[str]]) -> None:
     from airflow_doctor.sandbox import install
 
     venv = installed_before("3.2.2", "3.2.2\n")
     (venv / "keep").write_text("the installed Airflow")
     install("3.2.2")
-    assert [command[-1] for command in pip_calls] == ["fastapi<0.137.0"] and (venv / "keep").exists()
+    assert [command[-2:] for command in pip_calls] == [["apache-airflow==3.2.2", "fastapi<0.137.0"]]
+    assert (venv / "keep").exists()
     install("3.2.2")
     assert len(pip_calls) == 1, "pinned once, then the venv is ready"
 

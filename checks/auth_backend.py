@@ -159,15 +159,19 @@ def _v2_basic(ctx: CheckContext) -> Finding:
     first = try_credentials(ctx, as_sent)
     if first.accepted:
         return _accepted(ctx, as_sent, "Basic auth", auth.username, [])
+    refusals: tuple[int, ...] = (401,)
     if first.status == 403:
-        return _v2_forbidden_read(ctx, first)
+        anonymous = read_dags(ctx, Credentials(Scheme.NONE))
+        if anonymous.status != 403:
+            return _may_not_read(ctx, f"without them the API answers {anonymous.status}")
+        refusals = (401, 403)  # answered as no credentials are: the `default` backend, or any refusal on Airflow 2.11
     if first.status is not None and first.status >= 500:
         return Finding(Status.FAIL, f"GET /api/v1/dags answered {first.status} ({first.note})",
                        explanation="The web server failed while authenticating; its log has the traceback.",
                        fix=Fix("Look at the web server's log at the time of this run.", ()),
                        why_ui_works="A logged-in browser sends its session instead of credentials, so it does not run "
                                     "the failing authentication code.")
-    if first.status not in (None, 401):
+    if first.status not in (None, *refusals):
         return _not_an_auth_answer(first)
     if first.response is not None and not is_airflow_refusal(first.response):
         return front_refusal(ctx, first)
@@ -186,10 +190,12 @@ def _v2_basic(ctx: CheckContext) -> Finding:
                                        "sends by default; credential-encoding explains the difference.")
         tried.append(trial)
 
-    refusal = next((t for t in tried if t.status == 401), None)
+    refusal = next((t for t in tried if t.status in refusals), None)
     if refusal is None:
         return _never_refused(tried)
     login = reproduce_browser_login(ctx, (auth.username or "").strip(), auth.password.reveal().strip())
+    if refusal.status == 403 and login.outcome is LoginOutcome.NOT_REPRODUCED:
+        return _authenticates_nobody()
     return _explain_v2_401(ctx, refusal, login)
 
 
@@ -259,37 +265,19 @@ def _never_refused(tried: list[Trial]) -> Finding:
     return replace(transport_finding(failure, NOT_JUDGED), why_ui_works=NOT_ANSWERED_UI)
 
 
-def _v2_forbidden_read(ctx: CheckContext, first: Trial) -> Finding:
-    """403 to Basic auth. Answered 401 without credentials: a user without DAG read. Answered 403 without credentials
-    too (the `default` backend; and Airflow 2.11 answers any refusal 403), the UI login with the same credentials
-    tells a wrong password, single sign-on, a disabled Basic backend and a user without DAG read apart."""
-    anonymous = read_dags(ctx, Credentials(Scheme.NONE))
-    if anonymous.status != 403:
-        return _may_not_read(ctx, f"without them the API answers {anonymous.status}")
-    auth = ctx.profile.auth
-    assert auth.password is not None
-    login = reproduce_browser_login(ctx, (auth.username or "").strip(), auth.password.reveal().strip())
-    if login.outcome is LoginOutcome.LOGGED_IN:
-        if read_dags(ctx, Credentials(Scheme.NONE), cookies=login.cookies).status == 403:
-            return _may_not_read(ctx, "the UI login accepts them, and the API refuses the session of that login too")
-        return _explain_v2_401(ctx, first, login)
-    if login.outcome in (LoginOutcome.REJECTED, LoginOutcome.SSO_ONLY):
-        return _explain_v2_401(ctx, first, login)
-    return _authenticates_nobody()
-
-
 def _authenticates_nobody() -> Finding:
+    """403 with and without credentials, and no UI login to tell more: the `default` backend."""
     return Finding(Status.FAIL, "GET /api/v1/dags answers 403 with and without credentials: the API authenticates "
-                                    "nobody",
-                       explanation="With [api] auth_backends = airflow.api.auth.backend.default the stable "
-                                   "API does not look at credentials at all, so every request reaches the permission "
-                                   "check without a user and is forbidden. The 'default' backend only ever disabled "
-                                   "authentication for the old experimental API. The UI works because it has its own "
-                                   "login.",
-                       fix=Fix("Enable Basic auth (and keep the session backend for the UI) in airflow.cfg or the "
-                               "environment of the web server:", BACKENDS_FIX, DOCS_V2),
-                       why_ui_works="The UI's pages are served by the web server behind its own login, not through "
-                                    "the REST API's auth backends.")
+                                "nobody",
+                   explanation="With [api] auth_backends = airflow.api.auth.backend.default the stable "
+                               "API does not look at credentials at all, so every request reaches the permission "
+                               "check without a user and is forbidden. The 'default' backend only ever disabled "
+                               "authentication for the old experimental API. The UI works because it has its own "
+                               "login.",
+                   fix=Fix("Enable Basic auth (and keep the session backend for the UI) in airflow.cfg or the "
+                           "environment of the web server:", BACKENDS_FIX, DOCS_V2),
+                   why_ui_works="The UI's pages are served by the web server behind its own login, not through "
+                                "the REST API's auth backends.")
 
 
 def _may_not_read(ctx: CheckContext, evidence: str) -> Finding:
@@ -415,6 +403,8 @@ def _explain_v2_401(ctx: CheckContext, first: Trial, login: BrowserLogin) -> Fin
     user = ctx.profile.auth.username
     if login.outcome is LoginOutcome.LOGGED_IN:
         session_read = read_dags(ctx, Credentials(Scheme.NONE), cookies=login.cookies)
+        if session_read.status == 403 and first.status == 403:
+            return _may_not_read(ctx, "the UI login accepts them, and the API refuses the session of that login too")
         if session_read.status == 200 and (front := _front_of(ctx, first)) is not None:
             return _authorization_dropped_v2(ctx, first, login, front)
         if session_read.status == 200:

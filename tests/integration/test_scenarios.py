@@ -210,6 +210,8 @@ SCENARIOS = [
              ("json list", "must be a json object"), **request(observed="(the server answered: 4")),
     Scenario("dag-forbids-manual-runs", (3,), p(dag_id="doctor_no_manual", payload=None), "dag-exists", "dag-exists",
              ("does not allow manual runs",)),
+    Scenario("run-id-with-two-dots", (3,), body(dag_run_id="release..2024", conf={}), "payload-schema", "payload-schema",
+             ("contains '..'",), **request()),
 ]
 
 
@@ -217,6 +219,7 @@ FIRST_RELEASE = {
     "dag-forbids-manual-runs": ("3.2", "DAG(allowed_run_types=...) arrived in Airflow 3.2: 3.1.3 fails to import the "
                                        "file (TypeError: DAG.__init__() got an unexpected keyword argument "
                                        "'allowed_run_types'), which dag-file-never-imported covers"),
+    "run-id-with-two-dots": ("3.3", "Airflow before 3.3 accepts '..' in a run id (3.2.2 creates the run)"),
 }
 """Scenarios that need a release at least this new, and why."""
 NOT_WITH_FAB: dict[str, str] = {}

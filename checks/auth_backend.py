@@ -175,7 +175,7 @@ def _v2_basic(ctx: CheckContext) -> Finding:
         return _not_an_auth_answer(first)
     if first.response is not None and not is_airflow_refusal(first.response):
         return front_refusal(ctx, first)
-    if first.status == 401 and (split := replicas_disagree(ctx, as_sent)) is not None:
+    if first.status in refusals and (split := replicas_disagree(ctx, as_sent)) is not None:
         return split
 
     tried = [first]

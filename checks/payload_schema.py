@@ -248,6 +248,8 @@ def judged_issues(response: ProbeResponse, body: Any) -> tuple[list[Issue], bool
     detail = (json_object(response) or {}).get("detail")
     if response.status == 422 and isinstance(detail, list):
         return [issue for item in detail if isinstance(item, dict) and (issue := _pydantic_issue(item))], True
+    if response.status >= 500 and not isinstance(body, dict):  # Airflow 3.1.3 crashes on a list body
+        return [Issue("body", "is not a JSON object", "", f"{response.status} {error_detail(response, 80)}")], True
     if response.status != 400 or not isinstance(detail, str):
         return None
     title = str((json_object(response) or {}).get("title") or "")

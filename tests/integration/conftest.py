@@ -114,6 +114,14 @@ class Server:
         prefix = "/api/v2" if self.major >= 3 else "/api/v1"
         return requests.request(method, self.url + prefix + path, headers=self.admin_headers(), timeout=20, **kwargs)
 
+    def delete_run(self, dag_id: str, run_id: str) -> None:
+        """Delete a run a test created. Airflow 3.2+ refuses a running one (409 'cannot be deleted in running
+        state'): it is marked failed first, as an operator would."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}"
+        if self.api("DELETE", path).status_code == 409:
+            self.api("PATCH", path, json={"state": "failed"})
+            self.api("DELETE", path)
+
     def run_ids(self, dag_id: str) -> list[str]:
         body = self.api("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100}).json()
         return sorted(r["dag_run_id"] for r in body["dag_runs"])

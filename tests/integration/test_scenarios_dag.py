@@ -41,7 +41,7 @@ def trigger_answer(server: Server, dag_id: str) -> int:
     body = {"logical_date": None} if server.major >= 3 else {}
     response = server.api("POST", f"/dags/{dag_id}/dagRuns", json=body)
     if response.ok:
-        server.api("DELETE", f"/dags/{dag_id}/dagRuns/{response.json()['dag_run_id']}")
+        server.delete_run(dag_id, response.json()["dag_run_id"])
     return response.status_code
 
 

@@ -1,4 +1,5 @@
-"""The situations users hit, on real Airflow 2.10.5 and 3.x: which check fails first, and what the headline says.
+"""The situations users hit, on every scenario server (2.10.5, 2.11.2, 3.1.3, 3.2.2, 3.3.2, 3.3.2+FAB): which check
+fails first, and what the headline says.
 
 Every scenario also proves that the doctor created no DAG run, and every failing headline says why the UI works.
 Where the cause is in the script's request (its body, URL, encoding or auth scheme), both printed snippets of "the
@@ -259,22 +260,6 @@ def _cases():
 @pytest.mark.parametrize("scenario, key", list(_cases()))
 def test_scenario(scenario: Scenario, key: str, airflow_servers: dict[str, Server], tmp_path: Path) -> None:
     check_scenario(scenario, airflow_servers[key], tmp_path)
-
-
-FAB_SCENARIOS = [
-    Scenario("fab-auth-manager-admin-passes", (3,), p(), None, None),
-    Scenario("fab-auth-manager-viewer-may-not-trigger", (3,), p(user="viewer"), "permissions", "permissions",
-             ("may not trigger",)),
-    Scenario("fab-auth-manager-wrong-password", (3,), p(password="not-the-password"), "auth-backend", "auth-backend",
-             ("wrong username or password",)),
-    Scenario("fab-auth-manager-basic-auth", (3,), p(auth_type="basic"), "auth-backend", "auth-backend",
-             ("does not accept basic",), **request()),
-]
-
-
-@pytest.mark.parametrize("scenario", FAB_SCENARIOS, ids=lambda s: f"airflow3-{s.name}")
-def test_fab_auth_manager_scenario(scenario: Scenario, airflow3_fab: Server, tmp_path: Path) -> None:
-    check_scenario(scenario, airflow3_fab, tmp_path)
 
 
 def test_airflow_3_1_token_endpoint_500_names_the_jwt_issuer(airflow3_old: Server, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""What stands between the script and Airflow, on real Airflow 2.10.5 and 3.3.2 behind small local proxies.
+"""What stands between the script and Airflow, on the scenario servers behind small local proxies.
 
 Each proxy is a LocalServer on 127.0.0.1 forwarding to a shared real server: one that drops the Authorization
 header, one that serves Airflow only under /scenario_server, one that answers its own 401 page, one that spreads requests

@@ -1,4 +1,4 @@
-"""dag-exists, permissions and paused on real Airflow 2.10.5 and 3.3.2: the headline names the cause the server
+"""dag-exists, permissions and paused on every scenario server: the headline names the cause the server
 shows, says why the UI works, and gives a fix that runs as printed (applied here wherever a shared server allows)."""
 
 from __future__ import annotations

@@ -122,6 +122,11 @@ class Server:
         self.api("PATCH", path, json={"state": "failed"})
         self.api("DELETE", path)
 
+    def wait_healthy(self) -> None:
+        """Until the API, the scheduler and the parser answer healthy: schedulers of every release here exit on a
+        StaleDataError when a test deletes a run under them, and the restarted one is unhealthy until it heartbeats."""
+        self.sandbox.wait_ready(AGEING_TIMEOUT, dag_id=None)
+
     def run_ids(self, dag_id: str) -> list[str]:
         body = self.api("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100}).json()
         return sorted(r["dag_run_id"] for r in body["dag_runs"])

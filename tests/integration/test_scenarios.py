@@ -268,6 +268,7 @@ def test_airflow_3_1_token_endpoint_500_names_the_jwt_issuer(airflow3_old: Serve
 
 
 def check_scenario(scenario: Scenario, server: Server, tmp_path: Path) -> None:
+    server.wait_healthy()  # a scheduler restarted after an earlier test deleted a run would be the headline
     if scenario.existing_run is None:
         diagnose_scenario(scenario, server, tmp_path)
         return

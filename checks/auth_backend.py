@@ -168,19 +168,23 @@ def _v2_basic(ctx: CheckContext) -> Finding:
     first = try_credentials(ctx, as_sent)
     if first.accepted:
         return _accepted(ctx, as_sent, "Basic auth", auth.username, [])
+    refusals: tuple[int, ...] = (401,)
     if first.status == 403:
-        return _v2_forbidden_read(ctx, first)
+        anonymous = read_dags(ctx, Credentials(Scheme.NONE))
+        if anonymous.status != 403:
+            return _may_not_read(ctx, f"without them the API answers {anonymous.status}")
+        refusals = (401, 403)  # answered as no credentials are: the `default` backend, or any refusal on Airflow 2.11
     if first.status is not None and first.status >= 500:
         return Finding(Status.FAIL, f"GET /api/v1/dags answered {first.status} ({first.note})",
                        explanation="The web server failed while authenticating; its log has the traceback.",
                        fix=Fix("Look at the web server's log at the time of this run.", ()),
                        why_ui_works="A logged-in browser sends its session instead of credentials, so it does not run "
                                     "the failing authentication code.")
-    if first.status not in (None, 401):
+    if first.status not in (None, *refusals):
         return _not_an_auth_answer(first)
     if first.response is not None and not is_airflow_refusal(first.response):
         return front_refusal(ctx, first)
-    if first.status == 401 and (split := replicas_disagree(ctx, as_sent)) is not None:
+    if first.status in refusals and (split := replicas_disagree(ctx, as_sent)) is not None:
         return split
 
     tried = [first]
@@ -195,10 +199,12 @@ def _v2_basic(ctx: CheckContext) -> Finding:
                                        "sends by default; credential-encoding explains the difference.")
         tried.append(trial)
 
-    refusal = next((t for t in tried if t.status == 401), None)
+    refusal = next((t for t in tried if t.status in refusals), None)
     if refusal is None:
         return _never_refused(tried)
     login = reproduce_browser_login(ctx, (auth.username or "").strip(), auth.password.reveal().strip())
+    if refusal.status == 403 and login.outcome is LoginOutcome.NOT_REPRODUCED:
+        return _authenticates_nobody()
     return _explain_v2_401(ctx, refusal, login)
 
 
@@ -268,23 +274,24 @@ def _never_refused(tried: list[Trial]) -> Finding:
     return replace(transport_finding(failure, NOT_JUDGED), why_ui_works=NOT_ANSWERED_UI)
 
 
-def _v2_forbidden_read(ctx: CheckContext, first: Trial) -> Finding:
-    """403 to an authenticated read: the `default` backend (no user at all), or a user without DAG read."""
-    anonymous = read_dags(ctx, Credentials(Scheme.NONE))
-    if anonymous.status == 403:
-        return Finding(Status.FAIL, "GET /api/v1/dags answers 403 with and without credentials: the API authenticates "
-                                    "nobody",
-                       explanation="With [api] auth_backends = airflow.api.auth.backend.default the stable "
-                                   "API does not look at credentials at all, so every request reaches the permission "
-                                   "check without a user and is forbidden. The 'default' backend only ever disabled "
-                                   "authentication for the old experimental API. The UI works because it has its own "
-                                   "login.",
-                       fix=Fix("Enable Basic auth (and keep the session backend for the UI) in airflow.cfg or the "
-                               "environment of the web server:", BACKENDS_FIX, DOCS_V2),
-                       why_ui_works="The UI's pages are served by the web server behind its own login, not through "
-                                    "the REST API's auth backends.")
+def _authenticates_nobody() -> Finding:
+    """403 with and without credentials, and no UI login to tell more: the `default` backend."""
+    return Finding(Status.FAIL, "GET /api/v1/dags answers 403 with and without credentials: the API authenticates "
+                                "nobody",
+                   explanation="With [api] auth_backends = airflow.api.auth.backend.default the stable "
+                               "API does not look at credentials at all, so every request reaches the permission "
+                               "check without a user and is forbidden. The 'default' backend only ever disabled "
+                               "authentication for the old experimental API. The UI works because it has its own "
+                               "login.",
+                   fix=Fix("Enable Basic auth (and keep the session backend for the UI) in airflow.cfg or the "
+                           "environment of the web server:", BACKENDS_FIX, DOCS_V2),
+                   why_ui_works="The UI's pages are served by the web server behind its own login, not through "
+                                "the REST API's auth backends.")
+
+
+def _may_not_read(ctx: CheckContext, evidence: str) -> Finding:
     return Finding(Status.FAIL, f"{ctx.profile.auth.username} is authenticated but may not read DAGs (403)",
-                   explanation="The credentials are accepted (without them the API answers 401), but this user's "
+                   explanation=f"The credentials are accepted ({evidence}), but this user's "
                                "roles grant no 'can read on DAGs' permission, so the API refuses even the list.",
                    fix=Fix("Give the user a role with DAG access (User or Op), or per-DAG access_control for this "
                            "DAG.", (f"airflow users add-role -u {ctx.profile.auth.username} -r User",)),
@@ -380,7 +387,7 @@ def _authorization_dropped_v2(ctx: CheckContext, first: Trial, login: BrowserLog
                  "tells the two apart.")
     return Finding(
         Status.FAIL, f"the Authorization header does not reach Airflow: {user}'s password logs in to the UI through "
-                     f"the same proxy ({front}), but the same credentials as Basic auth are refused (401)",
+                     f"the same proxy ({front}), but the same credentials as Basic auth are refused ({first.status})",
         explanation="Answers pass through a proxy in front of Airflow. The UI login sends the password in the form body "
                     "and then uses a cookie, which the proxy passes; Basic auth travels in the Authorization header, "
                     "and Airflow answered as if it had received none. Proxies drop that header when they do their own "
@@ -389,33 +396,44 @@ def _authorization_dropped_v2(ctx: CheckContext, first: Trial, login: BrowserLog
         fix=Fix(PASS_AUTHORIZATION_TEXT + ". Check with a read through the proxy:", (*PASS_AUTHORIZATION,
                 f"curl -s -o /dev/null -w '%{{http_code}}\\n' -u \"{user}:$AIRFLOW_PASSWORD\" "
                 f"'{ctx.facts.base_url}{ctx.facts.api_path('/dags')}?limit=1'"), DOCS_V2),
-        details=(f"Basic auth: 401 ({first.note})", f"UI login: {login.detail}", "API read with the UI session: 200",
+        details=(f"Basic auth: {first.status} ({first.note})", f"UI login: {login.detail}", "API read with the UI session: 200",
                  f"in front of Airflow: {front}"),
         why_ui_works="The UI sends the password once in its login form and then a session cookie; the proxy passes "
                      "both, and drops only the Authorization header a script uses.")
+
+
+FORBIDDEN_EITHER_WAY = ("\n\nThis server answered 403, not 401, to Basic auth and to no credentials alike: the "
+                        "'default' backend (airflow.api.auth.backend.default) authenticates nobody and is answered "
+                        "so, and Airflow 2.11 answers every refused request with 403. Either way Basic auth is not "
+                        "among the enabled backends, and the fix is the same.")
 
 
 def _explain_v2_401(ctx: CheckContext, first: Trial, login: BrowserLogin) -> Finding:
     user = ctx.profile.auth.username
     if login.outcome is LoginOutcome.LOGGED_IN:
         session_read = read_dags(ctx, Credentials(Scheme.NONE), cookies=login.cookies)
+        if session_read.status == 403 and first.status == 403:
+            return _may_not_read(ctx, "the UI login accepts them, and the API refuses the session of that login too")
         if session_read.status == 200 and (front := _front_of(ctx, first)) is not None:
             return _authorization_dropped_v2(ctx, first, login, front)
         if session_read.status == 200:
             ctx.facts.auth_scheme = "browser session only"
             return Finding(
                 Status.FAIL, "Basic auth is not enabled: the same credentials log in to the UI and the API accepts "
-                             "that browser session, but refuses them as Basic auth (401)",
+                             f"that browser session, but refuses them as Basic auth ({first.status})" + (
+                                 ", as it refuses no credentials at all: the API authenticates nobody by Basic auth"
+                                 if first.status == 403 else ""),
                 explanation="Since Airflow 2.3 the default [api] auth_backends is 'airflow.api.auth.backend.session': "
                             "the REST API accepts only the session cookie of a browser that logged in to the UI. That "
                             "is why the UI (and a browser calling the API) works while a script sending Basic auth "
                             "gets 401. The official docker-compose file enables Basic auth, which is why the same "
                             "script may work there. A configuration that still says deny_all (the default before "
                             "2.3) is silently replaced by the session backend at start-up, with the same effect. Beware "
-                            "the spelling of the environment variable: two underscores on each side of API.",
+                            "the spelling of the environment variable: two underscores on each side of API."
+                            + (FORBIDDEN_EITHER_WAY if first.status == 403 else ""),
                 fix=Fix("Add the Basic auth backend (keep the session backend for the UI) and restart the web "
                         "server:", BACKENDS_FIX, DOCS_V2),
-                details=(f"Basic auth: 401 for {user}", f"UI login: {login.detail}",
+                details=(f"Basic auth: {first.status} for {user}", f"UI login: {login.detail}",
                          "API read with the UI session: 200"),
                 why_ui_works="The UI (and a browser calling the API) sends the session cookie of its login, which the "
                              "session backend accepts; Basic auth is not among the enabled backends.")
@@ -427,7 +445,7 @@ def _explain_v2_401(ctx: CheckContext, first: Trial, login: BrowserLogin) -> Fin
             explanation=f"The credentials are right (the UI login accepts them) but [api] auth_backends is set to "
                         f"{backend}, so no username/password form of authentication reaches the API.",
             fix=Fix("Enable Basic auth for scripts:", BACKENDS_FIX, DOCS_V2),
-            details=(f"Basic auth: 401 ({challenge})", f"UI login: {login.detail}",
+            details=(f"Basic auth: {first.status} ({challenge})", f"UI login: {login.detail}",
                      f"API read with the UI session: {session_read.status}"),
             why_ui_works="The UI's pages are served behind the web server's own login, not through the REST API's "
                          "auth backends.")
@@ -444,7 +462,7 @@ def _explain_v2_401(ctx: CheckContext, first: Trial, login: BrowserLogin) -> Fin
                     (f"airflow users reset-password --username {user} --password \"$AIRFLOW_PASSWORD\"",
                      "airflow users create --username svc-trigger --role User --email svc-trigger@example.com "
                      "--firstname svc --lastname trigger --password \"$AIRFLOW_PASSWORD\"")),
-            details=(f"Basic auth: 401", f"UI login: {login.detail}"),
+            details=(f"Basic auth: {first.status}", f"UI login: {login.detail}"),
             why_ui_works="The UI login form refuses these credentials too: whoever triggers from the UI logs in with "
                          "another user or password (or through single sign-on).")
     if login.outcome is LoginOutcome.SSO_ONLY:
@@ -456,7 +474,7 @@ def _explain_v2_401(ctx: CheckContext, first: Trial, login: BrowserLogin) -> Fin
                         "browser logs in.",
             fix=Fix("Create a database user for scripts (if AUTH_DB is allowed) or use the token mechanism your "
                     "platform provides.", (), DOCS_V2),
-            details=(f"Basic auth: 401", f"UI login: {login.detail}"),
+            details=(f"Basic auth: {first.status}", f"UI login: {login.detail}"),
             why_ui_works="The browser logs in at the identity provider and keeps Airflow's session cookie; no password "
                          "ever reaches Airflow.")
     cause = (f"the UI login that would tell why got no answer: {what_happened(login.failure)}" if login.failure

@@ -248,6 +248,8 @@ def judged_issues(response: ProbeResponse, body: Any) -> tuple[list[Issue], bool
     detail = (json_object(response) or {}).get("detail")
     if response.status == 422 and isinstance(detail, list):
         return [issue for item in detail if isinstance(item, dict) and (issue := _pydantic_issue(item))], True
+    if response.status >= 500 and not isinstance(body, dict):  # Airflow 3.1.3 crashes on a list body
+        return [Issue("body", "is not a JSON object", "", f"{response.status} {error_detail(response, 80)}")], True
     if response.status != 400 or not isinstance(detail, str):
         return None
     title = str((json_object(response) or {}).get("title") or "")
@@ -575,17 +577,21 @@ def schema_issues(payload: dict[str, Any], v2: bool, version: str) -> list[Issue
     if bool(payload.get("data_interval_start")) != bool(payload.get("data_interval_end")):
         issues.append(Issue("data_interval_start", "and data_interval_end must be given together or not at all",
                             "422 value_error" if v2 else "400 'Both ... must be specified together'", local_only=True))
-    issues += run_id_issues(payload.get("dag_run_id"), v2)
+    issues += run_id_issues(payload.get("dag_run_id"), v2, version)
     if "note" in payload and payload["note"] is not None and not isinstance(payload["note"], str):
         issues.append(Issue("note", "must be a string", "422 string_type" if v2 else "400 not of type 'string'"))
     return issues
 
 
-def run_id_issues(run_id: Any, v2: bool) -> list[Issue]:
+def run_id_issues(run_id: Any, v2: bool, version: str = "") -> list[Issue]:
     """An empty dag_run_id is fine (the server generates one); Airflow 2 limits its length, and the handler checks
-    the pattern after the schema (Airflow 2.10 with an uncaught error)."""
+    the pattern after the schema (Airflow 2.10 with an uncaught error); Airflow 3.3 also refuses '..' there."""
     if run_id in (None, ""):
         return []
+    if isinstance(run_id, str) and ".." in run_id and v2 and _at_least(version, 3, 3):
+        return [Issue("dag_run_id", f"{run_id!r} contains '..', which Airflow 3.3 refuses in a run id (path traversal) "
+                                    "unless [core] allow_double_dot_in_ids is set",
+                      f"400 \"The run_id '{run_id}' must not contain '..' to prevent path traversal\"", local_only=True)]
     if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id):
         return [Issue("dag_run_id", f"{run_id!r} does not match the default run-id pattern ^[A-Za-z0-9_.~:+-]+$",
                       "400 'The run_id provided ... does not match regex pattern'" if v2
@@ -660,6 +666,8 @@ def correct(payload: dict[str, Any], v2: bool, version: str) -> dict[str, Any]:
         fixed["dag_run_id"] = re.sub(r"[^A-Za-z0-9_.~:+-]", "_", str(run_id))[:RUN_ID_MAX_V1]
     elif not RUN_ID_PATTERN.match(str(run_id)):
         fixed["dag_run_id"] = re.sub(r"[^A-Za-z0-9_.~:+-]", "_", str(run_id))
+    if v2 and ".." in str(fixed.get("dag_run_id", "")) and _at_least(version, 3, 3):
+        fixed["dag_run_id"] = re.sub(r"\.{2,}", ".", str(fixed["dag_run_id"]))
     if v2:
         fixed = {"logical_date": fixed.pop("logical_date", None), **fixed}
     return fixed

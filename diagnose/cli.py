@@ -692,7 +692,7 @@ def init(name: str = typer.Argument("default", help="The profile's name."),
 
 # --- sandbox, demo ----------------------------------------------------------------------------------
 
-AIRFLOW_OPTION = typer.Option(None, "--airflow", help="Airflow release to run (default: the newest Airflow 3 known to work here).")
+AIRFLOW_OPTION = typer.Option(None, "--airflow", help="Airflow release to run; 2 or 3: the newest of that major known to work here (default: 3).")
 
 
 @sandbox_app.command("up")

@@ -23,7 +23,10 @@ from typing import Iterator, Mapping
 DEFAULT_AIRFLOW = "3.3.2"
 """The newest Airflow 3 release that issues tokens out of the box here (3.1.3 without constraints answers
 500 at /auth/token unless [api_auth] jwt_issuer is set; the sandbox sets it anyway)."""
-KNOWN_GOOD = ("2.10.5", "3.3.2")
+NEWEST_AIRFLOW_2 = "2.11.2"
+"""The newest Airflow 2 release (what self-hosted users move to before 3); `--airflow 2` means it."""
+NEWEST_BY_MAJOR = {"2": NEWEST_AIRFLOW_2, "3": DEFAULT_AIRFLOW}
+KNOWN_GOOD = (NEWEST_AIRFLOW_2, DEFAULT_AIRFLOW)
 ADMIN_USER = "admin"
 READY_TIMEOUT = 300.0
 """Seconds one start-up attempt may take until the API, the scheduler and the sample DAG answer (a loaded 2-core
@@ -164,13 +167,30 @@ def _last_line(path: Path) -> str:
 
 # --- install ----------------------------------------------------------------------------------------
 
+INSTALL_PINS = {"3.2.": ("fastapi<0.137.0",)}
+"""Release prefix -> pins added to a plain `pip install apache-airflow==X`. Airflow 3.2.2 declares fastapi>=0.129.0
+with no upper bound; with FastAPI 0.165.0 (what pip picks today) its api-server dies at start with "PydanticUserError:
+Model 'TITerminalStatePayload' needs a discriminator field". 3.3.2 declares fastapi<0.137.0, which 3.2 gets here."""
+
+
+def install_pins(version: str) -> tuple[str, ...]:
+    return next((pins for prefix, pins in INSTALL_PINS.items() if version.startswith(prefix)), ())
+
+
 def install(version: str, progress: Progress = Progress(), env: Mapping[str, str] = os.environ,
             extras: tuple[str, ...] = ()) -> Path:
-    """Install apache-airflow[extras]==version into its own cached venv (first time only); return the venv."""
+    """Install apache-airflow[extras]==version (and its pins) into its own cached venv (first time only); return
+    the venv. A venv installed before its pins existed is resolved again with them (in place: its other packages stay)."""
     venv = venv_dir(version, env, extras)
     requirement = f"apache-airflow[{','.join(extras)}]=={version}" if extras else f"apache-airflow=={version}"
+    pins = install_pins(version)
     marker = venv / ".airflow-doctor-installed"
-    if marker.exists():
+    installed = "".join(f"{line}\n" for line in (version, *pins))
+    if marker.exists() and marker.read_text() == installed:
+        return venv
+    if marker.exists() and pins:
+        _pip_install(venv, [requirement, *pins], progress, venv.parent / f"{venv.name}.pins.log")
+        marker.write_text(installed)
         return venv
     venv.parent.mkdir(parents=True, exist_ok=True)
     log = venv.parent / f"{venv.name}.install.log"
@@ -178,14 +198,25 @@ def install(version: str, progress: Progress = Progress(), env: Mapping[str, str
     with progress.step(f"Installing {requirement} into {venv} (first time only, about a minute)", log):
         with log.open("w") as out:
             steps = [[sys.executable, "-m", "venv", str(venv)],
-                     [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
-                      "--progress-bar", "off", requirement]]
+                     _pip(venv, [requirement, *pins])]
             for command in steps:
                 code = subprocess.call(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
                 if code != 0:
                     raise SandboxError(f"installing {requirement} failed (exit {code}); see {log}")
-    marker.write_text(version + "\n")
+    marker.write_text(installed)
     return venv
+
+
+def _pip(venv: Path, requirements: list[str]) -> list[str]:
+    return [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar",
+            "off", *requirements]
+
+
+def _pip_install(venv: Path, requirements: list[str], progress: Progress, log: Path) -> None:
+    with progress.step(f"Installing {' '.join(requirements)} into {venv}", log), log.open("w") as out:
+        code = subprocess.call(_pip(venv, requirements), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    if code != 0:
+        raise SandboxError(f"installing {' '.join(requirements)} failed (exit {code}); see {log}")
 
 
 # --- configuration ----------------------------------------------------------------------------------
@@ -228,8 +259,9 @@ class Sandbox:
     users: list[tuple[str, str, str]] = field(default_factory=list)
     """Extra (username, password, role) users; Airflow 2 roles are FAB's (Viewer, User, Op, Admin), Airflow 3's the
     simple auth manager's (viewer, user, op, admin)."""
-    extra_webservers: dict[str, dict[str, str]] = field(default_factory=dict)
-    """Airflow 2 only: more webservers on the same database, each with its own environment overrides."""
+    extra_webservers: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    """More webservers (Airflow 2) or api-servers (Airflow 3) on the same database, each with its own environment
+    overrides; an override of None unsets the variable (e.g. an api-server without [api_auth] jwt_issuer)."""
     extra_ports: dict[str, int] = field(default_factory=dict)
     log_server_port: int = 0
     """The scheduler's log server ([logging] worker_log_server_port, 8793 by default: two sandboxes would collide)."""
@@ -333,8 +365,9 @@ class Sandbox:
     def process_environment(self, process: str) -> dict[str, str]:
         """The environment of one process: the sandbox's, its own overrides, and its own home."""
         home = self.process_home(process)
-        return {**self.environment(), **self.extra_webservers.get(process, {}),
-                "HOME": str(home), "XDG_RUNTIME_DIR": str(home), "TMPDIR": str(home / "tmp")}
+        env = {**self.environment(), **self.extra_webservers.get(process, {}),
+               "HOME": str(home), "XDG_RUNTIME_DIR": str(home), "TMPDIR": str(home / "tmp")}
+        return {name: value for name, value in env.items() if value is not None}
 
     def _make_process_home(self, process: str) -> Path:
         home = self.process_home(process)
@@ -400,19 +433,17 @@ class Sandbox:
 
     def commands(self) -> dict[str, list[str]]:
         """The server processes to start, by name: the API (and the extra webservers), the scheduler, the parser."""
-        if self.major >= 3:
-            commands = {"api-server": ["api-server", "-H", "127.0.0.1", "-p", str(self.port), "-w", "1"]}
-            if self.run_scheduler:
-                commands |= {"scheduler": ["scheduler"], "dag-processor": ["dag-processor"]}
-            return commands
-        commands = {"webserver": self._webserver_args("webserver", self.port)}
+        commands = {self.web_process: self._webserver_args(self.web_process, self.port)}
         if self.run_scheduler:
-            commands["scheduler"] = ["scheduler", "--pid", str(self.root / "scheduler.pid")]
+            commands |= ({"scheduler": ["scheduler"], "dag-processor": ["dag-processor"]} if self.major >= 3
+                         else {"scheduler": ["scheduler", "--pid", str(self.root / "scheduler.pid")]})
         for name in self.extra_webservers:
             commands[name] = self._webserver_args(name, self.extra_ports.get(name, 0))
         return commands
 
     def _webserver_args(self, name: str, port: int) -> list[str]:
+        if self.major >= 3:
+            return ["api-server", "-H", "127.0.0.1", "-p", str(port), "-w", "1"]
         return ["webserver", "-H", "127.0.0.1", "-p", str(port), "-w", "1", "--pid", str(self.root / f"{name}.pid")]
 
     def start(self) -> None:
@@ -497,8 +528,9 @@ class Sandbox:
             state = (health.get(component) or {}).get("status")
             if state != "healthy":
                 return component.replace("_", "-"), f"the {component} is {state or 'not reporting'}"
+        version_path = "/api/v2/version" if self.major >= 3 else "/api/v1/version"
         for name, port in self.extra_ports.items():
-            if not _answers(session, f"http://127.0.0.1:{port}/api/v1/version"):
+            if not _answers(session, f"http://127.0.0.1:{port}{version_path}"):
                 return name, f"the {name} does not answer yet"
         if dag_id is not None and not self._dag_visible(session, dag_id):
             return ("dag-processor" if self.major >= 3 else "scheduler"), f"the DAG {dag_id} is not visible yet"
@@ -610,8 +642,15 @@ def sandbox_root(version: str, env: Mapping[str, str] = os.environ) -> Path:
     return sandboxes_dir(env) / version
 
 
+def release(spec: str | None) -> str:
+    """The release an --airflow value names: a bare major ("2", "3") is its newest release known to work here."""
+    if spec is None:
+        return DEFAULT_AIRFLOW
+    return NEWEST_BY_MAJOR.get(spec.strip(), spec.strip())
+
+
 def up(version: str | None = None, progress: Progress = Progress()) -> SandboxState:
-    version = version or DEFAULT_AIRFLOW
+    version = release(version)
     root = sandbox_root(version)
     existing = _read_state(root)
     if existing and existing.running and all(_alive(p) for p in existing.pids):
@@ -638,10 +677,12 @@ def last_free_port(previous: SandboxState | None) -> int:
 
 def running(version: str | None = None, env: Mapping[str, str] = os.environ) -> SandboxState | None:
     """The running sandbox of this release (any release when None), if one is up."""
+    version = release(version) if version is not None else None
     return next((s for s in status(env) if s.running and version in (None, s.version)), None)
 
 
 def down(version: str | None = None) -> list[str]:
+    version = release(version) if version is not None else None
     stopped = []
     for state in status():
         if (version is None or state.version == version) and state.running:

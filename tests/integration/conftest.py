@@ -1,8 +1,10 @@
 """Real Airflow servers for the integration tier, provisioned by the sandbox code (installed on first use).
 
-Per version: the users users have (Admin/Op/User/Viewer, one with a non-ASCII password), the DAGs of
-tests/integration/dags.py, and on Airflow 2 a second webserver on the same database with the
-session-only API backend (the default of a bare install) next to the basic+session one.
+Per server: the users users have (Admin/Op/User/Viewer, one with a non-ASCII password) and the DAGs of
+tests/integration/dags.py. A server key is a release ("2.11.2"), with "-fab" for Airflow 3 with the FAB auth
+manager. Airflow 2 servers run more webservers on the same database (the session-only API backend of a bare
+install, deny_all, default, single sign-on) next to the basic+session one; 3.1.x runs a second api-server without
+[api_auth] jwt_issuer (its token endpoint answers 500 with the PyJWT releases of today).
 """
 
 from __future__ import annotations
@@ -18,14 +20,18 @@ from typing import Any
 import pytest
 import requests
 
-from airflow_doctor.sandbox import ADMIN_USER, DEFAULT_AIRFLOW, Sandbox, install, log_tail
+from airflow_doctor.sandbox import ADMIN_USER, DEFAULT_AIRFLOW, NEWEST_AIRFLOW_2, Sandbox, install, log_tail
 from tests.integration.dags import BROKEN, DAGS_COMMON, DAGS_V3_ONLY
 
 VERSIONS = ("2.10.5", DEFAULT_AIRFLOW)
+"""The default pair: tests that prove one thing per major run on these."""
 FAB3 = f"{DEFAULT_AIRFLOW}-fab"
 OLD3 = "3.1.3"
-"""Also started: Airflow 3 with the FAB auth manager (the official docker-compose), and 3.1.3 as a bare pip install
-leaves it (no [api_auth] jwt_issuer), whose token endpoint answers 500 with the PyJWT releases of today."""
+SCENARIO_SERVERS = ("2.10.5", NEWEST_AIRFLOW_2, OLD3, "3.2.2", DEFAULT_AIRFLOW, FAB3)
+"""The servers the scenario suite runs on: every Airflow people run, from 2.10 to 3.3 with FAB."""
+NO_ISSUER_API_SERVER = "api-server-no-issuer"
+NO_ISSUER_RELEASES = (OLD3,)
+"""Releases whose token endpoint crashes (500) without [api_auth] jwt_issuer: they get a second api-server without it."""
 ROLES_FAB = {"op": "Op", "user1": "User", "viewer": "Viewer"}
 SESSION_ONLY = {"AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.session"}
 DENY_ALL = {"AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.deny_all"}
@@ -76,6 +82,11 @@ class Server:
         return self.sandbox.url
 
     @property
+    def fab(self) -> bool:
+        """Airflow 3 with the FAB auth manager (FAB's users and roles, as Airflow 2 has them)."""
+        return self.major >= 3 and self.sandbox.auth_manager == "fab"
+
+    @property
     def session_only_url(self) -> str:
         return f"http://127.0.0.1:{self.sandbox.extra_ports['webserver-session']}"
 
@@ -102,6 +113,19 @@ class Server:
     def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         prefix = "/api/v2" if self.major >= 3 else "/api/v1"
         return requests.request(method, self.url + prefix + path, headers=self.admin_headers(), timeout=20, **kwargs)
+
+    def delete_run(self, dag_id: str, run_id: str) -> None:
+        """Delete a run a test created, marked failed first, as an operator would: Airflow 3.2+ refuses to delete a
+        running run (409 'cannot be deleted in running state'), and the schedulers of 2.10.5 and 3.1.3 exit on a
+        StaleDataError when a run they are working on is deleted under them."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}"
+        self.api("PATCH", path, json={"state": "failed"})
+        self.api("DELETE", path)
+
+    def wait_healthy(self) -> None:
+        """Until the API, the scheduler and the parser answer healthy: schedulers of every release here exit on a
+        StaleDataError when a test deletes a run under them, and the restarted one is unhealthy until it heartbeats."""
+        self.sandbox.wait_ready(AGEING_TIMEOUT, dag_id=None)
 
     def run_ids(self, dag_id: str) -> list[str]:
         body = self.api("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100}).json()
@@ -134,44 +158,33 @@ class Server:
         return path
 
 
-def _start_fab(root: Path) -> Server:
-    install(DEFAULT_AIRFLOW, extras=("fab",))
-    sandbox = Sandbox(DEFAULT_AIRFLOW, root, extras=("fab",), auth_manager="fab",
-                      dag_files={"doctor_demo.py": DAGS_COMMON["doctor_demo.py"]},
-                      users=[(name, PASSWORDS[name], role) for name, role in ROLES_FAB.items()])
-    return _boot(sandbox)
+def scenario_server_keys() -> tuple[str, ...]:
+    """The keys of the servers the scenario suite runs on (read from here only)."""
+    return SCENARIO_SERVERS
 
 
-def _start_old3(root: Path) -> Server:
-    install(OLD3)
-    sandbox = Sandbox(OLD3, root, jwt_issuer=None, run_scheduler=False,
-                      dag_files={"doctor_demo.py": DAGS_COMMON["doctor_demo.py"]})
-    return _boot(sandbox, dag_id=None)
+def key_release(key: str) -> tuple[str, bool]:
+    """The release a server key names, and whether it is the FAB auth manager flavour ("3.3.2-fab")."""
+    version, _, flavour = key.partition("-")
+    return version, flavour == "fab"
 
 
-def _boot(sandbox: Sandbox, dag_id: str | None = "doctor_demo") -> Server:
-    sandbox.prepare()
-    sandbox.start_until_ready(dag_id=dag_id)
-    sandbox.write_profile()
-    return Server(sandbox)
+def key_major(key: str) -> int:
+    return int(key_release(key)[0].split(".")[0])
 
 
-def _start(version: str, root: Path) -> Server:
-    venv = install(version)
+def start_server(key: str, root: Path) -> Server:
+    """A full scenario server for any release ("2.8.4", "3.0.6", "3.3.2-fab"): users, DAGs, aged DAG files."""
+    version, fab = key_release(key)
     major = int(version.split(".")[0])
-    roles = ROLES_V3 if major >= 3 else ROLES_V2
-    extra_webservers = {}
-    if major < 3:
-        _ensure_package(venv, "authlib")
-        sso_config = root / "webserver_config_sso.py"
-        sso_config.write_text(SSO_WEBSERVER_CONFIG)
-        extra_webservers = {"webserver-session": SESSION_ONLY, "webserver-deny": DENY_ALL,
-                            "webserver-default": NO_AUTH_BACKEND,
-                            "webserver-sso": {"AIRFLOW__WEBSERVER__CONFIG_FILE": str(sso_config)}}
-    sandbox = Sandbox(version, root, extra_env={"AIRFLOW__FAB__AUTH_RATE_LIMITED": "False"},
+    extras = ("fab",) if fab else ()
+    venv = install(version, extras=extras)
+    roles = ROLES_FAB if fab else ROLES_V3 if major >= 3 else ROLES_V2
+    sandbox = Sandbox(version, root, extras=extras, auth_manager="fab" if fab else "simple",
+                      extra_env={"AIRFLOW__FAB__AUTH_RATE_LIMITED": "False"},
                       dag_files={**DAGS_COMMON, **(DAGS_V3_ONLY if major >= 3 else {})},
                       users=[(name, PASSWORDS[name], role) for name, role in roles.items()],
-                      extra_webservers=extra_webservers)
+                      extra_webservers=_extra_webservers(version, venv, root))
     sandbox.prepare()
     sandbox.start_until_ready()
     try:
@@ -182,6 +195,19 @@ def _start(version: str, root: Path) -> Server:
         raise
     sandbox.write_profile()
     return server
+
+
+def _extra_webservers(version: str, venv: Path, root: Path) -> dict[str, dict[str, str | None]]:
+    """Airflow 2: the webservers of the auth-backend scenarios; 3.1.x: an api-server without jwt_issuer."""
+    if version in NO_ISSUER_RELEASES:
+        return {NO_ISSUER_API_SERVER: {"AIRFLOW__API_AUTH__JWT_ISSUER": None}}
+    if int(version.split(".")[0]) >= 3:
+        return {}
+    _ensure_package(venv, "authlib")
+    sso_config = root / "webserver_config_sso.py"
+    sso_config.write_text(SSO_WEBSERVER_CONFIG)
+    return {"webserver-session": SESSION_ONLY, "webserver-deny": DENY_ALL, "webserver-default": NO_AUTH_BACKEND,
+            "webserver-sso": {"AIRFLOW__WEBSERVER__CONFIG_FILE": str(sso_config)}}
 
 
 def _ensure_package(venv: Path, package: str) -> None:
@@ -216,17 +242,23 @@ def _age_dag_files(server: Server, timeout: float = AGEING_TIMEOUT) -> None:
                        f"the last lines of {parser}:\n{log_tail(parser)}")
 
 
-KEYS = (*VERSIONS, FAB3, OLD3)
+KEYS = tuple(dict.fromkeys((*VERSIONS, *scenario_server_keys())))
 SHARED_SERVERS = "AIRFLOW_DOCTOR_TEST_SERVERS"
 """Development only (never set in CI): a folder whose servers are started once and reused by later test sessions."""
+SHARED_FOLDERS = {OLD3: f"{OLD3}-full", FAB3: f"{FAB3}-full"}
+"""Keys whose server changed (3.1.3 was a bare install without scheduler, FAB had only doctor_demo) live in new
+folders, so a set an older conftest left running is never mistaken for them."""
+
+
+def shared_folder(key: str) -> str:
+    return SHARED_FOLDERS.get(key, key)
 
 
 def _start_all(roots: dict[str, Path]) -> tuple[dict[str, Server], list[str]]:
     servers: dict[str, Server] = {}
     errors = []
-    starters = {**{v: lambda root, v=v: _start(v, root) for v in VERSIONS}, FAB3: _start_fab, OLD3: _start_old3}
     with ThreadPoolExecutor(max(1, len(roots))) as pool:
-        futures = {key: pool.submit(starters[key], root) for key, root in roots.items()}
+        futures = {key: pool.submit(start_server, key, root) for key, root in roots.items()}
         for key, future in futures.items():
             try:
                 servers[key] = future.result()
@@ -247,6 +279,7 @@ def _reused(root: Path) -> Server | None:
         stop_pids(list(saved["processes"].values()))  # a half-dead set (a scheduler that died) is replaced whole
         return None
     sandbox = Sandbox(saved["version"], root, port=saved["port"], extras=tuple(saved["extras"]),
+                      auth_manager=saved.get("auth_manager", "simple"),
                       extra_ports=saved["extra_ports"], processes=saved["processes"],
                       admin_password=(root / "admin-password").read_text())
     return Server(sandbox)
@@ -260,17 +293,17 @@ def _shared_servers(folder: Path) -> dict[str, Server]:
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        servers = {key: server for key in KEYS if (server := _reused(folder / key)) is not None}
-        missing = {key: folder / key for key in KEYS if key not in servers}
+        servers = {key: server for key in KEYS if (server := _reused(folder / shared_folder(key))) is not None}
+        missing = {key: folder / shared_folder(key) for key in KEYS if key not in servers}
         for root in missing.values():
             shutil.rmtree(root, ignore_errors=True)
             root.mkdir()
         started, errors = _start_all(missing)
         for key, server in started.items():
             box = server.sandbox
-            (folder / key / "server.json").write_text(json.dumps(
+            (folder / shared_folder(key) / "server.json").write_text(json.dumps(
                 {"version": box.version, "port": box.port, "extras": list(box.extras), "extra_ports": box.extra_ports,
-                 "processes": box.processes}))
+                 "processes": box.processes, "auth_manager": box.auth_manager}))
         if errors:
             pytest.fail("could not start Airflow: " + "; ".join(errors))
         return {**servers, **started}
@@ -296,6 +329,24 @@ def airflow_servers(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(params=VERSIONS, ids=lambda v: f"airflow-{v}")
 def airflow(request: pytest.FixtureRequest, airflow_servers: dict[str, Server]) -> Server:
+    return airflow_servers[request.param]
+
+
+@pytest.fixture(params=scenario_server_keys(), ids=lambda key: f"airflow-{key}")
+def scenario_server(request: pytest.FixtureRequest, airflow_servers: dict[str, Server]) -> Server:
+    """Each server of the scenario suite in turn."""
+    return airflow_servers[request.param]
+
+
+@pytest.fixture(params=[k for k in scenario_server_keys() if key_major(k) == 2], ids=lambda key: f"airflow-{key}")
+def scenario_server2(request: pytest.FixtureRequest, airflow_servers: dict[str, Server]) -> Server:
+    """Each Airflow 2 server of the scenario suite in turn."""
+    return airflow_servers[request.param]
+
+
+@pytest.fixture(params=[k for k in scenario_server_keys() if key_major(k) >= 3], ids=lambda key: f"airflow-{key}")
+def scenario_server3(request: pytest.FixtureRequest, airflow_servers: dict[str, Server]) -> Server:
+    """Each Airflow 3 server of the scenario suite in turn (FAB included)."""
     return airflow_servers[request.param]
 
 

@@ -1,7 +1,7 @@
-"""What stands between the script and Airflow, on real Airflow 2.10.5 and 3.3.2 behind small local proxies.
+"""What stands between the script and Airflow, on the scenario servers behind small local proxies.
 
 Each proxy is a LocalServer on 127.0.0.1 forwarding to a shared real server: one that drops the Authorization
-header, one that serves Airflow only under /airflow, one that answers its own 401 page, one that spreads requests
+header, one that serves Airflow only under /scenario_server, one that answers its own 401 page, one that spreads requests
 over two webservers configured differently. Each scenario asserts the headline's cause, why the UI works, and the
 fix, and applies the fix where a test can (the corrected url then passes).
 """
@@ -63,10 +63,10 @@ def proxy(route: Callable) -> LocalServer:
 
 # --- a proxy that drops the Authorization header ------------------------------------------------------
 
-def test_a_proxy_that_drops_authorization_is_blamed_not_airflows_configuration(airflow: Server, tmp_path: Path) -> None:
+def test_a_proxy_that_drops_authorization_is_blamed_not_airflows_configuration(scenario_server: Server, tmp_path: Path) -> None:
     dropping = {"on": True}
-    with proxy(lambda h: forward(h, airflow.url, h.path, drop_authorization=dropping["on"])) as front:
-        code, data = check(airflow.profile(tmp_path, url=front.url), "--only", "auth-backend")
+    with proxy(lambda h: forward(h, scenario_server.url, h.path, drop_authorization=dropping["on"])) as front:
+        code, data = check(scenario_server.profile(tmp_path, url=front.url), "--only", "auth-backend")
         auth = result_of(data, "auth-backend")
         assert code == 1 and auth["status"] == "fail"
         assert auth["summary"].startswith("the Authorization header does not reach Airflow"), auth["summary"]
@@ -77,13 +77,13 @@ def test_a_proxy_that_drops_authorization_is_blamed_not_airflows_configuration(a
         assert data["diagnosis"]["check_id"] == "auth-backend" and data["diagnosis"]["why_ui_works"]
 
         dropping["on"] = False
-        code, data = check(airflow.profile(tmp_path, url=front.url), "--only", "auth-backend")
+        code, data = check(scenario_server.profile(tmp_path, url=front.url), "--only", "auth-backend")
         assert result_of(data, "auth-backend")["status"] == "pass", "the fix (pass the header on) is all it takes"
 
 
-def test_a_token_just_issued_and_refused_is_the_proxy_dropping_it_on_airflow_3(airflow3: Server, tmp_path: Path) -> None:
-    with proxy(lambda h: forward(h, airflow3.url, h.path, drop_authorization=True)) as front:
-        code, data = check(airflow3.profile(tmp_path, url=front.url), "--only", "auth-backend")
+def test_a_token_just_issued_and_refused_is_the_proxy_dropping_it_on_airflow_3(scenario_server3: Server, tmp_path: Path) -> None:
+    with proxy(lambda h: forward(h, scenario_server3.url, h.path, drop_authorization=True)) as front:
+        code, data = check(scenario_server3.profile(tmp_path, url=front.url), "--only", "auth-backend")
     auth = result_of(data, "auth-backend")
     assert auth["summary"].startswith("the Authorization header does not reach Airflow")
     assert "the same token sent as the UI's cookie is accepted" in auth["summary"]
@@ -102,9 +102,9 @@ def gateway(upstream: str) -> Callable:
     return route
 
 
-def test_a_401_page_from_a_gateway_is_not_blamed_on_airflow(airflow: Server, tmp_path: Path) -> None:
-    with proxy(gateway(airflow.url)) as front:
-        code, data = check(airflow.profile(tmp_path, url=front.url), "--only", "auth-backend")
+def test_a_401_page_from_a_gateway_is_not_blamed_on_airflow(scenario_server: Server, tmp_path: Path) -> None:
+    with proxy(gateway(scenario_server.url)) as front:
+        code, data = check(scenario_server.profile(tmp_path, url=front.url), "--only", "auth-backend")
     auth = result_of(data, "auth-backend")
     assert code == 1 and "comes from what stands in front of Airflow" in auth["summary"]
     assert "realm 'API gateway'" in auth["summary"]
@@ -126,36 +126,36 @@ def mounted(upstream: str, prefix: str = "/airflow", api_at_root: bool = False) 
     return route
 
 
-def test_a_url_without_the_sub_path_gets_the_url_that_works(airflow: Server, tmp_path: Path) -> None:
-    with proxy(mounted(airflow.url)) as front:
-        code, data = check(airflow.profile(tmp_path, url=front.url), "--only", "reachability")
+def test_a_url_without_the_sub_path_gets_the_url_that_works(scenario_server: Server, tmp_path: Path) -> None:
+    with proxy(mounted(scenario_server.url)) as front:
+        code, data = check(scenario_server.profile(tmp_path, url=front.url), "--only", "reachability")
         reach = result_of(data, "reachability")
         assert code == 1 and reach["summary"].startswith("Airflow is served under /airflow"), reach["summary"]
         assert reach["fix"]["commands"] == [f"url: {front.url}/airflow"] and reach["why_ui_works"]
 
-        code, data = check(airflow.profile(tmp_path, url=front.url + "/airflow"), "--only", "auth-backend")
+        code, data = check(scenario_server.profile(tmp_path, url=front.url + "/airflow"), "--only", "auth-backend")
         assert code == 0 and result_of(data, "auth-backend")["status"] == "pass", "the printed url works"
 
 
-def test_a_token_endpoint_missing_at_the_url_is_found_under_the_sub_path(airflow3: Server, tmp_path: Path) -> None:
-    with proxy(mounted(airflow3.url, api_at_root=True)) as front:
-        code, data = check(airflow3.profile(tmp_path, url=front.url), "--only", "auth-backend")
+def test_a_token_endpoint_missing_at_the_url_is_found_under_the_sub_path(scenario_server3: Server, tmp_path: Path) -> None:
+    with proxy(mounted(scenario_server3.url, api_at_root=True)) as front:
+        code, data = check(scenario_server3.profile(tmp_path, url=front.url), "--only", "auth-backend")
         auth = result_of(data, "auth-backend")
         assert code == 1 and "issued a token: this Airflow is served under /airflow" in auth["summary"], auth["summary"]
         assert "no token endpoint" not in auth["summary"] and "platform's token" not in fix_text(auth)
         assert auth["fix"]["commands"] == [f"url: {front.url}/airflow"] and auth["why_ui_works"]
 
-        code, data = check(airflow3.profile(tmp_path, url=front.url + "/airflow"), "--only", "auth-backend")
+        code, data = check(scenario_server3.profile(tmp_path, url=front.url + "/airflow"), "--only", "auth-backend")
         assert code == 0 and result_of(data, "auth-backend")["status"] == "pass", "the printed url works"
 
 
 # --- replicas that disagree ---------------------------------------------------------------------------
 
-def test_webservers_that_disagree_behind_one_address_are_named(airflow2: Server, tmp_path: Path) -> None:
+def test_webservers_that_disagree_behind_one_address_are_named(scenario_server2: Server, tmp_path: Path) -> None:
     """The shared 2.10.5 runs a basic+session webserver and a session-only one on the same database."""
-    readers = itertools.cycle([airflow2.session_only_url, airflow2.url])
-    with proxy(lambda h: forward(h, next(readers) if "/dags" in h.path else airflow2.url, h.path)) as front:
-        code, data = check(airflow2.profile(tmp_path, url=front.url), "--only", "auth-backend")
+    readers = itertools.cycle([scenario_server2.session_only_url, scenario_server2.url])
+    with proxy(lambda h: forward(h, next(readers) if "/dags" in h.path else scenario_server2.url, h.path)) as front:
+        code, data = check(scenario_server2.profile(tmp_path, url=front.url), "--only", "auth-backend")
     auth = result_of(data, "auth-backend")
     assert code == 1 and "the servers behind this address disagree" in auth["summary"], auth["summary"]
     assert "same [api] auth_backends" in fix_text(auth) and "sticky" in auth["why_ui_works"]
@@ -177,24 +177,24 @@ def fresh_token_as_printed(server: Server, command: str) -> str:
 
 
 @pytest.mark.parametrize("token", ["not-a-jwt-at-all", "jwt-of-another-deployment"])
-def test_a_token_from_elsewhere_needs_a_fresh_token_not_a_shared_secret(airflow3: Server, tmp_path: Path,
+def test_a_token_from_elsewhere_needs_a_fresh_token_not_a_shared_secret(scenario_server3: Server, tmp_path: Path,
                                                                         token: str) -> None:
     from tests.integration.test_scenarios import forge_jwt
 
-    value = token if token == "not-a-jwt-at-all" else forge_jwt(airflow3, secret="another-deployments-secret-" * 3)
-    code, data = check(airflow3.profile(tmp_path, auth_type="token", token=value), "--only", "auth-backend")
+    value = token if token == "not-a-jwt-at-all" else forge_jwt(scenario_server3, secret="another-deployments-secret-" * 3)
+    code, data = check(scenario_server3.profile(tmp_path, auth_type="token", token=value), "--only", "auth-backend")
     auth = result_of(data, "auth-backend")
     assert code == 1 and ("not a JWT at all" if token == "not-a-jwt-at-all" else "signed by another deployment") \
         in auth["summary"], auth["summary"]
     assert "jwt_secret =" not in fix_text(auth) and auth["why_ui_works"]
     command = next(c for c in auth["fix"]["commands"] if "/auth/token" in c)
-    fresh = fresh_token_as_printed(airflow3, command)
-    code, data = check(airflow3.profile(tmp_path, auth_type="token", token=fresh, name="fresh"), "--only", "auth-backend")
+    fresh = fresh_token_as_printed(scenario_server3, command)
+    code, data = check(scenario_server3.profile(tmp_path, auth_type="token", token=fresh, name="fresh"), "--only", "auth-backend")
     assert result_of(data, "auth-backend")["status"] == "pass", "the printed command gives a token that works"
 
 
-def test_a_wrong_password_for_an_existing_user_is_not_told_to_create_it(airflow2: Server, tmp_path: Path) -> None:
-    code, data = check(airflow2.profile(tmp_path, user="viewer", password="not-the-password"), "--only", "auth-backend")
+def test_a_wrong_password_for_an_existing_user_is_not_told_to_create_it(scenario_server2: Server, tmp_path: Path) -> None:
+    code, data = check(scenario_server2.profile(tmp_path, user="viewer", password="not-the-password"), "--only", "auth-backend")
     auth = result_of(data, "auth-backend")
     assert code == 1 and auth["summary"].startswith("wrong username or password"), auth["summary"]
     assert "airflow users reset-password --username viewer" in fix_text(auth)

@@ -263,3 +263,39 @@ def test_a_token_that_arrives_as_a_cookie_but_not_as_a_header_blames_the_path_no
     assert "the same token sent as the UI's cookie is accepted" in finding.summary
     assert "Via: 1.1 corp-proxy" in finding.explanation and "_token cookie" in finding.why_ui_works
     assert finding.fix is not None and "jwt_secret" not in " ".join(finding.fix.commands)
+
+
+V211 = "airflow-2.11.2"
+
+
+def v211(**kw):
+    return check_context(BASE, api="/api/v1", version="2.11.2", **kw)
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_airflow_2_11_refuses_basic_auth_with_403_and_the_ui_login_shows_basic_is_not_enabled() -> None:
+    """Real 2.11.2 with the session backend: 403 'Forbidden' to Basic auth and to no credentials alike (2.10.5: 401)."""
+    ctx = v211()
+    replay(responses, BASE, V211, "dags_basic_session_only",
+           match=[matchers.header_matcher(basic_header("admin", "secret-pw", "latin-1"))])
+    replay(responses, BASE, V211, "dags_anonymous", match=[without_authorization])
+    replay(responses, BASE, V2, "login_page")
+    replay(responses, BASE, V2, "login_post_ok")
+    replay(responses, BASE, V2, "dags_session", path="/api/v1/dags?limit=1", match=[without_authorization])
+    finding = auth_backend.Check().run(ctx)
+    assert finding.status is Status.FAIL and finding.summary.startswith("Basic auth is not enabled"), finding.summary
+    assert "refuses them as Basic auth (403)" in finding.summary and "authenticates nobody" in finding.summary
+    assert "Basic auth: 403 for admin" in finding.details and "answered 403, not 401" in finding.explanation
+    assert finding.fix is not None and any("AIRFLOW__API__AUTH_BACKENDS=" in c for c in finding.fix.commands)
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_airflow_2_11_wrong_password_answered_403_is_confirmed_by_the_ui_login_form() -> None:
+    ctx = v211(password="not-it")
+    replay(responses, BASE, V211, "dags_basic_wrong", match=[matchers.header_matcher(basic_header("admin", "not-it", "latin-1"))])
+    replay(responses, BASE, V211, "dags_anonymous", match=[without_authorization])
+    replay(responses, BASE, V2, "login_page")
+    replay(responses, BASE, V2, "login_post_rejected")
+    finding = auth_backend.Check().run(ctx)
+    assert finding.summary.startswith("wrong username or password"), finding.summary
+    assert "Basic auth: 403" in finding.details and "authenticated but may not read" not in finding.summary

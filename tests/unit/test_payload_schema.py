@@ -176,3 +176,30 @@ def test_a_required_param_without_a_default_gets_a_marked_placeholder_and_a_note
     assert finding.status is Status.FAIL and "conf.region: is required" in finding.summary
     assert json.loads(finding.fix.commands[0]) == {"conf": {"batch_size": 2, "region": "<FILL IN: region>"}}
     assert "fill in conf.region first" in finding.fix.text
+
+
+@pytest.mark.parametrize("version, fields, corrected", [
+    ("3.3.2", ["dag_run_id"], {"logical_date": None, "dag_run_id": "release.2024.1"}),
+    ("3.2.2", [], {"logical_date": None, "dag_run_id": "release..2024..1"}),
+])
+def test_a_run_id_with_two_dots_is_refused_from_airflow_3_3_on(version: str, fields: list[str], corrected: dict) -> None:
+    """Seen on real 3.3.2: 400 "The run_id 'a..b' must not contain '..' to prevent path traversal"; 3.2.2 takes it."""
+    payload = {"logical_date": None, "dag_run_id": "release..2024..1"}
+    issues = schema_issues(payload, True, version)
+    assert [i.field for i in issues] == fields
+    assert correct(payload, True, version) == corrected and schema_issues(corrected, True, version) == []
+    if issues:
+        assert "contains '..'" in issues[0].problem and "must not contain '..'" in issues[0].server_says
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_a_json_list_that_crashes_airflow_3_1_quotes_the_500_it_got_not_the_422_of_later_releases() -> None:
+    from tests.conftest import replay
+
+    ctx = with_server([{"batch_size": 5}])
+    ctx.facts.airflow_version = "3.1.3"
+    replay(responses, "http://h", "airflow-3.1.3", "trigger_list_body")
+    finding = payload_schema.Check().run(ctx)
+    assert finding.status is Status.FAIL and "the payload is a JSON list" in finding.summary
+    assert "(the server answered: 500 Internal Server Error)" in finding.explanation, finding.explanation
+    assert "expected:" not in finding.explanation

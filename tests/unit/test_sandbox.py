@@ -204,3 +204,76 @@ def test_the_sandbox_starts_its_scheduler_under_the_supervisor(tmp_path: Path, m
     Sandbox("3.3.2", tmp_path).start()
     assert started["scheduler"][:3] == ["/bin/sh", "-c", module.SUPERVISE]
     assert started["scheduler"][-1] == "scheduler"
+
+
+@pytest.mark.parametrize("asked, started", [("2", "2.11.2"), ("3", "3.3.2"), (None, "3.3.2"), ("2.10.5", "2.10.5")])
+def test_airflow_2_means_the_newest_airflow_2_that_works_here(asked: str | None, started: str) -> None:
+    from airflow_doctor.sandbox import release
+
+    assert release(asked) == started
+
+
+def test_an_airflow_3_sandbox_runs_extra_api_servers_with_a_setting_unset(tmp_path: Path) -> None:
+    """The second api-server of the 3.1.x scenario server: the same database, no [api_auth] jwt_issuer."""
+    sandbox = Sandbox("3.1.3", tmp_path, extra_webservers={"api-server-no-issuer": {"AIRFLOW__API_AUTH__JWT_ISSUER": None}},
+                      extra_ports={"api-server-no-issuer": 45678})
+    commands = sandbox.commands()
+    assert list(commands) == ["api-server", "scheduler", "dag-processor", "api-server-no-issuer"]
+    assert commands["api-server-no-issuer"] == ["api-server", "-H", "127.0.0.1", "-p", "45678", "-w", "1"]
+    assert "AIRFLOW__API_AUTH__JWT_ISSUER" not in sandbox.process_environment("api-server-no-issuer")
+    assert sandbox.process_environment("api-server")["AIRFLOW__API_AUTH__JWT_ISSUER"] == sandbox.jwt_issuer
+    assert sandbox.process_environment("api-server-no-issuer")["AIRFLOW__API_AUTH__JWT_SECRET"] == \
+        sandbox.process_environment("api-server")["AIRFLOW__API_AUTH__JWT_SECRET"]
+
+
+@pytest.fixture
+def pip_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The commands install() runs, recorded instead of run (each succeeds)."""
+    from airflow_doctor import sandbox
+
+    monkeypatch.setenv("AIRFLOW_DOCTOR_HOME", str(tmp_path / "doctor"))
+    calls: list[list[str]] = []
+
+    def call(command: list[str], **kwargs: object) -> int:
+        if command[1:3] == ["-m", "venv"]:
+            Path(command[3]).mkdir(parents=True)
+        calls.append(command)
+        return 0
+
+    monkeypatch.setattr(sandbox.subprocess, "call", call)
+    return calls
+
+
+def installed_before(version: str, text: str) -> Path:
+    venv = venv_dir(version)
+    venv.mkdir(parents=True)
+    (venv / ".airflow-doctor-installed").write_text(text)
+    return venv
+
+
+def test_airflow_3_2_is_installed_with_the_fastapi_its_api_server_starts_with(pip_calls: list[list[str]]) -> None:
+    from airflow_doctor.sandbox import install
+
+    install("3.2.2")
+    assert pip_calls[-1][-2:] == ["apache-airflow==3.2.2", "fastapi<0.137.0"]
+    assert (venv_dir("3.2.2") / ".airflow-doctor-installed").read_text() == "3.2.2\nfastapi<0.137.0\n"
+
+
+def test_a_venv_installed_before_its_pins_is_resolved_again_in_place(pip_calls: list[list[str]]) -> None:
+    from airflow_doctor.sandbox import install
+
+    venv = installed_before("3.2.2", "3.2.2\n")
+    (venv / "keep").write_text("the installed Airflow")
+    install("3.2.2")
+    assert [command[-2:] for command in pip_calls] == [["apache-airflow==3.2.2", "fastapi<0.137.0"]]
+    assert (venv / "keep").exists()
+    install("3.2.2")
+    assert len(pip_calls) == 1, "pinned once, then the venv is ready"
+
+
+def test_a_venv_of_a_release_without_pins_is_used_as_it_is(pip_calls: list[list[str]]) -> None:
+    from airflow_doctor.sandbox import install
+
+    installed_before("3.3.2", "3.3.2\n")
+    install("3.3.2")
+    assert pip_calls == []

@@ -118,3 +118,14 @@ def test_a_sandbox_that_cannot_start_shows_its_log_tail_not_an_internal_error(mo
     result = CliRunner().invoke(app, ["sandbox", "up"])
     assert result.exit_code == 1, result.output
     assert "Address already in use" in result.output and "internal error" not in result.output
+
+
+def test_sandbox_up_airflow_2_starts_the_newest_airflow_2(sandboxes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    installed: list[str] = []
+    monkeypatch.setattr(sandbox, "install", lambda version, *a, **k: installed.append(version))
+    monkeypatch.setattr(sandbox.Sandbox, "prepare", lambda self: None)
+    monkeypatch.setattr(sandbox.Sandbox, "start_until_ready", lambda self: None)
+    result = CliRunner().invoke(app, ["sandbox", "up", "--airflow", "2"])
+    assert result.exit_code == 0, result.output
+    assert installed == ["2.11.2"] and "Airflow 2.11.2" in result.output
+    assert (sandboxes / "2.11.2" / "sandbox-2.11.2.yml").exists()

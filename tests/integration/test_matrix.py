@@ -1,0 +1,126 @@
+"""The scenario suite on the releases managed platforms pin (opt-in: AIRFLOW_DOCTOR_MATRIX, never in CI).
+
+One fresh server per release, started and stopped before the next (module-scoped parameter): the machine has two
+cores. Each scenario's outcome and the check the doctor found failing first go into the results file and the README
+table (tests/integration/matrix.py).
+"""
+
+from __future__ import annotations
+
+import datetime
+import platform
+import subprocess
+import traceback
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from _pytest.outcomes import Skipped
+
+from airflow_doctor.sandbox import install
+from tests.integration import test_scenarios as suite
+from tests.integration.conftest import Server, _start
+from tests.integration.matrix import (
+    Cell,
+    MatrixResults,
+    Outcome,
+    cannot_apply,
+    matrix_versions,
+    pins,
+    results_path,
+    scenario_order,
+    write_readme,
+)
+
+VERSIONS = matrix_versions()
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(not VERSIONS, reason="opt-in: AIRFLOW_DOCTOR_MATRIX=1 (or a list of versions)")]
+
+
+@pytest.fixture(scope="session")
+def matrix_results() -> Iterator[MatrixResults]:
+    """The results of earlier runs plus this one's; saved, and written into README.md, when the session ends."""
+    path = results_path()
+    results = MatrixResults.load(path)
+    yield results
+    scenario_order([s.name for s in suite.SCENARIOS], results)
+    results.save(path)
+    write_readme(results)
+
+
+@pytest.fixture(scope="module", params=VERSIONS or ("none",))
+def matrix_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                  matrix_results: MatrixResults) -> Iterator[Server]:
+    version = request.param
+    column = matrix_results.column(version, datetime.date.today().isoformat(), platform.python_version())
+    try:
+        column.pins = list(pins(version))
+        _install_pins(install(version), column.pins)
+        server = _start(version, tmp_path_factory.mktemp(f"matrix-{version}"))
+    except Exception as exc:
+        column.not_started = _first_words(exc)
+        pytest.skip(f"Airflow {version} did not start: {exc}")
+    try:
+        yield server
+    finally:
+        server.sandbox.stop()
+
+
+def _install_pins(venv: Path, requirements: list[str]) -> None:
+    """Requirements the release's constraints file would pin (matrix.PINS), over its cached venv."""
+    for requirement in requirements:
+        subprocess.check_call([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                               requirement.split(":")[0]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _first_words(exc: BaseException) -> str:
+    """The error's own first line (a start-up failure carries a log tail after it)."""
+    return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+
+
+@pytest.mark.parametrize("scenario", suite.SCENARIOS, ids=lambda s: s.name)
+def test_matrix_scenario(scenario: suite.Scenario, matrix_server: Server, matrix_results: MatrixResults,
+                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    column = matrix_results.columns[matrix_server.version]
+    if matrix_server.major not in scenario.majors:
+        column.cells[scenario.name] = Cell(Outcome.OTHER_MAJOR)
+        pytest.skip(f"an Airflow {scenario.majors} scenario")
+    reason = cannot_apply(matrix_server.version, scenario.name)
+    if reason:
+        column.cells[scenario.name] = Cell(Outcome.NOT_APPLICABLE, note=reason)
+        pytest.skip(reason)
+    reports: list[dict[str, Any]] = []
+
+    def recording_run_check(profile: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+        code, data = original(profile, *extra)
+        reports.append(data)
+        return code, data
+
+    original = suite.run_check
+    monkeypatch.setattr(suite, "run_check", recording_run_check)
+    try:
+        suite.check_scenario(scenario, matrix_server, tmp_path)
+    except Skipped:
+        raise
+    except BaseException as exc:
+        column.cells[scenario.name] = failed_cell(scenario, reports, exc)
+        raise
+    column.cells[scenario.name] = Cell(Outcome.PASSED)
+    if reports:
+        column.reported = reports[-1]["facts"].get("airflow", column.reported)
+
+
+def failed_cell(scenario: suite.Scenario, reports: list[dict[str, Any]], exc: BaseException) -> Cell:
+    """The check that failed first in the doctor's report, and a note saying what differed from the scenario."""
+    if not reports:
+        return Cell(Outcome.FAILED, None, f"{scenario.name}: the doctor did not report ({_first_words(exc)})")
+    data = reports[-1]
+    first = suite.first_failure(data)
+    diagnosis = data.get("diagnosis") or {}
+    if first != scenario.failing:
+        said = f"; headline: {diagnosis.get('summary', '')[:200]}" if diagnosis else ""
+        note = f"{scenario.name}: expected `{scenario.failing}` to fail first, `{first}` did{said}"
+    else:
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        note = f"{scenario.name}: `{first}` failed first as expected, but {where.name}: {_first_words(exc)[:240]}"
+    return Cell(Outcome.FAILED, first, note)

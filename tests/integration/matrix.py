@@ -82,8 +82,11 @@ class MatrixResults:
     columns: dict[str, Column] = field(default_factory=dict)
 
     def column(self, version: str, date: str, python: str) -> Column:
-        """A fresh column for a release about to run (its previous run is replaced)."""
-        self.columns[version] = Column(date, python)
+        """The column of a release about to run: the cells of an earlier run stay until a scenario runs again (a
+        rerun of a few scenarios, `-k`, updates only theirs)."""
+        earlier = self.columns.get(version)
+        self.columns[version] = Column(date, python, earlier.reported if earlier else "",
+                                       cells=earlier.cells if earlier else {})
         return self.columns[version]
 
     def to_json(self) -> str:
@@ -169,8 +172,18 @@ def scenario_order(names: Sequence[str], results: MatrixResults) -> None:
         column.cells = dict(sorted(column.cells.items(), key=lambda item: rank.get(item[0], len(rank))))
 
 
-CANNOT_APPLY: dict[tuple[str, str], str] = {}
-"""(release line, scenario): why the scenario's situation cannot be set up on that release, as measured."""
+NO_DISPLAY_NAME = ("DAG display names arrived in 2.9: the scenario's DAG file does not import here (\"TypeError: "
+                   "DAG.__init__() got an unexpected keyword argument 'dag_display_name'\"), and the doctor says that")
+CANNOT_APPLY: dict[tuple[str, str], str] = {
+    ("2.7", "display-name-used-as-dag-id"): NO_DISPLAY_NAME,
+    ("2.8", "display-name-used-as-dag-id"): NO_DISPLAY_NAME,
+    ("2.7", "required-param-missing-from-conf"): (
+        "2.7.3 refuses to import a DAG with a param without a default, even with schedule None (\"ParamValidationError: "
+        "Invalid input for param region: No value passed and Param has no default value\"); the doctor names that "
+        "import error (`dag-exists`) instead of the missing conf key"),
+}
+"""(release line, scenario): why the scenario's situation cannot be set up on that release, as measured. Such a
+scenario still runs: the cell is n/a only while it fails, and a listed scenario that passes fails the test."""
 
 
 def cannot_apply(version: str, scenario: str) -> str:

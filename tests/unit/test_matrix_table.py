@@ -117,11 +117,14 @@ def test_results_survive_the_file_between_runs_of_single_releases(tmp_path: Path
     assert render(MatrixResults.load(path)) == render(two_releases())
 
 
-def test_a_rerun_replaces_the_releases_column() -> None:
+def test_a_rerun_of_some_scenarios_updates_their_cells_and_the_date_and_keeps_the_others() -> None:
     results = two_releases()
-    results.column("2.7.3", "2026-11-24", "3.11.7").cells = {"wrong-password": Cell(Outcome.PASSED)}
+    results.columns["2.7.3"].not_started = "SandboxError: an earlier attempt"
+    results.column("2.7.3", "2026-11-24", "3.11.7").cells["unknown-dag-id"] = Cell(Outcome.PASSED)
     block = render(results)
-    assert "2026-11-22" not in block and table_rows(block)["unknown-dag-id"] == ["not run", "pass"]
+    assert "apache-airflow 2.7.3 on 2026-11-24" in block and "earlier attempt" not in block
+    assert table_rows(block)["unknown-dag-id"] == ["pass", "pass"]
+    assert table_rows(block)["wrong-password"] == ["pass", "pass"]
 
 
 def test_only_the_marked_block_of_the_readme_changes(tmp_path: Path) -> None:
@@ -161,3 +164,9 @@ def test_a_pinned_requirement_is_named_in_the_run_line_with_why() -> None:
 def test_only_2_7_needs_a_pin_over_its_own_requirements() -> None:
     assert [pins(v)[0].split(":")[0] for v in MATRIX_VERSIONS if pins(v)] == ["flask-session==0.5.0"]
     assert pins("2.7.3") and not pins("2.8.4")
+
+
+def test_a_scenario_that_cannot_apply_is_listed_for_its_release_line_only() -> None:
+    assert "dag_display_name" in cannot_apply("2.7.3", "display-name-used-as-dag-id")
+    assert cannot_apply("2.9.3", "display-name-used-as-dag-id") == ""
+    assert cannot_apply("2.7.3", "wrong-password") == ""

@@ -19,7 +19,7 @@ from _pytest.outcomes import Skipped
 
 from airflow_doctor.sandbox import install
 from tests.integration import test_scenarios as suite
-from tests.integration.conftest import Server, _start
+from tests.integration.conftest import Server
 from tests.integration.matrix import (
     Cell,
     MatrixResults,
@@ -31,6 +31,11 @@ from tests.integration.matrix import (
     scenario_order,
     write_readme,
 )
+
+try:  # the scenario servers by key (branch `versions`)
+    from tests.integration.conftest import start_server
+except ImportError:
+    from tests.integration.conftest import _start as start_server
 
 VERSIONS = matrix_versions()
 pytestmark = [pytest.mark.integration,
@@ -56,7 +61,7 @@ def matrix_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     try:
         column.pins = list(pins(version))
         _install_pins(install(version), column.pins)
-        server = _start(version, tmp_path_factory.mktemp(f"matrix-{version}"))
+        server = start_server(version, tmp_path_factory.mktemp(f"matrix-{version}"))
     except Exception as exc:
         column.not_started = _first_words(exc)
         pytest.skip(f"Airflow {version} did not start: {exc}")

@@ -177,6 +177,9 @@ NO_DISPLAY_NAME = ("DAG display names arrived in 2.9: the scenario's DAG file do
 CANNOT_APPLY: dict[tuple[str, str], str] = {
     ("2.7", "display-name-used-as-dag-id"): NO_DISPLAY_NAME,
     ("2.8", "display-name-used-as-dag-id"): NO_DISPLAY_NAME,
+    ("3.0", "dag-forbids-manual-runs"): (
+        "DAG(allowed_run_types=...) arrived in 3.2: the scenario's DAG file does not import here (\"TypeError: "
+        "DAG.__init__() got an unexpected keyword argument 'allowed_run_types'\"), and the doctor says that"),
     ("2.7", "required-param-missing-from-conf"): (
         "2.7.3 refuses to import a DAG with a param without a default, even with schedule None (\"ParamValidationError: "
         "Invalid input for param region: No value passed and Param has no default value\"); the doctor names that "

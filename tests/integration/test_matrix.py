@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import platform
+import re
 import subprocess
 import traceback
 from pathlib import Path
@@ -119,7 +120,8 @@ def test_matrix_scenario(scenario: suite.Scenario, matrix_server: Server, matrix
 def failed_cell(scenario: suite.Scenario, reports: list[dict[str, Any]], exc: BaseException, server: Server) -> Cell:
     """The check that failed first in the doctor's report, and a note saying what differed from the scenario."""
     cell = _failed_cell(scenario, reports, exc)
-    return Cell(cell.outcome, cell.first_failure, cell.note.replace(str(server.sandbox.root), "<sandbox>"))
+    note = re.sub(r"/tmp/pytest-of-\S*?/(dags/[\w.]+)", r"<sandbox>/\1", cell.note.replace(str(server.sandbox.root), "<sandbox>"))
+    return Cell(cell.outcome, cell.first_failure, re.sub(r"/tmp/pytest-of-\S*", "<sandbox>", note))
 
 
 def _failed_cell(scenario: suite.Scenario, reports: list[dict[str, Any]], exc: BaseException) -> Cell:

@@ -206,9 +206,8 @@ def not_an_object_finding(ctx: CheckContext, payload: Any) -> Finding:
     """A body that is a JSON list (or a bare value): every version refuses it before anything else."""
     label = version_label(ctx)
     v2 = ctx.facts.api is ApiFlavour.V2
-    response = asked(ctx, payload)
-    judged = judged_issues(response, payload) if response is not None else None
-    said = next((i.observed for i in judged[0] if i.observed), "") if judged else unjudged_answer(response)
+    judged = server_judgement(ctx, payload)
+    said = next((i.observed for i in judged[0] if i.observed), "") if judged else ""
     expected = ("422 model_attributes_type 'Input should be a valid dictionary or object to extract fields from'" if v2
                 else f"400 \"{json.dumps(payload)[:60]} is not of type 'object'\"")
     issue = Issue("body", f"is a JSON {type(payload).__name__}, not an object", expected, said)
@@ -237,28 +236,15 @@ def server_judgement(ctx: CheckContext, body: Any) -> tuple[list[Issue], bool] |
     Airflow 2 names its first type/format error, or every field error once the types are valid); None when
     the server could not be asked or did not judge (no credentials, no DAG, a version not known to refuse
     unknown fields, an answer that is not a validation error)."""
-    response = asked(ctx, body)
-    return judged_issues(response, body) if response is not None else None
-
-
-def asked(ctx: CheckContext, body: Any) -> ProbeResponse | None:
-    """The server's answer to the body plus PROBE_FIELD (a list as it is), or None when it could not be asked."""
     facts = ctx.facts
     if facts.credentials is None or dag_id(ctx) is None or not refuses_unknown_fields(facts.airflow_version or ""):
         return None
     probe_body = {**body, PROBE_FIELD: True} if isinstance(body, dict) else body
     try:
-        return ctx.probe.post(trigger_path(ctx), json=probe_body, auth=facts.credentials.auth())
+        response = ctx.probe.post(trigger_path(ctx), json=probe_body, auth=facts.credentials.auth())
     except TransportError:
         return None
-
-
-def unjudged_answer(response: ProbeResponse | None) -> str:
-    """A refusal that is not a schema verdict, in the server's words (Airflow 3.0.6 answers a JSON list with 500
-    "Internal Server Error": its audit log reads the body as an object); "" when it was not asked or accepted it."""
-    if response is None or response.status < 400:
-        return ""
-    return f"{response.status} {error_detail(response, 120)!r}"
+    return judged_issues(response, body)
 
 
 def refuses_unknown_fields(version: str) -> bool:
@@ -270,6 +256,8 @@ def judged_issues(response: ProbeResponse, body: Any) -> tuple[list[Issue], bool
     detail = (json_object(response) or {}).get("detail")
     if response.status == 422 and isinstance(detail, list):
         return [issue for item in detail if isinstance(item, dict) and (issue := _pydantic_issue(item))], True
+    if response.status >= 500 and not isinstance(body, dict):  # Airflow 3.1.3 crashes on a list body
+        return [Issue("body", "is not a JSON object", "", f"{response.status} {error_detail(response, 80)}")], True
     if response.status != 400 or not isinstance(detail, str):
         return None
     title = str((json_object(response) or {}).get("title") or "")

@@ -173,7 +173,7 @@ def test_a_json_list_that_crashes_airflow_3_0_is_reported_with_the_servers_500_n
     ctx.facts.airflow_version = "3.0.6"
     finding = payload_schema.Check().run(ctx)
     assert finding.status is Status.FAIL and "the payload is a JSON list" in finding.summary
-    assert "(the server answered: 500 'Internal Server Error')" in finding.explanation
+    assert "(the server answered: 500 Internal Server Error)" in finding.explanation
     assert "expected:" not in finding.explanation and "422" not in finding.explanation
 
 

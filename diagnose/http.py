@@ -299,8 +299,9 @@ class Probe:
                              cookies=requests.utils.dict_from_cookiejar(response.cookies))
 
     def _send(self, prepared: requests.PreparedRequest, settings: dict[str, Any]) -> requests.Response:
-        """Send once; a GET or HEAD whose kept-alive connection the server closed or reset without answering goes once
-        more on a new connection (RFC 9112 9.3.1, as browsers do): Airflow 3.0.6 closes it after an unhandled error."""
+        """Send once; a GET or HEAD whose kept-alive connection the server closed without answering goes once more on
+        a new connection (RFC 9112 9.3.1, as browsers do): Airflow 3.0.6 closes it after an unhandled error. A reset
+        is not retried: it is an answer of its own (a proxy or firewall refusing)."""
         def send() -> requests.Response:
             return self._session.send(prepared, allow_redirects=False, timeout=(self.connect_timeout, self.read_timeout),
                                       **settings)
@@ -310,7 +311,7 @@ class Probe:
         try:
             return send()
         except requests.exceptions.ConnectionError as exc:
-            if not any(isinstance(e, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)) for e in _cause_chain(exc)):
+            if not any(isinstance(e, (http.client.RemoteDisconnected, BrokenPipeError)) for e in _cause_chain(exc)):
                 raise
         return send()
 

@@ -245,8 +245,22 @@ def judge_if_found(ctx: CheckContext, response: ProbeResponse) -> Finding | None
     body = json_object(response)
     if response.status != 200 or body is None:
         return None
-    ctx.facts.dag = dag_info(body, ctx.facts.api)
+    ctx.facts.dag = dag_info(with_row_state(ctx, body), ctx.facts.api)
     return judge(ctx, ctx.facts.dag)
+
+
+ROW_STATE = ("has_import_errors", "is_active", "is_paused")
+
+
+def with_row_state(ctx: CheckContext, body: dict[str, Any]) -> dict[str, Any]:
+    """The details plus the DAG row's state when they do not carry it: Airflow 2.7 answers /details from the parsed
+    DAG (has_import_errors null), while its GET /dags/{dag_id} row says the file now fails to import."""
+    facts = ctx.facts
+    if body.get("has_import_errors") is not None or facts.credentials is None or not body.get("dag_id"):
+        return body
+    response = ctx.probe.get(facts.api_path(f"/dags/{quote(body['dag_id'], safe='')}"), auth=facts.credentials.auth())
+    row = json_object(response) if response.status == 200 else None
+    return {**body, **{k: row[k] for k in ROW_STATE if row and row.get(k) is not None}}
 
 
 def visible_dags(ctx: CheckContext, dag_id: str) -> list[dict[str, Any]]:

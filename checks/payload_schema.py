@@ -110,7 +110,7 @@ def assess(ctx: CheckContext, payload: dict[str, Any]) -> tuple[list[Issue], dic
     v2, version = facts.api is ApiFlavour.V2, facts.airflow_version or ""
     judged = server_judgement(ctx, payload)
     issues = merged(schema_issues(payload, v2, version), judged)
-    corrected = correct(payload, v2, version)
+    corrected = without_refused_null_conf(correct(payload, v2, version), issues)
     params = dag_params(ctx)
     if not any(i.field in ("conf", "body") for i in issues):
         bad_params = param_issues(corrected.get("conf") or {}, params)
@@ -118,6 +118,14 @@ def assess(ctx: CheckContext, payload: dict[str, Any]) -> tuple[list[Issue], dic
         corrected = complete_conf(with_param_defaults(corrected, bad_params, params), params)
     existing = existing_runs(ctx, corrected)
     return issues + existing, without_existing(corrected, existing, v2), judged is not None
+
+
+def without_refused_null_conf(body: dict[str, Any], issues: list[Issue]) -> dict[str, Any]:
+    """A null conf that was refused becomes {}: Airflow 3.1+ takes null, 3.0.x answers 422 dict_type 'Input should be
+    a valid dictionary', so the server's verdict decides."""
+    if "conf" in body and body["conf"] is None and any(i.field == "conf" for i in issues):
+        return {**body, "conf": {}}
+    return body
 
 
 def payload_finding(ctx: CheckContext, payload: dict[str, Any]) -> Finding:

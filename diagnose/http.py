@@ -8,6 +8,7 @@ that say which layer failed.
 
 from __future__ import annotations
 
+import http.client
 import json as jsonlib
 import os
 import socket
@@ -300,9 +301,7 @@ class Probe:
         try:
             prepared = self._session.prepare_request(request)
             settings = self._session.merge_environment_settings(prepared.url, {}, True, self.verify, None)
-            response = self._session.send(
-                prepared, allow_redirects=False, timeout=(self.connect_timeout, self.read_timeout), **settings
-            )
+            response = self._send(prepared, settings)
             try:
                 body = self._read_body(response, started)
             finally:
@@ -355,6 +354,23 @@ class Probe:
         for adapter in self._session.adapters.values():
             if isinstance(adapter, requests.adapters.HTTPAdapter):
                 adapter.close()
+
+    def _send(self, prepared: requests.PreparedRequest, settings: dict[str, Any]) -> requests.Response:
+        """Send once; a GET or HEAD whose kept-alive connection the server closed without answering goes once more on
+        a new connection (RFC 9112 9.3.1, as browsers do): Airflow 3.0.6 closes it after an unhandled error. A reset
+        is not retried: it is an answer of its own (a proxy or firewall refusing)."""
+        def send() -> requests.Response:
+            return self._session.send(prepared, allow_redirects=False, timeout=(self.connect_timeout, self.read_timeout),
+                                      **settings)
+
+        if prepared.method not in ("GET", "HEAD"):
+            return send()
+        try:
+            return send()
+        except requests.exceptions.ConnectionError as exc:
+            if not any(isinstance(e, (http.client.RemoteDisconnected, BrokenPipeError)) for e in _cause_chain(exc)):
+                raise
+        return send()
 
     def _read_body(self, response: requests.Response, started: float) -> bytes:
         deadline = started + self.connect_timeout + self.read_timeout

@@ -405,7 +405,13 @@ class Sandbox:
         spec.chmod(0o600)
         script = (
             "import json, sys\n"
-            "from airflow.providers.fab.auth_manager.cli_commands.utils import get_application_builder\n"
+            "try:  # 2.9+: FAB is a provider\n"
+            "    from airflow.providers.fab.auth_manager.cli_commands.utils import get_application_builder\n"
+            "except ImportError:  # 2.8\n"
+            "    try:\n"
+            "        from airflow.auth.managers.fab.cli_commands.utils import get_application_builder\n"
+            "    except ImportError:  # 2.7\n"
+            "        from airflow.utils.cli_app_builder import get_application_builder\n"
             "with get_application_builder() as appbuilder:\n"
             "    sm = appbuilder.sm\n"
             "    sm.sync_roles()\n"

@@ -155,6 +155,20 @@ def test_broken_file_on_airflow_2_quotes_the_400_the_server_gave_a_harmless_prob
 
 
 @responses.activate(assert_all_requests_are_fired=True)
+def test_broken_file_on_airflow_2_7_is_read_from_the_dag_row_when_the_details_do_not_say() -> None:
+    """2.7.3 answers /details from the parsed DAG (has_import_errors null); its /dags/{dag_id} row says True."""
+    ctx = ctx_for(V2, "doctor_becomes_broken")
+    ctx.facts.airflow_version = "2.7.3"
+    replay(responses, BASE, "airflow-2.7.3", "details_broken")
+    replay(responses, BASE, "airflow-2.7.3", "dag_broken")
+    replay(responses, BASE, V2, "import_errors")
+    replay(responses, BASE, V2, "probe_broken", match=[matchers.json_params_matcher(dag_exists.TRIGGER_PROBE)])
+    finding = dag_exists.Check().run(ctx)
+    assert finding.status is Status.FAIL and "now fails to import" in finding.summary
+    assert ctx.facts.dag is not None and ctx.facts.dag.has_import_errors is True
+
+
+@responses.activate(assert_all_requests_are_fired=True)
 def test_broken_file_on_airflow_3_says_what_that_version_answers_without_claiming_it_was_sent() -> None:
     ctx = ctx_for(V3, "doctor_becomes_broken")
     replay(responses, BASE, V3, "details_broken")

@@ -10,7 +10,7 @@ import responses
 from airflow_doctor.checks import payload_schema
 from airflow_doctor.checks.payload_schema import correct, schema_issues
 from airflow_doctor.model import Status
-from tests.conftest import check_context
+from tests.conftest import check_context, replay
 
 V2_PARAMS = {"batch_size": {"value": 10, "schema": {"type": "integer", "minimum": 1}}}
 
@@ -164,6 +164,34 @@ def test_a_json_list_body_is_a_payload_finding_with_an_object_to_send() -> None:
     assert finding.status is Status.FAIL and "the payload is a JSON list" in finding.summary
     assert finding.fix is not None and json.loads(finding.fix.commands[0]) == {"logical_date": None, "conf": {}}
     assert "expected: Airflow 3.3.2 answers 422 model_attributes_type" in finding.explanation and finding.why_ui_works
+
+
+@responses.activate
+def test_a_json_list_that_crashes_airflow_3_0_is_reported_with_the_servers_500_not_the_expected_422() -> None:
+    replay(responses, "http://h", "airflow-3.0.6", "trigger_json_list")
+    ctx = with_server([{"batch_size": 5}])
+    ctx.facts.airflow_version = "3.0.6"
+    finding = payload_schema.Check().run(ctx)
+    assert finding.status is Status.FAIL and "the payload is a JSON list" in finding.summary
+    assert "(the server answered: 500 Internal Server Error)" in finding.explanation
+    assert "expected:" not in finding.explanation and "422" not in finding.explanation
+
+
+@responses.activate
+def test_a_null_conf_airflow_3_0_refuses_is_corrected_to_an_object_in_the_fix() -> None:
+    replay(responses, "http://h", "airflow-3.0.6", "trigger_null_conf_probe")
+    responses.get("http://h/api/v2/dags/doctor_demo/dagRuns", json=NO_RUNS)
+    ctx = with_server({"logical_date": None, "conf": None})
+    ctx.facts.airflow_version = "3.0.6"
+    finding = payload_schema.Check().run(ctx)
+    assert finding.status is Status.FAIL and "conf: Input should be a valid dictionary" in finding.summary
+    assert "(the server answered: 422 dict_type 'Input should be a valid dictionary')" in finding.explanation
+    assert json.loads(finding.fix.commands[0]) == {"logical_date": None, "conf": {}} == ctx.facts.trigger_body
+
+
+def test_a_null_conf_is_kept_where_the_server_takes_it() -> None:
+    assert payload_schema.without_refused_null_conf({"logical_date": None, "conf": None}, []) == {
+        "logical_date": None, "conf": None}
 
 
 def test_a_required_param_without_a_default_gets_a_marked_placeholder_and_a_note() -> None:

@@ -131,3 +131,27 @@ def test_a_connection_the_request_asked_to_close_is_never_reused() -> None:
         first = probe.get("/api/v1/version", headers={"Connection": "close"})
         second = probe.get("/api/v1/version")
     assert (first.status, second.status) == (200, 200)
+
+
+def closes_the_second_request_unanswered(handler) -> Reply | None:
+    """Answers on a kept-alive connection, then closes it without answering the next request on it, as Airflow
+    3.0.6's api-server does after an unhandled error."""
+    if handler.path == "/second" and not getattr(handler.server, "closed_once", False):
+        handler.server.closed_once = handler.close_connection = True
+        return None
+    return Reply(200, {"Content-Type": "application/json"}, b"{}")
+
+
+@pytest.mark.parametrize("method, status, requests_seen", [("GET", 200, 3), ("POST", None, 2)])
+def test_a_get_on_a_connection_the_server_closed_unanswered_is_sent_again_and_a_post_never(
+        method: str, status: int | None, requests_seen: int) -> None:
+    with LocalServer(closes_the_second_request_unanswered) as server:
+        probe = Probe(server.url)
+        assert probe.get("/first").status == 200
+        if status is None:
+            with pytest.raises(TransportError) as failure:
+                probe.request(method, "/second")
+            assert failure.value.layer is Layer.CONNECTION_CLOSED
+        else:
+            assert probe.request(method, "/second").status == status
+        assert len(server.requests) == requests_seen

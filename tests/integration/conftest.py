@@ -63,6 +63,11 @@ AGEING_TIMEOUT = 600.0
 """A deadline, not a wait: re-parsing two changed DAG files takes seconds, but minutes on a loaded 2-core machine."""
 
 
+ADMIN_TOKEN_REUSE_S = 300.0
+"""Airflow 3 tokens live 24 h by default; the test tier asks for a new one every few minutes."""
+_ADMIN_TOKENS: dict[str, tuple[str, float]] = {}
+
+
 @dataclass
 class Server:
     """A started scenario server and what tests need to know about it."""
@@ -102,13 +107,20 @@ class Server:
 
     def admin_headers(self) -> dict[str, str]:
         if self.major >= 3:
-            token = requests.post(f"{self.url}/auth/token", json={"username": ADMIN_USER, "password": self.password(ADMIN_USER)},
-                                  timeout=10).json()["access_token"]
-            return {"Authorization": f"Bearer {token}"}
+            return {"Authorization": f"Bearer {self._admin_token()}"}
         import base64
 
         raw = f"{ADMIN_USER}:{self.password(ADMIN_USER)}".encode()
         return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+    def _admin_token(self) -> str:
+        """One token per few minutes, not one per call: a scenario makes dozens of these calls."""
+        issued = _ADMIN_TOKENS.get(self.url)
+        if issued is None or time.monotonic() - issued[1] > ADMIN_TOKEN_REUSE_S:
+            token = requests.post(f"{self.url}/auth/token", json={"username": ADMIN_USER, "password": self.password(ADMIN_USER)},
+                                  timeout=10).json()["access_token"]
+            issued = _ADMIN_TOKENS[self.url] = (token, time.monotonic())
+        return issued[0]
 
     def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         prefix = "/api/v2" if self.major >= 3 else "/api/v1"
@@ -126,6 +138,15 @@ class Server:
         """Until the API, the scheduler and the parser answer healthy: schedulers of every release here exit on a
         StaleDataError when a test deletes a run under them, and the restarted one is unhealthy until it heartbeats."""
         self.sandbox.wait_ready(AGEING_TIMEOUT, dag_id=None)
+
+    def all_runs(self) -> list[tuple[str, str]]:
+        """(dag id, run id) of every run on the server, in a few reads rather than one per DAG."""
+        runs: list[tuple[str, str]] = []
+        while True:
+            body = self.api("GET", "/dags/~/dagRuns", params={"limit": 100, "offset": len(runs)}).json()
+            runs += [(r["dag_id"], r["dag_run_id"]) for r in body["dag_runs"]]
+            if not body["dag_runs"] or len(runs) >= body["total_entries"]:
+                return sorted(runs)
 
     def run_ids(self, dag_id: str) -> list[str]:
         body = self.api("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100}).json()

@@ -28,6 +28,7 @@ NEWEST_AIRFLOW_2 = "2.11.2"
 NEWEST_BY_MAJOR = {"2": NEWEST_AIRFLOW_2, "3": DEFAULT_AIRFLOW}
 KNOWN_GOOD = (NEWEST_AIRFLOW_2, DEFAULT_AIRFLOW)
 ADMIN_USER = "admin"
+PBKDF2_ROUNDS = 1000
 READY_TIMEOUT = 300.0
 """Seconds one start-up attempt may take until the API, the scheduler and the sample DAG answer (a loaded 2-core
 machine starting four Airflows at once needs minutes)."""
@@ -399,7 +400,9 @@ class Sandbox:
             self.create_users([(ADMIN_USER, self.admin_password, "Admin"), *self.users])
 
     def create_users(self, users: list[tuple[str, str, str]]) -> None:
-        """Airflow 2 (FAB) users, all in one process (what `airflow users create` does, once per user)."""
+        """FAB users, all in one process (what `airflow users create` does, once per user). Their passwords are hashed
+        with PBKDF2_ROUNDS, not FAB's 260,000: FAB verifies the hash on every Basic-auth request (0.3-1 s of CPU each),
+        and a sandbox's throwaway passwords on 127.0.0.1 need no such cost."""
         spec = self.root / "users.json"
         spec.write_text(json.dumps(users))
         spec.chmod(0o600)
@@ -415,9 +418,13 @@ class Sandbox:
             "with get_application_builder() as appbuilder:\n"
             "    sm = appbuilder.sm\n"
             "    sm.sync_roles()\n"
+            "    from werkzeug.security import generate_password_hash\n"
             "    for name, password, role in json.load(open(sys.argv[1])):\n"
-            "        if not sm.find_user(name):\n"
-            "            assert sm.add_user(name, name, 'doctor', name + '@example.invalid', sm.find_role(role), password)\n"
+            "        user = sm.find_user(name) or sm.add_user(name, name, 'doctor', name + '@example.invalid',\n"
+            "                                                 sm.find_role(role), password)\n"
+            "        assert user\n"
+            f"        user.password = generate_password_hash(password, method='pbkdf2:sha256:{PBKDF2_ROUNDS}')\n"
+            "        sm.update_user(user)\n"
         )
         python = self.airflow().with_name("python")
         log = self.log_path("users")

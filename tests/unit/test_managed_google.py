@@ -219,3 +219,74 @@ def test_a_token_endpoint_that_never_answers_is_bounded_by_the_profiles_timeout(
         finally:
             released.set()
     assert caught.value.problem is AdcProblem.UNREACHABLE and "timed out" in caught.value.message.lower()
+
+
+def _json_reply(status: int, body: object) -> Reply:
+    return Reply(status, {"Content-Type": "application/json"}, json.dumps(body).encode())
+
+
+def _federation_file(folder: Path, token_url: str, subject: str) -> Path:
+    """An external_account file, as 'gcloud iam workload-identity-pools create-cred-config' writes it."""
+    (folder / "subject-token").write_text(subject + "\n")
+    path = folder / "federation.json"
+    path.write_text(json.dumps({
+        "type": "external_account", "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+        "audience": "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/q",
+        "token_url": token_url, "credential_source": {"file": str(folder / "subject-token")}}))
+    return path
+
+
+@pytest.mark.parametrize("status", [400, 401])
+def test_a_refused_federation_exchange_is_a_refusal_that_never_shows_the_subject_token(
+        no_adc: Path, monkeypatch: pytest.MonkeyPatch, status: int) -> None:
+    from airflow_doctor.checks._composer import adc_failure
+    from airflow_doctor.composer import AdcError, AdcProblem, access_token
+    from airflow_doctor.secrets import SecretRegistry
+
+    subject = "opaqueSUBJECTTOKENCANARY0123456789abcdef"
+    registry = SecretRegistry()
+    refusal = {"error": "invalid_grant", "error_description": f"The subject token {subject} is expired"}
+    with LocalServer(lambda handler: _json_reply(status, refusal)) as sts:
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(_federation_file(no_adc, f"{sts.url}/v1/token", subject)))
+        with pytest.raises(AdcError) as caught:
+            access_token(registry)
+    assert caught.value.problem is AdcProblem.REFUSED and "invalid_grant" in caught.value.message
+    finding = adc_failure(caught.value)
+    shown = json.dumps([finding.summary, finding.explanation, str(caught.value)])
+    assert subject not in shown and registry.leaks(f"x {subject} y")
+    assert finding.code == "composer-federation-refused"
+
+
+@pytest.mark.parametrize("reply", [
+    Reply(200, {"Content-Type": "text/html"}, b"<html>captive portal</html>"),
+    _json_reply(200, {"access_token": "ya29.NOTSHOWN0123456789", "expires_in": "soon", "token_type": "Bearer"}),
+    Reply(500, {"Content-Type": "text/html"}, b"<html>proxy error</html>"),
+    _json_reply(503, {"error": "internal_failure", "error_description": "backend unavailable"}),
+], ids=["html-200", "expiry-not-a-number", "html-500", "oauth-error-503"])
+def test_a_token_endpoint_answer_that_is_not_oauth_is_named_not_blamed_on_the_key(
+        no_adc: Path, monkeypatch: pytest.MonkeyPatch, reply: Reply) -> None:
+    from airflow_doctor.checks._composer import adc_failure
+    from airflow_doctor.composer import AdcError, AdcProblem, access_token
+    from airflow_doctor.secrets import SecretRegistry
+    from tests.standins.google import GoogleOAuth, GooglePrincipal
+
+    robot = GooglePrincipal("etl@p.iam.gserviceaccount.com", "1133", service_account=True)
+    with GoogleOAuth([robot]) as oauth:
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(oauth.service_account_file(no_adc, robot)))
+        oauth.route = lambda handler: reply
+        with pytest.raises(AdcError) as caught:
+            access_token(SecretRegistry(), deadline=5.0)
+    assert caught.value.problem is AdcProblem.NOT_OAUTH
+    assert f"answered {reply.status}" in caught.value.message and "ya29" not in caught.value.message
+    finding = adc_failure(caught.value)
+    assert finding.code == "composer-token-endpoint-answer" and "keys create" not in json.dumps(finding.fix.commands)
+
+
+def test_credentials_variable_naming_a_folder_is_unusable_not_a_crash(no_adc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_doctor.composer import AdcError, AdcProblem, access_token
+    from airflow_doctor.secrets import SecretRegistry
+
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(no_adc))
+    with pytest.raises(AdcError) as caught:
+        access_token(SecretRegistry())
+    assert caught.value.problem is AdcProblem.UNUSABLE and str(no_adc) in caught.value.message

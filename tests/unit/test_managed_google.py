@@ -290,3 +290,111 @@ def test_credentials_variable_naming_a_folder_is_unusable_not_a_crash(no_adc: Pa
     with pytest.raises(AdcError) as caught:
         access_token(SecretRegistry())
     assert caught.value.problem is AdcProblem.UNUSABLE and str(no_adc) in caught.value.message
+
+
+# --- a front that demands the credentials even on the version endpoint --------------------------------------------
+
+def _front(accepts) -> LocalServer:  # type: ignore[no-untyped-def]
+    """A front before a real Airflow 2.10.5 (recorded answers) that lets through only what `accepts` admits."""
+    from tests.conftest import recorded
+
+    seen: list[str | None] = []
+
+    def route(handler):  # type: ignore[no-untyped-def]
+        authorization = handler.headers.get("Authorization")
+        seen.append(authorization)
+        if not accepts(authorization):
+            return Reply(403 if authorization is None or authorization.startswith("Bearer ya29") else 401,
+                         {"Content-Type": "text/html"}, b"<html><title>403 Forbidden</title>not allowed</html>")
+        name = {"/api/v1/version": "v1_version", "/api/v1/health": "health"}.get(handler.path.split("?")[0], "v2_version")
+        answer = recorded("airflow-2.10.5", name)
+        return Reply(answer["status"], answer["headers"], answer["body"].encode())
+
+    server = LocalServer(route)
+    server.seen = seen  # type: ignore[attr-defined]
+    return server
+
+
+def _reachability(url: str, auth):  # type: ignore[no-untyped-def]
+    from airflow_doctor.checks import reachability
+    from airflow_doctor.checks.base import CheckContext, Facts
+    from airflow_doctor.http import Probe
+    from airflow_doctor.profiles import Profile
+    from airflow_doctor.runner import run_checks
+
+    probe = Probe(url, connect_timeout=2, read_timeout=5)
+    (result,) = run_checks([reachability.Check()], CheckContext(Profile("t", url, auth, connect_timeout=2,
+                                                                        read_timeout=5), Facts(base_url=url), probe), probe)
+    return result
+
+
+@pytest.mark.parametrize("scheme, sent", [("none", "key-0123456789abcdef"), ("bearer", "Bearer key-0123456789abcdef")])
+def test_the_version_retry_sends_the_token_as_the_profile_says(scheme: str, sent: str) -> None:
+    from airflow_doctor.model import Status
+    from airflow_doctor.profiles import Auth, AuthType
+
+    with _front(lambda authorization: authorization == sent) as front:
+        result = _reachability(front.url, Auth(AuthType.TOKEN, token=Secret("key-0123456789abcdef"), scheme=scheme))
+    assert result.status is not Status.FAIL and "Airflow 2.10.5" in result.summary, result.summary
+    assert sent in front.seen and "only to the profile's credentials" in " ".join(result.details)
+
+
+@pytest.mark.parametrize("scheme, advice", [("none", "remove 'scheme: none'"), ("bearer", "set 'scheme: none'")])
+def test_a_front_refusing_the_token_in_both_tries_advises_the_other_scheme_not_the_type_in_use(
+        scheme: str, advice: str) -> None:
+    from airflow_doctor.model import Status
+    from airflow_doctor.profiles import Auth, AuthType
+
+    with _front(lambda authorization: False) as front:
+        result = _reachability(front.url, Auth(AuthType.TOKEN, token=Secret("key-0123456789abcdef"), scheme=scheme))
+    finding = result
+    assert result.status is Status.FAIL and finding.fix is not None and advice in finding.fix.text
+    assert "auth type token" not in finding.fix.text and any(s is not None for s in front.seen)
+    assert "key-0123456789abcdef" not in json.dumps([finding.summary, finding.explanation, finding.fix.text])
+
+
+def test_a_composer_front_wanting_the_google_token_everywhere_gets_it(no_adc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_doctor.model import Status
+    from airflow_doctor.profiles import Auth, AuthType
+    from tests.standins.google import GoogleOAuth, GooglePrincipal
+
+    robot = GooglePrincipal("etl@p.iam.gserviceaccount.com", "1133", service_account=True)
+    with GoogleOAuth([robot]) as google:
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(google.service_account_file(no_adc, robot)))
+        with _front(lambda authorization: (authorization or "").removeprefix("Bearer ") in google.issued) as front:
+            result = _reachability(front.url, Auth(AuthType.GOOGLE))
+    assert result.status is not Status.FAIL and "Airflow 2.10.5" in result.summary, result.summary
+
+
+def test_the_allow_list_is_blamed_only_when_the_google_token_was_refused_too(
+        no_adc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_doctor.profiles import Auth, AuthType
+    from tests.standins.google import GoogleOAuth, GooglePrincipal
+
+    robot = GooglePrincipal("etl@p.iam.gserviceaccount.com", "1133", service_account=True)
+    with GoogleOAuth([robot]) as google:
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(google.service_account_file(no_adc, robot)))
+        with _front(lambda authorization: False) as front:
+            result = _reachability(front.url, Auth(AuthType.GOOGLE))
+    finding = result
+    assert finding.code == "composer-ip-blocked" and "carried the Google access token" in finding.explanation
+    assert "No credentials were needed" not in finding.explanation
+    assert any((s or "").startswith("Bearer ya29") for s in front.seen)
+
+
+def test_a_composer_front_refusal_without_adc_reports_the_missing_adc(no_adc: Path) -> None:
+    from airflow_doctor.profiles import Auth, AuthType
+
+    with _front(lambda authorization: False) as front:
+        result = _reachability(front.url, Auth(AuthType.GOOGLE))
+    assert result.code == "composer-no-adc"
+
+
+@pytest.mark.parametrize("auth_type, advice", [("aws", "MWAA's own paths"), ("none", "auth type token for a token")])
+def test_a_version_refusal_advises_by_the_profiles_auth_type(auth_type: str, advice: str) -> None:
+    from airflow_doctor.profiles import Auth, AuthType
+
+    with _front(lambda authorization: False) as front:
+        result = _reachability(front.url, Auth(AuthType(auth_type)))
+    assert result.fix is not None and advice in result.fix.text
+    assert set(front.seen) == {None}

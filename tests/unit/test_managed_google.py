@@ -398,3 +398,16 @@ def test_a_version_refusal_advises_by_the_profiles_auth_type(auth_type: str, adv
         result = _reachability(front.url, Auth(AuthType(auth_type)))
     assert result.fix is not None and advice in result.fix.text
     assert set(front.seen) == {None}
+
+
+@pytest.mark.parametrize("profile, expected", [
+    ("auth: {type: google}\ndag_id: x\n", "has no 'url', which auth type google needs"),
+    ("auth: {type: token, token: abc-0123456789}\n", "has no 'url'; add the address you open in the browser"),
+    ("url: https://x\nauth: {type: token, token: abcdefghijk, scheme: 5}\n",
+     "use bearer (the token after the word Bearer in Authorization) or none (the bare key alone"),
+])
+def test_profile_mistakes_read_as_one_clear_sentence_after_redaction(tmp_path: Path, profile: str, expected: str) -> None:
+    path = write_profile(tmp_path, profile, "p.yml")
+    result = CliRunner().invoke(app, ["check", "--profile", str(path)])
+    assert result.exit_code == 2 and expected in " ".join(result.output.split()), result.output
+    assert "unknown key" not in result.output and "***" not in result.output

@@ -81,6 +81,10 @@ def adc_failure(failure) -> Finding:  # type: ignore[no-untyped-def]
                     f"and run '{ADC_LOGIN}'.", (f"unset {CREDENTIALS_VARIABLE}", ADC_LOGIN), ADC_DOCS),
             why_ui_works=WHY_UI_WORKS_SIGNED_IN, code="composer-adc-unusable")
     who = principal.describe() if principal else "the ADC principal"
+    if failure.problem is AdcProblem.NOT_OAUTH:
+        return token_endpoint_not_oauth(who, failure.message)
+    if failure.problem is AdcProblem.REFUSED and principal is not None and principal.is_federated:
+        return federation_refused(who, failure.message)
     if failure.problem is AdcProblem.REFUSED:
         user = principal is not None and principal.is_user
         return Finding(
@@ -100,6 +104,40 @@ def adc_failure(failure) -> Finding:  # type: ignore[no-untyped-def]
                     "name (oauth2.googleapis.com), which this machine cannot reach (a proxy, firewall or DNS).",
         fix=Fix("Allow this machine to reach the token endpoint (HTTPS_PROXY if it needs a proxy).", ()),
         why_ui_works="The browser already holds its Google session; it does not need a new token from this machine.")
+
+
+def token_endpoint_not_oauth(who: str, answered: str) -> Finding:
+    """The token endpoint answered, but not as OAuth: nothing was said about the credentials themselves."""
+    from airflow_doctor.composer import CREDENTIALS_VARIABLE
+
+    return Finding(
+        Status.FAIL, f"no access token for {who}: {answered}",
+        explanation="An OAuth token endpoint answers a token request with a JSON access token, or refuses it with "
+                    "a JSON 'error'. This answer is neither, so it says nothing about the credentials: the endpoint "
+                    "failed (a 5xx), or something else answered in its place (a proxy, a captive portal, a wrong "
+                    "token_uri / token_url in the credentials file).",
+        fix=Fix(f"Check what answers at the token endpoint the credentials name (token_uri or token_url in the file "
+                f"{CREDENTIALS_VARIABLE} points to) and any HTTPS_PROXY on this machine; retry if Google reported an "
+                "outage.", (), ADC_DOCS),
+        why_ui_works="The browser already holds its Google session; it does not need a new token from this machine.",
+        code="composer-token-endpoint-answer")
+
+
+def federation_refused(who: str, answered: str) -> Finding:
+    """Workload identity federation: the token exchange refused the subject token the credentials file points to."""
+    return Finding(
+        Status.FAIL, f"Google's token exchange refused the workload identity federation credentials of {who}: "
+                     f"{answered}",
+        explanation="An external_account credentials file does not hold a key: google-auth reads a subject token "
+                    "(from the file, URL or program its credential_source names) and exchanges it at the token "
+                    "exchange (STS) for an access token. The exchange refused it: the subject token has expired or "
+                    "was not refreshed, or the workload identity pool provider does not accept it (issuer, audience "
+                    "or attribute condition).",
+        fix=Fix("Refresh the subject token where credential_source points, and compare its issuer and audience with "
+                "the provider's configuration:",
+                ("gcloud iam workload-identity-pools providers describe PROVIDER --workload-identity-pool=POOL "
+                 "--location=global",), ADC_DOCS),
+        why_ui_works=WHY_UI_WORKS_SIGNED_IN, code="composer-federation-refused")
 
 
 def principal_without_role(who: str, airflow_user: str | None, notes: tuple[str, ...] = (), dag_id: str | None = None

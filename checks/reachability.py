@@ -17,13 +17,14 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from airflow_doctor.checks import _mwaa
+from airflow_doctor.checks._credentials import Credentials, Scheme
 from airflow_doctor.checks._front import is_login_redirect, mount_hints, origin_of, retired_api_words
 from airflow_doctor.checks._gateway import V2NotRouted, login_wall_words, not_airflow, retired_api
 from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Facts, Platform, Uses, error_detail, html_title,
                                         json_object)
 from airflow_doctor import failures
 from airflow_doctor.failures import what_happened
-from airflow_doctor.http import Layer, ProbeResponse, TransportError, basic_auth, BearerAuth
+from airflow_doctor.http import Layer, ProbeResponse, TransportError
 from airflow_doctor.model import Finding, Fix, Status
 from airflow_doctor.profiles import AuthType
 
@@ -71,6 +72,8 @@ class Check:
             return _mwaa.unreachable(ctx, failure) or transport_finding(failure, facts)
         except V2NotRouted as airflow3:
             return airflow3.as_finding()
+        except CredentialsUnavailable as unavailable:
+            return unavailable.finding
         if flavour is None:
             return _mwaa.service_refusal(ctx, version_response) or unexpected_answer(ctx, version_response)
 
@@ -78,7 +81,9 @@ class Check:
         facts.api = flavour
         facts.airflow_version = str(body.get("version"))
         facts.server = version_response.headers.get("Server")
-        notes = [f"version endpoint: {VERSION_PATHS[flavour]} answered {facts.airflow_version}",
+        notes = [f"version endpoint: {VERSION_PATHS[flavour]} answered {facts.airflow_version}"
+                 + (" only to the profile's credentials (a front demands them on every path)"
+                    if sent_credentials(version_response) else ""),
                  *(_mwaa.environment_notes(ctx) or [f"auth model: {auth_model(flavour)}"])]
         if facts.platform is not Platform.SELF_HOSTED and facts.mwaa is None:
             notes.append(f"platform: {facts.platform.value} ({PLATFORM_NOTES[facts.platform]})")
@@ -116,16 +121,17 @@ class Check:
             if response.is_redirect or (response.status == 200 and response.is_html and not _is_airflow3_ui(response)):
                 return None, response
         assert first is not None
-        if first.status in (401, 403) and ctx.profile.auth.type in (AuthType.BASIC, AuthType.TOKEN):
-            auth = (basic_auth(ctx.profile.auth.username or "", ctx.profile.auth.password.reveal())
-                    if ctx.profile.auth.type is AuthType.BASIC and ctx.profile.auth.password
-                    else BearerAuth(ctx.profile.auth.token.reveal()) if ctx.profile.auth.token else None)
-            if auth is not None:
-                for flavour in (ApiFlavour.V2, ApiFlavour.V1):
-                    response = probe.get(VERSION_PATHS[flavour], auth=auth)
-                    if _is_version(response, flavour):
-                        ctx.facts.server = response.headers.get("Server")
-                        return flavour, response
+        credentials = retry_credentials(ctx) if first.status in (401, 403) else None
+        if credentials is not None:
+            refused: ProbeResponse | None = None
+            for flavour in (ApiFlavour.V2, ApiFlavour.V1):
+                response = probe.get(VERSION_PATHS[flavour], auth=credentials.auth())
+                if _is_version(response, flavour):
+                    ctx.facts.server = response.headers.get("Server")
+                    return flavour, response
+                if refused is None and response.status in (401, 403):
+                    refused = response
+            return None, refused or first
         return None, first
 
     def _health(self, ctx: CheckContext, notes: list[str]) -> Finding | None:
@@ -154,6 +160,63 @@ class Check:
         words = {"healthy": "healthy", "unhealthy": "UNHEALTHY", None: "not running"}
         return ", ".join(f"{c.replace('_', '-')} {words.get(facts.health.get(c), str(facts.health.get(c)))}"
                          for c in COMPONENTS if c in facts.health)
+
+
+# --- a front that demands credentials even for the version endpoint ---------------------------------
+
+class CredentialsUnavailable(Exception):
+    """The retry with credentials needs a token the doctor could not obtain: that failure is the finding."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.summary)
+        self.finding = finding
+
+
+def retry_credentials(ctx: CheckContext) -> Credentials | None:
+    """The profile's credentials as its script sends them (the token scheme respected; for google a fresh ADC access
+    token). None for aws (the MWAA code signs its own requests) and for profiles without credentials."""
+    auth = ctx.profile.auth
+    if auth.type is AuthType.BASIC and auth.password is not None:
+        return Credentials(Scheme.BASIC, auth.username or "", auth.password, auth.encoding)
+    if auth.type is AuthType.TOKEN and auth.token is not None:
+        return Credentials(Scheme.KEY if auth.scheme == "none" else Scheme.BEARER, secret=auth.token)
+    if auth.type is AuthType.GOOGLE:
+        from airflow_doctor.checks._composer import adc_failure
+        from airflow_doctor.composer import AdcError, access_token
+
+        try:
+            obtained = access_token(ctx.probe.registry, deadline=ctx.profile.connect_timeout + ctx.profile.read_timeout)
+        except AdcError as failure:
+            raise CredentialsUnavailable(adc_failure(failure)) from None
+        return Credentials(Scheme.GOOGLE, obtained.principal.airflow_user or "", obtained.token)
+    return None
+
+
+def sent_credentials(response: ProbeResponse) -> bool:
+    """Whether the request behind this answer carried credentials (as recorded, redacted, in its exchange)."""
+    return any(name.lower() in ("authorization", "cookie") for name, _ in response.exchange.request_headers)
+
+
+def front_credentials_fix(ctx: CheckContext, sent: bool) -> Fix:
+    """What to change when a front refuses the version endpoint: depends on what the profile already sent."""
+    auth = ctx.profile.auth
+    if auth.type is AuthType.AWS:
+        return Fix("With auth type aws the doctor reaches Airflow through MWAA's own paths (InvokeRestApi or the web "
+                   "login); this front asked for credentials before them: check that the url is the environment's "
+                   "web server, or remove url and let the doctor read it from the environment.", ())
+    if not sent:
+        return Fix("Give the profile the credentials the front end expects: auth type token for a token sent in "
+                   "Authorization, basic for a user name and password.", ())
+    if auth.type is AuthType.TOKEN and auth.scheme == "none":
+        return Fix("The front refused the key sent alone in Authorization (auth scheme none) too. If it expects the "
+                   "word Bearer before the token (Astro, most gateways), remove 'scheme: none'; otherwise the key is "
+                   "not one this front accepts.", ("auth:\n  type: token\n  token: ${TOKEN}",))
+    if auth.type is AuthType.TOKEN:
+        return Fix("The front refused the token sent after the word Bearer too. If it expects the key alone in "
+                   "Authorization (Astro Private Cloud / Software), set 'scheme: none'; otherwise the token is not "
+                   "one this front accepts.", ("auth:\n  type: token\n  token: ${TOKEN}\n  scheme: none",))
+    return Fix("The front refused the profile's credentials too: give the profile the credentials this front "
+               "accepts (ask who runs it which kind: a token, or its own user and password).", ())
 
 
 # --- what the answers mean -------------------------------------------------------------------------
@@ -404,7 +467,10 @@ def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
         from airflow_doctor.checks._front import is_airflow_refusal
 
         if not is_airflow_refusal(response):
-            return blocked_before_airflow(response)
+            return blocked_before_airflow(response, "The request carried the Google access token of Application "
+                                                    "Default Credentials and was refused all the same."
+                                          if sent_credentials(response) else
+                                          "The request carried no credentials: the profile has none to send.")
 
     if (front := not_airflow(ctx, response) or retired_api(response)) is not None:
         return front
@@ -417,7 +483,7 @@ def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
                         "(a proxy, API gateway or managed platform) demands authentication for every request. "
                         + (PLATFORM_NOTES[facts.platform] + "." if facts.platform is not Platform.SELF_HOSTED else
                            "The browser passes because it holds that front end's login cookie."),
-            fix=Fix("Give the profile the credentials the front end expects (auth type token for bearer tokens).", ()),
+            fix=front_credentials_fix(ctx, sent_credentials(response)),
             why_ui_works="The browser holds the front end's login cookie (or the platform's session), so it passes.")
 
     if response.status >= 500:

@@ -44,6 +44,8 @@ class AdcProblem(str, Enum):
     """The token endpoint refused to issue an access token (revoked or expired login, deleted key)."""
     UNREACHABLE = "unreachable"
     """The token endpoint could not be reached."""
+    NOT_OAUTH = "not-oauth"
+    """The token endpoint answered, but neither with a token nor with an OAuth refusal (a 5xx, an HTML page)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,10 @@ class Principal:
     @property
     def is_user(self) -> bool:
         return self.kind.startswith("user")
+
+    @property
+    def is_federated(self) -> bool:
+        return "external" in self.kind or "federation" in self.kind or "identity pool" in self.kind
 
     @property
     def airflow_user(self) -> str | None:
@@ -98,27 +104,38 @@ def access_token(registry: SecretRegistry = REGISTRY, environ: Mapping[str, str]
     import google.auth.transport.requests
     import requests
 
-    try:
-        credentials, _project = google.auth.default(scopes=[SCOPE])
-    except google.auth.exceptions.DefaultCredentialsError as exc:
-        problem = AdcProblem.UNUSABLE if environ.get(CREDENTIALS_VARIABLE) else AdcProblem.NOT_FOUND
-        raise AdcError(problem, _clean(str(exc), registry)) from None
-    _register_credentials(credentials, registry)
-    principal = principal_of(credentials, environ)
-    _register_file_secrets(principal.source, registry)
+    variable = environ.get(CREDENTIALS_VARIABLE, "")
+    _register_file_secrets(variable, registry)
     transport = google.auth.transport.requests.Request(requests.Session())
+    answers: list[TokenAnswer] = []
 
     def bounded(url: str, method: str = "GET", body: Any = None, headers: Any = None, timeout: float | None = None,
                 **kwargs: Any) -> Any:
-        """google-auth's transport with the profile's timeout (its own default is 120 s)."""
-        return transport(url, method=method, body=body, headers=headers, timeout=timeout or deadline, **kwargs)
+        """google-auth's transport with the profile's timeout (its own default is 120 s); keeps each answer, so a
+        failure is judged by what the endpoint said rather than by which exception google-auth chose."""
+        response = transport(url, method=method, body=body, headers=headers, timeout=timeout or deadline, **kwargs)
+        answers.append(TokenAnswer(url, response.status, response.headers.get("Content-Type", ""), response.data))
+        return response
+
+    try:
+        credentials, _project = google.auth.default(scopes=[SCOPE], request=bounded)
+    except google.auth.exceptions.TransportError as exc:
+        raise AdcError(AdcProblem.UNREACHABLE, _clean(str(exc), registry), _file_principal(variable)) from None
+    except (google.auth.exceptions.GoogleAuthError, OSError, TypeError, ValueError, KeyError) as exc:
+        if answers:  # external_account credentials are exchanged while loading (for their project id)
+            raise _refresh_failure(exc, answers[-1], _file_principal(variable), registry) from None
+        not_found = isinstance(exc, google.auth.exceptions.DefaultCredentialsError) and not variable
+        raise AdcError(AdcProblem.NOT_FOUND if not_found else AdcProblem.UNUSABLE, _clean(str(exc), registry)) from None
+    _register_credentials(credentials, registry)
+    principal = principal_of(credentials, environ)
+    _register_file_secrets(principal.source, registry)
 
     try:
         credentials.refresh(bounded)
-    except google.auth.exceptions.RefreshError as exc:
-        raise AdcError(AdcProblem.REFUSED, _refusal(exc, registry), principal) from None
     except google.auth.exceptions.TransportError as exc:
         raise AdcError(AdcProblem.UNREACHABLE, _clean(str(exc), registry), principal) from None
+    except (google.auth.exceptions.GoogleAuthError, TypeError, ValueError, KeyError) as exc:
+        raise _refresh_failure(exc, answers[-1] if answers else None, principal, registry) from None
     token = credentials.token
     registry.add(token)
     if getattr(credentials, "id_token", None):
@@ -140,6 +157,8 @@ def _register_file_secrets(source: str, registry: SecretRegistry) -> None:
     """A credentials file's secret fields (a key, its id, a refresh token) are secrets wherever they show up."""
     import json
 
+    if not source:
+        return
     try:
         data = json.loads(open(source, encoding="utf-8").read())
     except (OSError, ValueError):
@@ -147,6 +166,28 @@ def _register_file_secrets(source: str, registry: SecretRegistry) -> None:
     for name in FILE_SECRETS:
         if isinstance(data, dict) and isinstance(data.get(name), str) and data[name]:
             registry.add(data[name])
+    source = data.get("credential_source") if isinstance(data, dict) else None
+    if isinstance(source, dict) and isinstance(source.get("file"), str):
+        _register_subject_token(source, registry)
+
+
+def _register_subject_token(source: Mapping[str, Any], registry: SecretRegistry) -> None:
+    """Workload identity federation: the file `credential_source` names holds the subject token google-auth sends to
+    the token exchange (and which its refusals may quote); as text, or as the named field of a JSON document."""
+    import json
+
+    try:
+        text = open(source["file"], encoding="utf-8").read()
+    except (OSError, ValueError):
+        return
+    registry.add(text.strip())
+    field_name = (source.get("format") or {}).get("subject_token_field_name") if isinstance(source.get("format"), dict) else None
+    try:
+        value = json.loads(text).get(field_name) if field_name else None
+    except (ValueError, AttributeError):
+        value = None
+    if isinstance(value, str) and value:
+        registry.add(value)
 
 
 def principal_of(credentials: Any, environ: Mapping[str, str] = os.environ) -> Principal:
@@ -167,6 +208,21 @@ def principal_of(credentials: Any, environ: Mapping[str, str] = os.environ) -> P
     if not kind.startswith("user") and info.get("credential_source"):
         numeric_id = _client_id_of(source)
     return Principal(kind, source, chosen_by, email, numeric_id)
+
+
+def _file_principal(path: str) -> Principal | None:
+    """Who the credentials file names when google-auth failed before handing out credentials: its type only."""
+    import json
+
+    try:
+        data = json.loads(open(path, encoding="utf-8").read()) if path else None
+    except (OSError, ValueError):
+        return None
+    kind = data.get("type") if isinstance(data, dict) else None
+    if not isinstance(kind, str):
+        return None
+    words = "workload identity federation (external_account)" if kind == "external_account" else kind.replace("_", " ")
+    return Principal(f"{words} credentials", path, f"{CREDENTIALS_VARIABLE}, which wins over any gcloud login")
 
 
 def _kind_by_class(credentials: Any) -> str:
@@ -191,14 +247,49 @@ def _client_id_of(path: str) -> str | None:
     return str(value) if isinstance(value, (str, int)) and str(value).isdigit() else None
 
 
-def _refusal(exc: Exception, registry: SecretRegistry) -> str:
-    """The token endpoint's own words (error and error_description), without any token."""
-    args = getattr(exc, "args", ())
-    body = args[1] if len(args) > 1 and isinstance(args[1], dict) else None
-    if body and (body.get("error") or body.get("error_description")):
-        words = ": ".join(str(body[k]) for k in ("error", "error_description") if body.get(k))
-        return _clean(f"the token endpoint answered {words}", registry)
-    return _clean(str(args[0]) if args else str(exc), registry)
+@dataclass(frozen=True)
+class TokenAnswer:
+    """One answer google-auth's refresh received: where from, its status, and its body."""
+
+    url: str
+    status: int
+    content_type: str
+    body: bytes
+
+    @property
+    def oauth_error(self) -> dict[str, Any] | None:
+        """The body when it is an OAuth error response (RFC 6749 5.2: a JSON object with `error`)."""
+        import json
+
+        try:
+            data = json.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return data if isinstance(data, dict) and isinstance(data.get("error"), str) else None
+
+    @property
+    def origin(self) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _refresh_failure(exc: Exception, answer: TokenAnswer | None, principal: Principal | None,
+                     registry: SecretRegistry) -> AdcError:
+    """Judge a failed refresh by the endpoint's answer: a 4xx with an OAuth `error` is a refusal of these
+    credentials; any other answer (a 5xx, an HTML page, a 200 without a usable token) is not about the credentials;
+    no answer at all means google-auth could not use the credentials before asking."""
+    if answer is None:
+        return AdcError(AdcProblem.UNUSABLE, _clean(str(exc), registry), principal)
+    error = answer.oauth_error
+    if error is not None and 400 <= answer.status < 500:
+        words = ": ".join(str(error[k]) for k in ("error", "error_description") if error.get(k))
+        return AdcError(AdcProblem.REFUSED, _clean(f"the token endpoint answered {answer.status} {words}", registry),
+                        principal)
+    kind = f"an OAuth error ({error['error']})" if error else (answer.content_type or "no content type")
+    return AdcError(AdcProblem.NOT_OAUTH, _clean(f"{answer.origin} answered {answer.status} with {kind}, which is not an "
+                                                 "OAuth token response", registry), principal)
 
 
 def _clean(text: str, registry: SecretRegistry) -> str:

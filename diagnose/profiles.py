@@ -469,7 +469,7 @@ def read_profiles_file(path: Path, chosen_by: str = "--profiles-file") -> Profil
     if not isinstance(root.value, dict):
         raise ProfileError(f"{where} must hold a mapping (version, profiles: ...), not {_kind(root.value)}; 'airflow-doctor profiles example' prints one.")
     top = root.value
-    if "profiles" not in top and ("url" in top or _auth_type_of(top) == AuthType.AWS.value):
+    if "profiles" not in top and ("url" in top or _auth_type_of(top) is not None):
         name = path.stem
         return ProfilesFile(path, chosen_by, name, (name,), True, {name: root})
     _check_keys(top, _FILE_KEYS, where, "the profiles file")
@@ -662,6 +662,8 @@ class _Builder:
         _check_keys(body, _PROFILE_KEYS, self.where, f"profile '{self.name}'")
         if "url" not in body and _auth_type_of(body) == AuthType.AWS.value:
             body = {**body, "url": _Node("", node.line)}
+        elif "url" not in body and _auth_type_of(body) == AuthType.GOOGLE.value:
+            raise ProfileError(f"{self.where} line {node.line}: profile '{self.name}' has no 'url', which auth type google needs: the Composer environment's Airflow web server address (gcloud composer environments describe ENVIRONMENT --location LOCATION --format='value(config.airflowUri)').")
         elif "url" not in body:
             raise ProfileError(f"{self.where} line {node.line}: profile '{self.name}' has no 'url'; add the address you open in the browser, e.g. url: https://airflow.example.com")
         url = self.url(body["url"])
@@ -797,8 +799,9 @@ class _Builder:
             raise self.error(node, f"auth type '{auth_type.value}' does not use 'scheme' (only type token does); remove it.")
         value = str(node.value).strip().lower()
         if value not in TOKEN_SCHEMES:
-            raise self.error(node, f"auth scheme {node.value!r} is not known; use bearer (Authorization: Bearer <token>) "
-                                   "or none (the bare key, as Astro Private Cloud / Software expects).")
+            raise self.error(node, f"auth scheme {node.value!r} is not known; use bearer (the token after the word "
+                                   "Bearer in Authorization) or none (the bare key alone, as Astro Private Cloud / "
+                                   "Software expects).")
         self.sources["auth.scheme"] = self.at(node)
         return value
 

@@ -219,3 +219,195 @@ def test_a_token_endpoint_that_never_answers_is_bounded_by_the_profiles_timeout(
         finally:
             released.set()
     assert caught.value.problem is AdcProblem.UNREACHABLE and "timed out" in caught.value.message.lower()
+
+
+def _json_reply(status: int, body: object) -> Reply:
+    return Reply(status, {"Content-Type": "application/json"}, json.dumps(body).encode())
+
+
+def _federation_file(folder: Path, token_url: str, subject: str) -> Path:
+    """An external_account file, as 'gcloud iam workload-identity-pools create-cred-config' writes it."""
+    (folder / "subject-token").write_text(subject + "\n")
+    path = folder / "federation.json"
+    path.write_text(json.dumps({
+        "type": "external_account", "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+        "audience": "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/q",
+        "token_url": token_url, "credential_source": {"file": str(folder / "subject-token")}}))
+    return path
+
+
+@pytest.mark.parametrize("status", [400, 401])
+def test_a_refused_federation_exchange_is_a_refusal_that_never_shows_the_subject_token(
+        no_adc: Path, monkeypatch: pytest.MonkeyPatch, status: int) -> None:
+    from airflow_doctor.checks._composer import adc_failure
+    from airflow_doctor.composer import AdcError, AdcProblem, access_token
+    from airflow_doctor.secrets import SecretRegistry
+
+    subject = "opaqueSUBJECTTOKENCANARY0123456789abcdef"
+    registry = SecretRegistry()
+    refusal = {"error": "invalid_grant", "error_description": f"The subject token {subject} is expired"}
+    with LocalServer(lambda handler: _json_reply(status, refusal)) as sts:
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(_federation_file(no_adc, f"{sts.url}/v1/token", subject)))
+        with pytest.raises(AdcError) as caught:
+            access_token(registry)
+    assert caught.value.problem is AdcProblem.REFUSED and "invalid_grant" in caught.value.message
+    finding = adc_failure(caught.value)
+    shown = json.dumps([finding.summary, finding.explanation, str(caught.value)])
+    assert subject not in shown and registry.leaks(f"x {subject} y")
+    assert finding.code == "composer-federation-refused"
+
+
+@pytest.mark.parametrize("reply", [
+    Reply(200, {"Content-Type": "text/html"}, b"<html>captive portal</html>"),
+    _json_reply(200, {"access_token": "ya29.NOTSHOWN0123456789", "expires_in": "soon", "token_type": "Bearer"}),
+    Reply(500, {"Content-Type": "text/html"}, b"<html>proxy error</html>"),
+    _json_reply(503, {"error": "internal_failure", "error_description": "backend unavailable"}),
+], ids=["html-200", "expiry-not-a-number", "html-500", "oauth-error-503"])
+def test_a_token_endpoint_answer_that_is_not_oauth_is_named_not_blamed_on_the_key(
+        no_adc: Path, monkeypatch: pytest.MonkeyPatch, reply: Reply) -> None:
+    from airflow_doctor.checks._composer import adc_failure
+    from airflow_doctor.composer import AdcError, AdcProblem, access_token
+    from airflow_doctor.secrets import SecretRegistry
+    from tests.standins.google import GoogleOAuth, GooglePrincipal
+
+    robot = GooglePrincipal("etl@p.iam.gserviceaccount.com", "1133", service_account=True)
+    with GoogleOAuth([robot]) as oauth:
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(oauth.service_account_file(no_adc, robot)))
+        oauth.route = lambda handler: reply
+        with pytest.raises(AdcError) as caught:
+            access_token(SecretRegistry(), deadline=5.0)
+    assert caught.value.problem is AdcProblem.NOT_OAUTH
+    assert f"answered {reply.status}" in caught.value.message and "ya29" not in caught.value.message
+    finding = adc_failure(caught.value)
+    assert finding.code == "composer-token-endpoint-answer" and "keys create" not in json.dumps(finding.fix.commands)
+
+
+def test_credentials_variable_naming_a_folder_is_unusable_not_a_crash(no_adc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_doctor.composer import AdcError, AdcProblem, access_token
+    from airflow_doctor.secrets import SecretRegistry
+
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(no_adc))
+    with pytest.raises(AdcError) as caught:
+        access_token(SecretRegistry())
+    assert caught.value.problem is AdcProblem.UNUSABLE and str(no_adc) in caught.value.message
+
+
+# --- a front that demands the credentials even on the version endpoint --------------------------------------------
+
+def _front(accepts) -> LocalServer:  # type: ignore[no-untyped-def]
+    """A front before a real Airflow 2.10.5 (recorded answers) that lets through only what `accepts` admits."""
+    from tests.conftest import recorded
+
+    seen: list[str | None] = []
+
+    def route(handler):  # type: ignore[no-untyped-def]
+        authorization = handler.headers.get("Authorization")
+        seen.append(authorization)
+        if not accepts(authorization):
+            return Reply(403 if authorization is None or authorization.startswith("Bearer ya29") else 401,
+                         {"Content-Type": "text/html"}, b"<html><title>403 Forbidden</title>not allowed</html>")
+        name = {"/api/v1/version": "v1_version", "/api/v1/health": "health"}.get(handler.path.split("?")[0], "v2_version")
+        answer = recorded("airflow-2.10.5", name)
+        return Reply(answer["status"], answer["headers"], answer["body"].encode())
+
+    server = LocalServer(route)
+    server.seen = seen  # type: ignore[attr-defined]
+    return server
+
+
+def _reachability(url: str, auth):  # type: ignore[no-untyped-def]
+    from airflow_doctor.checks import reachability
+    from airflow_doctor.checks.base import CheckContext, Facts
+    from airflow_doctor.http import Probe
+    from airflow_doctor.profiles import Profile
+    from airflow_doctor.runner import run_checks
+
+    probe = Probe(url, connect_timeout=2, read_timeout=5)
+    (result,) = run_checks([reachability.Check()], CheckContext(Profile("t", url, auth, connect_timeout=2,
+                                                                        read_timeout=5), Facts(base_url=url), probe), probe)
+    return result
+
+
+@pytest.mark.parametrize("scheme, sent", [("none", "key-0123456789abcdef"), ("bearer", "Bearer key-0123456789abcdef")])
+def test_the_version_retry_sends_the_token_as_the_profile_says(scheme: str, sent: str) -> None:
+    from airflow_doctor.model import Status
+    from airflow_doctor.profiles import Auth, AuthType
+
+    with _front(lambda authorization: authorization == sent) as front:
+        result = _reachability(front.url, Auth(AuthType.TOKEN, token=Secret("key-0123456789abcdef"), scheme=scheme))
+    assert result.status is not Status.FAIL and "Airflow 2.10.5" in result.summary, result.summary
+    assert sent in front.seen and "only to the profile's credentials" in " ".join(result.details)
+
+
+@pytest.mark.parametrize("scheme, advice", [("none", "remove 'scheme: none'"), ("bearer", "set 'scheme: none'")])
+def test_a_front_refusing_the_token_in_both_tries_advises_the_other_scheme_not_the_type_in_use(
+        scheme: str, advice: str) -> None:
+    from airflow_doctor.model import Status
+    from airflow_doctor.profiles import Auth, AuthType
+
+    with _front(lambda authorization: False) as front:
+        result = _reachability(front.url, Auth(AuthType.TOKEN, token=Secret("key-0123456789abcdef"), scheme=scheme))
+    finding = result
+    assert result.status is Status.FAIL and finding.fix is not None and advice in finding.fix.text
+    assert "auth type token" not in finding.fix.text and any(s is not None for s in front.seen)
+    assert "key-0123456789abcdef" not in json.dumps([finding.summary, finding.explanation, finding.fix.text])
+
+
+def test_a_composer_front_wanting_the_google_token_everywhere_gets_it(no_adc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_doctor.model import Status
+    from airflow_doctor.profiles import Auth, AuthType
+    from tests.standins.google import GoogleOAuth, GooglePrincipal
+
+    robot = GooglePrincipal("etl@p.iam.gserviceaccount.com", "1133", service_account=True)
+    with GoogleOAuth([robot]) as google:
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(google.service_account_file(no_adc, robot)))
+        with _front(lambda authorization: (authorization or "").removeprefix("Bearer ") in google.issued) as front:
+            result = _reachability(front.url, Auth(AuthType.GOOGLE))
+    assert result.status is not Status.FAIL and "Airflow 2.10.5" in result.summary, result.summary
+
+
+def test_the_allow_list_is_blamed_only_when_the_google_token_was_refused_too(
+        no_adc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_doctor.profiles import Auth, AuthType
+    from tests.standins.google import GoogleOAuth, GooglePrincipal
+
+    robot = GooglePrincipal("etl@p.iam.gserviceaccount.com", "1133", service_account=True)
+    with GoogleOAuth([robot]) as google:
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(google.service_account_file(no_adc, robot)))
+        with _front(lambda authorization: False) as front:
+            result = _reachability(front.url, Auth(AuthType.GOOGLE))
+    finding = result
+    assert finding.code == "composer-ip-blocked" and "carried the Google access token" in finding.explanation
+    assert "No credentials were needed" not in finding.explanation
+    assert any((s or "").startswith("Bearer ya29") for s in front.seen)
+
+
+def test_a_composer_front_refusal_without_adc_reports_the_missing_adc(no_adc: Path) -> None:
+    from airflow_doctor.profiles import Auth, AuthType
+
+    with _front(lambda authorization: False) as front:
+        result = _reachability(front.url, Auth(AuthType.GOOGLE))
+    assert result.code == "composer-no-adc"
+
+
+@pytest.mark.parametrize("auth_type, advice", [("aws", "MWAA's own paths"), ("none", "auth type token for a token")])
+def test_a_version_refusal_advises_by_the_profiles_auth_type(auth_type: str, advice: str) -> None:
+    from airflow_doctor.profiles import Auth, AuthType
+
+    with _front(lambda authorization: False) as front:
+        result = _reachability(front.url, Auth(AuthType(auth_type)))
+    assert result.fix is not None and advice in result.fix.text
+    assert set(front.seen) == {None}
+
+
+@pytest.mark.parametrize("profile, expected", [
+    ("auth: {type: google}\ndag_id: x\n", "has no 'url', which auth type google needs"),
+    ("auth: {type: token, token: abc-0123456789}\n", "has no 'url'; add the address you open in the browser"),
+    ("url: https://x\nauth: {type: token, token: abcdefghijk, scheme: 5}\n",
+     "use bearer (the token after the word Bearer in Authorization) or none (the bare key alone"),
+])
+def test_profile_mistakes_read_as_one_clear_sentence_after_redaction(tmp_path: Path, profile: str, expected: str) -> None:
+    path = write_profile(tmp_path, profile, "p.yml")
+    result = CliRunner().invoke(app, ["check", "--profile", str(path)])
+    assert result.exit_code == 2 and expected in " ".join(result.output.split()), result.output
+    assert "unknown key" not in result.output and "***" not in result.output

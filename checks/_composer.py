@@ -48,7 +48,7 @@ def google_auth(ctx: CheckContext) -> Finding:
         return Finding(Status.PASS, f"the Google access token of {principal.email or principal.kind} was accepted: GET "
                                     f"{ctx.facts.api_path('/dags')} answered 200", details=notes)
     if trial.status is None:
-        from airflow_doctor.failures import transport_finding
+        from airflow_doctor.checks._gateway import transport_finding
 
         assert trial.failure is not None
         return transport_finding(trial.failure, "The request got no answer, so the web server never judged the token.")

@@ -26,7 +26,8 @@ from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Uses, er
                                         try_credentials)
 from airflow_doctor.checks.working_request import AUTH_SCHEME
 from airflow_doctor.checks import _astronomer, _composer
-from airflow_doctor.failures import transport_finding, what_happened
+from airflow_doctor.checks._gateway import transport_finding
+from airflow_doctor.failures import what_happened
 from airflow_doctor.http import NoAuth, ProbeResponse, TransportError
 from airflow_doctor.model import Finding, Fix, Status
 from airflow_doctor.profiles import AuthType, Profile

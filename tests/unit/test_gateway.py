@@ -5,6 +5,8 @@ stalled upstream)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 import responses
 from requests.structures import CaseInsensitiveDict
@@ -13,9 +15,10 @@ from airflow_doctor.checks._front import answered_by, is_login_redirect, rate_li
 from airflow_doctor.checks._gateway import rate_limited
 from airflow_doctor.explain import explain
 from airflow_doctor.http import Layer, Probe, ProbeResponse, TransportError, retry_after_seconds
-from airflow_doctor.checks._gateway import unvouched
+from airflow_doctor.checks._gateway import described, unvouched
 from airflow_doctor.failures import finding_for
 from airflow_doctor.model import CheckResult, Exchange, Status
+from airflow_doctor.runner import run_checks
 from tests.conftest import RECORDED, recorded, replay
 from tests.servers import LocalServer, Reply
 from tests.unit.test_reachability import run_reachability
@@ -230,7 +233,20 @@ def test_a_failure_is_the_rate_limit_only_when_the_check_stopped_at_the_429(stat
     assert (unvouched(result) == result) is kept
 
 
-def test_a_request_held_back_by_an_earlier_429_is_that_limits_finding() -> None:
+@dataclass
+class RaisesHeldBack:
+    error: TransportError
+    id: str = "dag-exists"
+    title: str = "DAG"
+    requires: tuple = ()
+    uses: tuple = ()
+    provides: tuple = ()
+
+    def run(self, context):
+        raise self.error
+
+
+def test_without_the_checks_hook_a_held_back_request_is_the_generic_not_sent_finding() -> None:
     data = recorded(GATE, "rate_limited")
     with LocalServer(lambda h: Reply(429, data["headers"], data["body"].encode())) as server:
         probe = Probe(server.url)
@@ -238,6 +254,20 @@ def test_a_request_held_back_by_an_earlier_429_is_that_limits_finding() -> None:
         with pytest.raises(TransportError) as held:
             probe.get("/api/v2/dags")
     finding = finding_for(held.value)
+    assert finding.code == "rate-limited" and "ferrous-gate" not in finding.summary
+    assert finding.summary.endswith("not sent, because the server answered 429 Too Many Requests earlier in this run")
+
+
+def test_a_request_held_back_by_an_earlier_429_is_that_limits_finding() -> None:
+    data = recorded(GATE, "rate_limited")
+    with LocalServer(lambda h: Reply(429, data["headers"], data["body"].encode())) as server:
+        probe = Probe(server.url)
+        probe.get("/api/v2/version")
+        with pytest.raises(TransportError) as held:
+            probe.get("/api/v2/dags")
+    [result] = run_checks([RaisesHeldBack(held.value)], None, probe, describe=described)
+    finding = described(held.value)
+    assert result.code == finding.code == "rate-limited" and result.summary == finding.summary
     assert finding.summary.startswith(f"rate limited: 'ferrous-gate/3.7' answered 429 Too Many Requests for GET "
                                       f"{server.url}/api/v2/version")
     assert f"next request, GET {server.url}/api/v2/dags, was not sent" in finding.explanation

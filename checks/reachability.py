@@ -401,9 +401,9 @@ def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
 
     if response.status == 403 and (facts.platform is Platform.COMPOSER or ctx.profile.auth.type is AuthType.GOOGLE):
         from airflow_doctor.checks._composer import blocked_before_airflow
-        from airflow_doctor.checks._front import is_airflow_refusal
+        from airflow_doctor.checks._front import airflows_own
 
-        if not is_airflow_refusal(response):
+        if not airflows_own(response):
             return blocked_before_airflow(response)
 
     if (front := not_airflow(ctx, response) or retired_api(response)) is not None:

@@ -10,7 +10,7 @@ not in Airflow's shape is reported as the front's, with what the server said.
 from __future__ import annotations
 
 from airflow_doctor.checks._credentials import Scheme, Trial
-from airflow_doctor.checks._front import intermediary, is_airflow_refusal
+from airflow_doctor.checks._front import airflows_own, front_label
 from airflow_doctor.checks.base import CheckContext, Platform, error_detail
 from airflow_doctor.model import Finding, Fix, Status
 from airflow_doctor.secrets import Secret
@@ -28,8 +28,8 @@ def token_refused(ctx: CheckContext, token: Secret, trial: Trial) -> Finding | N
         return None
     response = trial.response
     bare = trial.credentials.scheme is Scheme.KEY
-    if not is_airflow_refusal(response):
-        front = intermediary(response) or f"a {response.content_type or 'non-JSON'} answer"
+    if not airflows_own(response):
+        front = front_label(response)
         return Finding(
             Status.FAIL, f"Astronomer refused the API token before Airflow saw it ({trial.status}, {front}: "
                          f"{error_detail(response, 80)})",

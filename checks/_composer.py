@@ -10,7 +10,7 @@ the only module that talks to google-auth.
 from __future__ import annotations
 
 from airflow_doctor.checks._credentials import Credentials, Scheme, Trial, decode_jwt
-from airflow_doctor.checks._front import intermediary, is_airflow_refusal
+from airflow_doctor.checks._front import airflows_own, front_label
 from airflow_doctor.checks.base import CheckContext, error_detail, try_credentials
 from airflow_doctor.http import ProbeResponse
 from airflow_doctor.model import Finding, Fix, Status
@@ -48,11 +48,11 @@ def google_auth(ctx: CheckContext) -> Finding:
         return Finding(Status.PASS, f"the Google access token of {principal.email or principal.kind} was accepted: GET "
                                     f"{ctx.facts.api_path('/dags')} answered 200", details=notes)
     if trial.status is None:
-        from airflow_doctor.failures import transport_finding
+        from airflow_doctor.checks._gateway import transport_finding
 
         assert trial.failure is not None
         return transport_finding(trial.failure, "The request got no answer, so the web server never judged the token.")
-    if trial.response is not None and not is_airflow_refusal(trial.response):
+    if trial.response is not None and not airflows_own(trial.response):
         return front_refused(trial, principal.describe())
     if trial.status == 403:
         return principal_without_role(principal.describe(), principal.airflow_user, notes)
@@ -194,7 +194,7 @@ def front_refused(trial: Trial, who: str) -> Finding:
 
 def blocked_before_airflow(response: ProbeResponse, judged: str = "No credentials were needed for this request.") -> Finding:
     """A refusal that is not Airflow's: Composer's front (the web server access control) turned the caller away."""
-    front = intermediary(response) or f"a {response.content_type or 'non-JSON'} answer"
+    front = front_label(response)
     return Finding(
         Status.FAIL, f"the Composer web server's front refused this machine before Airflow saw the request "
                      f"({response.status}, {front}: {error_detail(response, 80)})",

@@ -10,12 +10,13 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Any
 
 from requests.auth import AuthBase
 
+from airflow_doctor.checks._clock import span
 from airflow_doctor.http import AuthorizationAuth, BearerAuth, Layer, NoAuth, ProbeResponse, TransportError, basic_auth
 from airflow_doctor.secrets import Secret
 
@@ -163,22 +164,12 @@ class JwtClaims:
                 parts.append(f"{label} {self.claims[key]!r}")
         expires = self.expires_at()
         if expires is not None:
-            delta = (expires - now).total_seconds()
-            when = f"in {_duration(delta)}" if delta >= 0 else f"{_duration(-delta)} ago"
+            delta = expires - now
+            when = f"in {span(delta)}" if delta >= timedelta(0) else f"{span(delta)} ago"
             parts.append(f"expires {expires:%Y-%m-%d %H:%M:%S} UTC ({when})")
         if "alg" in self.header:
             parts.append(f"algorithm {self.header['alg']}")
         return ", ".join(parts) or "no standard claims"
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.0f} days"
 
 
 def _b64url(part: str) -> bytes:

@@ -21,16 +21,14 @@ _PREFIXED_LINK = re.compile(r"(?:href|src|action)=[\"'](/[A-Za-z0-9._~%-]+(?:/[A
 
 
 def intermediary(response: ProbeResponse | None) -> str | None:
-    """What the headers say stands in front of Airflow ('Via: 1.1 edge', 'Server: nginx'), or None."""
-    if response is None:
-        return None
-    via = response.headers.get("Via")
-    if via:
-        return f"Via: {via}"
-    server = response.headers.get("Server") or ""
-    if server and not server.lower().startswith(AIRFLOW_SERVERS):
-        return f"Server: {server}"
-    return None
+    """What the headers say stands in front of Airflow ('Server: nginx', 'Via: 1.1 edge'), or None: the first hop
+    answered_by names, read by the same rule."""
+    return next(iter(_hops(response)), None) if response is not None else None
+
+
+def front_label(response: ProbeResponse) -> str:
+    """What refused in front of Airflow, for a headline: the hop its headers name, else the kind of answer it was."""
+    return intermediary(response) or f"a {response.content_type or 'non-JSON'} answer"
 
 
 def proxy_realm(response: ProbeResponse | None) -> str | None:
@@ -38,16 +36,6 @@ def proxy_realm(response: ProbeResponse | None) -> str | None:
     challenge = response.headers.get("WWW-Authenticate", "") if response is not None else ""
     match = re.search(r"realm=\"?([^\",]*)", challenge, re.I)
     return match.group(1) if match else None
-
-
-def is_airflow_refusal(response: ProbeResponse) -> bool:
-    """A 401/403 in Airflow's own shape: 2.x problem+json naming its docs, 3.x FastAPI's {"detail": "..."}."""
-    body = response.json()
-    if not isinstance(body, dict) or proxy_realm(response):
-        return False
-    if "apache-airflow" in str(body.get("type", "")) or body.get("title") in ("Unauthorized", "Forbidden"):
-        return True
-    return set(body) == {"detail"} and isinstance(body["detail"], str)
 
 
 def origin_of(url: str) -> str:
@@ -97,10 +85,13 @@ class Answerer:
         return f"'{self.name}'" if self.name else "a component in front of Airflow that does not name itself"
 
 
-def airflow_shaped(response: ProbeResponse) -> bool:
-    """A body only Airflow writes: 2.x problem+json (type/title/status[/detail]), 3.x FastAPI's {"detail": ...} or
-    its {"error": ...} for retired paths, a version or health document, or one of its HTML pages."""
+def _airflow_shaped(response: ProbeResponse) -> bool:
+    """Whether this is Airflow's own answer: a body only Airflow writes, 2.x problem+json (type/title/status[/detail],
+    its status the response's), 3.x FastAPI's {"detail": ...} or its {"error": ...} for retired paths, a version or
+    health document, or one of its HTML pages; and no challenge with a realm (Airflow's 401s never name one)."""
     body = response.json()
+    if proxy_realm(response):
+        return False
     if isinstance(body, dict):
         keys = set(body)
         if {"title", "status"} <= keys <= {"type", "title", "status", "detail", "instance"}:
@@ -120,17 +111,30 @@ def answered_by(response: ProbeResponse) -> Answerer:
     and its page's <title>/<h1> when it has no name."""
     server = response.headers.get("Server") or ""
     foreign_server = bool(server) and not server.lower().startswith(AIRFLOW_SERVERS)
-    via = response.headers.get("Via")
     added = [name for name in response.headers if name.lower() not in AIRFLOW_HEADERS | {"via"}]
-    evidence = (((f"Server: {server}",) if foreign_server else ()) + ((f"Via: {via}",) if via else ())
-                + ((f"headers Airflow does not send: {', '.join(added)}",) if added else ()))
+    realm = proxy_realm(response)
+    evidence = (_hops(response) + ((f"headers Airflow does not send: {', '.join(added)}",) if added else ())
+                + ((f"a challenge with a realm, which Airflow never names: realm {realm!r}",) if realm else ()))
     own_server = server.lower().startswith(AIRFLOW_SERVERS) and bool(server)
-    if airflow_shaped(response) or not (evidence or (response.status in (502, 503, 504) and not own_server)):
+    if _airflow_shaped(response) or not (evidence or (response.status in (502, 503, 504) and not own_server)):
         return Answerer(True, evidence=evidence)
     title = _page_text(_TITLE, response)
     heading = _page_text(_H1, response)
     page = tuple(f"<{tag}>{text}</{tag}>" for tag, text in (("title", title), ("h1", heading)) if text)
     return Answerer(False, _self_name(response, server if foreign_server else "") or heading or title, evidence + page)
+
+
+def _hops(response: ProbeResponse) -> tuple[str, ...]:
+    """The headers that name a component on the way: a Server that is not Airflow's own, the hops Via adds."""
+    server = response.headers.get("Server") or ""
+    via = response.headers.get("Via")
+    foreign_server = bool(server) and not server.lower().startswith(AIRFLOW_SERVERS)
+    return ((f"Server: {server}",) if foreign_server else ()) + ((f"Via: {via}",) if via else ())
+
+
+def airflows_own(response: ProbeResponse) -> bool:
+    """Whether Airflow itself gave this answer (as answered_by reads it): the one rule every check uses."""
+    return answered_by(response).airflow
 
 
 def _self_name(response: ProbeResponse, server: str) -> str | None:
@@ -202,7 +206,7 @@ def retired_api_words(response: ProbeResponse) -> str | None:
         return None
     words = body["error"]
     asked_v1 = "/api/v1" in urlsplit(response.url).path
-    return words if isinstance(words, str) and asked_v1 and "/api/v2" in words and airflow_shaped(response) else None
+    return words if isinstance(words, str) and asked_v1 and "/api/v2" in words and _airflow_shaped(response) else None
 
 
 _SIGN_IN_PARAMETERS = frozenset(("client_id", "response_type", "redirect_uri", "samlrequest"))

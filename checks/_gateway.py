@@ -14,8 +14,9 @@ from dataclasses import dataclass, replace
 
 from airflow_doctor.checks._front import Answerer, answered_by, own_words, rate_limit, retired_api_words
 from airflow_doctor.checks.base import CheckContext, error_detail
-from airflow_doctor.failures import answer_of
-from airflow_doctor.http import ProbeResponse, TransportError
+from airflow_doctor import failures
+from airflow_doctor.failures import STOPPED, answer_of
+from airflow_doctor.http import Layer, ProbeResponse, TransportError
 from airflow_doctor.model import CheckResult, Finding, Fix, Status
 
 SERVER_PROCESS = "the Airflow web server (Airflow 2: 'airflow webserver'; Airflow 3: 'airflow api-server')"
@@ -142,6 +143,27 @@ def rate_limited(response: ProbeResponse) -> Finding:
         why_ui_works="Not observed. A limit counts per client address, credential or route, so the browser's requests "
                      "may be counted apart from the script's; the UI gets the same 429 once it crosses its own limit.",
         code="rate-limited")
+
+
+def held_back_finding(error: TransportError) -> Finding | None:
+    """A request not sent because of an earlier 429 is that rate limit's finding: who limits and for how long."""
+    if error.layer is not Layer.HELD_BACK or error.answer is None:
+        return None
+    limited = rate_limited(error.answer)
+    return replace(limited, explanation=f"{limited.explanation} So this check's next request, {error.exchange.method} "
+                                        f"{error.exchange.url}, was not sent, and the check could not reach its verdict.")
+
+
+def transport_finding(error: TransportError, consequence: str = STOPPED) -> Finding:
+    """failures.transport_finding, except that a request held back by an earlier 429 is that rate limit's finding."""
+    return held_back_finding(error) or failures.transport_finding(error, consequence)
+
+
+def described(error: BaseException) -> Finding | None:
+    """The runner's `describe` hook: failures.finding_for, with a held-back request read as its rate limit."""
+    if isinstance(error, TransportError):
+        return transport_finding(error)
+    return failures.finding_for(error)
 
 
 def login_wall_words(response: ProbeResponse) -> str:

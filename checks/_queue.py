@@ -13,10 +13,10 @@ import math
 import shlex
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
+from airflow_doctor.checks._clock import server_clock
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, json_object
 from airflow_doctor.http import TransportError
 
@@ -80,7 +80,7 @@ def scheduler_blocker(ctx: CheckContext, reread: bool = True) -> Blocker | None:
     if status == "healthy":
         return None
     beat = _instant(scheduler.get("latest_scheduler_heartbeat"))
-    now = _server_clock(response.headers.get("Date"))
+    now = server_clock(response)
     age = (now - beat).total_seconds() if beat is not None and now is not None else None
     if beat is None:
         last = "no scheduler has ever sent a heartbeat"
@@ -110,13 +110,6 @@ def _instant(value: Any) -> datetime | None:
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        return None
-
-
-def _server_clock(date: str | None) -> datetime | None:
-    try:
-        return parsedate_to_datetime(date) if date else None
-    except (TypeError, ValueError):
         return None
 
 

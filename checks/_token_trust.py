@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from enum import Enum
 
+from airflow_doctor.checks._clock import server_clock, span
 from airflow_doctor.checks._credentials import Credentials, JwtClaims, decode_jwt
 from airflow_doctor.checks.base import CheckContext, error_detail, json_object
 from airflow_doctor.http import ProbeResponse, TransportError
@@ -41,29 +41,6 @@ SHARED_SECRET = ("[api_auth]\njwt_secret = <one long random value, the same on e
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def server_clock(response: ProbeResponse | None) -> datetime | None:
-    """The server's time from its `Date` header (None when it sent none or an unreadable one)."""
-    value = response.headers.get("Date") if response is not None else None
-    if not value:
-        return None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
-
-
-def span(delta: timedelta) -> str:
-    seconds = abs(delta.total_seconds())
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.0f} days"
 
 
 def _instant(claims: JwtClaims, name: str) -> datetime | None:

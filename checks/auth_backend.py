@@ -18,7 +18,7 @@ from enum import Enum
 from urllib.parse import urlsplit
 
 from airflow_doctor.checks import _mwaa, _token_trust
-from airflow_doctor.checks._front import (AIRFLOW_SERVERS, intermediary, is_airflow_refusal, mount_hints, origin_of,
+from airflow_doctor.checks._front import (AIRFLOW_SERVERS, airflows_own, front_label, intermediary, mount_hints, origin_of,
                                           proxy_realm, rate_limit)
 from airflow_doctor.checks._credentials import (Credentials, JwtClaims, Scheme, Trial, basic_variants, decode_jwt,
                                                 stripped_secret)
@@ -26,7 +26,8 @@ from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Uses, er
                                         try_credentials)
 from airflow_doctor.checks.working_request import AUTH_SCHEME
 from airflow_doctor.checks import _astronomer, _composer
-from airflow_doctor.failures import transport_finding, what_happened
+from airflow_doctor.checks._gateway import transport_finding
+from airflow_doctor.failures import what_happened
 from airflow_doctor.http import NoAuth, ProbeResponse, TransportError
 from airflow_doctor.model import Finding, Fix, Status
 from airflow_doctor.profiles import AuthType, Profile
@@ -182,7 +183,7 @@ def _v2_basic(ctx: CheckContext) -> Finding:
                                     "the failing authentication code.")
     if first.status not in (None, *refusals):
         return _not_an_auth_answer(first)
-    if first.response is not None and not is_airflow_refusal(first.response):
+    if first.response is not None and not airflows_own(first.response):
         return front_refusal(ctx, first)
     if first.status in refusals and (split := replicas_disagree(ctx, as_sent)) is not None:
         return split
@@ -241,7 +242,7 @@ def front_refusal(ctx: CheckContext, trial: Trial) -> Finding:
     """A 401/403 that is not in Airflow's shape: whatever stands in front refused, and Airflow never saw the request."""
     response = trial.response
     assert response is not None
-    front = intermediary(response) or f"a {response.content_type or 'non-JSON'} answer"
+    front = front_label(response)
     realm = proxy_realm(response)
     said = f"realm {realm!r}" if realm else error_detail(response, 80)
     return Finding(
@@ -680,7 +681,7 @@ def _v3_bearer(ctx: CheckContext, token: Secret, obtained: bool) -> Finding:
         return misfit
     if is_token_expired(trial.status, trial.note):
         return token_expired(claims, origin, obtained, notes)
-    if trial.response is not None and not is_airflow_refusal(trial.response):
+    if trial.response is not None and not airflows_own(trial.response):
         return front_refusal(ctx, trial)
     if trial.status == 401 and "not authenticated" in trial.note.lower():
         return _token_not_received(ctx, credentials, trial, origin, notes)

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 from airflow_doctor.checks import _mwaa
 from airflow_doctor.checks._credentials import Credentials, Scheme
 from airflow_doctor.checks._front import is_login_redirect, mount_hints, origin_of, retired_api_words
-from airflow_doctor.checks._gateway import V2NotRouted, login_wall_words, not_airflow, retired_api
+from airflow_doctor.checks._gateway import V2NotRouted, held_back_finding, login_wall_words, not_airflow, retired_api
 from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Facts, Platform, Uses, error_detail, html_title,
                                         json_object)
 from airflow_doctor import failures
@@ -294,8 +294,8 @@ WHY_UI_BY_LAYER = {
 def transport_finding(failure: TransportError, facts: Facts, look_up_neighbours: bool = True) -> Finding:
     """The version request got no answer: say which layer failed, in words, with the fix for that layer.
     `look_up_neighbours` False keeps it offline (explain): no DNS lookup for a 'did you mean' host."""
-    if failure.layer is Layer.HELD_BACK and failure.answer is not None:
-        return failures.held_back_finding(failure)
+    if (held_back := held_back_finding(failure)) is not None:
+        return held_back
     host = urlsplit(facts.base_url).hostname or facts.base_url
     url = facts.base_url
     summary = what_happened(failure)
@@ -464,9 +464,9 @@ def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
 
     if response.status == 403 and (facts.platform is Platform.COMPOSER or ctx.profile.auth.type is AuthType.GOOGLE):
         from airflow_doctor.checks._composer import blocked_before_airflow
-        from airflow_doctor.checks._front import is_airflow_refusal
+        from airflow_doctor.checks._front import airflows_own
 
-        if not is_airflow_refusal(response):
+        if not airflows_own(response):
             return blocked_before_airflow(response, "The request carried the Google access token of Application "
                                                     "Default Credentials and was refused all the same."
                                           if sent_credentials(response) else

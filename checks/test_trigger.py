@@ -24,7 +24,8 @@ from airflow_doctor.checks._queue import (UI_QUEUES_TOO, Blocker, blockers, heal
                                           task_slots_blocker)
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object
 from airflow_doctor.checks.payload_schema import correct, schema_issues
-from airflow_doctor.failures import transport_finding, what_happened
+from airflow_doctor.checks._gateway import transport_finding
+from airflow_doctor.failures import what_happened
 from airflow_doctor.http import Layer, TransportError
 from airflow_doctor.model import Finding, Fix, Status
 from airflow_doctor.redact import redact_json, redact_text

@@ -27,7 +27,7 @@ def diagnose_profile(profile: Profile, selection: Selection = Selection(), *, tr
                      on_progress: Progress | None = None, debug: bool = False) -> Report:
     require_platform_client(profile)
     from airflow_doctor.checks import CHECKS, working_request
-    from airflow_doctor.checks._gateway import unvouched
+    from airflow_doctor.checks._gateway import described, unvouched
     from airflow_doctor.checks.base import CheckContext, Facts
     from airflow_doctor.report import choose_diagnosis
 
@@ -35,7 +35,7 @@ def diagnose_profile(profile: Profile, selection: Selection = Selection(), *, tr
     facts = Facts(base_url=probe.base_url, mwaa=mwaa)
     context = CheckContext(profile, facts, probe, trigger)
     results = run_checks(CHECKS, context, probe, selection, on_progress=on_progress, debug=debug, available=facts.has,
-                         review=unvouched)
+                         review=unvouched, describe=described)
     request, request_crash = attempt("working-request", "The request that works",
                                      lambda: working_request.build(profile, facts, results), debug)
     results += [request_crash] if request_crash else []

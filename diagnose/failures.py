@@ -67,27 +67,12 @@ STOPPED = ("The check stopped at this request, so it could not reach its verdict
 
 
 def transport_finding(error: TransportError, consequence: str = STOPPED) -> Finding:
-    """The failed request as the check's finding; `consequence` says what it leaves unknown. A request held back by
-    an earlier 429 is that rate limit's finding."""
-    if error.layer is Layer.HELD_BACK and error.answer is not None:
-        return held_back_finding(error)
+    """The failed request as the check's finding; `consequence` says what it leaves unknown."""
     return Finding(
         Status.FAIL, what_happened(error),
         explanation=f"{error.message}. {consequence} The evidence shows the request.",
         fix=FIXES.get(error.layer, Fix("Run the check again; if it fails the same way, the evidence shows the request "
                                        "to try by hand.")), code=error.layer.value)
-
-
-def held_back_finding(error: TransportError) -> Finding:
-    """The 429 that stopped this check: who limits and for how long (checks._gateway reads the answer)."""
-    from dataclasses import replace
-
-    from airflow_doctor.checks._gateway import rate_limited
-
-    assert error.answer is not None
-    limited = rate_limited(error.answer)
-    return replace(limited, explanation=f"{limited.explanation} So this check's next request, {error.exchange.method} "
-                                        f"{error.exchange.url}, was not sent, and the check could not reach its verdict.")
 
 
 def answer_of(exchange: Exchange) -> ProbeResponse:

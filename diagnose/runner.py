@@ -112,9 +112,11 @@ Progress = Callable[[str, str, "CheckResult | None"], None]
 def run_checks(checks: Iterable[RunnableCheck], context: Any, recorder: Recorder, selection: Selection = Selection(),
                on_progress: Progress | None = None, debug: bool = False,
                available: Callable[[Hashable], bool] = lambda fact: True,
-               review: Callable[[CheckResult], CheckResult] = lambda result: result) -> list[CheckResult]:
-    """Run the selected checks; `available(fact)` says whether a fact a check uses was learned, and `review` may
-    restate a result from its own evidence (the caller's knowledge: the runner reads no answers)."""
+               review: Callable[[CheckResult], CheckResult] = lambda result: result,
+               describe: Callable[[BaseException], Finding | None] = finding_for) -> list[CheckResult]:
+    """Run the selected checks; `available(fact)` says whether a fact a check uses was learned, `review` may
+    restate a result from its own evidence, and `describe` turns an exception a check raised into its finding (None:
+    a bug). Both are the caller's knowledge: the runner reads no answers."""
     checks = in_dependency_order(list(checks))
     wanted = selection.wanted(checks)
     provided_by = producers(checks)
@@ -132,7 +134,7 @@ def run_checks(checks: Iterable[RunnableCheck], context: Any, recorder: Recorder
         else:
             missing = [f"{u.unchecked}: {_why_missing(provided_by.get(u.fact), results, selection)}"
                        for u in check.uses if u.unchecked and not available(u.fact)]
-            result = _with_missing_inputs(_run_one(check, context, recorder, debug, review), missing)
+            result = _with_missing_inputs(_run_one(check, context, recorder, debug, review, describe), missing)
         results[check.id] = result
         ordered.append(result)
         if on_progress:
@@ -186,13 +188,14 @@ def _with_missing_inputs(result: CheckResult, missing: list[str]) -> CheckResult
 
 
 def _run_one(check: RunnableCheck, context: Any, recorder: Recorder, debug: bool,
-             review: Callable[[CheckResult], CheckResult]) -> CheckResult:
+             review: Callable[[CheckResult], CheckResult],
+             describe: Callable[[BaseException], Finding | None]) -> CheckResult:
     recorder.drain()
     started = time.perf_counter()
     try:
         finding = check.run(context)
     except Exception as exc:  # a check that cannot finish must not stop the others
-        described = finding_for(exc)
+        described = describe(exc)
         if described is None:
             return _internal_error(check.id, check.title, exc, recorder.drain(), started, debug)
         finding = described

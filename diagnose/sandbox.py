@@ -168,14 +168,38 @@ def _last_line(path: Path) -> str:
 
 # --- install ----------------------------------------------------------------------------------------
 
-INSTALL_PINS = {"3.2.": ("fastapi<0.137.0",)}
-"""Release prefix -> pins added to a plain `pip install apache-airflow==X`. Airflow 3.2.2 declares fastapi>=0.129.0
-with no upper bound; with FastAPI 0.165.0 (what pip picks today) its api-server dies at start with "PydanticUserError:
-Model 'TITerminalStatePayload' needs a discriminator field". 3.3.2 declares fastapi<0.137.0, which 3.2 gets here."""
+@dataclass(frozen=True)
+class Pin:
+    """A requirement installed over a release's own, and why (what broke without it, in the error's own words)."""
+
+    requirement: str
+    why: str
+
+    def text(self) -> str:
+        return f"{self.requirement}: {self.why}"
+
+
+INSTALL_PINS = {
+    "2.7.": (Pin("flask-session==0.5.0",
+                 "2.7.3 asks for flask-session>=0.4.0 without an upper bound and imports flask_session.sessions, which "
+                 "0.6 removed; installed without Airflow's constraints file (its host is not reachable here), `airflow "
+                 "db migrate` fails with \"ModuleNotFoundError: No module named 'flask_session.sessions'\". Airflow's "
+                 "constraints pin 0.5.0; 2.8.4 bounds it below 0.6 itself."),),
+    "3.2.": (Pin("fastapi<0.137.0",
+                 "Airflow 3.2.2 declares fastapi>=0.129.0 with no upper bound; with FastAPI 0.165.0 (what pip picks "
+                 "today) its api-server dies at start with \"PydanticUserError: Model 'TITerminalStatePayload' needs a "
+                 "discriminator field\". 3.3.2 declares fastapi<0.137.0, which 3.2 gets here."),),
+}
+"""Release prefix -> pins added to a plain `pip install apache-airflow==X`, as the release's constraints file would:
+the one list, used by every install (the sandbox, the shared test servers, the release matrix)."""
+
+
+def pins_for(version: str) -> tuple[Pin, ...]:
+    return next((pins for prefix, pins in INSTALL_PINS.items() if version.startswith(prefix)), ())
 
 
 def install_pins(version: str) -> tuple[str, ...]:
-    return next((pins for prefix, pins in INSTALL_PINS.items() if version.startswith(prefix)), ())
+    return tuple(pin.requirement for pin in pins_for(version))
 
 
 def install(version: str, progress: Progress = Progress(), env: Mapping[str, str] = os.environ,

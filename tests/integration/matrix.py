@@ -172,37 +172,37 @@ def scenario_order(names: Sequence[str], results: MatrixResults) -> None:
         column.cells = dict(sorted(column.cells.items(), key=lambda item: rank.get(item[0], len(rank))))
 
 
-NO_DISPLAY_NAME = ("DAG display names arrived in 2.9: the scenario's DAG file does not import here (\"TypeError: "
-                   "DAG.__init__() got an unexpected keyword argument 'dag_display_name'\"), and the doctor says that")
-CANNOT_APPLY: dict[tuple[str, str], str] = {
-    ("2.7", "display-name-used-as-dag-id"): NO_DISPLAY_NAME,
-    ("2.8", "display-name-used-as-dag-id"): NO_DISPLAY_NAME,
-    ("3.0", "dag-forbids-manual-runs"): (
-        "DAG(allowed_run_types=...) arrived in 3.2: the scenario's DAG file does not import here (\"TypeError: "
-        "DAG.__init__() got an unexpected keyword argument 'allowed_run_types'\"), and the doctor says that"),
-    ("2.7", "required-param-missing-from-conf"): (
-        "2.7.3 refuses to import a DAG with a param without a default, even with schedule None (\"ParamValidationError: "
-        "Invalid input for param region: No value passed and Param has no default value\"); the doctor names that "
-        "import error (`dag-exists`) instead of the missing conf key"),
+FIRST_RELEASE: dict[str, tuple[str, str]] = {
+    "display-name-used-as-dag-id": (
+        "2.9", "DAG display names arrived in 2.9: the scenario's DAG file does not import before it (\"TypeError: "
+               "DAG.__init__() got an unexpected keyword argument 'dag_display_name'\"), and the doctor says that"),
+    "required-param-missing-from-conf": (
+        "2.8", "2.7.3 refuses to import a DAG with a param without a default, even with schedule None "
+               "(\"ParamValidationError: Invalid input for param region: No value passed and Param has no default "
+               "value\"); the doctor names that import error (`dag-exists`) instead of the missing conf key"),
+    "dag-forbids-manual-runs": (
+        "3.2", "DAG(allowed_run_types=...) arrived in 3.2: the scenario's DAG file does not import before it "
+               "(3.0.6, 3.1.3: \"TypeError: DAG.__init__() got an unexpected keyword argument 'allowed_run_types'\"), "
+               "which dag-file-never-imported covers, and the doctor says that"),
+    "run-id-with-two-dots": ("3.3", "Airflow before 3.3 accepts '..' in a run id (3.2.2 creates the run)"),
 }
-"""(release line, scenario): why the scenario's situation cannot be set up on that release, as measured. Such a
-scenario still runs: the cell is n/a only while it fails, and a listed scenario that passes fails the test."""
+"""Scenario: the first release it can apply to, and why not before it, as measured (the server's own words). The one
+table: the scenario suite skips such a scenario on an older shared server; the release matrix still runs it, the cell
+is n/a only while it fails, and a listed scenario that passes fails the test."""
+
+
+def release_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) if part.isdigit() else 0 for part in version.split("."))
 
 
 def cannot_apply(version: str, scenario: str) -> str:
     """Why `scenario` cannot apply to `version` ("" when it can)."""
-    line = ".".join(version.split(".")[:2])
-    return CANNOT_APPLY.get((line, scenario), "")
-
-
-PINS: dict[str, tuple[str, ...]] = {
-    "2.7": ("flask-session==0.5.0: 2.7.3 asks for flask-session>=0.4.0 without an upper bound and imports "
-            "flask_session.sessions, which 0.6 removed; installed without Airflow's constraints file (its host is not "
-            "reachable here), `airflow db migrate` fails with \"ModuleNotFoundError: No module named "
-            "'flask_session.sessions'\". Airflow's constraints pin 0.5.0; 2.8.4 bounds it below 0.6 itself.",),
-}
-"""Release line: "requirement: why" installed over the release's own requirements, as its constraints file would."""
+    first, why = FIRST_RELEASE.get(scenario, ("0", ""))
+    return why if release_tuple(version) < release_tuple(first) else ""
 
 
 def pins(version: str) -> tuple[str, ...]:
-    return PINS.get(".".join(version.split(".")[:2]), ())
+    """The requirements the sandbox installs over this release's own (sandbox.INSTALL_PINS), each with why."""
+    from airflow_doctor.sandbox import pins_for
+
+    return tuple(pin.text() for pin in pins_for(version))

@@ -11,7 +11,6 @@ import datetime
 import json
 import platform
 import re
-import subprocess
 import traceback
 from pathlib import Path
 from typing import Any, Iterator
@@ -62,7 +61,7 @@ def matrix_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     column = matrix_results.column(version, datetime.date.today().isoformat(), platform.python_version())
     try:
         column.pins = list(pins(version))
-        _install_pins(install(version), column.pins)
+        install(version)
         root = tmp_path_factory.mktemp(f"matrix-{version}")
         _slower_job_heartbeat(root, version)
         server = start_server(version, root)
@@ -85,13 +84,6 @@ def _slower_job_heartbeat(root: Path, version: str) -> None:
     if int(version.split(".")[0]) >= 3:
         (root / "home").mkdir(parents=True, exist_ok=True)
         (root / "home" / "airflow.cfg").write_text(SLOWER_JOB_HEARTBEAT)
-
-
-def _install_pins(venv: Path, requirements: list[str]) -> None:
-    """Requirements the release's constraints file would pin (matrix.PINS), over its cached venv."""
-    for requirement in requirements:
-        subprocess.check_call([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                               requirement.split(":")[0]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _first_words(exc: BaseException) -> str:
@@ -129,7 +121,7 @@ def test_matrix_scenario(scenario: suite.Scenario, matrix_server: Server, matrix
     column.cells[scenario.name] = Cell(Outcome.PASSED)
     if reports:
         column.reported = reports[-1]["facts"].get("airflow", column.reported)
-    assert not cannot_apply(matrix_server.version, scenario.name), "listed in matrix.CANNOT_APPLY, yet it passes"
+    assert not cannot_apply(matrix_server.version, scenario.name), "listed in matrix.FIRST_RELEASE, yet it passes"
 
 
 def failed_cell(scenario: suite.Scenario, reports: list[dict[str, Any]], exc: BaseException, server: Server) -> Cell:

@@ -28,6 +28,7 @@ from typer.testing import CliRunner
 from airflow_doctor.cli import app
 from tests.integration.conftest import NO_ISSUER_API_SERVER, Server, key_major, key_release, scenario_server_keys
 from tests.integration.dags import REQUIRED_PARAM, REQUIRED_PARAM_DAG_ID
+from tests.integration.matrix import cannot_apply
 
 pytestmark = pytest.mark.integration
 
@@ -224,24 +225,11 @@ SCENARIOS = [
 ]
 
 
-FIRST_RELEASE = {
-    "dag-forbids-manual-runs": ("3.2", "DAG(allowed_run_types=...) arrived in Airflow 3.2: 3.1.3 fails to import the "
-                                       "file (TypeError: DAG.__init__() got an unexpected keyword argument "
-                                       "'allowed_run_types'), which dag-file-never-imported covers"),
-    "run-id-with-two-dots": ("3.3", "Airflow before 3.3 accepts '..' in a run id (3.2.2 creates the run)"),
-}
-"""Scenarios that need a release at least this new, and why."""
-
-
 def does_not_apply(scenario: Scenario, key: str) -> str | None:
-    """Why a scenario cannot apply to this server (None: it applies). Every Airflow 3 scenario applies to the FAB
-    auth manager too: it has the same DAGs and users (FAB role names), and forged tokens carry its subject."""
-    first, why = FIRST_RELEASE.get(scenario.name, ("0", ""))
-    return why if release_tuple(key_release(key)[0]) < release_tuple(first) else None
-
-
-def release_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split("."))
+    """Why a scenario cannot apply to this server (None: it applies), from matrix.FIRST_RELEASE. Every Airflow 3
+    scenario applies to the FAB auth manager too: it has the same DAGs and users (FAB role names), and forged tokens
+    carry its subject."""
+    return cannot_apply(key_release(key)[0], scenario.name) or None
 
 
 def _cases():

@@ -5,17 +5,21 @@ stalled upstream)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 import responses
 from requests.structures import CaseInsensitiveDict
 
-from airflow_doctor.checks._front import answered_by, is_login_redirect, rate_limit, retired_api_words
+from airflow_doctor.checks._front import (airflows_own, answered_by, intermediary, is_login_redirect, rate_limit,
+                                          retired_api_words)
 from airflow_doctor.checks._gateway import rate_limited
 from airflow_doctor.explain import explain
 from airflow_doctor.http import Layer, Probe, ProbeResponse, TransportError, retry_after_seconds
-from airflow_doctor.checks._gateway import unvouched
+from airflow_doctor.checks._gateway import described, unvouched
 from airflow_doctor.failures import finding_for
 from airflow_doctor.model import CheckResult, Exchange, Status
+from airflow_doctor.runner import run_checks
 from tests.conftest import RECORDED, recorded, replay
 from tests.servers import LocalServer, Reply
 from tests.unit.test_reachability import run_reachability
@@ -202,6 +206,31 @@ def test_a_gateways_own_404_json_is_not_read_as_airflow_3() -> None:
     assert not answered_by(response).airflow and retired_api_words(response) is None
 
 
+def refusal(status: int, body: str, **headers: str) -> ProbeResponse:
+    return ProbeResponse(status, CaseInsensitiveDict({"Content-Type": "application/json", **headers}), body.encode(),
+                         BASE + "/api/v1/dags", 1.0, Exchange("GET", BASE + "/api/v1/dags", status, 1.0))
+
+
+@pytest.mark.parametrize("response", [
+    refusal(401, '{"detail": "Not authenticated"}', **{"WWW-Authenticate": 'Basic realm="API gateway"'}),
+    refusal(401, '{"type": "about:blank", "title": "Unauthorized", "status": 403, "detail": "copied"}', Via="1.1 gw"),
+], ids=["fastapi-detail-with-a-realm", "problem-json-whose-status-is-not-the-answers"])
+def test_the_auth_checks_and_the_gateway_check_agree_that_a_look_alike_refusal_is_not_airflows(response) -> None:
+    assert not airflows_own(response) and not answered_by(response).airflow
+
+
+@pytest.mark.parametrize("recording", AIRFLOW_ANSWERS)
+def test_every_recorded_airflow_answer_is_airflows_to_the_auth_checks_too(recording: str) -> None:
+    label, name = recording.split("/")
+    assert airflows_own(answer(label, name))
+
+
+def test_the_component_in_front_is_named_the_same_by_every_check() -> None:
+    response = refusal(403, "<html><title>403</title></html>", Server="nginx/1.25.3", Via="1.1 edge-cache")
+    who = answered_by(response)
+    assert who.name == "nginx/1.25.3" and intermediary(response) == "Server: nginx/1.25.3" == who.evidence[0]
+
+
 def test_the_recorded_airflow_answers_are_all_found() -> None:
     assert len(AIRFLOW_ANSWERS) > 60 and all(name.startswith("airflow-") for name in AIRFLOW_ANSWERS)
 
@@ -230,17 +259,45 @@ def test_a_failure_is_the_rate_limit_only_when_the_check_stopped_at_the_429(stat
     assert (unvouched(result) == result) is kept
 
 
-def test_a_request_held_back_by_an_earlier_429_is_that_limits_finding() -> None:
+@dataclass
+class RaisesHeldBack:
+    error: TransportError
+    id: str = "dag-exists"
+    title: str = "DAG"
+    requires: tuple = ()
+    uses: tuple = ()
+    provides: tuple = ()
+
+    def run(self, context):
+        raise self.error
+
+
+def held_back_by_a_gateways_429() -> tuple[str, Probe, TransportError]:
+    """GET /api/v2/version answered 429 by the recorded gateway; GET /api/v2/dags after it, held back."""
     data = recorded(GATE, "rate_limited")
     with LocalServer(lambda h: Reply(429, data["headers"], data["body"].encode())) as server:
         probe = Probe(server.url)
         probe.get("/api/v2/version")
         with pytest.raises(TransportError) as held:
             probe.get("/api/v2/dags")
-    finding = finding_for(held.value)
+    return server.url, probe, held.value
+
+
+def test_without_the_checks_hook_a_held_back_request_is_the_generic_not_sent_finding() -> None:
+    _, _, error = held_back_by_a_gateways_429()
+    finding = finding_for(error)
+    assert finding.code == "rate-limited" and "ferrous-gate" not in finding.summary
+    assert finding.summary.endswith("not sent, because the server answered 429 Too Many Requests earlier in this run")
+
+
+def test_a_request_held_back_by_an_earlier_429_is_that_limits_finding() -> None:
+    url, probe, error = held_back_by_a_gateways_429()
+    [result] = run_checks([RaisesHeldBack(error)], None, probe, describe=described)
+    finding = described(error)
+    assert result.code == finding.code == "rate-limited" and result.summary == finding.summary
     assert finding.summary.startswith(f"rate limited: 'ferrous-gate/3.7' answered 429 Too Many Requests for GET "
-                                      f"{server.url}/api/v2/version")
-    assert f"next request, GET {server.url}/api/v2/dags, was not sent" in finding.explanation
+                                      f"{url}/api/v2/version")
+    assert f"next request, GET {url}/api/v2/dags, was not sent" in finding.explanation
 
 
 @responses.activate(assert_all_requests_are_fired=True)

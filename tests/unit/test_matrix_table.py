@@ -170,3 +170,22 @@ def test_a_scenario_that_cannot_apply_is_listed_for_its_release_line_only() -> N
     assert "dag_display_name" in cannot_apply("2.7.3", "display-name-used-as-dag-id")
     assert cannot_apply("2.9.3", "display-name-used-as-dag-id") == ""
     assert cannot_apply("2.7.3", "wrong-password") == ""
+
+
+def test_the_matrix_installs_the_sandboxs_pins_one_list_with_why() -> None:
+    from airflow_doctor.sandbox import install_pins
+
+    assert install_pins("2.7.3") == ("flask-session==0.5.0",) and install_pins("3.2.2") == ("fastapi<0.137.0",)
+    assert [p.split(":")[0] for p in pins("2.7.3")] == list(install_pins("2.7.3"))
+    assert "No module named 'flask_session.sessions'" in pins("2.7.3")[0]
+
+
+@pytest.mark.parametrize("version, scenario, applies", [
+    ("3.1.3", "dag-forbids-manual-runs", False), ("3.0.6", "dag-forbids-manual-runs", False),
+    ("3.2.2", "dag-forbids-manual-runs", True),
+    ("3.2.2", "run-id-with-two-dots", False), ("3.3.2", "run-id-with-two-dots", True),
+    ("2.8.4", "display-name-used-as-dag-id", False), ("2.9.3", "display-name-used-as-dag-id", True),
+    ("2.7.3", "required-param-missing-from-conf", False), ("2.8.4", "required-param-missing-from-conf", True),
+])
+def test_one_table_says_from_which_release_a_scenario_applies(version: str, scenario: str, applies: bool) -> None:
+    assert (cannot_apply(version, scenario) == "") is applies

@@ -132,6 +132,19 @@ def test_a_scheduler_that_stopped_moments_ago_is_named_with_its_heartbeat_age_on
     assert blocker.commands == ("airflow scheduler",) and "stopped moments ago or is restarting" in blocker.explanation
 
 
+@responses.activate(assert_all_requests_are_fired=True)
+def test_a_date_header_in_the_minus_0000_zone_is_read_as_utc_like_every_other_server_clock() -> None:
+    """RFC 5322's '-0000' (UTC, source zone unknown): the same instant as the recorded 'GMT' Date, so the same age."""
+    from airflow_doctor.checks import _queue
+
+    ctx = ctx_for(V3, "queue_held_details")
+    data = recorded(V3, "health_scheduler_stopped")
+    responses.add("GET", BASE + data["path"], body=data["body"], status=data["status"], content_type="application/json",
+                  headers={"Date": data["headers"]["date"].replace("GMT", "-0000"), "Server": "uvicorn"})
+    blocker = _queue.scheduler_blocker(ctx)
+    assert blocker is not None and "its last heartbeat was 2 s before the server's clock" in blocker.cause
+
+
 @LABELS
 @responses.activate(assert_all_requests_are_fired=True)
 def test_a_started_test_run_whose_task_waits_for_a_full_pool_names_the_pool(label: str) -> None:

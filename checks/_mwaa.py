@@ -101,13 +101,8 @@ def _get_environment_refused(ctx: CheckContext, mwaa: Any) -> Finding:
     failure = mwaa.failure
     name = mwaa.target.environment
     said = f"{failure.code}: {failure.message}" if failure.message else failure.code
-    if failure.code == "NoCredentials":
-        return Finding(Status.FAIL, "boto3 found no AWS credentials, so nothing can be signed",
-                       explanation=f"{failure.message}. MWAA accepts only SigV4-signed calls.",
-                       fix=Fix("Give this shell AWS credentials (or name a profile in auth.aws_profile):",
-                               ("aws configure", "aws sso login --profile <profile>")),
-                       why_ui_works="The browser signs in to the AWS console with your own login, not with the "
-                                    "credentials of this shell.", code="mwaa-credentials")
+    if failure.code in CREDENTIAL_FIXES:
+        return credentials_failed(mwaa, failure.code, failure.message)
     if failure.code == "ResourceNotFoundException":
         return Finding(Status.FAIL, f"there is no MWAA environment {name!r} in {mwaa.region}",
                        explanation=f"GetEnvironment answered {said}.",
@@ -128,6 +123,52 @@ def _get_environment_refused(ctx: CheckContext, mwaa: Any) -> Finding:
                                "(a signature refused, an expired session, or no route to the endpoint).",
                    fix=Fix("Check the AWS credentials and region of this shell:", ("aws sts get-caller-identity",)),
                    why_ui_works=WHY_UI_IAM, code="mwaa-service")
+
+
+CREDENTIAL_FIXES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "NoCredentialsError": ("boto3 found no AWS credentials, so nothing can be signed",
+                           "Give this shell AWS credentials (or name a profile in auth.aws_profile):",
+                           ("aws configure", "aws sso login --profile {profile}")),
+    "PartialCredentialsError": ("the AWS credentials of this shell are incomplete (an access key without its secret "
+                                "key, or the reverse)",
+                                "Set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for "
+                                "temporary keys), or unset them to use a profile:",
+                                ("export AWS_SECRET_ACCESS_KEY=<the secret key of that access key>",)),
+    "CredentialRetrievalError": ("the AWS profile's credential source (credential_process or a role to assume) "
+                                 "failed to give credentials",
+                                 "Run the profile's credential source yourself to see its error, and fix it:",
+                                 ("aws sts get-caller-identity --profile {profile}",)),
+    "SSOTokenLoadError": ("the AWS SSO session of profile '{profile}' is not logged in (or its login expired)",
+                          "Log in to AWS SSO for that profile, then run the check again:",
+                          ("aws sso login --profile {profile}",)),
+    "UnauthorizedSSOTokenError": ("the AWS SSO login of profile '{profile}' expired or was revoked",
+                                  "Log in to AWS SSO again, then run the check again:",
+                                  ("aws sso login --profile {profile}",)),
+    "TokenRetrievalError": ("the AWS SSO token of profile '{profile}' could not be refreshed",
+                            "Log in to AWS SSO again, then run the check again:", ("aws sso login --profile {profile}",)),
+    "SSOError": ("AWS SSO did not give credentials for profile '{profile}'",
+                 "Log in to AWS SSO again, then run the check again:", ("aws sso login --profile {profile}",)),
+    "InvalidConfigError": ("the AWS profile '{profile}' is configured inconsistently, so boto3 cannot build its "
+                           "credentials",
+                           "Fix the profile in ~/.aws/config (a source_profile must name an existing profile), then "
+                           "check it with:", ("aws configure list --profile {profile}",)),
+    "RefreshWithMFAUnsupportedError": ("the AWS credentials need an MFA code to refresh, which a script cannot enter",
+                                       "Refresh them interactively first (or use a role without MFA for scripts):",
+                                       ("aws sts get-caller-identity --profile {profile}",)),
+}
+"""botocore's credential failures (airflow_doctor.mwaa.CREDENTIAL_ERRORS): headline, fix text, fix commands."""
+
+
+def credentials_failed(mwaa: Any, code: str, message: str) -> Finding:
+    """boto3 could not resolve the caller's credentials: nothing was signed, so AWS judged nothing yet."""
+    profile = getattr(mwaa.client, "profile_name", None) or "<profile>"
+    headline, fix, commands = CREDENTIAL_FIXES[code]
+    return Finding(Status.FAIL, headline.format(profile=profile),
+                   explanation=f"boto3 answered {code}: {message}. MWAA accepts only SigV4-signed calls, so no request "
+                               "was sent.",
+                   fix=Fix(fix, tuple(c.format(profile=profile) for c in commands)),
+                   why_ui_works="The browser signs in to the AWS console with your own login, not with the "
+                                "credentials of this shell.", code="mwaa-credentials")
 
 
 def api_flavours(ctx: CheckContext) -> tuple[ApiFlavour, ...] | None:

@@ -257,3 +257,76 @@ def test_airflow_slower_than_invoke_rest_apis_10_s_is_named(monkeypatch, tmp_pat
                                   "0a1b2c3d-4e5f-6789.c7.eu-west-1.airflow.on.aws"])
 def test_mwaa_web_server_names_are_recognised(host: str) -> None:
     assert platform_of(f"https://{host}").value == "AWS MWAA"
+
+
+# --- a broken AWS setup: one sentence (exit 2) or a finding about the credentials (exit 1), never a crash ---------
+
+SSO_PROFILE = ("[profile p]\nsso_session = s\nsso_account_id = 111122223333\nsso_role_name = r\nregion = us-east-1\n"
+               "[sso-session s]\nsso_region = us-east-1\nsso_start_url = https://doctor.awsapps.com/start\n")
+
+
+def broken_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, config: str, variables: dict[str, str]) -> None:
+    """A shell with only the given AWS variables and ~/.aws/config; nothing reachable at the endpoint."""
+    aws_environment(monkeypatch, "http://127.0.0.1:9", tmp_path)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_MWAA"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "aws-config").write_text(config)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+
+KEYS = {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+
+
+@pytest.mark.parametrize("config, variables, sentence", [
+    ("[default\nregion = us-east-1\n", KEYS, "cannot be parsed"),
+    ("", {**KEYS, "AWS_ENDPOINT_URL_MWAA": "not a url"}, "$AWS_ENDPOINT_URL_MWAA ('not a url') is not a usable endpoint"),
+    ("", {"AWS_PROFILE": "nowhere"}, "the AWS profile 'nowhere' ($AWS_PROFILE) is not in ~/.aws/config"),
+])
+def test_a_broken_aws_configuration_is_one_sentence_and_exit_code_2(monkeypatch, tmp_path, config, variables,
+                                                                     sentence) -> None:
+    broken_aws(monkeypatch, tmp_path, config, variables)
+    result = CliRunner().invoke(app, ["check", "--profile", str(mwaa_profile(tmp_path))])
+    assert result.exit_code == 2, result.output
+    assert sentence in " ".join(result.output.split()) and "internal error" not in result.output
+
+
+@pytest.mark.parametrize("config, variables, headline, command", [
+    ("[profile p]\ncredential_process = /bin/false\nregion = us-east-1\n", {"AWS_PROFILE": "p"},
+     "credential source (credential_process or a role to assume) failed", "aws sts get-caller-identity --profile p"),
+    ("[profile p]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = missing\n", {"AWS_PROFILE": "p"},
+     "the AWS profile 'p' is configured inconsistently", "aws configure list --profile p"),
+    (SSO_PROFILE, {"AWS_PROFILE": "p"}, "the AWS SSO session of profile 'p' is not logged in",
+     "aws sso login --profile p"),
+    ("", {"AWS_ACCESS_KEY_ID": ACCESS_KEY}, "the AWS credentials of this shell are incomplete",
+     "export AWS_SECRET_ACCESS_KEY=<the secret key of that access key>"),
+])
+def test_credentials_boto3_cannot_resolve_are_the_diagnosis(monkeypatch, tmp_path, config, variables, headline,
+                                                            command) -> None:
+    broken_aws(monkeypatch, tmp_path, config, variables)
+    code, data = check(mwaa_profile(tmp_path))
+    assert code == 1 and data["diagnosis"]["check_id"] == "reachability"
+    assert headline in data["diagnosis"]["summary"]
+    assert command in data["diagnosis"]["fix"]["commands"]
+
+
+@pytest.mark.parametrize("region", ["'us east 1'", "12"])
+def test_a_region_that_is_no_region_name_is_refused_when_the_profile_is_read(tmp_path, region) -> None:
+    path = write_profile(tmp_path, f"auth: {{type: aws, environment: e, region: {region}}}\ndag_id: d\n")
+    result = CliRunner().invoke(app, ["check", "--profile", str(path)])
+    assert result.exit_code == 2 and "is not an AWS region name" in result.output, result.output
+
+
+def test_one_broken_aws_setup_is_that_profiles_error_in_check_all(monkeypatch, tmp_path) -> None:
+    broken_aws(monkeypatch, tmp_path, "[default\n", KEYS)
+    profiles = write_profile(tmp_path, f"profiles:\n  mwaa:\n    auth: {{type: aws, environment: {ENVIRONMENT}, "
+                                       f"region: {REGION}}}\n    dag_id: d\n  other:\n    url: http://127.0.0.1:9\n"
+                                       "    auth: {type: none}\n    timeout: {connect: 1, read: 1}\n")
+    result = CliRunner().invoke(app, ["check", "--all", "--profiles-file", str(profiles), "--format", "json"])
+    assert result.exit_code == 2, result.output
+    entries = {e["profile"]: e for e in json.loads(result.stdout)["profiles"]}
+    assert "cannot be parsed" in entries["mwaa"]["error"]
+    assert entries["other"]["report"] is not None

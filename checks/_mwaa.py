@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_doctor.checks._credentials import Credentials, Scheme
+from airflow_doctor.checks._front import airflow_shaped, is_airflow_refusal
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Platform, error_detail, json_object, try_credentials
 from airflow_doctor.http import ProbeResponse, TransportError
 from airflow_doctor.model import Finding, Fix, Status
@@ -234,7 +235,48 @@ def authenticate(ctx: CheckContext) -> Finding:
         ctx.facts.auth_scheme = ("AWS IAM (InvokeRestApi)" if mwaa.via is AwsVia.INVOKE_REST_API
                                  else "AWS IAM (web login token)")
         return Finding(Status.PASS, f"{ctx.facts.auth_scheme} accepted{_who(ctx)}: GET {read} answered 200")
-    return _role_cannot_read(ctx, trial.response)
+    return _not_accepted(ctx, trial.response)
+
+
+def _not_accepted(ctx: CheckContext, response: ProbeResponse) -> Finding:
+    """Only Airflow's own refusal is about the role; a web-login 401 is the session not taken; anything else is
+    Airflow's (or its server's) own error, read as on any server."""
+    mwaa = state(ctx)
+    read = ctx.facts.api_path("/dags")
+    if response.status >= 500:
+        from airflow_doctor.checks.auth_backend import _server_error
+
+        return _server_error(response, f"GET {read} (through {_channel(mwaa)})")
+    if response.status in (401, 403) and (is_airflow_refusal(response) or airflow_shaped(response)):
+        if response.status == 401 and mwaa.via is AwsVia.WEB_LOGIN:
+            return _session_not_accepted(ctx, response)
+        return _role_cannot_read(ctx, response)
+    return Finding(Status.FAIL, f"GET {read} through {_channel(mwaa)} answered {response.status} "
+                                f"({error_detail(response, 100)}), which is no answer to credentials",
+                   explanation="Airflow answers a credential or role problem with 401 or 403 in its own JSON shape; "
+                               f"this answer is neither, so it says nothing about the IAM policy. The evidence shows "
+                               "it as it came.",
+                   fix=None, why_ui_works="The UI reaches the web server directly, not through this path.")
+
+
+def _channel(mwaa: Any) -> str:
+    return "InvokeRestApi" if mwaa.via is AwsVia.INVOKE_REST_API else "the web server with the web login session"
+
+
+def _session_not_accepted(ctx: CheckContext, response: ProbeResponse) -> Finding:
+    read = ctx.facts.api_path("/dags")
+    sent = "Authorization: Bearer <_token>" if ctx.facts.api is ApiFlavour.V2 else "the session cookie"
+    return Finding(
+        Status.FAIL, f"the web server took the web login token but did not accept the session it gave: GET {read} "
+                     f"with {sent} answered 401 ({error_detail(response, 100)})",
+        explanation="401 is Airflow saying it does not know the caller: the credential the login endpoint set was "
+                    "not sent back as Airflow expects it (Airflow 2: the `session` cookie on the same host; Airflow 3: "
+                    "the `_token` cookie's JWT as a Bearer header), or a proxy between dropped it. The IAM policy and "
+                    "the Airflow role are not the problem: Airflow never got as far as the role.",
+        fix=Fix("Send the credential the login set on every API call, as the request that works below does.", (),
+                DOCS_WEB_LOGIN),
+        why_ui_works="The browser keeps the login's cookie and sends it with every request itself.",
+        code="mwaa-web-login")
 
 
 def _who(ctx: CheckContext) -> str:

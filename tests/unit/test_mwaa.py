@@ -330,3 +330,46 @@ def test_one_broken_aws_setup_is_that_profiles_error_in_check_all(monkeypatch, t
     entries = {e["profile"]: e for e in json.loads(result.stdout)["profiles"]}
     assert "cannot be parsed" in entries["mwaa"]["error"]
     assert entries["other"]["report"] is not None
+
+
+# --- what Airflow answered to the read decides: only its own refusal is about the role -----------------------------
+
+class AirflowAnswering(RecordedAirflow):
+    """Airflow 2.10.5 whose GET /api/v1/dags answers `dags` (a recorded answer's name, or (status, body)); it serves
+    the MWAA web login too, setting a session cookie as the real login does."""
+
+    def __init__(self, dags: "str | tuple[int, dict[str, Any]]") -> None:
+        self.dags = dags
+        super().__init__()
+
+    def _answer(self, handler: BaseHTTPRequestHandler) -> Reply | None:
+        path = handler.path.split("?")[0]
+        if path == "/aws_mwaa/login":
+            return Reply(302, {"Location": "/", "Set-Cookie": "session=doctor-session-value; Path=/; HttpOnly"}, b"")
+        if path != "/api/v1/dags":
+            return super()._answer(handler)
+        if isinstance(self.dags, str):
+            answer = recorded(AIRFLOW_2, self.dags)
+            return Reply(answer["status"] if self.dags != "edit_probe_viewer" else 403, answer["headers"],
+                         answer["body"].encode())
+        status, body = self.dags
+        return Reply(status, {"Content-Type": "application/json"}, json.dumps(body).encode())
+
+
+@pytest.mark.parametrize("dags, via, words, code", [
+    ("edit_probe_viewer", "invoke-rest-api", "Airflow refused the mapped identity", "mwaa-role"),
+    ("dags_basic_wrong", "invoke-rest-api", "Airflow refused the mapped identity", "mwaa-role"),
+    ("dags_basic_wrong", "web-login", "did not accept the session it gave", "mwaa-web-login"),
+    ((503, {"detail": "upstream busy"}), "invoke-rest-api", "answered 503 (upstream busy)", None),
+    ((500, {"detail": "boom"}), "web-login", "answered 500 (boom)", None),
+    ((404, {"detail": "Not Found"}), "invoke-rest-api", "answered 404 (Not Found), which is no answer to credentials",
+     None),
+])
+def test_only_airflows_own_refusal_of_the_read_is_blamed_on_the_role(monkeypatch, tmp_path, dags, via, words,
+                                                                      code) -> None:
+    with AirflowAnswering(dags) as airflow:
+        with stand_in(airflow, monkeypatch, tmp_path, webserver_host=airflow.url):
+            _, data = check(mwaa_profile(tmp_path, f"  via: {via}\n"))
+    diagnosis = data["diagnosis"]
+    assert diagnosis["check_id"] == "auth-backend" and words in diagnosis["summary"], diagnosis["summary"]
+    assert diagnosis["code"] == code

@@ -18,7 +18,7 @@ from airflow_doctor.checks.base import ApiFlavour, CheckContext, Platform, error
 from airflow_doctor.http import ProbeResponse, TransportError
 from airflow_doctor.model import Finding, Fix, Status
 from airflow_doctor.profiles import AwsVia
-from airflow_doctor.secrets import REGISTRY, Secret
+from airflow_doctor.secrets import Secret
 
 TRIGGER_ROLE = "User"
 """The lowest built-in Airflow role that may trigger a DAG (User, Op and Admin may; Viewer and Public may not)."""
@@ -307,7 +307,7 @@ def _web_login(ctx: CheckContext) -> "Credentials | Finding":
     if not isinstance(answer, dict):
         return _refused_by_aws(ctx, answer.code, answer.message)
     token = str(answer.get("WebToken") or "")
-    REGISTRY.add(token)
+    ctx.probe.registry.add(token)
     ctx.facts.identity = answer.get("AirflowIdentity") or None
     assert ctx.facts.api is not None
     path = LOGIN_PATHS[ctx.facts.api]
@@ -322,7 +322,7 @@ def _web_login(ctx: CheckContext) -> "Credentials | Finding":
                        fix=Fix("Create the token and post it at once, as the request that works below does.", (),
                                DOCS_WEB_LOGIN),
                        why_ui_works="The console exchanges its token immediately in the browser.", code="mwaa-web-login")
-    REGISTRY.add(value)
+    ctx.probe.registry.add(value)
     return Credentials(Scheme.AWS, "session" if name == "session" else "token", Secret(value))
 
 

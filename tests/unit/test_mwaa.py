@@ -373,3 +373,55 @@ def test_only_airflows_own_refusal_of_the_read_is_blamed_on_the_role(monkeypatch
     diagnosis = data["diagnosis"]
     assert diagnosis["check_id"] == "auth-backend" and words in diagnosis["summary"], diagnosis["summary"]
     assert diagnosis["code"] == code
+
+
+# --- secrets: registered where the report's redaction looks, at each use ------------------------------------------
+
+def test_web_login_secrets_are_registered_with_the_probes_registry(monkeypatch, tmp_path) -> None:
+    from airflow_doctor.checks import _mwaa
+    from airflow_doctor.checks.base import ApiFlavour, CheckContext, Facts
+    from airflow_doctor.http import Probe
+    from airflow_doctor.mwaa import base_url, open_environment, session_factory
+    from airflow_doctor.secrets import REGISTRY, SecretRegistry
+
+    registry = SecretRegistry()
+    with AirflowAnswering("dags_basic_admin") as airflow:
+        with stand_in(airflow, monkeypatch, tmp_path, webserver_host=airflow.url) as service:
+            profile = load_profile(read_profiles_file(mwaa_profile(tmp_path, "  via: web-login\n"), "--profile"), "mwaa")
+            state = open_environment(profile, registry)
+            base = base_url(profile, state)
+            probe = Probe(base, registry=registry, session_factory=session_factory(state, base))
+            ctx = CheckContext(profile, Facts(base_url=base, mwaa=state, api=ApiFlavour.V1), probe, None)
+            credentials = _mwaa._web_login(ctx)
+    [token] = service.issued
+    cookie = credentials.secret.reveal()
+    for secret in (token, cookie):
+        assert secret not in registry.scrub(f"x {secret} x")
+        assert secret in REGISTRY.scrub(f"x {secret} x")
+
+
+CREDENTIAL_PROCESS = '''import datetime, json, pathlib, sys, uuid
+token = "refreshed-session-token-" + uuid.uuid4().hex
+with open(sys.argv[1], "a") as issued:
+    issued.write(token + "\\n")
+soon = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=5)
+print(json.dumps({"Version": 1, "AccessKeyId": sys.argv[2], "SecretAccessKey": sys.argv[3], "SessionToken": token,
+                  "Expiration": soon.strftime("%Y-%m-%dT%H:%M:%SZ")}))
+'''
+
+
+def test_session_tokens_of_credentials_refreshed_during_the_run_are_masked(airflow, monkeypatch, tmp_path) -> None:
+    from airflow_doctor.secrets import REGISTRY
+
+    script, issued = tmp_path / "credential_process.py", tmp_path / "issued"
+    script.write_text(CREDENTIAL_PROCESS)
+    with stand_in(airflow, monkeypatch, tmp_path) as service:
+        (tmp_path / "aws-config").write_text(f"[profile refreshing]\ncredential_process = {sys.executable} {script} "
+                                             f"{issued} {ACCESS_KEY} {SECRET_KEY}\n")
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            monkeypatch.delenv(name)
+        code, _ = check(mwaa_profile(tmp_path, "  aws_profile: refreshing\n"))
+    tokens = service.session_tokens
+    assert code == 0 and len(set(tokens)) > 2 and set(tokens) <= set(issued.read_text().split())
+    assert [t for t in tokens if t in REGISTRY.scrub(f"x {t} x")] == [], tokens

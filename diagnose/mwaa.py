@@ -16,7 +16,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import requests
 from requests.adapters import BaseAdapter
@@ -160,8 +160,6 @@ class MwaaClient:
             self.client = _client(self.session, botocore, unsigned, override, self.credential_errors)
         self.region = self.client.meta.region_name
         self._raw = threading.local()
-        self.sent: dict[str, Any] | None = None
-        """The last request botocore put on the wire (method, url, headers, body), for the evidence."""
         self.client.meta.events.register("before-parse.mwaa.*", self._keep_raw)
         self.client.meta.events.register("before-send.mwaa.*", self._keep_sent)
 
@@ -336,7 +334,19 @@ class InvokeRestApiAdapter(BaseAdapter):
 
     def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None, verify: Any = True,
              cert: Any = None, proxies: Any = None) -> requests.Response:
-        parts = urlsplit(request.url or "")
+        """Airflow's answer; `request` is left describing what really went on the wire (InvokeRestApi's POST), so the
+        evidence shows that and not a request to the web server that was never sent."""
+        asked = getattr(request, "airflow_request", None) or (request.method, request.url, request.body)
+        request.airflow_request = asked  # type: ignore[attr-defined]
+        params = self._params(request, *asked)
+        try:
+            return self._answer(request, params)
+        finally:
+            self._record_as_sent(request, params)
+
+    def _params(self, request: requests.PreparedRequest, method: str | None, url: str | None,
+                body: Any) -> dict[str, Any]:
+        parts = urlsplit(url or "")
         match = _API_PATH.search(parts.path)
         own = self.state.environment.api_prefix if self.state.environment else None
         if match is None or (own is not None and f"/api/v{match.group(1)}" != own):
@@ -344,17 +354,31 @@ class InvokeRestApiAdapter(BaseAdapter):
                 f"InvokeRestApi reaches only the environment's REST API ({own or '/api/vN'}), not {parts.path}",
                 request=request)
         params: dict[str, Any] = {"Name": self.state.target.environment, "Path": match.group(2),
-                                  "Method": (request.method or "GET").upper()}
+                                  "Method": (method or "GET").upper()}
         if parts.query:
             params["QueryParameters"] = dict(parse_qsl(parts.query, keep_blank_values=True))
-        if request.body:
-            raw = request.body.decode("utf-8") if isinstance(request.body, bytes) else str(request.body)
+        if body:
+            raw = body.decode("utf-8") if isinstance(body, bytes) else str(body)
             try:
                 params["Body"] = json.loads(raw)
             except ValueError:
                 raise requests.exceptions.ConnectionError(
                     "InvokeRestApi carries a JSON body only; this request's body is not JSON", request=request) from None
-        return self._answer(request, params)
+        return params
+
+    def _record_as_sent(self, request: requests.PreparedRequest, params: dict[str, Any]) -> None:
+        """The request botocore sent (signed headers, JSON body), or, when nothing was sent, the call it would be."""
+        sent = self.state.client.last_sent()
+        if sent is None:
+            endpoint = self.state.client.client.meta.endpoint_url.rstrip("/")
+            body = {k: v for k, v in params.items() if k != "Name"}
+            sent = {"method": "POST", "url": f"{endpoint}/restapi/{quote(params['Name'], safe='')}",
+                    "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+        request.method = sent["method"]
+        request.url = sent["url"]
+        request.headers = CaseInsensitiveDict({k: v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+                                               for k, v in sent["headers"].items()})
+        request.body = sent["body"]
 
     def _answer(self, request: requests.PreparedRequest, params: dict[str, Any]) -> requests.Response:
         client = self.state.client

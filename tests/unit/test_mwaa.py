@@ -425,3 +425,22 @@ def test_session_tokens_of_credentials_refreshed_during_the_run_are_masked(airfl
     tokens = service.session_tokens
     assert code == 0 and len(set(tokens)) > 2 and set(tokens) <= set(issued.read_text().split())
     assert [t for t in tokens if t in REGISTRY.scrub(f"x {t} x")] == [], tokens
+
+
+# --- evidence: what went on the wire -------------------------------------------------------------------------------
+
+def test_the_evidence_shows_the_invoke_rest_api_call_that_was_sent_not_a_call_to_the_web_server(
+        airflow, monkeypatch, tmp_path) -> None:
+    with stand_in(airflow, monkeypatch, tmp_path) as service:
+        monkeypatch.setenv("AWS_SESSION_TOKEN", "doctor-session-token-canary-0123456789")
+        code, data = check(mwaa_profile(tmp_path))
+    exchanges = [e for r in data["results"] for e in r["evidence"]]
+    assert code == 0 and exchanges
+    assert {(e["method"], e["url"]) for e in exchanges} == {("POST", f"{service.url}/restapi/{ENVIRONMENT}")}
+    [read] = result_of(data, "dag-exists")["evidence"]
+    assert json.loads(read["request_body"]) == {"Path": "/dags/doctor_demo/details", "Method": "GET"}
+    assert read["status"] == 200 and json.loads(read["response_body"])["dag_id"] == "doctor_demo"
+    headers = dict(read["request_headers"])
+    assert headers["Authorization"] != "" and SECRET_KEY not in json.dumps(data)
+    assert "doctor-session-token-canary-0123456789" not in json.dumps(data)
+    assert "X-Amz-Security-Token" in headers

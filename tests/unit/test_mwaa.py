@@ -444,3 +444,21 @@ def test_the_evidence_shows_the_invoke_rest_api_call_that_was_sent_not_a_call_to
     assert headers["Authorization"] != "" and SECRET_KEY not in json.dumps(data)
     assert "doctor-session-token-canary-0123456789" not in json.dumps(data)
     assert "X-Amz-Security-Token" in headers
+
+
+# --- no profile yet: where the MWAA profile comes from -------------------------------------------------------------
+
+def test_check_url_with_auth_aws_points_at_the_aws_example_profile() -> None:
+    result = CliRunner().invoke(app, ["check", "--url", "https://airflow.example.invalid", "--auth", "aws"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "airflow-doctor profiles example aws" in " ".join(result.output.split())
+
+
+def test_init_on_an_mwaa_web_server_points_at_the_aws_example_profile() -> None:
+    from airflow_doctor.adhoc import OptionsError, ServerModel
+    from airflow_doctor.init import _ask_auth
+    from airflow_doctor.model import Finding, Status
+
+    mwaa = ServerModel(Finding(Status.PASS, "Airflow 2.10.5"), "2.10.5", "/api/v1", 2, "AWS MWAA")
+    with pytest.raises(OptionsError, match="airflow-doctor profiles example aws"):
+        _ask_auth(mwaa, lambda question, default: pytest.fail(f"asked {question!r}"))

@@ -13,11 +13,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_doctor.checks._credentials import Credentials, Scheme
+from airflow_doctor.checks._front import airflow_shaped, is_airflow_refusal
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Platform, error_detail, json_object, try_credentials
 from airflow_doctor.http import ProbeResponse, TransportError
 from airflow_doctor.model import Finding, Fix, Status
 from airflow_doctor.profiles import AwsVia
-from airflow_doctor.secrets import REGISTRY, Secret
+from airflow_doctor.secrets import Secret
 
 TRIGGER_ROLE = "User"
 """The lowest built-in Airflow role that may trigger a DAG (User, Op and Admin may; Viewer and Public may not)."""
@@ -101,13 +102,8 @@ def _get_environment_refused(ctx: CheckContext, mwaa: Any) -> Finding:
     failure = mwaa.failure
     name = mwaa.target.environment
     said = f"{failure.code}: {failure.message}" if failure.message else failure.code
-    if failure.code == "NoCredentials":
-        return Finding(Status.FAIL, "boto3 found no AWS credentials, so nothing can be signed",
-                       explanation=f"{failure.message}. MWAA accepts only SigV4-signed calls.",
-                       fix=Fix("Give this shell AWS credentials (or name a profile in auth.aws_profile):",
-                               ("aws configure", "aws sso login --profile <profile>")),
-                       why_ui_works="The browser signs in to the AWS console with your own login, not with the "
-                                    "credentials of this shell.", code="mwaa-credentials")
+    if failure.code in CREDENTIAL_FIXES:
+        return credentials_failed(mwaa, failure.code, failure.message)
     if failure.code == "ResourceNotFoundException":
         return Finding(Status.FAIL, f"there is no MWAA environment {name!r} in {mwaa.region}",
                        explanation=f"GetEnvironment answered {said}.",
@@ -128,6 +124,52 @@ def _get_environment_refused(ctx: CheckContext, mwaa: Any) -> Finding:
                                "(a signature refused, an expired session, or no route to the endpoint).",
                    fix=Fix("Check the AWS credentials and region of this shell:", ("aws sts get-caller-identity",)),
                    why_ui_works=WHY_UI_IAM, code="mwaa-service")
+
+
+CREDENTIAL_FIXES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "NoCredentialsError": ("boto3 found no AWS credentials, so nothing can be signed",
+                           "Give this shell AWS credentials (or name a profile in auth.aws_profile):",
+                           ("aws configure", "aws sso login --profile {profile}")),
+    "PartialCredentialsError": ("the AWS credentials of this shell are incomplete (an access key without its secret "
+                                "key, or the reverse)",
+                                "Set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for "
+                                "temporary keys), or unset them to use a profile:",
+                                ("export AWS_SECRET_ACCESS_KEY=<the secret key of that access key>",)),
+    "CredentialRetrievalError": ("the AWS profile's credential source (credential_process or a role to assume) "
+                                 "failed to give credentials",
+                                 "Run the profile's credential source yourself to see its error, and fix it:",
+                                 ("aws sts get-caller-identity --profile {profile}",)),
+    "SSOTokenLoadError": ("the AWS SSO session of profile '{profile}' is not logged in (or its login expired)",
+                          "Log in to AWS SSO for that profile, then run the check again:",
+                          ("aws sso login --profile {profile}",)),
+    "UnauthorizedSSOTokenError": ("the AWS SSO login of profile '{profile}' expired or was revoked",
+                                  "Log in to AWS SSO again, then run the check again:",
+                                  ("aws sso login --profile {profile}",)),
+    "TokenRetrievalError": ("the AWS SSO token of profile '{profile}' could not be refreshed",
+                            "Log in to AWS SSO again, then run the check again:", ("aws sso login --profile {profile}",)),
+    "SSOError": ("AWS SSO did not give credentials for profile '{profile}'",
+                 "Log in to AWS SSO again, then run the check again:", ("aws sso login --profile {profile}",)),
+    "InvalidConfigError": ("the AWS profile '{profile}' is configured inconsistently, so boto3 cannot build its "
+                           "credentials",
+                           "Fix the profile in ~/.aws/config (a source_profile must name an existing profile), then "
+                           "check it with:", ("aws configure list --profile {profile}",)),
+    "RefreshWithMFAUnsupportedError": ("the AWS credentials need an MFA code to refresh, which a script cannot enter",
+                                       "Refresh them interactively first (or use a role without MFA for scripts):",
+                                       ("aws sts get-caller-identity --profile {profile}",)),
+}
+"""botocore's credential failures (airflow_doctor.mwaa.CREDENTIAL_ERRORS): headline, fix text, fix commands."""
+
+
+def credentials_failed(mwaa: Any, code: str, message: str) -> Finding:
+    """boto3 could not resolve the caller's credentials: nothing was signed, so AWS judged nothing yet."""
+    profile = getattr(mwaa.client, "profile_name", None) or "<profile>"
+    headline, fix, commands = CREDENTIAL_FIXES[code]
+    return Finding(Status.FAIL, headline.format(profile=profile),
+                   explanation=f"boto3 answered {code}: {message}. MWAA accepts only SigV4-signed calls, so no request "
+                               "was sent.",
+                   fix=Fix(fix, tuple(c.format(profile=profile) for c in commands)),
+                   why_ui_works="The browser signs in to the AWS console with your own login, not with the "
+                                "credentials of this shell.", code="mwaa-credentials")
 
 
 def api_flavours(ctx: CheckContext) -> tuple[ApiFlavour, ...] | None:
@@ -193,7 +235,48 @@ def authenticate(ctx: CheckContext) -> Finding:
         ctx.facts.auth_scheme = ("AWS IAM (InvokeRestApi)" if mwaa.via is AwsVia.INVOKE_REST_API
                                  else "AWS IAM (web login token)")
         return Finding(Status.PASS, f"{ctx.facts.auth_scheme} accepted{_who(ctx)}: GET {read} answered 200")
-    return _role_cannot_read(ctx, trial.response)
+    return _not_accepted(ctx, trial.response)
+
+
+def _not_accepted(ctx: CheckContext, response: ProbeResponse) -> Finding:
+    """Only Airflow's own refusal is about the role; a web-login 401 is the session not taken; anything else is
+    Airflow's (or its server's) own error, read as on any server."""
+    mwaa = state(ctx)
+    read = ctx.facts.api_path("/dags")
+    if response.status >= 500:
+        from airflow_doctor.checks.auth_backend import _server_error
+
+        return _server_error(response, f"GET {read} (through {_channel(mwaa)})")
+    if response.status in (401, 403) and (is_airflow_refusal(response) or airflow_shaped(response)):
+        if response.status == 401 and mwaa.via is AwsVia.WEB_LOGIN:
+            return _session_not_accepted(ctx, response)
+        return _role_cannot_read(ctx, response)
+    return Finding(Status.FAIL, f"GET {read} through {_channel(mwaa)} answered {response.status} "
+                                f"({error_detail(response, 100)}), which is no answer to credentials",
+                   explanation="Airflow answers a credential or role problem with 401 or 403 in its own JSON shape; "
+                               f"this answer is neither, so it says nothing about the IAM policy. The evidence shows "
+                               "it as it came.",
+                   fix=None, why_ui_works="The UI reaches the web server directly, not through this path.")
+
+
+def _channel(mwaa: Any) -> str:
+    return "InvokeRestApi" if mwaa.via is AwsVia.INVOKE_REST_API else "the web server with the web login session"
+
+
+def _session_not_accepted(ctx: CheckContext, response: ProbeResponse) -> Finding:
+    read = ctx.facts.api_path("/dags")
+    sent = "Authorization: Bearer <_token>" if ctx.facts.api is ApiFlavour.V2 else "the session cookie"
+    return Finding(
+        Status.FAIL, f"the web server took the web login token but did not accept the session it gave: GET {read} "
+                     f"with {sent} answered 401 ({error_detail(response, 100)})",
+        explanation="401 is Airflow saying it does not know the caller: the credential the login endpoint set was "
+                    "not sent back as Airflow expects it (Airflow 2: the `session` cookie on the same host; Airflow 3: "
+                    "the `_token` cookie's JWT as a Bearer header), or a proxy between dropped it. The IAM policy and "
+                    "the Airflow role are not the problem: Airflow never got as far as the role.",
+        fix=Fix("Send the credential the login set on every API call, as the request that works below does.", (),
+                DOCS_WEB_LOGIN),
+        why_ui_works="The browser keeps the login's cookie and sends it with every request itself.",
+        code="mwaa-web-login")
 
 
 def _who(ctx: CheckContext) -> str:
@@ -224,7 +307,7 @@ def _web_login(ctx: CheckContext) -> "Credentials | Finding":
     if not isinstance(answer, dict):
         return _refused_by_aws(ctx, answer.code, answer.message)
     token = str(answer.get("WebToken") or "")
-    REGISTRY.add(token)
+    ctx.probe.registry.add(token)
     ctx.facts.identity = answer.get("AirflowIdentity") or None
     assert ctx.facts.api is not None
     path = LOGIN_PATHS[ctx.facts.api]
@@ -239,7 +322,7 @@ def _web_login(ctx: CheckContext) -> "Credentials | Finding":
                        fix=Fix("Create the token and post it at once, as the request that works below does.", (),
                                DOCS_WEB_LOGIN),
                        why_ui_works="The console exchanges its token immediately in the browser.", code="mwaa-web-login")
-    REGISTRY.add(value)
+    ctx.probe.registry.add(value)
     return Credentials(Scheme.AWS, "session" if name == "session" else "token", Secret(value))
 
 

@@ -18,6 +18,10 @@ from airflow_doctor.profiles import (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEO
 from airflow_doctor.secrets import REGISTRY, Secret, SecretRegistry
 
 NOT_BUILT_AUTH = ("aws", "google")
+AWS_NEEDS_PROFILE = ("AWS MWAA signs in through AWS IAM (boto3), which needs the environment's name and region: "
+                     "write them into a profile (airflow-doctor profiles example aws > mwaa.yml, edit it) and run "
+                     "airflow-doctor check --profile mwaa.yml.")
+"""--auth aws and `init` on an MWAA host: where the MWAA profile comes from (there is no --environment option)."""
 AskSecret = Callable[[str], "str | None"]
 """Asks for a secret with hidden input; None when there is no terminal to ask on."""
 
@@ -145,6 +149,8 @@ def _auth_type(options: ServerOptions, url: str, detect: Callable[[str], ServerM
                sources: dict[str, str]) -> AuthType:
     if options.auth:
         choice = options.auth.strip().lower()
+        if choice == "aws":
+            raise OptionsError(AWS_NEEDS_PROFILE)
         if choice in NOT_BUILT_AUTH:
             raise OptionsError(f"--auth {choice} is not supported yet (signing in through "
                                f"{'AWS IAM for MWAA' if choice == 'aws' else 'Google for Cloud Composer'} is planned); "

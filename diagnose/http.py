@@ -409,6 +409,7 @@ class Probe:
         request_body = None
         if prepared is not None:
             url = prepared.url or url
+            method = prepared.method or method
             request_headers = [(k, v) for k, v in prepared.headers.items() if k.lower() not in ("user-agent", "accept-encoding", "connection")]
             if prepared.body:
                 raw_body = prepared.body.decode("utf-8", errors="replace") if isinstance(prepared.body, bytes) else str(prepared.body)

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from airflow_doctor.adhoc import OptionsError, ServerModel, probe_server, validate_url
+from airflow_doctor.adhoc import AWS_NEEDS_PROFILE, OptionsError, ServerModel, probe_server, validate_url
 from airflow_doctor.profile_store import Saved, save_profile, secret_reference
 
 Ask = Callable[[str, str], str]
@@ -69,7 +69,7 @@ def _ask_url(ask: Ask, say: Say) -> str:
 def _ask_auth(server: ServerModel, ask: Ask) -> dict[str, Any]:
     """Only what this server needs: a token for the platforms that issue them, else a user and where the password is."""
     if server.platform == "AWS MWAA":
-        raise OptionsError("this is AWS MWAA, which signs in through AWS IAM; that is not supported yet.")
+        raise OptionsError(f"this is AWS MWAA. {AWS_NEEDS_PROFILE}")
     if server.platform in ("Google Cloud Composer", "Astronomer"):
         variable = _variable_name(ask(f"{server.platform} takes an API token: the environment variable that holds it",
                                       "AIRFLOW_TOKEN"))

@@ -16,7 +16,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import requests
 from requests.adapters import BaseAdapter
@@ -126,50 +126,83 @@ class MwaaState:
             return AwsError("CreateWebLoginToken", type(failure).__name__, " ".join(str(failure).split()))
 
 
+CREDENTIAL_ERRORS = ("NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError", "SSOTokenLoadError",
+                     "UnauthorizedSSOTokenError", "TokenRetrievalError", "SSOError", "InvalidConfigError",
+                     "RefreshWithMFAUnsupportedError")
+"""botocore's failures to resolve (or refresh) the caller's credentials: a finding about them, not a crash."""
+
+
 class MwaaClient:
     """boto3's MWAA client with the doctor's timeouts, no retries, and the last raw answer kept for the evidence."""
 
     def __init__(self, target: AwsTarget, connect_timeout: float, read_timeout: float,
                  registry: SecretRegistry = REGISTRY) -> None:
         boto3, botocore = _import_boto3()
+        import botocore as botocore_package
         from botocore.config import Config
 
-        try:
-            session = boto3.Session(profile_name=target.aws_profile, region_name=target.region)
-        except botocore.exceptions.ProfileNotFound:
-            raise ProfileError(f"the AWS profile '{target.aws_profile}' (auth.aws_profile) is not in ~/.aws/config or "
-                               f"~/.aws/credentials; run: aws configure --profile {target.aws_profile}") from None
+        self._botocore = botocore
+        self.registry = registry
+        self.session = _session(boto3, botocore, target)
+        self.profile_name: str = self.session.profile_name
         override = os.environ.get("AWS_ENDPOINT_URL_MWAA") or os.environ.get("AWS_ENDPOINT_URL")
         config = Config(connect_timeout=connect_timeout, read_timeout=read_timeout, retries={"total_max_attempts": 1},
                         inject_host_prefix=not override)
+        self.credential_errors = tuple(getattr(botocore.exceptions, name) for name in CREDENTIAL_ERRORS
+                                       if hasattr(botocore.exceptions, name))
+        self.credential_failure: Exception | None = None
+        """Why boto3 could not resolve credentials when the client was made (each call then answers it)."""
         try:
-            self.client = session.client("mwaa", config=config)
-        except botocore.exceptions.NoRegionError:
-            raise ProfileError("no AWS region for the MWAA environment; set auth.region in the profile (or "
-                               "AWS_REGION, or region in ~/.aws/config).") from None
+            self.client = _client(self.session, botocore, config, override, self.credential_errors)
+        except self.credential_errors as error:
+            self.credential_failure = error
+            unsigned = config.merge(Config(signature_version=botocore_package.UNSIGNED))
+            self.client = _client(self.session, botocore, unsigned, override, self.credential_errors)
         self.region = self.client.meta.region_name
-        self.credentials = session.get_credentials()
-        if self.credentials is not None:
-            frozen = self.credentials.get_frozen_credentials()
-            registry.add(frozen.secret_key)
-            registry.add(frozen.token)
-        self._botocore = botocore
         self._raw = threading.local()
         self.client.meta.events.register("before-parse.mwaa.*", self._keep_raw)
+        self.client.meta.events.register("before-send.mwaa.*", self._keep_sent)
 
     def _keep_raw(self, response_dict: dict[str, Any], **_: Any) -> None:
         self._raw.answer = response_dict
 
+    def _keep_sent(self, request: Any, **_: Any) -> None:
+        """Register the session token as signed into this very request (refreshed credentials bring new ones)."""
+        headers = dict(request.headers.items())
+        token = headers.get("X-Amz-Security-Token")
+        self.registry.add(token.decode() if isinstance(token, bytes) else token)
+        self._raw.sent = {"method": request.method, "url": request.url, "headers": headers, "body": request.body}
+
     def raw_answer(self) -> dict[str, Any] | None:
         return getattr(self._raw, "answer", None)
+
+    def last_sent(self) -> dict[str, Any] | None:
+        return getattr(self._raw, "sent", None)
+
+    def _credentials(self, operation: str) -> AwsError | None:
+        """Resolve (or refresh) the credentials for this call and register their secrets; why not, as an AwsError."""
+        if self.credential_failure is not None:
+            return credential_error(operation, self.credential_failure)
+        try:
+            credentials = self.session.get_credentials()
+            frozen = credentials.get_frozen_credentials() if credentials is not None else None
+        except self.credential_errors as error:
+            return credential_error(operation, error)
+        if frozen is None:
+            return AwsError(operation, "NoCredentialsError", "boto3 found no AWS credentials (environment variables, "
+                                                             "~/.aws, SSO, or an instance role)")
+        self.registry.add(frozen.secret_key)
+        self.registry.add(frozen.token)
+        return None
 
     def call(self, operation: str, **params: Any) -> dict[str, Any] | AwsError:
         """The operation's parsed answer, or the service's error as an AwsError. Transport failures propagate."""
         exceptions = self._botocore.exceptions
         self._raw.answer = None
-        if self.credentials is None:
-            return AwsError(operation, "NoCredentials", "boto3 found no AWS credentials (environment variables, "
-                                                        "~/.aws, SSO, or an instance role)")
+        self._raw.sent = None
+        missing = self._credentials(operation)
+        if missing is not None:
+            return missing
         method = getattr(self.client, _snake(operation))
         try:
             return method(**params)
@@ -179,10 +212,63 @@ class MwaaClient:
             details = error.response.get("Error", {})
             status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             return AwsError(operation, str(details.get("Code", "")), str(details.get("Message", "")), status)
-        except (exceptions.NoCredentialsError, exceptions.PartialCredentialsError) as error:
-            return AwsError(operation, "NoCredentials", str(error))
+        except self.credential_errors as error:
+            return credential_error(operation, error)
         except exceptions.ParamValidationError as error:
             return AwsError(operation, "ParamValidation", " ".join(str(error).split()))
+
+
+def credential_error(operation: str, error: Exception) -> AwsError:
+    """botocore's credential failure as the AwsError the checks explain (code: the exception's class name)."""
+    return AwsError(operation, type(error).__name__, " ".join(str(error).split()))
+
+
+def _profile_source(target: AwsTarget) -> str:
+    """Where the AWS profile's name came from, as the user would look for it."""
+    if target.aws_profile:
+        return "auth.aws_profile"
+    return next((f"${name}" for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE") if os.environ.get(name)),
+                "the default profile")
+
+
+def _session(boto3: Any, botocore: Any, target: AwsTarget) -> Any:
+    """boto3's session for the profile; a broken AWS configuration is one sentence (ProfileError)."""
+    exceptions = botocore.exceptions
+    try:
+        return boto3.Session(profile_name=target.aws_profile, region_name=target.region)
+    except exceptions.ProfileNotFound as error:
+        name = error.kwargs.get("profile") or target.aws_profile
+        raise ProfileError(f"the AWS profile '{name}' ({_profile_source(target)}) is not in ~/.aws/config or "
+                           f"~/.aws/credentials; run: aws configure --profile {name}") from None
+    except exceptions.ConfigParseError as error:
+        raise ProfileError(f"the AWS configuration file {error.kwargs.get('path', '~/.aws/config')} cannot be parsed "
+                           f"({' '.join(str(error).split())}); fix its syntax ([profile name] headers, key = value "
+                           "lines).") from None
+    except exceptions.BotoCoreError as error:
+        raise ProfileError(f"boto3 cannot read the AWS configuration: {' '.join(str(error).split())}") from None
+
+
+def _client(session: Any, botocore: Any, config: Any, override: str | None,
+            credential_errors: tuple[type[Exception], ...]) -> Any:
+    """The MWAA client; a missing or malformed region or endpoint is one sentence (ProfileError). Credential failures
+    propagate: they are the check's finding, not a usage error."""
+    exceptions = botocore.exceptions
+    try:
+        return session.client("mwaa", config=config)
+    except credential_errors:
+        raise
+    except exceptions.NoRegionError:
+        raise ProfileError("no AWS region for the MWAA environment; set auth.region in the profile (or "
+                           "AWS_REGION, or region in ~/.aws/config).") from None
+    except exceptions.InvalidRegionError as error:
+        raise ProfileError(f"the AWS region {error.kwargs.get('region_name')!r} is not a region name; set auth.region "
+                           "(or AWS_REGION, or region in ~/.aws/config) to one such as us-east-1.") from None
+    except ValueError as error:
+        variable = "AWS_ENDPOINT_URL_MWAA" if os.environ.get("AWS_ENDPOINT_URL_MWAA") else "AWS_ENDPOINT_URL"
+        raise ProfileError(f"${variable} ({override!r}) is not a usable endpoint URL ({error}); set it to an "
+                           "https:// URL or unset it.") from None
+    except exceptions.BotoCoreError as error:
+        raise ProfileError(f"boto3 cannot create the MWAA client: {' '.join(str(error).split())}") from None
 
 
 def _snake(operation: str) -> str:
@@ -248,7 +334,19 @@ class InvokeRestApiAdapter(BaseAdapter):
 
     def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None, verify: Any = True,
              cert: Any = None, proxies: Any = None) -> requests.Response:
-        parts = urlsplit(request.url or "")
+        """Airflow's answer; `request` is left describing what really went on the wire (InvokeRestApi's POST), so the
+        evidence shows that and not a request to the web server that was never sent."""
+        asked = getattr(request, "airflow_request", None) or (request.method, request.url, request.body)
+        request.airflow_request = asked  # type: ignore[attr-defined]
+        params = self._params(request, *asked)
+        try:
+            return self._answer(request, params)
+        finally:
+            self._record_as_sent(request, params)
+
+    def _params(self, request: requests.PreparedRequest, method: str | None, url: str | None,
+                body: Any) -> dict[str, Any]:
+        parts = urlsplit(url or "")
         match = _API_PATH.search(parts.path)
         own = self.state.environment.api_prefix if self.state.environment else None
         if match is None or (own is not None and f"/api/v{match.group(1)}" != own):
@@ -256,17 +354,31 @@ class InvokeRestApiAdapter(BaseAdapter):
                 f"InvokeRestApi reaches only the environment's REST API ({own or '/api/vN'}), not {parts.path}",
                 request=request)
         params: dict[str, Any] = {"Name": self.state.target.environment, "Path": match.group(2),
-                                  "Method": (request.method or "GET").upper()}
+                                  "Method": (method or "GET").upper()}
         if parts.query:
             params["QueryParameters"] = dict(parse_qsl(parts.query, keep_blank_values=True))
-        if request.body:
-            raw = request.body.decode("utf-8") if isinstance(request.body, bytes) else str(request.body)
+        if body:
+            raw = body.decode("utf-8") if isinstance(body, bytes) else str(body)
             try:
                 params["Body"] = json.loads(raw)
             except ValueError:
                 raise requests.exceptions.ConnectionError(
                     "InvokeRestApi carries a JSON body only; this request's body is not JSON", request=request) from None
-        return self._answer(request, params)
+        return params
+
+    def _record_as_sent(self, request: requests.PreparedRequest, params: dict[str, Any]) -> None:
+        """The request botocore sent (signed headers, JSON body), or, when nothing was sent, the call it would be."""
+        sent = self.state.client.last_sent()
+        if sent is None:
+            endpoint = self.state.client.client.meta.endpoint_url.rstrip("/")
+            body = {k: v for k, v in params.items() if k != "Name"}
+            sent = {"method": "POST", "url": f"{endpoint}/restapi/{quote(params['Name'], safe='')}",
+                    "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+        request.method = sent["method"]
+        request.url = sent["url"]
+        request.headers = CaseInsensitiveDict({k: v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+                                               for k, v in sent["headers"].items()})
+        request.body = sent["body"]
 
     def _answer(self, request: requests.PreparedRequest, params: dict[str, Any]) -> requests.Response:
         client = self.state.client

@@ -155,6 +155,8 @@ _AUTH_KEYS = ("type", "username", "username_file", "password", "password_file", 
               "scheme", "environment", "region", "aws_profile", "via")
 TOKEN_SCHEMES = ("bearer", "none")
 _AWS_KEYS = ("environment", "region", "aws_profile", "via")
+AWS_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
+"""The shape of an AWS region name (us-east-1, us-gov-west-1, cn-north-1); boto3 refuses others."""
 BASIC_ENCODINGS = ("latin-1", "utf-8")
 _TLS_KEYS = ("verify",)
 _TIMEOUT_KEYS = ("connect", "read")
@@ -822,7 +824,11 @@ class _Builder:
         except ValueError:
             raise self.error(body["via"], f"auth via {values['via']!r} is not known; use invoke-rest-api (boto3 "
                                           "invoke_rest_api) or web-login (a web login token).") from None
-        return AwsTarget(values["environment"], values.get("region") or None, values.get("aws_profile") or None, via)
+        region = values.get("region") or None
+        if region is not None and not AWS_REGION.fullmatch(region):
+            raise self.error(body["region"], f"auth.region {region!r} is not an AWS region name; write it as AWS does, "
+                                             "e.g. us-east-1 or eu-west-2.")
+        return AwsTarget(values["environment"], region, values.get("aws_profile") or None, via)
 
     def basic_encoding(self, node: _Node | None) -> str:
         if node is None:

@@ -121,6 +121,8 @@ class MwaaStandIn:
         self.issued: list[str] = []
         """Every web login token and every Airflow credential handed out (none may reach a report)."""
         self.invocations: list[dict[str, Any]] = []
+        self.session_tokens: list[str] = []
+        """The X-Amz-Security-Token of every signed request, in order (temporary credentials)."""
         self.server = LocalServer(self._route)
         self.url = self.server.url
 
@@ -160,6 +162,8 @@ class MwaaStandIn:
         if not found:
             return error(403, "MissingAuthenticationTokenException", "message", "Missing Authentication Token")
         access_key, _, region, service, signed, signature = found.groups()
+        if handler.headers.get("X-Amz-Security-Token"):
+            self.session_tokens.append(handler.headers["X-Amz-Security-Token"])
         principal = self.principals.get(access_key)
         if principal is None:
             return error(403, "UnrecognizedClientException", "message",

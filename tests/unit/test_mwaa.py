@@ -257,3 +257,208 @@ def test_airflow_slower_than_invoke_rest_apis_10_s_is_named(monkeypatch, tmp_pat
                                   "0a1b2c3d-4e5f-6789.c7.eu-west-1.airflow.on.aws"])
 def test_mwaa_web_server_names_are_recognised(host: str) -> None:
     assert platform_of(f"https://{host}").value == "AWS MWAA"
+
+
+# --- a broken AWS setup: one sentence (exit 2) or a finding about the credentials (exit 1), never a crash ---------
+
+SSO_PROFILE = ("[profile p]\nsso_session = s\nsso_account_id = 111122223333\nsso_role_name = r\nregion = us-east-1\n"
+               "[sso-session s]\nsso_region = us-east-1\nsso_start_url = https://doctor.awsapps.com/start\n")
+
+
+def broken_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, config: str, variables: dict[str, str]) -> None:
+    """A shell with only the given AWS variables and ~/.aws/config; nothing reachable at the endpoint."""
+    aws_environment(monkeypatch, "http://127.0.0.1:9", tmp_path)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_MWAA"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "aws-config").write_text(config)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+
+KEYS = {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+
+
+@pytest.mark.parametrize("config, variables, sentence", [
+    ("[default\nregion = us-east-1\n", KEYS, "cannot be parsed"),
+    ("", {**KEYS, "AWS_ENDPOINT_URL_MWAA": "not a url"}, "$AWS_ENDPOINT_URL_MWAA ('not a url') is not a usable endpoint"),
+    ("", {"AWS_PROFILE": "nowhere"}, "the AWS profile 'nowhere' ($AWS_PROFILE) is not in ~/.aws/config"),
+])
+def test_a_broken_aws_configuration_is_one_sentence_and_exit_code_2(monkeypatch, tmp_path, config, variables,
+                                                                     sentence) -> None:
+    broken_aws(monkeypatch, tmp_path, config, variables)
+    result = CliRunner().invoke(app, ["check", "--profile", str(mwaa_profile(tmp_path))])
+    assert result.exit_code == 2, result.output
+    assert sentence in " ".join(result.output.split()) and "internal error" not in result.output
+
+
+@pytest.mark.parametrize("config, variables, headline, command", [
+    ("[profile p]\ncredential_process = /bin/false\nregion = us-east-1\n", {"AWS_PROFILE": "p"},
+     "credential source (credential_process or a role to assume) failed", "aws sts get-caller-identity --profile p"),
+    ("[profile p]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = missing\n", {"AWS_PROFILE": "p"},
+     "the AWS profile 'p' is configured inconsistently", "aws configure list --profile p"),
+    (SSO_PROFILE, {"AWS_PROFILE": "p"}, "the AWS SSO session of profile 'p' is not logged in",
+     "aws sso login --profile p"),
+    ("", {"AWS_ACCESS_KEY_ID": ACCESS_KEY}, "the AWS credentials of this shell are incomplete",
+     "export AWS_SECRET_ACCESS_KEY=<the secret key of that access key>"),
+])
+def test_credentials_boto3_cannot_resolve_are_the_diagnosis(monkeypatch, tmp_path, config, variables, headline,
+                                                            command) -> None:
+    broken_aws(monkeypatch, tmp_path, config, variables)
+    code, data = check(mwaa_profile(tmp_path))
+    assert code == 1 and data["diagnosis"]["check_id"] == "reachability"
+    assert headline in data["diagnosis"]["summary"]
+    assert command in data["diagnosis"]["fix"]["commands"]
+
+
+@pytest.mark.parametrize("region", ["'us east 1'", "12"])
+def test_a_region_that_is_no_region_name_is_refused_when_the_profile_is_read(tmp_path, region) -> None:
+    path = write_profile(tmp_path, f"auth: {{type: aws, environment: e, region: {region}}}\ndag_id: d\n")
+    result = CliRunner().invoke(app, ["check", "--profile", str(path)])
+    assert result.exit_code == 2 and "is not an AWS region name" in result.output, result.output
+
+
+def test_one_broken_aws_setup_is_that_profiles_error_in_check_all(monkeypatch, tmp_path) -> None:
+    broken_aws(monkeypatch, tmp_path, "[default\n", KEYS)
+    profiles = write_profile(tmp_path, f"profiles:\n  mwaa:\n    auth: {{type: aws, environment: {ENVIRONMENT}, "
+                                       f"region: {REGION}}}\n    dag_id: d\n  other:\n    url: http://127.0.0.1:9\n"
+                                       "    auth: {type: none}\n    timeout: {connect: 1, read: 1}\n")
+    result = CliRunner().invoke(app, ["check", "--all", "--profiles-file", str(profiles), "--format", "json"])
+    assert result.exit_code == 2, result.output
+    entries = {e["profile"]: e for e in json.loads(result.stdout)["profiles"]}
+    assert "cannot be parsed" in entries["mwaa"]["error"]
+    assert entries["other"]["report"] is not None
+
+
+# --- what Airflow answered to the read decides: only its own refusal is about the role -----------------------------
+
+class AirflowAnswering(RecordedAirflow):
+    """Airflow 2.10.5 whose GET /api/v1/dags answers `dags` (a recorded answer's name, or (status, body)); it serves
+    the MWAA web login too, setting a session cookie as the real login does."""
+
+    def __init__(self, dags: "str | tuple[int, dict[str, Any]]") -> None:
+        self.dags = dags
+        super().__init__()
+
+    def _answer(self, handler: BaseHTTPRequestHandler) -> Reply | None:
+        path = handler.path.split("?")[0]
+        if path == "/aws_mwaa/login":
+            return Reply(302, {"Location": "/", "Set-Cookie": "session=doctor-session-value; Path=/; HttpOnly"}, b"")
+        if path != "/api/v1/dags":
+            return super()._answer(handler)
+        if isinstance(self.dags, str):
+            answer = recorded(AIRFLOW_2, self.dags)
+            return Reply(answer["status"] if self.dags != "edit_probe_viewer" else 403, answer["headers"],
+                         answer["body"].encode())
+        status, body = self.dags
+        return Reply(status, {"Content-Type": "application/json"}, json.dumps(body).encode())
+
+
+@pytest.mark.parametrize("dags, via, words, code", [
+    ("edit_probe_viewer", "invoke-rest-api", "Airflow refused the mapped identity", "mwaa-role"),
+    ("dags_basic_wrong", "invoke-rest-api", "Airflow refused the mapped identity", "mwaa-role"),
+    ("dags_basic_wrong", "web-login", "did not accept the session it gave", "mwaa-web-login"),
+    ((503, {"detail": "upstream busy"}), "invoke-rest-api", "answered 503 (upstream busy)", None),
+    ((500, {"detail": "boom"}), "web-login", "answered 500 (boom)", None),
+    ((404, {"detail": "Not Found"}), "invoke-rest-api", "answered 404 (Not Found), which is no answer to credentials",
+     None),
+])
+def test_only_airflows_own_refusal_of_the_read_is_blamed_on_the_role(monkeypatch, tmp_path, dags, via, words,
+                                                                      code) -> None:
+    with AirflowAnswering(dags) as airflow:
+        with stand_in(airflow, monkeypatch, tmp_path, webserver_host=airflow.url):
+            _, data = check(mwaa_profile(tmp_path, f"  via: {via}\n"))
+    diagnosis = data["diagnosis"]
+    assert diagnosis["check_id"] == "auth-backend" and words in diagnosis["summary"], diagnosis["summary"]
+    assert diagnosis["code"] == code
+
+
+# --- secrets: registered where the report's redaction looks, at each use ------------------------------------------
+
+def test_web_login_secrets_are_registered_with_the_probes_registry(monkeypatch, tmp_path) -> None:
+    from airflow_doctor.checks import _mwaa
+    from airflow_doctor.checks.base import ApiFlavour, CheckContext, Facts
+    from airflow_doctor.http import Probe
+    from airflow_doctor.mwaa import base_url, open_environment, session_factory
+    from airflow_doctor.secrets import REGISTRY, SecretRegistry
+
+    registry = SecretRegistry()
+    with AirflowAnswering("dags_basic_admin") as airflow:
+        with stand_in(airflow, monkeypatch, tmp_path, webserver_host=airflow.url) as service:
+            profile = load_profile(read_profiles_file(mwaa_profile(tmp_path, "  via: web-login\n"), "--profile"), "mwaa")
+            state = open_environment(profile, registry)
+            base = base_url(profile, state)
+            probe = Probe(base, registry=registry, session_factory=session_factory(state, base))
+            ctx = CheckContext(profile, Facts(base_url=base, mwaa=state, api=ApiFlavour.V1), probe, None)
+            credentials = _mwaa._web_login(ctx)
+    [token] = service.issued
+    cookie = credentials.secret.reveal()
+    for secret in (token, cookie):
+        assert secret not in registry.scrub(f"x {secret} x")
+        assert secret in REGISTRY.scrub(f"x {secret} x")
+
+
+CREDENTIAL_PROCESS = '''import datetime, json, pathlib, sys, uuid
+token = "refreshed-session-token-" + uuid.uuid4().hex
+with open(sys.argv[1], "a") as issued:
+    issued.write(token + "\\n")
+soon = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=5)
+print(json.dumps({"Version": 1, "AccessKeyId": sys.argv[2], "SecretAccessKey": sys.argv[3], "SessionToken": token,
+                  "Expiration": soon.strftime("%Y-%m-%dT%H:%M:%SZ")}))
+'''
+
+
+def test_session_tokens_of_credentials_refreshed_during_the_run_are_masked(airflow, monkeypatch, tmp_path) -> None:
+    from airflow_doctor.secrets import REGISTRY
+
+    script, issued = tmp_path / "credential_process.py", tmp_path / "issued"
+    script.write_text(CREDENTIAL_PROCESS)
+    with stand_in(airflow, monkeypatch, tmp_path) as service:
+        (tmp_path / "aws-config").write_text(f"[profile refreshing]\ncredential_process = {sys.executable} {script} "
+                                             f"{issued} {ACCESS_KEY} {SECRET_KEY}\n")
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            monkeypatch.delenv(name)
+        code, _ = check(mwaa_profile(tmp_path, "  aws_profile: refreshing\n"))
+    tokens = service.session_tokens
+    assert code == 0 and len(set(tokens)) > 2 and set(tokens) <= set(issued.read_text().split())
+    assert [t for t in tokens if t in REGISTRY.scrub(f"x {t} x")] == [], tokens
+
+
+# --- evidence: what went on the wire -------------------------------------------------------------------------------
+
+def test_the_evidence_shows_the_invoke_rest_api_call_that_was_sent_not_a_call_to_the_web_server(
+        airflow, monkeypatch, tmp_path) -> None:
+    with stand_in(airflow, monkeypatch, tmp_path) as service:
+        monkeypatch.setenv("AWS_SESSION_TOKEN", "doctor-session-token-canary-0123456789")
+        code, data = check(mwaa_profile(tmp_path))
+    exchanges = [e for r in data["results"] for e in r["evidence"]]
+    assert code == 0 and exchanges
+    assert {(e["method"], e["url"]) for e in exchanges} == {("POST", f"{service.url}/restapi/{ENVIRONMENT}")}
+    [read] = result_of(data, "dag-exists")["evidence"]
+    assert json.loads(read["request_body"]) == {"Path": "/dags/doctor_demo/details", "Method": "GET"}
+    assert read["status"] == 200 and json.loads(read["response_body"])["dag_id"] == "doctor_demo"
+    headers = dict(read["request_headers"])
+    assert headers["Authorization"] != "" and SECRET_KEY not in json.dumps(data)
+    assert "doctor-session-token-canary-0123456789" not in json.dumps(data)
+    assert "X-Amz-Security-Token" in headers
+
+
+# --- no profile yet: where the MWAA profile comes from -------------------------------------------------------------
+
+def test_check_url_with_auth_aws_points_at_the_aws_example_profile() -> None:
+    result = CliRunner().invoke(app, ["check", "--url", "https://airflow.example.invalid", "--auth", "aws"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "airflow-doctor profiles example aws" in " ".join(result.output.split())
+
+
+def test_init_on_an_mwaa_web_server_points_at_the_aws_example_profile() -> None:
+    from airflow_doctor.adhoc import OptionsError, ServerModel
+    from airflow_doctor.init import _ask_auth
+    from airflow_doctor.model import Finding, Status
+
+    mwaa = ServerModel(Finding(Status.PASS, "Airflow 2.10.5"), "2.10.5", "/api/v1", 2, "AWS MWAA")
+    with pytest.raises(OptionsError, match="airflow-doctor profiles example aws"):
+        _ask_auth(mwaa, lambda question, default: pytest.fail(f"asked {question!r}"))

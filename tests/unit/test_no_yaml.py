@@ -70,7 +70,7 @@ def test_no_terminal_and_no_password_source_names_the_options_to_use() -> None:
         profile_from_options(ServerOptions(BASE, user="admin", auth="jwt"), never_asked, env={})
 
 
-@pytest.mark.parametrize("auth", ["aws", "google"])
+@pytest.mark.parametrize("auth", ["google"])
 def test_platform_sign_in_says_it_is_not_supported_yet(auth: str) -> None:
     result = invoke("check", "--url", BASE, "--auth", auth)
     assert result.exit_code == 2 and f"--auth {auth} is not supported yet" in result.output

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_doctor.checks._credentials import Credentials, Scheme
-from airflow_doctor.checks._front import airflow_shaped, is_airflow_refusal
+from airflow_doctor.checks._front import airflows_own
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Platform, error_detail, json_object, try_credentials
 from airflow_doctor.http import ProbeResponse, TransportError
 from airflow_doctor.model import Finding, Fix, Status
@@ -247,7 +247,7 @@ def _not_accepted(ctx: CheckContext, response: ProbeResponse) -> Finding:
         from airflow_doctor.checks.auth_backend import _server_error
 
         return _server_error(response, f"GET {read} (through {_channel(mwaa)})")
-    if response.status in (401, 403) and (is_airflow_refusal(response) or airflow_shaped(response)):
+    if response.status in (401, 403) and airflows_own(response):
         if response.status == 401 and mwaa.via is AwsVia.WEB_LOGIN:
             return _session_not_accepted(ctx, response)
         return _role_cannot_read(ctx, response)

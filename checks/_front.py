@@ -116,8 +116,8 @@ def answered_by(response: ProbeResponse) -> Answerer:
     evidence = (_hops(response) + ((f"headers Airflow does not send: {', '.join(added)}",) if added else ())
                 + ((f"a challenge with a realm, which Airflow never names: realm {realm!r}",) if realm else ()))
     own_server = server.lower().startswith(AIRFLOW_SERVERS) and bool(server)
-    # Airflow's servers always name themselves: a page it did not write, from no server of its own, is not its answer
-    foreign_page = response.is_html and not own_server
+    # Airflow's servers always name themselves: a body it did not write, from no server of its own, is not its answer
+    foreign_page = not own_server
     if _airflow_shaped(response) or not (evidence or foreign_page or (response.status in (502, 503, 504) and not own_server)):
         return Answerer(True, evidence=evidence)
     title = _page_text(_TITLE, response)

@@ -133,7 +133,7 @@ def dag_info(body: dict[str, Any], api: ApiFlavour | None) -> DagInfo:
 
 
 def judge(ctx: CheckContext, dag: DagInfo) -> Finding:
-    if dag.has_import_errors:
+    if dag.has_import_errors and not (dag.is_active is False and file_left_no_import_error(ctx, dag)):
         return now_broken(ctx, dag)
     if dag.is_active is False:
         return gone_stale(ctx, dag)
@@ -219,12 +219,24 @@ def broken_file_for(errors: list[dict[str, Any]], dag_id: str, fileloc: str | No
 
 
 def import_errors(ctx: CheckContext) -> list[dict[str, Any]]:
+    return read_import_errors(ctx) or []
+
+
+def read_import_errors(ctx: CheckContext) -> list[dict[str, Any]] | None:
+    """The server's import errors, or None when it would not list them."""
     assert ctx.facts.credentials is not None
     response = ctx.probe.get(ctx.facts.api_path("/importErrors"), params={"limit": 100},
                              auth=ctx.facts.credentials.auth())
     body = json_object(response)
-    errors = body.get("import_errors") if body else None
-    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+    errors = body.get("import_errors") if body and response.status == 200 else None
+    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else None
+
+
+def file_left_no_import_error(ctx: CheckContext, dag: DagInfo) -> bool:
+    """A stale DAG still flagged has_import_errors whose file has no import error listed: the file is gone, not
+    broken. Seen on fresh Airflow 3.1.3 and 3.3.2 servers whose file was deleted while queued for parsing."""
+    errors = read_import_errors(ctx)
+    return errors is not None and broken_file_for(errors, dag.dag_id, dag.fileloc) is None
 
 
 def _last_lines(trace: str, count: int = 4) -> str:

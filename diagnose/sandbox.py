@@ -34,9 +34,11 @@ READY_TIMEOUT = 300.0
 machine starting four Airflows at once needs minutes)."""
 START_ATTEMPTS = 2
 """A server that does not become ready is stopped and started once more on a fresh port before the sandbox gives up."""
-WATCHDOG_TIMEOUT = 600
+WATCHDOG_TIMEOUT = 3600
 """Seconds Airflow's own watchdogs allow a slow process: gunicorn's master and workers (Airflow 2), the API worker
-(Airflow 3). Their default of 120 s killed a webserver whose worker took long to start on a loaded machine."""
+(Airflow 3). Their default of 120 s killed a webserver whose worker took long to start on a loaded machine, and 600 s
+shut down the extra 2.10.5 webservers ("No response from gunicorn master within 600 seconds") eleven minutes into a
+test session."""
 HEALTH_THRESHOLD = 120
 """Seconds without a heartbeat before /health calls the scheduler or DAG processor unhealthy (default 30), so a
 loop that ran late on a loaded machine is not reported as a dead scheduler."""

@@ -9,7 +9,7 @@ from responses import matchers
 from airflow_doctor.checks import dag_exists
 from airflow_doctor.checks._credentials import Credentials, Scheme
 from airflow_doctor.model import Status
-from tests.conftest import check_context, replay
+from tests.conftest import check_context, recorded, replay
 
 BASE = "http://airflow.test"
 V2, V3 = "airflow-2.10.5", "airflow-3.3.2"
@@ -193,3 +193,25 @@ def test_no_dag_id_warns_naming_what_could_not_be_checked() -> None:
     for unchecked in ("dag-exists", "permissions", "paused", "payload's params"):
         assert unchecked in finding.summary
     assert finding.fix.commands == ("dag_id: <the DAG's id>",)
+
+
+@pytest.mark.parametrize("listed, says", [
+    ("import_errors", "no longer defines it"),
+    (None, "now fails to import"),
+])
+def test_a_stale_dag_still_flagged_broken_is_deleted_when_its_file_has_no_import_error(listed: str | None,
+                                                                                     says: str) -> None:
+    """Fresh 3.1.3 and 3.3.2 servers kept has_import_errors true on a DAG whose file was deleted while queued for
+    parsing (CI, 2026-11-22); the import errors (recorded on 3.3.2) list other files only. Without that list the flag
+    is all the evidence there is."""
+    details = recorded(V3, "details_stale")
+    body = {**json.loads(details["body"]), "has_import_errors": True}
+    ctx = ctx_for(V3, "doctor_stale")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add("GET", f"{BASE}/api/v2/dags/doctor_stale/details", json=body)
+        if listed:
+            replay(rsps, BASE, V3, listed)
+        else:
+            rsps.add("GET", f"{BASE}/api/v2/importErrors?limit=100", status=403, json={"detail": "Forbidden"})
+        finding = dag_exists.Check().run(ctx)
+    assert finding.status is Status.FAIL and says in finding.summary, finding.summary

@@ -11,10 +11,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from airflow_doctor.cli import app
 from tests.integration.conftest import PASSWORDS, Server
+from tests.integration.test_scenarios import result_of, run_check_with_output
 from tests.standins.astronomer import AstronomerFront, AstroToken
 
 pytestmark = pytest.mark.integration
@@ -47,14 +46,6 @@ def astro_profile(tmp_path: Path, token: str, scheme: str = "bearer") -> Path:
     return path
 
 
-def run_check(profile: Path) -> tuple[int, dict, str]:
-    result = CliRunner().invoke(app, ["check", "--profile", str(profile), "--format", "json"])
-    assert result.exit_code in (0, 1), result.output
-    return result.exit_code, json.loads(result.stdout), result.output
-
-
-def result_of(data: dict, check_id: str) -> dict:
-    return next(r for r in data["results"] if r["check_id"] == check_id)
 
 
 @pytest.mark.parametrize("scheme", ["bearer", "none"])
@@ -62,7 +53,7 @@ def test_a_deployment_token_passes_every_check_and_the_printed_curl_creates_a_ru
         airflow: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scheme: str) -> None:
     with front_for(airflow, bare_keys=scheme == "none") as front:
         through(front, monkeypatch)
-        code, data, output = run_check(astro_profile(tmp_path, GOOD, scheme))
+        code, data, output = run_check_with_output(astro_profile(tmp_path, GOOD, scheme))
         assert code == 0, {r["check_id"]: (r["status"], r["summary"]) for r in data["results"]}
         assert data["target"] == f"http://{HOST}/{DEPLOYMENT}" and GOOD not in output
         sent = [e["url"] for r in data["results"] for e in r["evidence"]]
@@ -84,7 +75,7 @@ def test_a_token_of_another_deployment_is_refused_by_the_front_not_by_airflow(
         airflow3: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with front_for(airflow3) as front:
         through(front, monkeypatch)
-        code, data, output = run_check(astro_profile(tmp_path, FOREIGN))
+        code, data, output = run_check_with_output(astro_profile(tmp_path, FOREIGN))
     auth = result_of(data, "auth-backend")
     assert code == 1 and auth["code"] == "astronomer-token-refused", auth
     assert "before Airflow saw it" in auth["summary"] and "astro deployment token create" in auth["fix"]["commands"][0]
@@ -95,7 +86,7 @@ def test_a_dag_viewer_token_may_read_but_not_trigger(airflow2: Server, tmp_path:
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     with front_for(airflow2) as front:
         through(front, monkeypatch)
-        code, data, _ = run_check(astro_profile(tmp_path, VIEWER))
+        code, data, _ = run_check_with_output(astro_profile(tmp_path, VIEWER))
     assert result_of(data, "auth-backend")["status"] == "pass"
     denied = result_of(data, "permissions")
     assert code == 1 and denied["code"] == "astronomer-token-role", denied

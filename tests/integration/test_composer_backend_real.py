@@ -17,6 +17,7 @@ from airflow_doctor.cli import app
 from tests.integration.conftest import Server
 from tests.standins.google import GoogleOAuth, GooglePrincipal
 from tests.standins.google_fixtures import composer_webserver, isolate_adc
+from tests.integration.test_scenarios import result_of
 
 pytestmark = pytest.mark.integration
 
@@ -55,9 +56,6 @@ def run_check(tmp_path: Path, url: str) -> dict:
     assert result.exit_code in (0, 1), result.output
     return json.loads(result.stdout)
 
-
-def result_of(data: dict, check_id: str) -> dict:
-    return next(r for r in data["results"] if r["check_id"] == check_id)
 
 
 def test_a_new_principal_is_registered_by_airflow_with_the_op_role_and_may_trigger(

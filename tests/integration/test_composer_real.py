@@ -12,10 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from airflow_doctor.cli import app
 from tests.integration.conftest import PASSWORDS, Server
+from tests.integration.test_scenarios import result_of, run_check_with_output
 from tests.standins.google_fixtures import PERSON, ROBOT, google_oauth, isolate_adc  # noqa: F401 - fixture
 from tests.standins.google import ComposerFront, GoogleOAuth
 
@@ -32,14 +31,6 @@ def composer_profile(tmp_path: Path, url: str, dag_id: str = "doctor_demo") -> P
     return path
 
 
-def run_check(profile: Path) -> tuple[int, dict, str]:
-    result = CliRunner().invoke(app, ["check", "--profile", str(profile), "--format", "json"])
-    assert result.exit_code in (0, 1), result.output
-    return result.exit_code, json.loads(result.stdout), result.output
-
-
-def result_of(data: dict, check_id: str) -> dict:
-    return next(r for r in data["results"] if r["check_id"] == check_id)
 
 
 def statuses(data: dict) -> dict[str, str]:
@@ -58,7 +49,7 @@ def test_service_account_adc_passes_every_check_and_the_printed_authorized_sessi
     credentials = google_oauth.service_account_file(adc_home, person)
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(credentials))
     with ComposerFront(google_oauth, airflow.url, airflow.major, passwords(airflow), echo_token=True) as front:
-        code, data, output = run_check(composer_profile(adc_home, front.url))
+        code, data, output = run_check_with_output(composer_profile(adc_home, front.url))
         assert any(name == "X-Request-Credential" for r in data["results"] for e in r["evidence"]
                    for name, _ in e["response_headers"])  # the front did repeat the token: it must be masked
         assert front.users == {person.airflow_user: "Op"}, json.dumps(data["results"], indent=1)[:4000]
@@ -89,7 +80,7 @@ def run_snippet(code: str, credentials: Path) -> str:
 def test_no_application_default_credentials_names_the_gcloud_login(airflow2: Server, google_oauth: GoogleOAuth,
                                                                     adc_home: Path) -> None:
     with ComposerFront(google_oauth, airflow2.url, airflow2.major, passwords(airflow2)) as front:
-        code, data, _ = run_check(composer_profile(adc_home, front.url))
+        code, data, _ = run_check_with_output(composer_profile(adc_home, front.url))
     auth = result_of(data, "auth-backend")
     assert code == 1 and auth["status"] == "fail" and auth["code"] == "composer-no-adc", auth
     assert "no Google Application Default Credentials" in auth["summary"]
@@ -104,7 +95,7 @@ def test_a_service_account_with_a_viewer_role_names_the_principal_and_the_compos
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(google_oauth.service_account_file(adc_home, robot)))
     with ComposerFront(google_oauth, airflow3.url, airflow3.major, passwords(airflow3),
                        registration_role="Viewer") as front:
-        code, data, _ = run_check(composer_profile(adc_home, front.url))
+        code, data, _ = run_check_with_output(composer_profile(adc_home, front.url))
     assert code == 1 and statuses(data)["auth-backend"] == "pass", statuses(data)
     denied = result_of(data, "permissions")
     assert denied["status"] == "fail" and denied["code"] == "composer-principal-role", denied
@@ -123,7 +114,7 @@ def test_the_wrong_principal_is_named_when_the_variable_overrides_the_gcloud_log
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(google_oauth.service_account_file(adc_home, robot)))
     with ComposerFront(google_oauth, airflow2.url, airflow2.major, passwords(airflow2),
                        known={person.airflow_user: "Op", robot.airflow_user: "Viewer"}) as front:
-        code, data, _ = run_check(composer_profile(adc_home, front.url))
+        code, data, _ = run_check_with_output(composer_profile(adc_home, front.url))
     auth, denied = result_of(data, "auth-backend"), result_of(data, "permissions")
     assert code == 1 and auth["status"] == "pass" and denied["status"] == "fail", statuses(data)
     assert any("service account credentials" in d and "wins over any gcloud login" in d for d in auth["details"])
@@ -137,7 +128,7 @@ def test_a_deleted_key_is_named_and_what_the_token_endpoint_leaked_stays_masked(
     robot.revoked, robot.leak = True, json.loads(key.read_text())["private_key_id"]
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
     with ComposerFront(google_oauth, airflow3.url, airflow3.major, passwords(airflow3)) as front:
-        code, data, output = run_check(composer_profile(adc_home, front.url))
+        code, data, output = run_check_with_output(composer_profile(adc_home, front.url))
     auth = result_of(data, "auth-backend")
     assert auth["code"] == "composer-adc-refused" and "invalid_grant" in auth["summary"], auth
     assert ROBOT.email in auth["summary"] and "service-accounts keys create" in auth["fix"]["commands"][0]
@@ -148,7 +139,7 @@ def test_an_identity_token_sent_where_an_access_token_is_needed_is_read_from_its
         airflow: Server, google_oauth: GoogleOAuth, tmp_path: Path) -> None:
     id_token = forged_google_id_token(PERSON.email)
     with ComposerFront(google_oauth, airflow.url, airflow.major, passwords(airflow)) as front:
-        code, data, output = run_check(airflow.profile(tmp_path, auth_type="token", token=id_token, url=front.url))
+        code, data, output = run_check_with_output(airflow.profile(tmp_path, auth_type="token", token=id_token, url=front.url))
     auth = result_of(data, "auth-backend")
     assert code == 1 and auth["code"] == "composer-id-token", auth
     assert "Google ID token" in auth["summary"] and "answered 401" in auth["summary"]  # Airflow's own 401
@@ -174,7 +165,7 @@ def test_a_caller_outside_the_web_server_access_control_is_told_to_allow_its_ip(
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(google_oauth.service_account_file(adc_home, robot)))
     with ComposerFront(google_oauth, airflow3.url, airflow3.major, passwords(airflow3),
                        allowed_ranges=("10.0.0.0/8",)) as front:
-        code, data, _ = run_check(composer_profile(adc_home, front.url))
+        code, data, _ = run_check_with_output(composer_profile(adc_home, front.url))
     assert code == 1
     failed = next(r for r in data["results"] if r["status"] == "fail")
     assert failed["check_id"] == "reachability" and failed["code"] == "composer-ip-blocked", failed
@@ -188,7 +179,7 @@ def test_a_principal_composer_never_registered_gets_the_users_create_command(
     robot = google_oauth.principals[ROBOT.email]
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(google_oauth.service_account_file(adc_home, robot)))
     with ComposerFront(google_oauth, airflow3.url, airflow3.major, passwords(airflow3), registration_role="") as front:
-        code, data, _ = run_check(composer_profile(adc_home, front.url))
+        code, data, _ = run_check_with_output(composer_profile(adc_home, front.url))
     auth = result_of(data, "auth-backend")
     assert code == 1 and auth["code"] == "composer-principal-unknown", auth
     assert "answered 401" in auth["summary"] and ROBOT.email in auth["summary"]

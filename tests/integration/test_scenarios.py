@@ -34,9 +34,19 @@ pytestmark = pytest.mark.integration
 
 
 def run_check(profile: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+    code, data, _ = run_check_with_output(profile, *extra)
+    return code, data
+
+
+def run_check_with_output(profile: Path, *extra: str) -> tuple[int, dict[str, Any], str]:
+    """The exit code, the JSON report, and everything printed (for the tests that look for leaks in all of it)."""
     result = CliRunner().invoke(app, ["check", "--profile", str(profile), "--format", "json", *extra])
     assert result.exit_code in (0, 1), result.output
-    return result.exit_code, json.loads(result.stdout)
+    return result.exit_code, json.loads(result.stdout), result.output
+
+
+def result_of(data: dict[str, Any], check_id: str) -> dict[str, Any]:
+    return next(r for r in data["results"] if r["check_id"] == check_id)
 
 
 def statuses(data: dict[str, Any]) -> dict[str, str]:

@@ -24,6 +24,7 @@ from airflow_doctor.sandbox import stop_pids
 from tests.integration.conftest import Server
 from tests.integration.dags import QUEUE_HELD_DAG_ID, QUEUE_POOL
 from tests.integration.test_server_claims import wait_for_scheduler_loops
+from tests.integration.test_scenarios import result_of
 
 pytestmark = pytest.mark.integration
 
@@ -36,9 +37,6 @@ def diagnose(profile: Path, *extra: str) -> dict[str, Any]:
     assert result.exit_code in (0, 1), result.output
     return json.loads(result.stdout)
 
-
-def result_of(data: dict[str, Any], check_id: str) -> dict[str, Any]:
-    return next(r for r in data["results"] if r["check_id"] == check_id)
 
 
 def until(condition, what: str, deadline_s: float = DEADLINE) -> None:  # type: ignore[no-untyped-def]

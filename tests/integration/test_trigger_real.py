@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from airflow_doctor.cli import app
 from tests.integration.conftest import Server
+from tests.integration.test_scenarios import result_of
 
 pytestmark = pytest.mark.integration
 
@@ -24,9 +25,6 @@ def trigger(profile: Path, *extra: str) -> tuple[int, dict[str, Any]]:
     assert result.exit_code in (0, 1), result.output
     return result.exit_code, json.loads(result.stdout)
 
-
-def result_of(data: dict[str, Any], check_id: str) -> dict[str, Any]:
-    return next(r for r in data["results"] if r["check_id"] == check_id)
 
 
 def run_id_of(result: dict[str, Any]) -> str:

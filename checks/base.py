@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable, ClassVar, Protocol
+from typing import Any, Callable, ClassVar, Iterator, Protocol
 
 from airflow_doctor.checks._credentials import Credentials, JwtClaims, Trial
 from airflow_doctor.http import Probe, ProbeResponse
@@ -114,6 +114,15 @@ class TriggerOptions:
     confirm: Callable[[str], bool] = lambda plan: True
     progress: Callable[[str], None] = lambda text: None
     poll_interval: float = 1.0
+    first_poll: float = 0.25
+    """The first look comes sooner and each wait doubles up to poll_interval: a run that ends in its first seconds
+    is reported when it ends, not up to a second later; a long one still costs one request a second."""
+
+    def poll_waits(self) -> Iterator[float]:
+        wait = min(self.first_poll, self.poll_interval)
+        while True:
+            yield wait
+            wait = min(wait * 2, self.poll_interval)
 
 
 @dataclass

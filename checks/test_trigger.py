@@ -200,9 +200,10 @@ def follow(ctx: CheckContext, run: TestRun, details: list[str]) -> Finding:
     if options.wait <= 0:
         return Finding(Status.PASS, f"triggered run {run.run_id} (state {run.state}); not followed (--wait 0)")
     path = run_path(ctx, run.run_id)
+    waits = options.poll_waits()
     while run.state not in FINAL_STATES and time.monotonic() - started < options.wait:
         options.progress(f"run {run.run_id}: {run.state} ({time.monotonic() - started:.0f} s)")
-        time.sleep(options.poll_interval)
+        time.sleep(next(waits))
         try:
             answer = json_object(ctx.probe.get(path, auth=facts.credentials.auth()))
         except TransportError:

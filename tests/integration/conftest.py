@@ -13,7 +13,7 @@ import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,8 @@ class Server:
     """A started scenario server and what tests need to know about it."""
 
     sandbox: Sandbox
+    deleted_at_heartbeat: str | None = field(default=None, repr=False)
+    """The scheduler's latest heartbeat when this tier last deleted a run, until settle() sees a newer one."""
 
     @property
     def version(self) -> str:
@@ -128,15 +130,32 @@ class Server:
 
     def delete_run(self, dag_id: str, run_id: str) -> None:
         """Delete a run a test created, marked failed first, as an operator would: Airflow 3.2+ refuses to delete a
-        running run (409 'cannot be deleted in running state'), and the schedulers of 2.10.5 and 3.1.3 exit on a
-        StaleDataError when a run they are working on is deleted under them."""
+        running run (409 'cannot be deleted in running state'). A scheduler loop that was working on the run exits
+        on a StaleDataError (seen on 2.10.5 and 3.1.3), so the next test on this server settles first."""
         path = f"/dags/{dag_id}/dagRuns/{run_id}"
         self.api("PATCH", path, json={"state": "failed"})
         self.api("DELETE", path)
+        self.deleted_at_heartbeat = self.scheduler_heartbeat()
+
+    def scheduler_heartbeat(self) -> str | None:
+        path = "/api/v2/monitor/health" if self.major >= 3 else "/api/v1/health"
+        return requests.get(self.url + path, timeout=20).json()["scheduler"]["latest_scheduler_heartbeat"]
+
+    def settle(self) -> None:
+        """Until the scheduler heartbeats after the last run this tier deleted, then until it is healthy. It
+        heartbeats after a loop's scheduling, so by then the loop that may have held the run has ended: if it
+        exited, its restarted successor is what heartbeats. Usually other tests ran meanwhile: one request."""
+        if self.deleted_at_heartbeat is not None:
+            deadline = time.monotonic() + AGEING_TIMEOUT
+            while self.scheduler_heartbeat() == self.deleted_at_heartbeat:
+                assert time.monotonic() < deadline, f"the scheduler of {self.version} stopped heartbeating"
+                time.sleep(0.2)
+            self.deleted_at_heartbeat = None
+        self.wait_healthy()
 
     def wait_healthy(self) -> None:
-        """Until the API, the scheduler and the parser answer healthy: schedulers of every release here exit on a
-        StaleDataError when a test deletes a run under them, and the restarted one is unhealthy until it heartbeats."""
+        """Until the API, the scheduler and the parser answer healthy (a restarted scheduler is unhealthy until it
+        heartbeats)."""
         self.sandbox.wait_ready(AGEING_TIMEOUT, dag_id=None)
 
     def all_runs(self) -> list[tuple[str, str]]:
@@ -344,48 +363,54 @@ def airflow_servers(tmp_path_factory: pytest.TempPathFactory):
             pytest.fail("could not start Airflow: " + "; ".join(errors))
         yield servers
     finally:
-        for server in servers.values():
-            server.sandbox.stop()
+        with ThreadPoolExecutor(max(1, len(servers))) as pool:  # each waits up to its grace period: not in turn
+            list(pool.map(lambda server: server.sandbox.stop(), servers.values()))
+
+
+def settled(server: Server) -> Server:
+    """A server as a test should find it: see Server.settle."""
+    server.settle()
+    return server
 
 
 @pytest.fixture(params=VERSIONS, ids=lambda v: f"airflow-{v}")
 def airflow(request: pytest.FixtureRequest, airflow_servers: dict[str, Server]) -> Server:
-    return airflow_servers[request.param]
+    return settled(airflow_servers[request.param])
 
 
 @pytest.fixture(params=scenario_server_keys(), ids=lambda key: f"airflow-{key}")
 def scenario_server(request: pytest.FixtureRequest, airflow_servers: dict[str, Server]) -> Server:
     """Each server of the scenario suite in turn."""
-    return airflow_servers[request.param]
+    return settled(airflow_servers[request.param])
 
 
 @pytest.fixture(params=[k for k in scenario_server_keys() if key_major(k) == 2], ids=lambda key: f"airflow-{key}")
 def scenario_server2(request: pytest.FixtureRequest, airflow_servers: dict[str, Server]) -> Server:
     """Each Airflow 2 server of the scenario suite in turn."""
-    return airflow_servers[request.param]
+    return settled(airflow_servers[request.param])
 
 
 @pytest.fixture(params=[k for k in scenario_server_keys() if key_major(k) >= 3], ids=lambda key: f"airflow-{key}")
 def scenario_server3(request: pytest.FixtureRequest, airflow_servers: dict[str, Server]) -> Server:
     """Each Airflow 3 server of the scenario suite in turn (FAB included)."""
-    return airflow_servers[request.param]
+    return settled(airflow_servers[request.param])
 
 
 @pytest.fixture
 def airflow2(airflow_servers: dict[str, Server]) -> Server:
-    return airflow_servers["2.10.5"]
+    return settled(airflow_servers["2.10.5"])
 
 
 @pytest.fixture
 def airflow3(airflow_servers: dict[str, Server]) -> Server:
-    return airflow_servers[DEFAULT_AIRFLOW]
+    return settled(airflow_servers[DEFAULT_AIRFLOW])
 
 
 @pytest.fixture
 def airflow3_fab(airflow_servers: dict[str, Server]) -> Server:
-    return airflow_servers[FAB3]
+    return settled(airflow_servers[FAB3])
 
 
 @pytest.fixture
 def airflow3_old(airflow_servers: dict[str, Server]) -> Server:
-    return airflow_servers[OLD3]
+    return settled(airflow_servers[OLD3])

@@ -70,14 +70,15 @@ DAGS_COMMON = {
                                           'pool="doctor_queue_pool")'),
     "doctor_queue_tasks.py": dag_file("doctor_queue_tasks", extra=", max_active_tasks=1",
                                       body='PythonOperator(task_id="holds_the_task_slot", '
-                                           'python_callable=lambda: __import__("time").sleep(45))'),
+                                           'python_callable=lambda: __import__("time").sleep(600))'),
 }
 QUEUE_HELD_DAG_ID, QUEUE_POOL = "doctor_queue_held", "doctor_queue_pool"
 """max_active_runs 1 and a task in a pool the test creates with 0 slots: a run it starts holds the only run slot
 (running, its task waiting for the pool) without a task that runs, so it can be failed and deleted safely (not an EmptyOperator: the scheduler marks those
 successful without a pool slot)."""
 QUEUE_TASKS_DAG_ID = "doctor_queue_tasks"
-"""max_active_tasks 1 and a task that sleeps 45 s: while one run's task runs, another run's task waits."""
+"""max_active_tasks 1 and a task that sleeps 10 minutes: while one run's task runs, another run's task waits (the
+test marks it successful once it has seen that)."""
 SLEEPER = '''PythonOperator(task_id="hold_the_slot", python_callable=lambda: __import__("time").sleep(90))'''
 
 DAGS_V3_ONLY = {

@@ -68,7 +68,7 @@ def test_a_deployment_token_passes_every_check_and_the_printed_curl_creates_a_ru
     try:
         assert run_id in airflow.run_ids("doctor_demo")
     finally:
-        airflow.api("DELETE", f"/dags/doctor_demo/dagRuns/{run_id}")
+        airflow.delete_run("doctor_demo", run_id)
 
 
 def test_a_token_of_another_deployment_is_refused_by_the_front_not_by_airflow(

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from airflow_doctor.cli import app
-from tests.integration.conftest import Server
+from tests.integration.conftest import Server, settled
 from tests.standins.google import GoogleOAuth, GooglePrincipal
 from tests.standins.google_fixtures import composer_webserver, isolate_adc
 from tests.integration.test_scenarios import result_of
@@ -31,7 +31,7 @@ def fresh_robot() -> GooglePrincipal:
 @pytest.fixture(scope="module")
 def composer2(airflow_servers: dict[str, Server], tmp_path_factory: pytest.TempPathFactory
               ) -> Iterator[tuple[Server, GoogleOAuth, str]]:
-    server = airflow_servers["2.10.5"]
+    server = settled(airflow_servers["2.10.5"])
     with GoogleOAuth([]) as oauth, composer_webserver(server.sandbox, f"{oauth.url}/tokeninfo",
                                                       tmp_path_factory.mktemp("composer")) as url:
         yield server, oauth, url

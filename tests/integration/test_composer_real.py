@@ -65,7 +65,7 @@ def test_service_account_adc_passes_every_check_and_the_printed_authorized_sessi
     try:
         assert run_id in airflow.run_ids("doctor_demo")
     finally:
-        airflow.api("DELETE", f"/dags/doctor_demo/dagRuns/{run_id}")
+        airflow.delete_run("doctor_demo", run_id)
 
 
 def run_snippet(code: str, credentials: Path) -> str:

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from airflow_doctor.cli import app
-from tests.integration.conftest import Server
+from tests.integration.conftest import Server, settled
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +41,7 @@ def read_dags_with_curl(server: Server) -> str:
 
 def test_a_curl_command_with_a_non_ascii_password_passes_auth_as_curl_itself_does(
         airflow_servers: dict[str, Server]) -> None:
-    server = airflow_servers["2.10.5"]
+    server = settled(airflow_servers["2.10.5"])
     assert read_dags_with_curl(server) == "200"
     command = (f"curl -u {shlex.quote(f'{USER}:{server.password(USER)}')} -X POST "
                f"{server.url}/api/v1/dags/doctor_demo/dagRuns -H 'Content-Type: application/json' -d '{{\"conf\": {{}}}}'")
@@ -52,7 +52,7 @@ def test_a_curl_command_with_a_non_ascii_password_passes_auth_as_curl_itself_doe
 
 def test_the_same_credentials_in_a_requests_profile_still_get_the_encoding_finding(
         airflow_servers: dict[str, Server], tmp_path: Path) -> None:
-    server = airflow_servers["2.10.5"]
+    server = settled(airflow_servers["2.10.5"])
     report = doctor("--profile", str(server.profile(tmp_path, user=USER)))
     assert report["diagnosis"]["check_id"] == "credential-encoding"
     assert "requests sends as latin-1" in report["diagnosis"]["summary"]
@@ -60,7 +60,7 @@ def test_the_same_credentials_in_a_requests_profile_still_get_the_encoding_findi
 
 
 def test_a_profile_that_says_the_script_sends_utf8_passes(airflow_servers: dict[str, Server], tmp_path: Path) -> None:
-    server = airflow_servers["2.10.5"]
+    server = settled(airflow_servers["2.10.5"])
     profile = server.profile(tmp_path, user=USER)
     text = profile.read_text()
     profile.write_text(text.replace("  password_file:", "  encoding: utf-8\n  password_file:"))

@@ -161,4 +161,4 @@ def test_matrix_a_null_conf_the_release_refuses_gets_a_fix_it_accepts(matrix_ser
     assert suite.first_failure(data) == "payload-schema" and "conf" in data["diagnosis"]["summary"], data["diagnosis"]
     created = matrix_server.api("POST", "/dags/doctor_demo/dagRuns", json=json.loads(fix["commands"][0]))
     assert created.status_code == 200, created.text
-    matrix_server.api("DELETE", f"/dags/doctor_demo/dagRuns/{created.json()['dag_run_id']}")
+    matrix_server.delete_run("doctor_demo", created.json()["dag_run_id"])

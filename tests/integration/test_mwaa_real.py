@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from airflow_doctor.cli import app
 
-from tests.integration.conftest import FAB3, Server
+from tests.integration.conftest import FAB3, Server, settled
 from tests.integration.dags import LONG_DAG_ID
 from tests.integration.test_scenarios import first_failure, run_check, statuses
 from tests.standins.mwaa_fixtures import ENVIRONMENT, SECRET_CANARY, SECRET_KEY, Mwaa, mwaa_factory, policy  # noqa: F401
@@ -32,12 +32,12 @@ UNKNOWN_LONG_DAG_ID = "orders_" + "x" * 50
 
 @pytest.fixture(params=KEYS, ids=lambda key: f"airflow-{key}")
 def any_airflow(request: pytest.FixtureRequest, airflow_servers: dict[str, Server]) -> Server:
-    return airflow_servers[request.param]
+    return settled(airflow_servers[request.param])
 
 
 @pytest.fixture
 def fab3(airflow_servers: dict[str, Server]) -> Server:
-    return airflow_servers[FAB3]
+    return settled(airflow_servers[FAB3])
 
 
 def diagnosis(data: dict[str, Any]) -> dict[str, Any]:
@@ -116,7 +116,7 @@ WEB_LOGIN_SCENARIOS = {
 @pytest.mark.parametrize("key", ["2.10.5", FAB3])
 def test_web_login_cause_is_named(name: str, key: str, airflow_servers, mwaa_factory, tmp_path) -> None:
     options, words = WEB_LOGIN_SCENARIOS[name]
-    mwaa: Mwaa = mwaa_factory(airflow_servers[key], **options)
+    mwaa: Mwaa = mwaa_factory(settled(airflow_servers[key]), **options)
 
     code, data = run_check(mwaa.profile(tmp_path, via="web-login", url=mwaa.web.url))
 

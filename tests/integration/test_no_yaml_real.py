@@ -15,7 +15,7 @@ import yaml
 from typer.testing import CliRunner
 
 from airflow_doctor.cli import app
-from tests.integration.conftest import Server
+from tests.integration.conftest import Server, settled
 from tests.terminal import Terminal
 
 pytestmark = pytest.mark.integration
@@ -83,7 +83,7 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"airflow{c.major}-{c.name}")
 def test_from_curl_gives_the_diagnosis_of_the_equivalent_profile(case: Equivalent, airflow_servers: dict[str, Server],
                                                                  tmp_path: Path) -> None:
-    server = airflow_servers["2.10.5" if case.major == 2 else "3.3.2"]
+    server = settled(airflow_servers["2.10.5" if case.major == 2 else "3.3.2"])
     path = trigger_path(server, case.tail)
     command = (f"curl -sS --connect-timeout 2 {case.credentials(server)} -X POST {server.url}{path} "
                f"-H 'Content-Type: application/json' -d {shlex.quote(json.dumps(case.payload))}")
@@ -107,7 +107,7 @@ def test_from_curl_gives_the_diagnosis_of_the_equivalent_profile(case: Equivalen
 @pytest.mark.parametrize("major, detected", [(2, "basic"), (3, "jwt")])
 def test_url_user_and_password_variable_are_a_full_diagnosis_with_the_auth_type_detected(
         major: int, detected: str, airflow_servers: dict[str, Server]) -> None:
-    server = airflow_servers["2.10.5" if major == 2 else "3.3.2"]
+    server = settled(airflow_servers["2.10.5" if major == 2 else "3.3.2"])
     code, data, _ = doctor("--url", server.url, "--user", "admin", "--password-env", "MY_AIRFLOW_PW", "--dag",
                            "doctor_demo", env={"MY_AIRFLOW_PW": server.password("admin")})
     assert code == 0, data["diagnosis"]
@@ -118,7 +118,7 @@ def test_url_user_and_password_variable_are_a_full_diagnosis_with_the_auth_type_
 
 
 def test_init_writes_a_profile_that_check_then_passes_with(airflow_servers: dict[str, Server], tmp_path: Path) -> None:
-    server = airflow_servers["3.3.2"]
+    server = settled(airflow_servers["3.3.2"])
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "NO_COLOR": "1", "COLUMNS": "200",
            "NO_PROXY": "127.0.0.1", "AF_ADMIN_PW": server.password("admin")}
     profiles = tmp_path / "profiles.yml"

@@ -52,6 +52,16 @@ def run_shell(server: Server, command: str, **env: str) -> subprocess.CompletedP
                           capture_output=True, text=True, timeout=300)
 
 
+_RAN: dict[tuple[str, str], subprocess.CompletedProcess[str]] = {}
+
+
+def run_once(server: Server, command: str) -> subprocess.CompletedProcess[str]:
+    """run_shell, once per server and command: a read-only command's output serves every test that reads it."""
+    if (server.url, command) not in _RAN:
+        _RAN[server.url, command] = run_shell(server, command)
+    return _RAN[server.url, command]
+
+
 @pytest.mark.parametrize("dag_id, error", [("doctor_missing", "No module named 'airflow_doctor_no_such_module'"),
                                            ("leaky_orders_etl", "ConnectionError")])
 def test_dag_whose_file_never_imported_is_reported_as_that_import_error(scenario_server: Server, tmp_path: Path,
@@ -63,7 +73,7 @@ def test_dag_whose_file_never_imported_is_reported_as_that_import_error(scenario
     assert "import error in the banner" in head["why_ui_works"]
     assert head["fix"]["commands"] == ["airflow dags list-import-errors"]
     assert not any(c.startswith("dag_id:") for c in head["fix"]["commands"])
-    listed = run_shell(scenario_server, head["fix"]["commands"][0])  # exits 1 when it lists any import error
+    listed = run_once(scenario_server, head["fix"]["commands"][0])  # exits 1 when it lists any import error
     assert f"{dag_id}.py" in listed.stdout, listed.stderr[-2000:]
 
 

@@ -22,7 +22,7 @@ from airflow_doctor.checks._gateway import rate_limited
 from airflow_doctor.cli import app
 from airflow_doctor.http import Layer, Probe, TransportError
 from tests.gateway_proxy import NAME, Gateway, Stalled
-from tests.integration.conftest import KEYS, OLD3, Server
+from tests.integration.conftest import KEYS, OLD3, Server, settled
 from tests.integration.test_scenarios_auth import check, fix_text, result_of
 from tests.servers import LocalServer, closed_port
 
@@ -164,7 +164,7 @@ REMOVED = "/api/v1 has been removed in Airflow 3, please use its upgraded versio
 @pytest.mark.parametrize("key", [k for k in KEYS if not k.startswith("2.")])
 def test_airflow_3_answering_api_v1_is_read_as_the_airflow_2_api_not_a_missing_dag(airflow_servers: dict[str, Server],
                                                                                   key: str) -> None:
-    server = airflow_servers[key]
+    server = settled(airflow_servers[key])
     answer = requests.get(server.url + "/api/v1/dags/doctor_demo", timeout=20)
     assert (answer.status_code, answer.json()) == (404, {"error": REMOVED}), "Airflow 3's own words"
     pasted = (f"GET {server.url}/api/v1/dags/doctor_demo\nHTTP/1.1 {answer.status_code} Not Found\n"
@@ -181,7 +181,7 @@ def test_airflow_3_answering_api_v1_is_read_as_the_airflow_2_api_not_a_missing_d
     try:
         assert run["dag_id"] == "doctor_demo" and run["state"] == "queued", f"the printed fix triggers: {run}"
     finally:
-        server.api("DELETE", f"/dags/doctor_demo/dagRuns/{run['dag_run_id']}")
+        server.delete_run("doctor_demo", run["dag_run_id"])
 
 
 def run_as_printed(server: Server, commands: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from tests.integration.conftest import FAB3, PASSWORDS, Server
+from tests.integration.conftest import FAB3, PASSWORDS, Server, settled
 from tests.integration.test_scenarios_queued import diagnose, result_of, run_on_host, until
 
 pytestmark = pytest.mark.integration
@@ -28,7 +28,7 @@ DAG_ID = "doctor_demo"
 
 @pytest.fixture(params=["2.10.5", FAB3], ids=lambda key: f"airflow-{key}")
 def fab_server(request: pytest.FixtureRequest, airflow_servers: dict[str, Server]) -> Server:
-    server = airflow_servers[request.param]
+    server = settled(airflow_servers[request.param])
     if "fab" in server.sandbox.extras:  # a reused shared server's Sandbox is rebuilt without its auth manager
         server = Server(dataclasses.replace(server.sandbox, auth_manager="fab"))
     return server

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -56,6 +59,8 @@ OAUTH_PROVIDERS = [{
     },
 }]
 """
+FAB_PERMISSIONS_FRESH = {"AIRFLOW__FAB__CACHE_TTL": "2"}
+"""Airflow 3 with FAB keeps a user's permissions 30 s ([fab] cache_ttl): a grant a test applies counts in seconds."""
 PASSWORDS = {"op": "op-pass-1", "user1": "pässwörd", "viewer": "viewer-pass-1"}
 ROLES_V2 = {"op": "Op", "user1": "User", "viewer": "Viewer"}
 ROLES_V3 = {"op": "op", "user1": "user", "viewer": "viewer"}
@@ -221,7 +226,7 @@ def start_server(key: str, root: Path) -> Server:
     venv = install(version, extras=extras)
     roles = ROLES_FAB if fab else ROLES_V3 if major >= 3 else ROLES_V2
     sandbox = Sandbox(version, root, extras=extras, auth_manager="fab" if fab else "simple",
-                      extra_env={"AIRFLOW__FAB__AUTH_RATE_LIMITED": "False"},
+                      extra_env={"AIRFLOW__FAB__AUTH_RATE_LIMITED": "False", **FAB_PERMISSIONS_FRESH},
                       dag_files={**DAGS_COMMON, **(DAGS_V3_ONLY if major >= 3 else {})},
                       users=[(name, PASSWORDS[name], role) for name, role in roles.items()],
                       extra_webservers=_extra_webservers(version, venv, root))
@@ -349,6 +354,61 @@ def _shared_servers(folder: Path) -> dict[str, Server]:
         return {**servers, **started}
 
 
+def _stop_all(servers: dict[str, Server]) -> None:
+    with ThreadPoolExecutor(max(1, len(servers))) as pool:  # each waits up to its grace period: not in turn
+        list(pool.map(lambda server: server.sandbox.stop(), servers.values()))
+
+
+class EarlyStart:
+    """The servers, started by a child process as soon as the tests are collected, so that their start-up (a
+    minute and a half of both cores) overlaps the unit tier, which keeps one core busy. A process, not a thread:
+    unit tests monkeypatch os.environ and subprocess, which a thread would share."""
+
+    def __init__(self, base: Path) -> None:
+        self.base, self.taken = base, False
+        self.log = base / "start.log"
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", f"from tests.integration.conftest import start_into; start_into({str(base)!r})"],
+                cwd=Path(__file__).parents[2], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+
+    def result(self) -> tuple[dict[str, Server], list[str]]:
+        self.process.wait()
+        try:
+            return pickle.loads((self.base / "servers.pickle").read_bytes())
+        except (OSError, EOFError, pickle.UnpicklingError):
+            return {}, [f"the process starting them exited ({self.process.returncode}) with no result; see {self.log}"]
+
+
+def start_into(base: str) -> None:
+    """EarlyStart's child: start every server under `base`; leave them running and say where they are."""
+    roots = {key: Path(base) / f"airflow-{key}" for key in KEYS}
+    for root in roots.values():
+        root.mkdir()
+    result = pickle.dumps(_start_all(roots))
+    (Path(base) / "servers.pickle.part").write_bytes(result)
+    (Path(base) / "servers.pickle.part").rename(Path(base) / "servers.pickle")
+
+
+_early: EarlyStart | None = None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    global _early
+    if os.environ.get("AIRFLOW_DOCTOR_SKIP_INTEGRATION") or os.environ.get(SHARED_SERVERS) or \
+            session.config.option.collectonly:
+        return
+    if any("airflow_servers" in getattr(item, "fixturenames", ()) for item in session.items):
+        _early = EarlyStart(session.config._tmp_path_factory.mktemp("airflow-servers"))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Servers no test took (the session was interrupted first) are stopped too, once started."""
+    if _early is not None and not _early.taken:
+        _early.taken = True
+        _stop_all(_early.result()[0])
+
+
 @pytest.fixture(scope="session")
 def airflow_servers(tmp_path_factory: pytest.TempPathFactory):
     """Airflow 2 and 3 on 127.0.0.1, started side by side, stopped by PID when the session ends."""
@@ -357,14 +417,17 @@ def airflow_servers(tmp_path_factory: pytest.TempPathFactory):
     if os.environ.get(SHARED_SERVERS):
         yield _shared_servers(Path(os.environ[SHARED_SERVERS]))
         return
-    servers, errors = _start_all({key: tmp_path_factory.mktemp(f"airflow-{key}") for key in KEYS})
+    if _early is not None and not _early.taken:
+        _early.taken = True
+        servers, errors = _early.result()
+    else:
+        servers, errors = _start_all({key: tmp_path_factory.mktemp(f"airflow-{key}") for key in KEYS})
     try:
         if errors:
             pytest.fail("could not start Airflow: " + "; ".join(errors))
         yield servers
     finally:
-        with ThreadPoolExecutor(max(1, len(servers))) as pool:  # each waits up to its grace period: not in turn
-            list(pool.map(lambda server: server.sandbox.stop(), servers.values()))
+        _stop_all(servers)
 
 
 def settled(server: Server) -> Server:

@@ -155,12 +155,11 @@ def test_max_active_runs_reached_is_warned_and_a_new_run_really_waits(airflow3: 
 def wait_for_scheduler_loops(server: Server, loops: int = 3, deadline_s: float = 300.0) -> None:
     """Until the scheduler has heartbeated `loops` more times, each a pass of its loop that could have started a
     queued run: a fixed sleep proves nothing on a loaded machine, where the scheduler may not have run at all."""
-    path = "/monitor/health" if server.major >= 3 else "/health"
-    seen: set[str] = set()
+    seen: set[str | None] = set()
     deadline = time.monotonic() + deadline_s
     while len(seen) <= loops:
         assert time.monotonic() < deadline, f"the scheduler heartbeated {len(seen)} times in {deadline_s:.0f} s"
-        seen.add(server.api("GET", path).json()["scheduler"]["latest_scheduler_heartbeat"])
+        seen.add(server.scheduler_heartbeat())
         time.sleep(0.5)
 
 

@@ -55,18 +55,6 @@ def run_snippet(code: str, tmp_path: Path) -> str:
     return done.stdout.split()[-1]
 
 
-def delete_run(server: Server, dag_id: str, run_id: str, timeout: float = 600.0) -> None:
-    """Delete a run this test created, once it has finished: Airflow 3.3 refuses to delete a running run (409 "cannot
-    be deleted in running state"). A deadline, not a wait: the run ends in seconds, minutes on a loaded machine."""
-    deadline = time.monotonic() + timeout
-    while True:
-        deleted = server.api("DELETE", f"/dags/{dag_id}/dagRuns/{run_id}")
-        if deleted.status_code != 409 or time.monotonic() > deadline:
-            break
-        time.sleep(1)
-    assert deleted.status_code in (200, 204, 404), (run_id, deleted.status_code, deleted.text)
-
-
 def assert_snippet_creates_a_run(data: dict[str, Any], server: Server, tmp_path: Path, dag_id: str = "doctor_demo") -> None:
     snippets = data["working_request"]["snippets"]
     assert snippets, data["working_request"]
@@ -76,7 +64,7 @@ def assert_snippet_creates_a_run(data: dict[str, Any], server: Server, tmp_path:
         try:
             assert run_id in server.run_ids(dag_id), (run_id, before)
         finally:
-            delete_run(server, dag_id, run_id)
+            server.delete_run(dag_id, run_id)
 
 
 @pytest.mark.parametrize("via", ["invoke-rest-api", "web-login"])
@@ -134,7 +122,7 @@ def test_trigger_through_invoke_rest_api_creates_and_deletes_its_run(fab3: Serve
         created = [c["Body"]["dag_run_id"] for c in mwaa.service.invocations
                    if c["Method"] == "POST" and "dag_run_id" in (c.get("Body") or {})]
         for run_id in created:
-            delete_run(fab3, "doctor_demo", run_id)
+            fab3.delete_run("doctor_demo", run_id)
     trial = next(r for r in data["results"] if r["check_id"] == "test-trigger")
     assert code == 0 and trial["status"] == "pass", trial
     deleted = [c["Path"] for c in mwaa.service.invocations if c["Method"] == "DELETE"]

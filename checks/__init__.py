@@ -1,8 +1,8 @@
 """The check registry, in the order checks run and are listed. Each check declares the facts it uses and
 provides (checks.base.Fact); the runner moves a check after the providers of what it uses, whatever this order."""
 
-from airflow_doctor.checks import (auth_backend, credential_encoding, dag_exists, paused, payload_schema, permissions,
-                                   reachability, test_trigger)
+from airflow_doctor.checks import auth_backend, credential_encoding, dag_exists, paused, payload_schema, permissions, reachability
+from airflow_doctor.checks import trial_run
 
 CHECKS = (
     reachability.Check(),
@@ -12,7 +12,7 @@ CHECKS = (
     permissions.Check(),
     payload_schema.Check(),
     paused.Check(),
-    test_trigger.Check(),
+    trial_run.Check(),
 )
 
 CHECK_IDS = tuple(check.id for check in CHECKS)

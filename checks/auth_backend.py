@@ -17,20 +17,22 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from urllib.parse import urlsplit
 
-from airflow_doctor.checks import _mwaa, _token_trust
-from airflow_doctor.checks._front import (AIRFLOW_SERVERS, airflows_own, front_label, intermediary, mount_hints, origin_of,
+from airflow_doctor.platforms.mwaa import findings
+from airflow_doctor.checks.readers import token_trust
+from airflow_doctor.checks.readers.front import (AIRFLOW_SERVERS, airflows_own, front_label, intermediary, mount_hints, origin_of,
                                           proxy_realm, rate_limit)
-from airflow_doctor.checks._credentials import (Credentials, JwtClaims, Scheme, Trial, basic_variants, decode_jwt,
+from airflow_doctor.checks.readers.credentials import (Credentials, JwtClaims, Scheme, Trial, basic_variants, decode_jwt,
                                                 stripped_secret)
 from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object, read_dags,
                                         try_credentials)
-from airflow_doctor.checks.working_request import AUTH_SCHEME
-from airflow_doctor.checks import _astronomer, _composer
-from airflow_doctor.checks._gateway import transport_finding
+from airflow_doctor.checks.readers.working_request import AUTH_SCHEME
+from airflow_doctor.platforms import astronomer
+from airflow_doctor.platforms.composer import findings
+from airflow_doctor.checks.readers.gateway import transport_finding
 from airflow_doctor.failures import what_happened
-from airflow_doctor.http import NoAuth, ProbeResponse, TransportError
+from airflow_doctor.probe import NoAuth, ProbeResponse, TransportError
 from airflow_doctor.model import Finding, Fix, Status
-from airflow_doctor.profiles import AuthType, Profile
+from airflow_doctor.sources.profile import AuthType, Profile
 from airflow_doctor.secrets import Secret
 
 BASIC_BACKEND = "airflow.api.auth.backend.basic_auth"
@@ -55,7 +57,7 @@ class Check:
 
     def run(self, ctx: CheckContext) -> Finding:
         if ctx.facts.mwaa is not None:
-            return _mwaa.authenticate(ctx)
+            return mwaa.authenticate(ctx)
         if ctx.facts.api is ApiFlavour.V2:
             return airflow3(ctx)
         return airflow2(ctx)
@@ -92,7 +94,7 @@ def _server_error(response: ProbeResponse, what: str) -> Finding:
 def airflow2(ctx: CheckContext) -> Finding:
     auth = ctx.profile.auth
     if auth.type is AuthType.GOOGLE:
-        return _composer.google_auth(ctx)
+        return composer.google_auth(ctx)
     if auth.type is AuthType.NONE:
         return _v2_anonymous(ctx)
     if auth.type is AuthType.JWT:
@@ -501,7 +503,7 @@ def basic_refused_v2(cause: str, login_detail: str) -> Finding:
 def airflow3(ctx: CheckContext) -> Finding:
     auth = ctx.profile.auth
     if auth.type is AuthType.GOOGLE:
-        return _composer.google_auth(ctx)
+        return composer.google_auth(ctx)
     if auth.type is AuthType.JWT:
         assert auth.password is not None
         return _v3_token_exchange(ctx, auth.username or "", auth.password)
@@ -677,7 +679,7 @@ def _v3_bearer(ctx: CheckContext, token: Secret, obtained: bool) -> Finding:
         return unanswered
     if not obtained and (platform := platform_token_refusal(ctx, token, trial)) is not None:
         return platform
-    if (misfit := _token_trust.refused_for_claims(ctx, origin, trial.response, claims, tuple(notes))) is not None:
+    if (misfit := token_trust.refused_for_claims(ctx, origin, trial.response, claims, tuple(notes))) is not None:
         return misfit
     if is_token_expired(trial.status, trial.note):
         return token_expired(claims, origin, obtained, notes)
@@ -699,16 +701,16 @@ def token_credentials(ctx: CheckContext, token: Secret) -> Credentials:
 
 def platform_token_refusal(ctx: CheckContext, token: Secret, trial: Trial) -> Finding | None:
     """A refused token whose own claims or platform name the cause (a Google ID token, an Astronomer token)."""
-    if (wrong_kind := _composer.identity_token_sent(token.reveal(), trial)) is not None:
+    if (wrong_kind := composer.identity_token_sent(token.reveal(), trial)) is not None:
         return wrong_kind
-    return _astronomer.token_refused(ctx, token, trial)
+    return astronomer.token_refused(ctx, token, trial)
 
 
 def _token_servers_disagree(ctx: CheckContext, credentials: Credentials, first_status: int, obtained: bool
                             ) -> Finding | None:
     auth = ctx.profile.auth
     exchange = (auth.username or "", auth.password) if auth.type is AuthType.JWT and auth.password else (None, None)
-    return _token_trust.servers_disagree(ctx, credentials, first_status, obtained, *exchange)
+    return token_trust.servers_disagree(ctx, credentials, first_status, obtained, *exchange)
 
 
 def is_token_expired(status: int | None, detail: str) -> bool:
@@ -765,7 +767,7 @@ def invalid_jwt(claims: JwtClaims | None, origin: str, obtained: bool, notes: li
                     "password):", (FRESH_TOKEN, "auth:\n  type: jwt"), DOCS_V3),
             details=tuple(notes), why_ui_works=why_ui)
     if not obtained:
-        claimed = f", or is for {_token_trust.audience_and_issuer(claims)} that this server does not accept" \
+        claimed = f", or is for {token_trust.audience_and_issuer(claims)} that this server does not accept" \
             if claims is not None else ""
         return Finding(
             Status.FAIL, f"{origin} is rejected as 'Invalid JWT token' (403): it was signed by another deployment or "
@@ -777,7 +779,7 @@ def invalid_jwt(claims: JwtClaims | None, origin: str, obtained: bool, notes: li
                         "from elsewhere; the issuer and audience it carries are the ones this server accepts (the "
                         "second command prints them, not the token).",
             fix=Fix("Get a fresh token from this server's /auth/token (auth type jwt lets the doctor try it):",
-                    (FRESH_TOKEN, "auth:\n  type: jwt", FRESH_TOKEN + _token_trust.PRINT_ISSUER_AUDIENCE), DOCS_V3),
+                    (FRESH_TOKEN, "auth:\n  type: jwt", FRESH_TOKEN + token_trust.PRINT_ISSUER_AUDIENCE), DOCS_V3),
             details=tuple(notes), why_ui_works=why_ui)
     return Finding(
         Status.FAIL, f"{origin} is rejected as 'Invalid JWT token' (403): the api-server that issued it and the one "

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable, ClassVar, Iterator, Protocol
 
-from airflow_doctor.checks._credentials import Credentials, JwtClaims, Trial
-from airflow_doctor.http import Probe, ProbeResponse
+from airflow_doctor.checks.readers.credentials import Credentials, JwtClaims, Trial
+from airflow_doctor.probe import Probe, ProbeResponse
 from airflow_doctor.model import Finding, Fix, Status
-from airflow_doctor.profiles import Profile
+from airflow_doctor.sources.profile import Profile
 from airflow_doctor.runner import Uses
 
 
@@ -72,7 +72,7 @@ class Facts:
     trigger_body: dict[str, Any] | None = None
     """The body that triggers the DAG on this server, as payload-schema corrected it (for the request that works)."""
     mwaa: Any = None
-    """AWS MWAA: what GetEnvironment said (airflow_doctor.mwaa.MwaaState), for checks/_mwaa.py; None elsewhere."""
+    """AWS MWAA: what GetEnvironment said (airflow_doctor.platforms.mwaa.client.MwaaState), for checks/_mwaa.py; None elsewhere."""
 
     @property
     def major(self) -> int | None:
@@ -156,7 +156,7 @@ def read_dags(ctx: CheckContext, credentials: Credentials, cookies: dict[str, st
 
 def try_credentials(ctx: CheckContext, credentials: Credentials) -> Trial:
     """Send one credential form with a read; remember the answer so no later check asks again."""
-    from airflow_doctor.http import TransportError
+    from airflow_doctor.probe import TransportError
 
     known = ctx.facts.trial(credentials)
     if known is not None:

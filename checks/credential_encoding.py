@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from airflow_doctor.checks._credentials import (Credentials, Scheme, basic_variants, decode_jwt, decodes_to_user_password, is_ascii,
+from airflow_doctor.checks.readers.credentials import (Credentials, Scheme, basic_variants, decode_jwt, decodes_to_user_password, is_ascii,
                                  is_latin1)
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses, try_credentials
 from airflow_doctor.model import Finding, Fix, Status
-from airflow_doctor.profiles import AuthType
+from airflow_doctor.sources.profile import AuthType
 from airflow_doctor.secrets import Secret
 
 UTF8_UI = ("The browser, the UI login form and curl send the password as UTF-8 bytes, which is what Airflow "

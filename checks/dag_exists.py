@@ -20,9 +20,9 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from airflow_doctor.checks import _mwaa
+from airflow_doctor.platforms.mwaa import findings
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, DagInfo, Fact, Uses, error_detail, json_object
-from airflow_doctor.http import ProbeResponse
+from airflow_doctor.probe import ProbeResponse
 from airflow_doctor.model import Finding, Fix, Status
 
 UNCHECKED_WITHOUT_DAG_ID = ("dag-exists (whether the server knows the DAG and can trigger it), permissions (whether "
@@ -72,7 +72,7 @@ class Check:
         facts = ctx.facts
         assert facts.credentials is not None
         response = ctx.probe.get(facts.api_path(f"/dags/{quote(dag_id, safe='')}/details"), auth=facts.credentials.auth())
-        refused = _mwaa.service_refusal(ctx, response)
+        refused = mwaa.service_refusal(ctx, response)
         if refused is not None:
             return refused
         found = judge_if_found(ctx, response)

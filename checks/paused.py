@@ -13,10 +13,10 @@ import json
 import shlex
 from urllib.parse import quote
 
-from airflow_doctor.checks._credentials import Scheme
-from airflow_doctor.checks._queue import UI_QUEUES_TOO, Blocker, blockers
+from airflow_doctor.checks.readers.credentials import Scheme
+from airflow_doctor.checks.readers.queue import UI_QUEUES_TOO, Blocker, blockers
 from airflow_doctor.checks.base import CheckContext, Fact, Uses
-from airflow_doctor.profiles import AuthType
+from airflow_doctor.sources.profile import AuthType
 from airflow_doctor.model import Finding, Fix, Status
 
 
@@ -72,7 +72,7 @@ def paused_finding(ctx: CheckContext, dag_id: str) -> Finding:
 
 def unpause_curl(ctx: CheckContext, dag_id: str) -> str:
     """PATCH .../dags/{id} {"is_paused": false}, runnable as printed with only the secret in the environment."""
-    from airflow_doctor.checks.working_request import PASSWORD_VAR, TOKEN_VAR
+    from airflow_doctor.checks.readers.working_request import PASSWORD_VAR, TOKEN_VAR
 
     facts = ctx.facts
     url = shlex.quote(facts.base_url + facts.api_path(f"/dags/{quote(dag_id, safe='')}"))

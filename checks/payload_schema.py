@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object
-from airflow_doctor.http import ProbeResponse, TransportError
+from airflow_doctor.probe import ProbeResponse, TransportError
 from airflow_doctor.model import Finding, Fix, Status
 
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.~:+-]+$")

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from airflow_doctor.checks import _mwaa
+from airflow_doctor.platforms.mwaa import findings
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object
-from airflow_doctor.http import ProbeResponse, TransportError
+from airflow_doctor.probe import ProbeResponse, TransportError
 from airflow_doctor.model import Finding, Fix, Status
 
 V1_PROBE = {"logical_date": "2000-01-01T00:00:00+00:00", "execution_date": "2000-01-02T00:00:00+00:00"}
@@ -49,7 +49,7 @@ class Check:
         body = V2_PROBE if facts.api is ApiFlavour.V2 else V1_PROBE
         response = ctx.probe.post(facts.api_path(f"/dags/{quote(facts.dag.dag_id, safe='')}/dagRuns"), json=body,
                                   auth=facts.credentials.auth())
-        refused = _mwaa.service_refusal(ctx, response)
+        refused = mwaa.service_refusal(ctx, response)
         if refused is not None:
             return refused
         who = facts.identity or "this identity"
@@ -59,7 +59,7 @@ class Check:
                            details=(f"probe: POST {json.dumps(body)} answered {response.status} ({error_detail(response, 100)}); "
                                     "rejected after authorization, so no run was created",))
         if response.status == 403:
-            return _mwaa.lower_role(ctx, response) or forbidden(ctx)
+            return mwaa.lower_role(ctx, response) or forbidden(ctx)
         if 200 <= response.status < 300:
             return Finding(Status.FAIL, f"the permission probe was accepted ({response.status}): a run may have been created",
                            explanation="This server accepted a body that Airflow rejects. Something between this "
@@ -86,12 +86,12 @@ def forbidden(ctx: CheckContext) -> Finding:
     facts = ctx.facts
     assert facts.dag is not None
     if facts.platform is Platform.COMPOSER and facts.credentials is not None and facts.credentials.scheme.value == "google":
-        from airflow_doctor.checks._composer import principal_without_role
+        from airflow_doctor.platforms.composer.findings import principal_without_role
 
         return principal_without_role(facts.identity or "the ADC principal", composer_user(login_name(ctx)),
                                       dag_id=facts.dag.dag_id)
     if facts.platform is Platform.ASTRONOMER:
-        from airflow_doctor.checks._astronomer import role_cannot
+        from airflow_doctor.platforms.astronomer import role_cannot
 
         return role_cannot(ctx, f"trigger {facts.dag.dag_id!r}")
     if facts.api is ApiFlavour.V2 and facts.role:

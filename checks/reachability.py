@@ -16,17 +16,17 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow_doctor.checks import _mwaa
-from airflow_doctor.checks._credentials import Credentials, Scheme
-from airflow_doctor.checks._front import is_login_redirect, mount_hints, origin_of, retired_api_words
-from airflow_doctor.checks._gateway import V2NotRouted, held_back_finding, login_wall_words, not_airflow, retired_api
+from airflow_doctor.platforms.mwaa import findings
+from airflow_doctor.checks.readers.credentials import Credentials, Scheme
+from airflow_doctor.checks.readers.front import is_login_redirect, mount_hints, origin_of, retired_api_words
+from airflow_doctor.checks.readers.gateway import V2NotRouted, held_back_finding, login_wall_words, not_airflow, retired_api
 from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Facts, Platform, Uses, error_detail, html_title,
                                         json_object)
 from airflow_doctor import failures
 from airflow_doctor.failures import what_happened
-from airflow_doctor.http import Layer, ProbeResponse, TransportError
+from airflow_doctor.probe import Layer, ProbeResponse, TransportError
 from airflow_doctor.model import Finding, Fix, Status
-from airflow_doctor.profiles import AuthType
+from airflow_doctor.sources.profile import AuthType
 
 VERSION_PATHS = {ApiFlavour.V2: "/api/v2/version", ApiFlavour.V1: "/api/v1/version"}
 HEALTH_PATHS = {ApiFlavour.V2: "/api/v2/monitor/health", ApiFlavour.V1: "/api/v1/health"}
@@ -48,10 +48,10 @@ class Check:
         facts, probe = ctx.facts, ctx.probe
         warnings: list[Finding] = []
         facts.platform = platform_of(facts.base_url)
-        managed = _mwaa.environment_finding(ctx)
+        managed = mwaa.environment_finding(ctx)
         if managed is not None:
             return managed
-        warnings += _mwaa.environment_warnings(ctx)
+        warnings += mwaa.environment_warnings(ctx)
 
         pasted = _PASTED_API.search(urlsplit(facts.base_url).path)
         if pasted:
@@ -69,13 +69,13 @@ class Check:
         try:
             flavour, version_response = self._find_api(ctx)
         except TransportError as failure:
-            return _mwaa.unreachable(ctx, failure) or transport_finding(failure, facts)
+            return mwaa.unreachable(ctx, failure) or transport_finding(failure, facts)
         except V2NotRouted as airflow3:
             return airflow3.as_finding()
         except CredentialsUnavailable as unavailable:
             return unavailable.finding
         if flavour is None:
-            return _mwaa.service_refusal(ctx, version_response) or unexpected_answer(ctx, version_response)
+            return mwaa.service_refusal(ctx, version_response) or unexpected_answer(ctx, version_response)
 
         body = json_object(version_response) or {}
         facts.api = flavour
@@ -84,7 +84,7 @@ class Check:
         notes = [f"version endpoint: {VERSION_PATHS[flavour]} answered {facts.airflow_version}"
                  + (" only to the profile's credentials (a front demands them on every path)"
                     if sent_credentials(version_response) else ""),
-                 *(_mwaa.environment_notes(ctx) or [f"auth model: {auth_model(flavour)}"])]
+                 *(mwaa.environment_notes(ctx) or [f"auth model: {auth_model(flavour)}"])]
         if facts.platform is not Platform.SELF_HOSTED and facts.mwaa is None:
             notes.append(f"platform: {facts.platform.value} ({PLATFORM_NOTES[facts.platform]})")
         if pasted and flavour is ApiFlavour.V2 and pasted.group(0).startswith("/api/v1"):
@@ -109,7 +109,7 @@ class Check:
         """Ask both version endpoints without credentials; retry with the profile's auth only if a proxy demands it."""
         probe = ctx.probe
         first: ProbeResponse | None = None
-        for flavour in _mwaa.api_flavours(ctx) or (ApiFlavour.V2, ApiFlavour.V1):
+        for flavour in mwaa.api_flavours(ctx) or (ApiFlavour.V2, ApiFlavour.V1):
             response = probe.get(VERSION_PATHS[flavour])
             if _is_version(response, flavour):
                 return flavour, response
@@ -181,8 +181,8 @@ def retry_credentials(ctx: CheckContext) -> Credentials | None:
     if auth.type is AuthType.TOKEN and auth.token is not None:
         return Credentials(Scheme.KEY if auth.scheme == "none" else Scheme.BEARER, secret=auth.token)
     if auth.type is AuthType.GOOGLE:
-        from airflow_doctor.checks._composer import adc_failure
-        from airflow_doctor.composer import AdcError, access_token
+        from airflow_doctor.platforms.composer.findings import adc_failure
+        from airflow_doctor.platforms.composer.client import AdcError, access_token
 
         try:
             obtained = access_token(ctx.probe.registry, deadline=ctx.profile.connect_timeout + ctx.profile.read_timeout)
@@ -463,8 +463,8 @@ def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
             why_ui_works=_UI_ROUTE)
 
     if response.status == 403 and (facts.platform is Platform.COMPOSER or ctx.profile.auth.type is AuthType.GOOGLE):
-        from airflow_doctor.checks._composer import blocked_before_airflow
-        from airflow_doctor.checks._front import airflows_own
+        from airflow_doctor.platforms.composer.findings import blocked_before_airflow
+        from airflow_doctor.checks.readers.front import airflows_own
 
         if not airflows_own(response):
             return blocked_before_airflow(response, "The request carried the Google access token of Application "

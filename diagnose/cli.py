@@ -16,7 +16,7 @@ from airflow_doctor import __version__
 from airflow_doctor.model import ExitCode, Report
 
 if TYPE_CHECKING:
-    from airflow_doctor.profiles import Profile
+    from airflow_doctor.sources.profile import Profile
 
 EXIT_CODE_MEANINGS = {
     ExitCode.OK: "no check failed",
@@ -93,7 +93,7 @@ def _fail(sentence: str, code: ExitCode, json_errors: bool, shown: str | None = 
 
 def guarded(debug: bool, action: Callable[[], ExitCode], json_errors: bool = False) -> None:
     """Run a command body; turn every known failure into one sentence and a documented exit code."""
-    from airflow_doctor.profiles import ProfileError
+    from airflow_doctor.sources.profile import ProfileError
     from airflow_doctor.redact import one_line
     from airflow_doctor.report import OutputRefused
     from airflow_doctor.runner import UnknownCheck
@@ -226,7 +226,7 @@ def run_fleet_check(profiles_file: str | None, only: list[str], skip: list[str],
     from airflow_doctor.checks import CHECK_IDS
     from airflow_doctor import fleet
     from airflow_doctor.doctor import diagnose_profile
-    from airflow_doctor.profiles import ProfileError, load_all, load_profile
+    from airflow_doctor.sources.profile import ProfileError, load_all, load_profile
     from airflow_doctor.report import (emit, render_fleet_json, render_fleet_markdown, render_fleet_terminal, use_color,
                                        write_atomic)
     from airflow_doctor.runner import Selection
@@ -321,7 +321,7 @@ class ServerArgs:
         return any(value is not None for value in vars(self).values())
 
     def profile(self, profile_arg: str | None, profiles_file: str | None, all_profiles: bool):  # type: ignore[no-untyped-def]
-        from airflow_doctor.adhoc import ServerOptions, profile_from_options
+        from airflow_doctor.sources.url import ServerOptions, profile_from_options
 
         if profile_arg or profiles_file or all_profiles:
             raise UsageError("--url and --from-curl describe the server themselves; drop --profile, --profiles-file "
@@ -338,7 +338,7 @@ class ServerArgs:
     def _from_curl(self):  # type: ignore[no-untyped-def]
         import dataclasses
 
-        from airflow_doctor import curl
+        from airflow_doctor.sources import curl
 
         if self.url or self.token_env or self.auth:
             raise UsageError("--from-curl takes the URL and credentials from the command; drop --url, --token-env "
@@ -372,7 +372,7 @@ def _with_asked_password(profile, variable: str | None):  # type: ignore[no-unty
     """`curl -u admin` makes curl ask for the password; so does the doctor (or it reads --password-env)."""
     import dataclasses
 
-    from airflow_doctor.profiles import UnsetSecret
+    from airflow_doctor.sources.profile import UnsetSecret
     from airflow_doctor.secrets import REGISTRY, Secret
 
     value = os.environ.get(variable) if variable else None
@@ -401,7 +401,7 @@ def run_check(profile_arg: str | None, profiles_file: str | None, only: list[str
     """Check one profile: the one named (or found), or the one `build` makes from command-line options."""
     from airflow_doctor.checks import CHECK_IDS
     from airflow_doctor.doctor import diagnose_profile
-    from airflow_doctor.profiles import resolve
+    from airflow_doctor.sources.profile import resolve
     from airflow_doctor.runner import Selection
 
     profile = build() if build is not None else resolve(profile_arg, profiles_file, allow_unset=True)[0]
@@ -582,7 +582,7 @@ def profiles_list(profiles_file: Optional[str] = typer.Option(None, "--profiles-
     """List the profiles in the profiles file."""
 
     def body() -> int:
-        from airflow_doctor.profiles import load_all
+        from airflow_doctor.sources.profile import load_all
 
         pf = load_all(profiles_file)
         typer.echo(f"{pf.path} (chosen by {pf.chosen_by})")
@@ -599,7 +599,7 @@ def profiles_show(name: Optional[str] = typer.Argument(None, help="Profile name,
     """Show every field of a profile, where its value came from, with secrets masked; an unset ${VAR} shows as unset."""
 
     def body() -> int:
-        from airflow_doctor.profiles import resolve
+        from airflow_doctor.sources.profile import resolve
 
         profile, chosen = resolve(name, profiles_file, allow_unset=True)
         rows = profile.shown_fields()
@@ -622,8 +622,8 @@ def profiles_add(name: str = typer.Argument(..., help="The name to save the prof
     """Save the request of a curl command as a profile; its secrets become ${VAR} references, never values."""
 
     def body() -> int:
-        from airflow_doctor import curl
-        from airflow_doctor.profile_store import save_profile
+        from airflow_doctor.sources import curl
+        from airflow_doctor.sources.store import save_profile
 
         command = curl.parse(from_curl)
         imported = curl.to_profile(command, name)
@@ -672,7 +672,7 @@ def init(name: str = typer.Argument("default", help="The profile's name."),
     """Ask for your Airflow's URL, probe it, ask only what it needs, save the profile (references, never secrets), check it."""
 
     def body() -> int:
-        from airflow_doctor.init import ServerUnreachable, run_init
+        from airflow_doctor.sources.init import ServerUnreachable, run_init
 
         def ask(question: str, default: str) -> str:
             return typer.prompt(question, default=default, show_default=bool(default))
@@ -755,7 +755,7 @@ def demo(
 
     def body() -> int:
         from airflow_doctor import sandbox
-        from airflow_doctor.profiles import resolve
+        from airflow_doctor.sources.profile import resolve
         from airflow_doctor.runner import Selection
 
         from airflow_doctor.doctor import diagnose_profile
@@ -787,7 +787,7 @@ def _script_from_the_other_version(profile, major: int):  # type: ignore[no-unty
     """The demo's second profile: Airflow 2 habits against Airflow 3 (Basic auth, no logical_date), or the reverse."""
     import dataclasses
 
-    from airflow_doctor.profiles import Auth, AuthType
+    from airflow_doctor.sources.profile import Auth, AuthType
 
     conf = profile.payload.get("conf", {}) if isinstance(profile.payload, dict) else {}
     if major >= 3:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from airflow_doctor import __version__
 from airflow_doctor.model import Checked, CheckResult, Report, Snippet, WorkingRequest
-from airflow_doctor.profiles import Profile
+from airflow_doctor.sources.profile import Profile
 from airflow_doctor.redact import redact_json, redact_text
 from airflow_doctor.runner import Selection, attempt, run_checks
 
@@ -26,8 +26,9 @@ Progress = Callable[[str, str, "CheckResult | None"], None]
 def diagnose_profile(profile: Profile, selection: Selection = Selection(), *, trigger=None,  # type: ignore[no-untyped-def]
                      on_progress: Progress | None = None, debug: bool = False) -> Report:
     require_platform_client(profile)
-    from airflow_doctor.checks import CHECKS, working_request
-    from airflow_doctor.checks._gateway import described, unvouched
+    from airflow_doctor.checks import CHECKS
+    from airflow_doctor.checks.readers import working_request
+    from airflow_doctor.checks.readers.gateway import described, unvouched
     from airflow_doctor.checks.base import CheckContext, Facts
     from airflow_doctor.report import choose_diagnosis
 
@@ -61,13 +62,13 @@ def diagnose_profile(profile: Profile, selection: Selection = Selection(), *, tr
 def platform_probe(profile: Profile):  # type: ignore[no-untyped-def]
     """The Probe for the profile: on AWS MWAA its session goes through InvokeRestApi (or the web server), and the
     environment's GetEnvironment answer comes along for the checks."""
-    from airflow_doctor.http import Probe
-    from airflow_doctor.profiles import AuthType
+    from airflow_doctor.probe import Probe
+    from airflow_doctor.sources.profile import AuthType
 
     options = dict(verify=profile.verify, connect_timeout=profile.connect_timeout, read_timeout=profile.read_timeout)
     if profile.auth.type is not AuthType.AWS:
         return Probe(profile.url, **options), None
-    from airflow_doctor import mwaa
+    from airflow_doctor.platforms.mwaa import client as mwaa
 
     state = mwaa.open_environment(profile)
     base = mwaa.base_url(profile, state)
@@ -136,6 +137,6 @@ def redacted_request(request: WorkingRequest) -> WorkingRequest:
 def require_platform_client(profile: Profile) -> None:
     """The platform's own client library, imported only for its auth type; missing: one sentence, exit 2."""
     if profile.auth.type.value == "google":
-        from airflow_doctor.composer import require_google_auth
+        from airflow_doctor.platforms.composer.client import require_google_auth
 
         require_google_auth()

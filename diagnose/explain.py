@@ -21,7 +21,7 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 from airflow_doctor import __version__
-from airflow_doctor.http import Probe, ProbeResponse, TransportError, classify
+from airflow_doctor.probe import Probe, ProbeResponse, TransportError, classify
 from airflow_doctor.model import CheckResult, Exchange, Finding, Fix, Report, Snippet, Status, WorkingRequest
 from airflow_doctor.redact import redact_text, redact_url
 from airflow_doctor.report import choose_diagnosis
@@ -143,7 +143,7 @@ def _base_of(url: str) -> str:
 
 def _context(url: str):  # type: ignore[no-untyped-def]
     from airflow_doctor.checks.base import ApiFlavour, CheckContext, Facts
-    from airflow_doctor.profiles import Auth, AuthType, Profile
+    from airflow_doctor.sources.profile import Auth, AuthType, Profile
 
     base = _base_of(url)
     facts = Facts(base_url=base)
@@ -235,7 +235,7 @@ def api_refusal(pasted: PastedAnswer, response: ProbeResponse, api) -> tuple[Fin
 
 def _auth_refusal(pasted: PastedAnswer, status: int, detail: str, airflow3: bool) -> Finding | None:
     from airflow_doctor.checks import auth_backend
-    from airflow_doctor.checks._credentials import decode_jwt
+    from airflow_doctor.checks.readers.credentials import decode_jwt
 
     scheme, _, credential = pasted.authorization.partition(" ")
     bearer = scheme.lower() == "bearer"

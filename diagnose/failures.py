@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from airflow_doctor.http import Layer, ProbeResponse, TransportError
+from airflow_doctor.probe import Layer, ProbeResponse, TransportError
 from airflow_doctor.model import CheckResult, Exchange, Finding, Fix, Status
 
 WHAT_HAPPENED = {

@@ -44,8 +44,8 @@ def check_context(url: str, *, api: str, version: str, auth_type: str = "basic",
                   payload: Any = None, sources: dict[str, str] | None = None, health: dict[str, str | None] | None = None):
     """A CheckContext as reachability leaves it: the API flavour and version known."""
     from airflow_doctor.checks.base import ApiFlavour, CheckContext, Facts
-    from airflow_doctor.http import Probe
-    from airflow_doctor.profiles import Auth, AuthType, Profile
+    from airflow_doctor.probe import Probe
+    from airflow_doctor.sources.profile import Auth, AuthType, Profile
     from airflow_doctor.secrets import REGISTRY, Secret
 
     kind = AuthType(auth_type)

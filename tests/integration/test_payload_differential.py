@@ -15,11 +15,11 @@ import pytest
 import requests
 
 from airflow_doctor.checks import payload_schema
-from airflow_doctor.checks._credentials import Credentials, Scheme
+from airflow_doctor.checks.readers.credentials import Credentials, Scheme
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Facts
 from airflow_doctor.checks.dag_exists import dag_info
-from airflow_doctor.http import Probe
-from airflow_doctor.profiles import Auth, AuthType, Profile
+from airflow_doctor.probe import Probe
+from airflow_doctor.sources.profile import Auth, AuthType, Profile
 from airflow_doctor.sandbox import ADMIN_USER
 from airflow_doctor.secrets import Secret
 from tests.integration.conftest import Server

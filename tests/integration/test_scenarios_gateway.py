@@ -18,9 +18,9 @@ import pytest
 import requests
 from typer.testing import CliRunner
 
-from airflow_doctor.checks._gateway import rate_limited
+from airflow_doctor.checks.readers.gateway import rate_limited
 from airflow_doctor.cli import app
-from airflow_doctor.http import Layer, Probe, TransportError
+from airflow_doctor.probe import Layer, Probe, TransportError
 from tests.gateway_proxy import NAME, Gateway, Stalled
 from tests.integration.conftest import KEYS, OLD3, Server, settled
 from tests.integration.test_scenarios_auth import check, fix_text, result_of

@@ -27,7 +27,7 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from airflow_doctor.checks import _token_trust
+from airflow_doctor.checks.readers import token_trust
 from airflow_doctor.sandbox import ADMIN_USER, free_port, stop_pids
 from tests.integration.conftest import Server
 from tests.integration.test_scenarios_auth import check, fix_text, forward, result_of
@@ -88,7 +88,7 @@ def test_a_token_from_a_clock_running_ahead_is_not_valid_yet_and_the_fix_is_the_
 def test_a_token_expired_by_the_servers_clock_only_blames_this_machines_clock(
         airflow3: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """This machine's clock 10 min behind the server's (the doctor's clock is set back; the server's answer is real)."""
-    real_now = _token_trust.utc_now
+    real_now = token_trust.utc_now
     monkeypatch.setattr(_token_trust, "utc_now", lambda: real_now() - timedelta(minutes=10))
     auth = check_token(airflow3, tmp_path, signed_token(airflow3, exp=int(time.time()) - 300))
     assert auth["summary"].startswith("the profile's token is expired by the server's clock but not by this "

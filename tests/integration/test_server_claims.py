@@ -179,8 +179,8 @@ REQUEST_SHAPES = [
 def test_request_shapes_are_answered_as_claimed(airflow: Server, shape: dict) -> None:
     from airflow_doctor.checks import payload_schema
     from airflow_doctor.checks.base import ApiFlavour, CheckContext, DagInfo, Facts
-    from airflow_doctor.http import Probe
-    from airflow_doctor.profiles import Auth, AuthType, Profile, ScriptRequest
+    from airflow_doctor.probe import Probe
+    from airflow_doctor.sources.profile import Auth, AuthType, Profile, ScriptRequest
 
     api, other = ("/api/v2", "/api/v1") if airflow.major >= 3 else ("/api/v1", "/api/v2")
     request = ScriptRequest(shape.get("path", "").format(api=api, other=other) or None, shape.get("method", "POST"),

@@ -12,8 +12,8 @@ import responses
 from responses import matchers
 
 from airflow_doctor.checks import auth_backend
-from airflow_doctor.checks._credentials import Credentials, Scheme
-from airflow_doctor.http import Probe
+from airflow_doctor.checks.readers.credentials import Credentials, Scheme
+from airflow_doctor.probe import Probe
 from airflow_doctor.model import Status
 from tests.conftest import check_context, recorded, replay
 from tests.servers import LocalServer, Reply

@@ -6,7 +6,7 @@ import pytest
 import responses
 
 from airflow_doctor.checks import credential_encoding
-from airflow_doctor.checks._credentials import Credentials, Scheme, Trial
+from airflow_doctor.checks.readers.credentials import Credentials, Scheme, Trial
 from airflow_doctor.model import Status
 from tests.conftest import check_context, replay
 

@@ -7,7 +7,7 @@ import responses
 from responses import matchers
 
 from airflow_doctor.checks import dag_exists
-from airflow_doctor.checks._credentials import Credentials, Scheme
+from airflow_doctor.checks.readers.credentials import Credentials, Scheme
 from airflow_doctor.model import Status
 from tests.conftest import check_context, recorded, replay
 

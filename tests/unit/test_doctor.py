@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import responses
 
-from airflow_doctor.checks import working_request
-from airflow_doctor.checks._credentials import Credentials, Scheme
+from airflow_doctor.checks.readers import working_request
+from airflow_doctor.checks.readers.credentials import Credentials, Scheme
 from airflow_doctor.checks.base import ApiFlavour, Facts
 from airflow_doctor.doctor import diagnose_profile, redacted_request
 from airflow_doctor.model import Status

@@ -11,12 +11,12 @@ import pytest
 import responses
 from requests.structures import CaseInsensitiveDict
 
-from airflow_doctor.checks._front import (airflows_own, answered_by, intermediary, is_login_redirect, rate_limit,
+from airflow_doctor.checks.readers.front import (airflows_own, answered_by, intermediary, is_login_redirect, rate_limit,
                                           retired_api_words)
-from airflow_doctor.checks._gateway import rate_limited
+from airflow_doctor.checks.readers.gateway import rate_limited
 from airflow_doctor.explain import explain
-from airflow_doctor.http import Layer, Probe, ProbeResponse, TransportError, retry_after_seconds
-from airflow_doctor.checks._gateway import described, unvouched
+from airflow_doctor.probe import Layer, Probe, ProbeResponse, TransportError, retry_after_seconds
+from airflow_doctor.checks.readers.gateway import described, unvouched
 from airflow_doctor.failures import finding_for
 from airflow_doctor.model import CheckResult, Exchange, Status
 from airflow_doctor.runner import run_checks

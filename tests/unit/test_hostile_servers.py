@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from airflow_doctor.cli import app
-from airflow_doctor.http import Layer, Probe, TransportError
+from airflow_doctor.probe import Layer, Probe, TransportError
 from tests.conftest import write_profile
 from tests.servers import HOSTILE, Hostile, LocalServer, Reply, huge_streamed
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 DIAGNOSE = Path(__file__).resolve().parents[2] / "diagnose"
-GENERIC = ["runner.py", "failures.py", "http.py", "model.py", "redact.py", "report.py"]
+GENERIC = ["runner.py", "failures.py", "probe.py", "model.py", "redact.py", "report.py"]
 
 
 def imported_modules(source: str) -> set[str]:

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from airflow_doctor.checks import working_request
-from airflow_doctor.checks._composer import identity_token_sent
-from airflow_doctor.checks._credentials import Credentials, Scheme, Trial
+from airflow_doctor.checks.readers import working_request
+from airflow_doctor.platforms.composer.findings import identity_token_sent
+from airflow_doctor.checks.readers.credentials import Credentials, Scheme, Trial
 from airflow_doctor.cli import app
-from airflow_doctor.profiles import AuthType, ProfileError, resolve
+from airflow_doctor.sources.profile import AuthType, ProfileError, resolve
 from airflow_doctor.redact import redact_text
 from airflow_doctor.secrets import Secret
 from tests.conftest import check_context, write_profile
@@ -60,7 +60,7 @@ def test_the_key_goes_alone_in_authorization_and_is_never_shown() -> None:
         return Reply(200, {"Content-Type": "application/json"}, b'{"dags": []}')
 
     with LocalServer(route) as server:
-        from airflow_doctor.http import Probe
+        from airflow_doctor.probe import Probe
 
         response = Probe(server.url).get("/api/v1/dags", auth=Credentials(Scheme.KEY, secret=Secret("key-xyz")).auth())
     assert seen == ["key-xyz"]
@@ -159,7 +159,7 @@ def no_adc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_adc_from_the_gcloud_login_file_names_the_user_and_why_that_file(no_adc: Path) -> None:
     import google.auth
 
-    from airflow_doctor.composer import SCOPE, principal_of
+    from airflow_doctor.platforms.composer.client import SCOPE, principal_of
     from tests.standins.google import GoogleOAuth, GooglePrincipal
 
     person = GooglePrincipal("ana@example.com", "1049")
@@ -174,7 +174,7 @@ def test_adc_from_the_gcloud_login_file_names_the_user_and_why_that_file(no_adc:
 
 def test_a_service_account_key_gives_an_access_token_and_the_airflow_user_and_registers_its_secrets(
         no_adc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from airflow_doctor.composer import access_token
+    from airflow_doctor.platforms.composer.client import access_token
     from airflow_doctor.secrets import SecretRegistry
     from tests.standins.google import GoogleOAuth, GooglePrincipal
 
@@ -192,7 +192,7 @@ def test_a_service_account_key_gives_an_access_token_and_the_airflow_user_and_re
 
 
 def test_no_adc_anywhere_is_a_typed_failure_not_an_exception_from_google_auth(no_adc: Path) -> None:
-    from airflow_doctor.composer import AdcError, AdcProblem, access_token
+    from airflow_doctor.platforms.composer.client import AdcError, AdcProblem, access_token
     from airflow_doctor.secrets import SecretRegistry
 
     with pytest.raises(AdcError) as caught:
@@ -204,7 +204,7 @@ def test_a_token_endpoint_that_never_answers_is_bounded_by_the_profiles_timeout(
         no_adc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
-    from airflow_doctor.composer import AdcError, AdcProblem, access_token
+    from airflow_doctor.platforms.composer.client import AdcError, AdcProblem, access_token
     from airflow_doctor.secrets import SecretRegistry
     from tests.standins.google import GoogleOAuth, GooglePrincipal
 
@@ -239,8 +239,8 @@ def _federation_file(folder: Path, token_url: str, subject: str) -> Path:
 @pytest.mark.parametrize("status", [400, 401])
 def test_a_refused_federation_exchange_is_a_refusal_that_never_shows_the_subject_token(
         no_adc: Path, monkeypatch: pytest.MonkeyPatch, status: int) -> None:
-    from airflow_doctor.checks._composer import adc_failure
-    from airflow_doctor.composer import AdcError, AdcProblem, access_token
+    from airflow_doctor.platforms.composer.findings import adc_failure
+    from airflow_doctor.platforms.composer.client import AdcError, AdcProblem, access_token
     from airflow_doctor.secrets import SecretRegistry
 
     subject = "opaqueSUBJECTTOKENCANARY0123456789abcdef"
@@ -265,8 +265,8 @@ def test_a_refused_federation_exchange_is_a_refusal_that_never_shows_the_subject
 ], ids=["html-200", "expiry-not-a-number", "html-500", "oauth-error-503"])
 def test_a_token_endpoint_answer_that_is_not_oauth_is_named_not_blamed_on_the_key(
         no_adc: Path, monkeypatch: pytest.MonkeyPatch, reply: Reply) -> None:
-    from airflow_doctor.checks._composer import adc_failure
-    from airflow_doctor.composer import AdcError, AdcProblem, access_token
+    from airflow_doctor.platforms.composer.findings import adc_failure
+    from airflow_doctor.platforms.composer.client import AdcError, AdcProblem, access_token
     from airflow_doctor.secrets import SecretRegistry
     from tests.standins.google import GoogleOAuth, GooglePrincipal
 
@@ -283,7 +283,7 @@ def test_a_token_endpoint_answer_that_is_not_oauth_is_named_not_blamed_on_the_ke
 
 
 def test_credentials_variable_naming_a_folder_is_unusable_not_a_crash(no_adc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from airflow_doctor.composer import AdcError, AdcProblem, access_token
+    from airflow_doctor.platforms.composer.client import AdcError, AdcProblem, access_token
     from airflow_doctor.secrets import SecretRegistry
 
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(no_adc))
@@ -318,8 +318,8 @@ def _front(accepts) -> LocalServer:  # type: ignore[no-untyped-def]
 def _reachability(url: str, auth):  # type: ignore[no-untyped-def]
     from airflow_doctor.checks import reachability
     from airflow_doctor.checks.base import CheckContext, Facts
-    from airflow_doctor.http import Probe
-    from airflow_doctor.profiles import Profile
+    from airflow_doctor.probe import Probe
+    from airflow_doctor.sources.profile import Profile
     from airflow_doctor.runner import run_checks
 
     probe = Probe(url, connect_timeout=2, read_timeout=5)
@@ -331,7 +331,7 @@ def _reachability(url: str, auth):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("scheme, sent", [("none", "key-0123456789abcdef"), ("bearer", "Bearer key-0123456789abcdef")])
 def test_the_version_retry_sends_the_token_as_the_profile_says(scheme: str, sent: str) -> None:
     from airflow_doctor.model import Status
-    from airflow_doctor.profiles import Auth, AuthType
+    from airflow_doctor.sources.profile import Auth, AuthType
 
     with _front(lambda authorization: authorization == sent) as front:
         result = _reachability(front.url, Auth(AuthType.TOKEN, token=Secret("key-0123456789abcdef"), scheme=scheme))
@@ -343,7 +343,7 @@ def test_the_version_retry_sends_the_token_as_the_profile_says(scheme: str, sent
 def test_a_front_refusing_the_token_in_both_tries_advises_the_other_scheme_not_the_type_in_use(
         scheme: str, advice: str) -> None:
     from airflow_doctor.model import Status
-    from airflow_doctor.profiles import Auth, AuthType
+    from airflow_doctor.sources.profile import Auth, AuthType
 
     with _front(lambda authorization: False) as front:
         result = _reachability(front.url, Auth(AuthType.TOKEN, token=Secret("key-0123456789abcdef"), scheme=scheme))
@@ -355,7 +355,7 @@ def test_a_front_refusing_the_token_in_both_tries_advises_the_other_scheme_not_t
 
 def test_a_composer_front_wanting_the_google_token_everywhere_gets_it(no_adc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from airflow_doctor.model import Status
-    from airflow_doctor.profiles import Auth, AuthType
+    from airflow_doctor.sources.profile import Auth, AuthType
     from tests.standins.google import GoogleOAuth, GooglePrincipal
 
     robot = GooglePrincipal("etl@p.iam.gserviceaccount.com", "1133", service_account=True)
@@ -368,7 +368,7 @@ def test_a_composer_front_wanting_the_google_token_everywhere_gets_it(no_adc: Pa
 
 def test_the_allow_list_is_blamed_only_when_the_google_token_was_refused_too(
         no_adc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from airflow_doctor.profiles import Auth, AuthType
+    from airflow_doctor.sources.profile import Auth, AuthType
     from tests.standins.google import GoogleOAuth, GooglePrincipal
 
     robot = GooglePrincipal("etl@p.iam.gserviceaccount.com", "1133", service_account=True)
@@ -383,7 +383,7 @@ def test_the_allow_list_is_blamed_only_when_the_google_token_was_refused_too(
 
 
 def test_a_composer_front_refusal_without_adc_reports_the_missing_adc(no_adc: Path) -> None:
-    from airflow_doctor.profiles import Auth, AuthType
+    from airflow_doctor.sources.profile import Auth, AuthType
 
     with _front(lambda authorization: False) as front:
         result = _reachability(front.url, Auth(AuthType.GOOGLE))
@@ -392,7 +392,7 @@ def test_a_composer_front_refusal_without_adc_reports_the_missing_adc(no_adc: Pa
 
 @pytest.mark.parametrize("auth_type, advice", [("aws", "MWAA's own paths"), ("none", "auth type token for a token")])
 def test_a_version_refusal_advises_by_the_profiles_auth_type(auth_type: str, advice: str) -> None:
-    from airflow_doctor.profiles import Auth, AuthType
+    from airflow_doctor.sources.profile import Auth, AuthType
 
     with _front(lambda authorization: False) as front:
         result = _reachability(front.url, Auth(AuthType(auth_type)))

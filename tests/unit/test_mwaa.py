@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from airflow_doctor.checks.reachability import platform_of
 from airflow_doctor.cli import app
-from airflow_doctor.profiles import AwsVia, ProfileError, read_profiles_file, load_profile
+from airflow_doctor.sources.profile import AwsVia, ProfileError, read_profiles_file, load_profile
 from tests.conftest import recorded, write_profile
 from tests.servers import LocalServer, Reply
 from tests.standins.mwaa_fixtures import ACCESS_KEY, ARN, ENVIRONMENT, REGION, SECRET_CANARY, SECRET_KEY, aws_environment, policy
@@ -244,7 +244,7 @@ def test_the_secret_key_echoed_in_an_aws_error_is_masked(airflow, monkeypatch, t
 
 def test_airflow_slower_than_invoke_rest_apis_limit_is_named(monkeypatch, tmp_path) -> None:
     """AWS's 10 s limit, shrunk to 1 s in the stand-in and the doctor alike: the reasoning is tested, not the wait."""
-    monkeypatch.setattr("airflow_doctor.mwaa.SERVICE_TIMEOUT_S", 1)
+    monkeypatch.setattr("airflow_doctor.platforms.mwaa.client.SERVICE_TIMEOUT_S", 1)
     with RecordedAirflow(held="/api/v1/dags") as slow:
         try:
             with stand_in(slow, monkeypatch, tmp_path, service_timeout=1.0):
@@ -380,10 +380,10 @@ def test_only_airflows_own_refusal_of_the_read_is_blamed_on_the_role(monkeypatch
 # --- secrets: registered where the report's redaction looks, at each use ------------------------------------------
 
 def test_web_login_secrets_are_registered_with_the_probes_registry(monkeypatch, tmp_path) -> None:
-    from airflow_doctor.checks import _mwaa
+    from airflow_doctor.platforms.mwaa import findings as _mwaa
     from airflow_doctor.checks.base import ApiFlavour, CheckContext, Facts
-    from airflow_doctor.http import Probe
-    from airflow_doctor.mwaa import base_url, open_environment, session_factory
+    from airflow_doctor.probe import Probe
+    from airflow_doctor.platforms.mwaa.client import base_url, open_environment, session_factory
     from airflow_doctor.secrets import REGISTRY, SecretRegistry
 
     registry = SecretRegistry()
@@ -457,8 +457,8 @@ def test_check_url_with_auth_aws_points_at_the_aws_example_profile() -> None:
 
 
 def test_init_on_an_mwaa_web_server_points_at_the_aws_example_profile() -> None:
-    from airflow_doctor.adhoc import OptionsError, ServerModel
-    from airflow_doctor.init import _ask_auth
+    from airflow_doctor.sources.url import OptionsError, ServerModel
+    from airflow_doctor.sources.init import _ask_auth
     from airflow_doctor.model import Finding, Status
 
     mwaa = ServerModel(Finding(Status.PASS, "Airflow 2.10.5"), "2.10.5", "/api/v1", 2, "AWS MWAA")

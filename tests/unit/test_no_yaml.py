@@ -14,10 +14,10 @@ import responses
 import yaml
 from typer.testing import CliRunner
 
-from airflow_doctor import curl
-from airflow_doctor.adhoc import OptionsError, ServerOptions, profile_from_options
+from airflow_doctor.sources import curl
+from airflow_doctor.sources.url import OptionsError, ServerOptions, profile_from_options
 from airflow_doctor.cli import app
-from airflow_doctor.profiles import AuthType, ProfileError, resolve
+from airflow_doctor.sources.profile import AuthType, ProfileError, resolve
 from airflow_doctor.secrets import SecretRegistry
 from tests.conftest import replay, write_profile
 

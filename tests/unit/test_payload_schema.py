@@ -89,7 +89,7 @@ NO_RUNS = {"dag_runs": [], "total_entries": 0}
 
 
 def with_server(payload, api="/api/v2", params=None):
-    from airflow_doctor.checks._credentials import Credentials, Scheme
+    from airflow_doctor.checks.readers.credentials import Credentials, Scheme
     from airflow_doctor.checks.base import DagInfo
 
     ctx = check_context("http://h", api=api, version="3.3.2" if api == "/api/v2" else "2.10.5", payload=payload)

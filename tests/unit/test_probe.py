@@ -7,7 +7,7 @@ import pytest
 import requests
 import responses
 
-from airflow_doctor.http import Layer, Probe, TransportError, basic_auth
+from airflow_doctor.probe import Layer, Probe, TransportError, basic_auth
 from tests.servers import BlackHole, LocalServer, Reply, closed_port
 
 

@@ -10,7 +10,7 @@ import responses
 from typer.testing import CliRunner
 
 from airflow_doctor.cli import app
-from airflow_doctor.profiles import MAX_YAML_VALUES, ProfileError, resolve
+from airflow_doctor.sources.profile import MAX_YAML_VALUES, ProfileError, resolve
 from tests.conftest import replay, write_profile
 
 BASE = "http://airflow.test"
@@ -85,7 +85,7 @@ def test_check_with_unquoted_dates_reports_them_as_typed_instead_of_crashing(tmp
 
 
 def test_the_test_trigger_sends_conf_dates_exactly_as_typed(tmp_path: Path) -> None:
-    from airflow_doctor.checks.test_trigger import trigger_body
+    from airflow_doctor.checks.trial_run import trigger_body
 
     profile = load(tmp_path, f"url: {BASE}\npayload: {{conf: {{run_date: 2026-01-01, at: 2026-01-01 00:00:00}}}}\n")
     assert profile.payload is not None

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_doctor.profiles import AuthType, ProfileError, resolve
+from airflow_doctor.sources.profile import AuthType, ProfileError, resolve
 from airflow_doctor.secrets import REGISTRY
 from tests.conftest import write_profile
 

@@ -9,8 +9,9 @@ import re
 import pytest
 import responses
 
-from airflow_doctor.checks import dag_exists, paused, test_trigger
-from airflow_doctor.checks._credentials import Credentials, Scheme
+from airflow_doctor.checks import dag_exists, paused
+from airflow_doctor.checks import trial_run
+from airflow_doctor.checks.readers.credentials import Credentials, Scheme
 from airflow_doctor.checks.base import TriggerOptions
 from airflow_doctor.model import Status
 from tests.conftest import check_context, recorded, replay
@@ -85,8 +86,8 @@ def test_a_test_run_still_queued_names_what_holds_it_now_not_counting_itself(lab
     replay(responses, BASE, label, "queue_held_details", path=ctx.facts.api_path("/dags/doctor_queue_held"))
     replay_held(label)
     replay(responses, BASE, label, "health")
-    run = test_trigger.TestRun("doctor_own_run", "queued", None, "http://airflow.test/ui")
-    finding = test_trigger.waiting_run(ctx, run, 5.0)
+    run = trial_run.TestRun("doctor_own_run", "queued", None, "http://airflow.test/ui")
+    finding = trial_run.waiting_run(ctx, run, 5.0)
     assert finding.status is Status.WARN and "is still queued after 5 s: max_active_runs reached" in finding.summary
     assert f"(1 running, 0 queued: {holder_of(label)})" in finding.summary
     assert "pool 'doctor_queue_pool'" in finding.explanation and "Dag Run Triggered" in finding.why_ui_works
@@ -97,23 +98,23 @@ def test_a_test_run_still_queued_names_what_holds_it_now_not_counting_itself(lab
 def test_the_test_run_does_not_count_against_its_own_max_active_runs(label: str) -> None:
     ctx = ctx_for(label, "queue_held_details")
     replay_held(label)
-    from airflow_doctor.checks import _queue
+    from airflow_doctor.checks.readers import queue
 
-    assert _queue.run_slots_blocker(ctx, "doctor_queue_held", own_run=holder_of(label)) is None
-    assert _queue.scheduler_blocker(ctx) is None
-    assert _queue.task_slots_blocker(ctx, "doctor_queue_held") is None
-    assert [b.cause.split(" has")[0] for b in _queue.pool_blockers(ctx, "doctor_queue_held")] == ["pool 'doctor_queue_pool'"]
+    assert queue.run_slots_blocker(ctx, "doctor_queue_held", own_run=holder_of(label)) is None
+    assert queue.scheduler_blocker(ctx) is None
+    assert queue.task_slots_blocker(ctx, "doctor_queue_held") is None
+    assert [b.cause.split(" has")[0] for b in queue.pool_blockers(ctx, "doctor_queue_held")] == ["pool 'doctor_queue_pool'"]
 
 
 @LABELS
 @responses.activate(assert_all_requests_are_fired=True)
 def test_tasks_running_at_max_active_tasks_make_a_new_runs_tasks_wait(label: str) -> None:
-    from airflow_doctor.checks import _queue
+    from airflow_doctor.checks.readers import queue
 
     ctx = ctx_for(label, "queue_tasks_details")
     replay(responses, BASE, label, "queue_tasks_active")
     active = json.loads(recorded(label, "queue_tasks_active")["body"])["total_entries"]
-    blocker = _queue.task_slots_blocker(ctx, "doctor_queue_tasks")
+    blocker = queue.task_slots_blocker(ctx, "doctor_queue_tasks")
     assert blocker is not None and not blocker.never_starts
     assert blocker.cause == f"max_active_tasks reached: {active} task(s) of this DAG running or queued, max_active_tasks is 1"
     assert "raise max_active_tasks" in blocker.fix
@@ -121,11 +122,11 @@ def test_tasks_running_at_max_active_tasks_make_a_new_runs_tasks_wait(label: str
 
 @responses.activate(assert_all_requests_are_fired=True)
 def test_a_scheduler_that_stopped_moments_ago_is_named_with_its_heartbeat_age_on_the_servers_clock() -> None:
-    from airflow_doctor.checks import _queue
+    from airflow_doctor.checks.readers import queue
 
     ctx = ctx_for(V3, "queue_held_details")
     replay(responses, BASE, V3, "health_scheduler_stopped")
-    blocker = _queue.scheduler_blocker(ctx)
+    blocker = queue.scheduler_blocker(ctx)
     assert blocker is not None and not blocker.never_starts
     assert re.fullmatch(r"the scheduler reports unhealthy \(its last heartbeat was \d s before the server's clock "
                         r"\(Date header\)\)", blocker.cause), blocker.cause
@@ -135,13 +136,13 @@ def test_a_scheduler_that_stopped_moments_ago_is_named_with_its_heartbeat_age_on
 @responses.activate(assert_all_requests_are_fired=True)
 def test_a_date_header_in_the_minus_0000_zone_is_read_as_utc_like_every_other_server_clock() -> None:
     """RFC 5322's '-0000' (UTC, source zone unknown): the same instant as the recorded 'GMT' Date, so the same age."""
-    from airflow_doctor.checks import _queue
+    from airflow_doctor.checks.readers import queue
 
     ctx = ctx_for(V3, "queue_held_details")
     data = recorded(V3, "health_scheduler_stopped")
     responses.add("GET", BASE + data["path"], body=data["body"], status=data["status"], content_type="application/json",
                   headers={"Date": data["headers"]["date"].replace("GMT", "-0000"), "Server": "uvicorn"})
-    blocker = _queue.scheduler_blocker(ctx)
+    blocker = queue.scheduler_blocker(ctx)
     assert blocker is not None and "its last heartbeat was 2 s before the server's clock" in blocker.cause
 
 
@@ -152,8 +153,8 @@ def test_a_started_test_run_whose_task_waits_for_a_full_pool_names_the_pool(labe
     ctx.trigger = TriggerOptions()
     for name in ("queue_held_tasks_running", "queue_held_tasks", "queue_pool_empty"):
         replay(responses, BASE, label, name)
-    run = test_trigger.TestRun("doctor_own_run", "running", None, "http://airflow.test/ui")
-    finding = test_trigger.waiting_run(ctx, run, 5.0)
+    run = trial_run.TestRun("doctor_own_run", "running", None, "http://airflow.test/ui")
+    finding = trial_run.waiting_run(ctx, run, 5.0)
     assert finding.status is Status.WARN
     assert finding.summary.startswith("the test run doctor_own_run is running after 5 s, but its tasks wait: pool "
                                       "'doctor_queue_pool' has 0 open slot(s)")

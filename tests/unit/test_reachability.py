@@ -5,9 +5,9 @@ import responses
 
 from airflow_doctor.checks import reachability
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Facts, Platform
-from airflow_doctor.http import Layer, Probe
+from airflow_doctor.probe import Layer, Probe
 from airflow_doctor.model import CheckResult, Status
-from airflow_doctor.profiles import Auth, AuthType, Profile
+from airflow_doctor.sources.profile import Auth, AuthType, Profile
 from airflow_doctor.runner import run_checks
 from tests.conftest import recorded, replay
 from tests.servers import HOSTILE, LocalServer, Reply, closed_port

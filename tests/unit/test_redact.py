@@ -128,7 +128,7 @@ def test_prose_placeholders_and_names_that_only_describe_a_secret_stay(text: str
     ("token", "/api/v1", "2.10.5"),
 ])
 def test_the_working_request_snippets_survive_redaction_unchanged(auth_type: str, api: str, version: str) -> None:
-    from airflow_doctor.checks import working_request
+    from airflow_doctor.checks.readers import working_request
     from tests.conftest import check_context
 
     ctx = check_context("http://airflow.test:8080", api=api, version=version, auth_type=auth_type,

@@ -155,7 +155,7 @@ import jsonschema  # noqa: E402
 
 from airflow_doctor.doctor import diagnose_profile, what_was_checked  # noqa: E402
 from airflow_doctor.model import Checked  # noqa: E402
-from airflow_doctor.profiles import Auth, AuthType, Profile, ScriptRequest  # noqa: E402
+from airflow_doctor.sources.profile import Auth, AuthType, Profile, ScriptRequest  # noqa: E402
 from airflow_doctor.report import report_schema  # noqa: E402
 from airflow_doctor.secrets import Secret  # noqa: E402
 from tests.servers import closed_port  # noqa: E402

@@ -10,7 +10,7 @@ import responses
 from airflow_doctor.checks import payload_schema
 from airflow_doctor.checks.base import DagInfo
 from airflow_doctor.model import Status
-from airflow_doctor.profiles import ScriptRequest
+from airflow_doctor.sources.profile import ScriptRequest
 from tests.conftest import check_context
 
 V2_PATH, V3_PATH = "/api/v1/dags/doctor_demo/dagRuns", "/api/v2/dags/doctor_demo/dagRuns"
@@ -54,7 +54,7 @@ def test_a_ui_route_fails_the_check_with_the_exact_endpoint_to_use() -> None:
 
 
 def with_credentials(path: str):
-    from airflow_doctor.checks._credentials import Credentials, Scheme
+    from airflow_doctor.checks.readers.credentials import Credentials, Scheme
 
     ctx = check_context("http://airflow.test", api="/api/v1", version="2.10.5")
     ctx.profile = type(ctx.profile)(**{**ctx.profile.__dict__, "request": ScriptRequest(path)})

@@ -95,7 +95,7 @@ class Fetches:
 
 
 def test_a_transport_error_in_any_check_is_a_finding_naming_the_request_not_an_internal_error() -> None:
-    from airflow_doctor.http import Probe
+    from airflow_doctor.probe import Probe
     from tests.servers import closed_port
 
     probe = Probe(f"http://127.0.0.1:{closed_port()}", connect_timeout=30)

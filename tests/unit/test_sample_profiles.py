@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_doctor.profiles import resolve
+from airflow_doctor.sources.profile import resolve
 
 SAMPLES = sorted((Path(__file__).parents[2] / "sample-profiles").glob("*.yml"))
 

@@ -12,7 +12,8 @@ from email.utils import parsedate_to_datetime
 import pytest
 import responses
 
-from airflow_doctor.checks import _token_trust, auth_backend
+from airflow_doctor.checks import auth_backend
+from airflow_doctor.checks.readers import token_trust
 from airflow_doctor.model import Status
 from tests.conftest import check_context, recorded, replay
 
@@ -146,13 +147,13 @@ def test_a_token_every_read_accepts_passes_after_the_spread_reads() -> None:
     reads_answer(200)
     finding = auth_backend.Check().run(jwt_context())
     assert finding.status is Status.PASS
-    assert sum("/dags" in c.request.url for c in responses.calls) == 1 + _token_trust.SPREAD_READS
+    assert sum("/dags" in c.request.url for c in responses.calls) == 1 + token_trust.SPREAD_READS
 
 
 def test_api_servers_issuing_other_audiences_are_named_by_the_claim_that_differs() -> None:
-    issued = [_token_trust.decode_jwt(token(iss="a", aud="apache-airflow")),
-              _token_trust.decode_jwt(token(iss="a", aud="other-audience"))]
-    assert _token_trust._differing([c for c in issued if c]) == ["audience (aud): 'apache-airflow' vs 'other-audience'"]
+    issued = [token_trust.decode_jwt(token(iss="a", aud="apache-airflow")),
+              token_trust.decode_jwt(token(iss="a", aud="other-audience"))]
+    assert token_trust._differing([c for c in issued if c]) == ["audience (aud): 'apache-airflow' vs 'other-audience'"]
 
 
 def test_a_gateway_error_among_the_spread_reads_is_not_blamed_on_the_jwt_secret() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from airflow_doctor.checks import working_request
-from airflow_doctor.checks._credentials import Credentials, Scheme
+from airflow_doctor.checks.readers import working_request
+from airflow_doctor.checks.readers.credentials import Credentials, Scheme
 from airflow_doctor.checks.base import DagInfo
 from airflow_doctor.model import CheckResult, Status
 from tests.conftest import check_context

@@ -2,7 +2,7 @@
 (x-amzn-ErrorType: AccessDeniedException, ValidationException), and Airflow's 403 inside InvokeRestApi's answer.
 
 The checks call these small hooks only when the profile's auth type is aws (facts.mwaa is set); the MWAA transport
-(airflow_doctor.mwaa) has already turned InvokeRestApi's answers into Airflow's own, so everything else is read as
+(airflow_doctor.platforms.mwaa.client) has already turned InvokeRestApi's answers into Airflow's own, so everything else is read as
 on a self-hosted server. No boto3 here: the state object makes the calls.
 """
 
@@ -12,12 +12,12 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow_doctor.checks._credentials import Credentials, Scheme
-from airflow_doctor.checks._front import airflows_own
+from airflow_doctor.checks.readers.credentials import Credentials, Scheme
+from airflow_doctor.checks.readers.front import airflows_own
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Platform, error_detail, json_object, try_credentials
-from airflow_doctor.http import ProbeResponse, TransportError
+from airflow_doctor.probe import ProbeResponse, TransportError
 from airflow_doctor.model import Finding, Fix, Status
-from airflow_doctor.profiles import AwsVia
+from airflow_doctor.sources.profile import AwsVia
 from airflow_doctor.secrets import Secret
 
 TRIGGER_ROLE = "User"
@@ -157,7 +157,7 @@ CREDENTIAL_FIXES: dict[str, tuple[str, str, tuple[str, ...]]] = {
                                        "Refresh them interactively first (or use a role without MFA for scripts):",
                                        ("aws sts get-caller-identity --profile {profile}",)),
 }
-"""botocore's credential failures (airflow_doctor.mwaa.CREDENTIAL_ERRORS): headline, fix text, fix commands."""
+"""botocore's credential failures (airflow_doctor.platforms.mwaa.client.CREDENTIAL_ERRORS): headline, fix text, fix commands."""
 
 
 def credentials_failed(mwaa: Any, code: str, message: str) -> Finding:
@@ -350,7 +350,7 @@ def service_refusal(ctx: CheckContext, response: ProbeResponse) -> Finding | Non
     mwaa = state(ctx)
     if mwaa is None:
         return None
-    from airflow_doctor.mwaa import MAX_PATH, SERVICE_TIMEOUT_S, api_path_length, service_error
+    from airflow_doctor.platforms.mwaa.client import MAX_PATH, SERVICE_TIMEOUT_S, api_path_length, service_error
 
     if response.status >= 500 and response.elapsed_ms >= SERVICE_TIMEOUT_S * 1000:
         return timed_out(ctx, response)
@@ -364,7 +364,7 @@ def service_refusal(ctx: CheckContext, response: ProbeResponse) -> Finding | Non
 
 
 def timed_out(ctx: CheckContext, response: ProbeResponse) -> Finding:
-    from airflow_doctor.mwaa import SERVICE_TIMEOUT_S
+    from airflow_doctor.platforms.mwaa.client import SERVICE_TIMEOUT_S
 
     path = urlsplit(response.url).path
     return Finding(
@@ -402,7 +402,7 @@ def fit_run_id(ctx: CheckContext, body: dict) -> dict:
         return body
     from urllib.parse import quote
 
-    from airflow_doctor.mwaa import MAX_PATH
+    from airflow_doctor.platforms.mwaa.client import MAX_PATH
 
     run_id = str(body.get("dag_run_id", ""))
     dag = quote(ctx.facts.dag.dag_id if ctx.facts.dag else ctx.profile.dag_id or "", safe="")
@@ -490,7 +490,7 @@ print(response.json()["dag_run_id"])''')]
 
 
 def request_notes(mwaa: Any, via: AwsVia, dag_path: str) -> list[str]:
-    from airflow_doctor.mwaa import MAX_PATH
+    from airflow_doctor.platforms.mwaa.client import MAX_PATH
 
     action = "airflow:InvokeRestApi" if via is AwsVia.INVOKE_REST_API else "airflow:CreateWebLoginToken"
     notes = [f"boto3 signs with the AWS credentials of its usual chain; their IAM policy must allow {action} on "

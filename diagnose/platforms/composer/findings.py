@@ -9,10 +9,10 @@ the only module that talks to google-auth.
 
 from __future__ import annotations
 
-from airflow_doctor.checks._credentials import Credentials, Scheme, Trial, decode_jwt
-from airflow_doctor.checks._front import airflows_own, front_label
+from airflow_doctor.checks.readers.credentials import Credentials, Scheme, Trial, decode_jwt
+from airflow_doctor.checks.readers.front import airflows_own, front_label
 from airflow_doctor.checks.base import CheckContext, error_detail, try_credentials
-from airflow_doctor.http import ProbeResponse
+from airflow_doctor.probe import ProbeResponse
 from airflow_doctor.model import Finding, Fix, Status
 
 DOCS = "https://cloud.google.com/composer/docs/composer-2/access-airflow-api"
@@ -29,7 +29,7 @@ WHY_UI_WORKS_SIGNED_IN = ("The browser is signed in to a Google account and reac
 def google_auth(ctx: CheckContext) -> Finding:
     """Obtain the ADC access token and send it; name the principal ADC resolved to in every outcome."""
     from airflow_doctor.checks.base import Platform
-    from airflow_doctor.composer import AdcError, access_token
+    from airflow_doctor.platforms.composer.client import AdcError, access_token
 
     ctx.facts.platform = Platform.COMPOSER
     try:
@@ -48,7 +48,7 @@ def google_auth(ctx: CheckContext) -> Finding:
         return Finding(Status.PASS, f"the Google access token of {principal.email or principal.kind} was accepted: GET "
                                     f"{ctx.facts.api_path('/dags')} answered 200", details=notes)
     if trial.status is None:
-        from airflow_doctor.checks._gateway import transport_finding
+        from airflow_doctor.checks.readers.gateway import transport_finding
 
         assert trial.failure is not None
         return transport_finding(trial.failure, "The request got no answer, so the web server never judged the token.")
@@ -60,7 +60,7 @@ def google_auth(ctx: CheckContext) -> Finding:
 
 
 def adc_failure(failure) -> Finding:  # type: ignore[no-untyped-def]
-    from airflow_doctor.composer import ADC_LOGIN, CREDENTIALS_VARIABLE, AdcProblem
+    from airflow_doctor.platforms.composer.client import ADC_LOGIN, CREDENTIALS_VARIABLE, AdcProblem
 
     principal = failure.principal
     if failure.problem is AdcProblem.NOT_FOUND:
@@ -108,7 +108,7 @@ def adc_failure(failure) -> Finding:  # type: ignore[no-untyped-def]
 
 def token_endpoint_not_oauth(who: str, answered: str) -> Finding:
     """The token endpoint answered, but not as OAuth: nothing was said about the credentials themselves."""
-    from airflow_doctor.composer import CREDENTIALS_VARIABLE
+    from airflow_doctor.platforms.composer.client import CREDENTIALS_VARIABLE
 
     return Finding(
         Status.FAIL, f"no access token for {who}: {answered}",

@@ -13,7 +13,7 @@ from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
 from airflow_doctor.model import Finding, Status
-from airflow_doctor.profiles import (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, MAX_SECRET_FILE_BYTES, Auth,
+from airflow_doctor.sources.profile import (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, MAX_SECRET_FILE_BYTES, Auth,
                                      AuthType, Profile, ProfileError, UnsetSecret)
 from airflow_doctor.secrets import REGISTRY, Secret, SecretRegistry
 
@@ -57,7 +57,7 @@ def probe_server(url: str, verify: bool | str = True, connect_timeout: float = D
     """Run the reachability check alone against `url`, with no credentials."""
     from airflow_doctor.checks import reachability
     from airflow_doctor.checks.base import CheckContext, Facts
-    from airflow_doctor.http import Probe
+    from airflow_doctor.probe import Probe
 
     profile = Profile("probe", url, Auth(AuthType.NONE), verify=verify, connect_timeout=connect_timeout,
                       read_timeout=read_timeout)

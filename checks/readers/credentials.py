@@ -16,8 +16,8 @@ from typing import Any
 
 from requests.auth import AuthBase
 
-from airflow_doctor.checks._clock import span
-from airflow_doctor.http import AuthorizationAuth, BearerAuth, Layer, NoAuth, ProbeResponse, TransportError, basic_auth
+from airflow_doctor.checks.readers.clock import span
+from airflow_doctor.probe import AuthorizationAuth, BearerAuth, Layer, NoAuth, ProbeResponse, TransportError, basic_auth
 from airflow_doctor.secrets import Secret
 
 

@@ -19,14 +19,14 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
-from airflow_doctor.checks import _mwaa
-from airflow_doctor.checks._queue import (UI_QUEUES_TOO, Blocker, blockers, health_path, pool_blockers,
+from airflow_doctor.platforms.mwaa import findings
+from airflow_doctor.checks.readers.queue import (UI_QUEUES_TOO, Blocker, blockers, health_path, pool_blockers,
                                           task_slots_blocker)
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object
 from airflow_doctor.checks.payload_schema import correct, schema_issues
-from airflow_doctor.checks._gateway import transport_finding
+from airflow_doctor.checks.readers.gateway import transport_finding
 from airflow_doctor.failures import what_happened
-from airflow_doctor.http import Layer, TransportError
+from airflow_doctor.probe import Layer, TransportError
 from airflow_doctor.model import Finding, Fix, Status
 from airflow_doctor.redact import redact_json, redact_text
 
@@ -71,7 +71,7 @@ class Check:
         v2 = facts.api is ApiFlavour.V2
         payload = ctx.profile.payload if isinstance(ctx.profile.payload, dict) else {}
         problems = schema_issues(payload, v2, facts.airflow_version or "")
-        body = _mwaa.fit_run_id(ctx, trigger_body(payload, v2, facts.airflow_version or ""))
+        body = mwaa.fit_run_id(ctx, trigger_body(payload, v2, facts.airflow_version or ""))
         path = facts.api_path(f"/dags/{quote(facts.dag.dag_id, safe='')}/dagRuns")
         plan = (f"POST {facts.base_url}{path}\n{json.dumps(redact_json(body), ensure_ascii=False)}\n"
                 f"This creates a real run of {facts.dag.dag_id!r}"

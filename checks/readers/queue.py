@@ -16,9 +16,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from airflow_doctor.checks._clock import server_clock
+from airflow_doctor.checks.readers.clock import server_clock
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, json_object
-from airflow_doctor.http import TransportError
+from airflow_doctor.probe import TransportError
 
 RUNS_LISTED = 100
 RECENT_HEARTBEAT_S = 120

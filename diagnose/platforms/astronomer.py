@@ -9,8 +9,8 @@ not in Airflow's shape is reported as the front's, with what the server said.
 
 from __future__ import annotations
 
-from airflow_doctor.checks._credentials import Scheme, Trial
-from airflow_doctor.checks._front import airflows_own, front_label
+from airflow_doctor.checks.readers.credentials import Scheme, Trial
+from airflow_doctor.checks.readers.front import airflows_own, front_label
 from airflow_doctor.checks.base import CheckContext, Platform, error_detail
 from airflow_doctor.model import Finding, Fix, Status
 from airflow_doctor.secrets import Secret

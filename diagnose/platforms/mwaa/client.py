@@ -22,7 +22,7 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-from airflow_doctor.profiles import AwsTarget, AwsVia, Profile, ProfileError
+from airflow_doctor.sources.profile import AwsTarget, AwsVia, Profile, ProfileError
 from airflow_doctor.secrets import REGISTRY, SecretRegistry
 
 INSTALL = "pip install 'airflow-doctor[aws]'"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from airflow_doctor.profiles import ProfileError, find_profiles_file, read_profiles_file
+from airflow_doctor.sources.profile import ProfileError, find_profiles_file, read_profiles_file
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 
-from airflow_doctor.checks._clock import server_clock, span
-from airflow_doctor.checks._credentials import Credentials, JwtClaims, decode_jwt
+from airflow_doctor.checks.readers.clock import server_clock, span
+from airflow_doctor.checks.readers.credentials import Credentials, JwtClaims, decode_jwt
 from airflow_doctor.checks.base import CheckContext, error_detail, json_object
-from airflow_doctor.http import ProbeResponse, TransportError
+from airflow_doctor.probe import ProbeResponse, TransportError
 from airflow_doctor.model import Finding, Fix, Status
 from airflow_doctor.secrets import Secret
 

@@ -12,11 +12,11 @@ import math
 import re
 from dataclasses import dataclass, replace
 
-from airflow_doctor.checks._front import Answerer, answered_by, own_words, rate_limit, retired_api_words
+from airflow_doctor.checks.readers.front import Answerer, answered_by, own_words, rate_limit, retired_api_words
 from airflow_doctor.checks.base import CheckContext, error_detail
 from airflow_doctor import failures
 from airflow_doctor.failures import STOPPED, answer_of
-from airflow_doctor.http import Layer, ProbeResponse, TransportError
+from airflow_doctor.probe import Layer, ProbeResponse, TransportError
 from airflow_doctor.model import CheckResult, Finding, Fix, Status
 
 SERVER_PROCESS = "the Airflow web server (Airflow 2: 'airflow webserver'; Airflow 3: 'airflow api-server')"

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
-from airflow_doctor.http import ProbeResponse, retry_after_seconds
+from airflow_doctor.probe import ProbeResponse, retry_after_seconds
 
 AIRFLOW_SERVERS = ("gunicorn", "uvicorn", "werkzeug")
 """The Server header Airflow's own web servers send (2.x gunicorn or the dev server, 3.x uvicorn)."""

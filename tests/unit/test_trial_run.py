@@ -10,11 +10,11 @@ import requests
 import responses
 import urllib3
 
-from airflow_doctor.checks import test_trigger
+from airflow_doctor.checks import trial_run
 from airflow_doctor.checks.base import ApiFlavour
-from airflow_doctor.checks._credentials import Credentials, Scheme
+from airflow_doctor.checks.readers.credentials import Credentials, Scheme
 from airflow_doctor.checks.base import DagInfo, TriggerOptions
-from airflow_doctor.http import Layer, TransportError
+from airflow_doctor.probe import Layer, TransportError
 from airflow_doctor.model import Status
 from tests.conftest import check_context, recorded
 
@@ -31,7 +31,7 @@ def ctx_for(api: str = "/api/v2", payload=None, confirm=lambda plan: True, wait:
 @responses.activate(assert_all_requests_are_fired=True)
 def test_declining_at_the_prompt_sends_nothing() -> None:
     plans = []
-    finding = test_trigger.Check().run(ctx_for(payload={"conf": {"api_key": "k-123"}},
+    finding = trial_run.Check().run(ctx_for(payload={"conf": {"api_key": "k-123"}},
                                                confirm=lambda plan: plans.append(plan) or False))
     assert finding.status is Status.SKIP and "nothing was sent" in finding.summary
     assert "k-123" not in plans[0] and '"api_key": "***"' in plans[0]
@@ -41,24 +41,24 @@ def test_declining_at_the_prompt_sends_nothing() -> None:
 def test_without_trigger_the_check_never_runs() -> None:
     ctx = ctx_for()
     ctx.trigger = None
-    assert test_trigger.Check().run(ctx).summary.startswith("skipped: not requested")
+    assert trial_run.Check().run(ctx).summary.startswith("skipped: not requested")
 
 
 def test_the_body_keeps_conf_and_marks_the_run_as_the_doctors() -> None:
-    body = test_trigger.trigger_body({"conf": {"x": 1}, "logical_date": "2024-01-01T00:00:00Z", "run_id": "a"}, True, "3.3.2")
+    body = trial_run.trigger_body({"conf": {"x": 1}, "logical_date": "2024-01-01T00:00:00Z", "run_id": "a"}, True, "3.3.2")
     assert body["logical_date"] is None and body["conf"] == {"x": 1} and body["note"].startswith("Test run created")
     assert body["dag_run_id"].startswith("airflow_doctor__") and "run_id" not in body
-    assert "logical_date" not in test_trigger.trigger_body({}, False, "2.10.5")
+    assert "logical_date" not in trial_run.trigger_body({}, False, "2.10.5")
 
 
 def test_log_lines_from_airflow_3_events_and_airflow_2_text() -> None:
     events = {"content": [{"event": "::group::Log message source details"},
                           {"timestamp": "t", "event": "Task failed with exception", "level": "error",
                            "error_detail": [{"exc_type": "RuntimeError", "exc_value": "boom"}]}]}
-    assert test_trigger._log_lines(events, json.dumps(events))[-1] == "RuntimeError: boom"
+    assert trial_run._log_lines(events, json.dumps(events))[-1] == "RuntimeError: boom"
     airflow2 = {"content": "[('host', 'line one\\nline two')]"}
-    assert test_trigger._log_lines(airflow2, "") == ["line one", "line two"]
-    assert test_trigger._log_lines(None, "plain\ntext") == ["plain", "text"]
+    assert trial_run._log_lines(airflow2, "") == ["line one", "line two"]
+    assert trial_run._log_lines(None, "plain\ntext") == ["plain", "text"]
 
 
 @responses.activate(assert_all_requests_are_fired=True)
@@ -66,7 +66,7 @@ def test_a_refused_trigger_fails_with_the_servers_words() -> None:
     from tests.conftest import replay
 
     replay(responses, "http://airflow.test", "airflow-3.3.2", "trigger_duplicate", path="/api/v2/dags/doctor_demo/dagRuns")
-    finding = test_trigger.Check().run(ctx_for())
+    finding = trial_run.Check().run(ctx_for())
     assert finding.status is Status.FAIL and finding.summary.startswith("the trigger was refused: 409")
     assert "The UI's trigger form builds the body itself" in finding.why_ui_works
 
@@ -122,7 +122,7 @@ class CreatesButNeverAnswers:
 @responses.activate(assert_all_requests_are_fired=False)
 def test_a_trigger_that_timed_out_but_created_the_run_is_found_by_its_run_id(api: str, cleanup: bool) -> None:
     server = CreatesButNeverAnswers(responses, api, READ_TIMEOUT)
-    finding = test_trigger.Check().run(ctx_for(api, wait=60, cleanup=cleanup))
+    finding = trial_run.Check().run(ctx_for(api, wait=60, cleanup=cleanup))
     [run_id] = [d.removeprefix("run id: ") for d in finding.details if d.startswith("run id: ")]
     assert finding.status is Status.WARN
     assert finding.summary.startswith(f"POST http://airflow.test{api}/dags/doctor_demo/dagRuns failed: no (complete) "
@@ -138,7 +138,7 @@ def test_a_trigger_that_timed_out_but_created_the_run_is_found_by_its_run_id(api
 @responses.activate(assert_all_requests_are_fired=False)
 def test_a_trigger_cut_off_before_the_run_was_created_says_nothing_was_created_and_deletes_nothing() -> None:
     server = CreatesButNeverAnswers(responses, "/api/v2", CLOSED, creates=False)
-    finding = test_trigger.Check().run(ctx_for("/api/v2", wait=60, cleanup=True))
+    finding = trial_run.Check().run(ctx_for("/api/v2", wait=60, cleanup=True))
     assert finding.status is Status.FAIL
     assert "failed: the server closed the connection before the answer was complete" in finding.summary
     assert finding.summary.endswith("was created") and "; no run airflow_doctor__" in finding.summary
@@ -152,7 +152,7 @@ def test_a_trigger_cut_off_before_the_run_was_created_says_nothing_was_created_a
 def test_when_the_lookup_fails_too_the_run_may_exist_so_cleanup_says_what_to_delete(api: str) -> None:
     """Airflow 3 gets the delete; Airflow 2's scheduler exits when a run it works on is deleted under it."""
     server = CreatesButNeverAnswers(responses, api, READ_TIMEOUT, lookup_fails=READ_TIMEOUT)
-    finding = test_trigger.Check().run(ctx_for(api, wait=60, cleanup=True))
+    finding = trial_run.Check().run(ctx_for(api, wait=60, cleanup=True))
     [run_id] = [d.removeprefix("run id sent: ") for d in finding.details if d.startswith("run id sent: ")]
     assert finding.status is Status.FAIL and f"whether the run {run_id} was created is unknown" in finding.summary
     assert finding.fix is not None and run_id in finding.fix.text
@@ -167,7 +167,7 @@ def test_when_the_lookup_fails_too_the_run_may_exist_so_cleanup_says_what_to_del
 def test_a_trigger_that_never_reached_the_server_is_not_looked_up() -> None:
     server = CreatesButNeverAnswers(responses, "/api/v2", REFUSED, creates=False)
     with pytest.raises(TransportError) as raised:
-        test_trigger.Check().run(ctx_for("/api/v2", wait=60, cleanup=True))
+        trial_run.Check().run(ctx_for("/api/v2", wait=60, cleanup=True))
     assert raised.value.layer is Layer.TCP_REFUSED and server.calls == ["POST"]
 
 
@@ -176,7 +176,7 @@ def test_ctrl_c_at_the_prompt_stops_before_anything_is_sent() -> None:
         raise KeyboardInterrupt
 
     with responses.RequestsMock() as rsps, pytest.raises(KeyboardInterrupt):
-        test_trigger.Check().run(ctx_for(confirm=interrupted))
+        trial_run.Check().run(ctx_for(confirm=interrupted))
     assert len(rsps.calls) == 0
 
 
@@ -187,10 +187,10 @@ def test_ctrl_c_at_the_prompt_stops_before_anything_is_sent() -> None:
 def test_cleanup_never_deletes_a_run_the_scheduler_is_working_on(api: str, state: str, deleted: bool) -> None:
     """Seen on real 2.10.5: deleting a running run under the scheduler made it exit with StaleDataError."""
     ctx = ctx_for(api, cleanup=True)
-    run = test_trigger.TestRun("airflow_doctor__t", state, None, "http://airflow.test/ui")
+    run = trial_run.TestRun("airflow_doctor__t", state, None, "http://airflow.test/ui")
     with responses.RequestsMock(assert_all_requests_are_fired=deleted) as rsps:
         rsps.add("DELETE", f"http://airflow.test{api}/dags/doctor_demo/dagRuns/airflow_doctor__t", status=204)
-        said = test_trigger.cleanup(ctx, run)
+        said = trial_run.cleanup(ctx, run)
     assert said.startswith("cleanup: deleted") is deleted
     if not deleted:
         assert "StaleDataError" in said and "once it has finished" in said
@@ -209,4 +209,4 @@ def test_cleanup_leaves_a_run_the_scheduler_may_be_working_on(api: ApiFlavour, s
                                                               held: bool) -> None:
     """Airflow 2's and 3.1's schedulers exit when such a run is deleted under them; 3.2+ answers 409 (seen on 3.3.2:
     'cannot be deleted in running state')."""
-    assert test_trigger.scheduler_holds(api, state, paused) is held
+    assert trial_run.scheduler_holds(api, state, paused) is held

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from airflow_doctor.adhoc import AWS_NEEDS_PROFILE, OptionsError, ServerModel, probe_server, validate_url
-from airflow_doctor.profile_store import Saved, save_profile, secret_reference
+from airflow_doctor.sources.url import AWS_NEEDS_PROFILE, OptionsError, ServerModel, probe_server, validate_url
+from airflow_doctor.sources.store import Saved, save_profile, secret_reference
 
 Ask = Callable[[str, str], str]
 """Asks a question with a default answer ("" for none) and returns the answer."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Mapping
 
-from airflow_doctor.profiles import ProfileError
+from airflow_doctor.sources.profile import ProfileError
 from airflow_doctor.redact import redact_text
 from airflow_doctor.secrets import REGISTRY, Secret, SecretRegistry
 

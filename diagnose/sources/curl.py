@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow_doctor.profiles import (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Auth, AuthType, Profile,
+from airflow_doctor.sources.profile import (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Auth, AuthType, Profile,
                                      ProfileError, ScriptRequest)
 from airflow_doctor.secrets import REGISTRY, Secret, SecretRegistry
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
-from airflow_doctor.http import ProbeResponse
+from airflow_doctor.probe import ProbeResponse
 
 
 def server_clock(response: ProbeResponse | None) -> datetime | None:

@@ -12,11 +12,11 @@ import json
 import shlex
 from urllib.parse import quote
 
-from airflow_doctor.checks._credentials import Scheme
+from airflow_doctor.checks.readers.credentials import Scheme
 from airflow_doctor.checks.base import ApiFlavour, Facts
 from airflow_doctor.checks.payload_schema import PLACEHOLDER, complete_conf, correct
 from airflow_doctor.model import CheckResult, Snippet, Status, WorkingRequest
-from airflow_doctor.profiles import AuthType, Profile
+from airflow_doctor.sources.profile import AuthType, Profile
 from airflow_doctor.redact import redact_json
 
 IN_THE_REQUEST = ("payload-schema", "credential-encoding")
@@ -64,9 +64,9 @@ def build(profile: Profile, facts: Facts, results: list[CheckResult] | tuple[Che
 def _mwaa_request(profile: Profile, facts: Facts, results, dag_id: str, body: dict,  # type: ignore[no-untyped-def]
                   shown: dict) -> WorkingRequest:
     """AWS MWAA: boto3's invoke_rest_api, or the web login path (also when a long DAG id rules InvokeRestApi out)."""
-    from airflow_doctor.checks import _mwaa
-    from airflow_doctor.mwaa import MAX_PATH
-    from airflow_doctor.profiles import AwsVia
+    from airflow_doctor.platforms.mwaa import findings as _mwaa
+    from airflow_doctor.platforms.mwaa.client import MAX_PATH
+    from airflow_doctor.sources.profile import AwsVia
 
     assert facts.api is not None
     mwaa = facts.mwaa

@@ -23,6 +23,29 @@ class ExitCode(int, Enum):
     INTERRUPTED = 130
 
 
+class FindingCode(str, Enum):
+    """The base of every table of finding codes. Each module that builds findings declares its own table next to
+    the evidence that selects each code:
+
+        class Code(FindingCode):
+            SESSION_ONLY = "basic-auth-not-enabled", "Airflow 2's [api] auth_backends has no Basic backend"
+
+    The value is the stable machine code (JSON `code`); `meaning` is one line for the schema and the docs."""
+
+    meaning: str
+
+    def __new__(cls, value: str, meaning: str = "") -> "FindingCode":
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.meaning = meaning
+        return member
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    __format__ = str.__format__
+
+
 @dataclass(frozen=True)
 class Fix:
     """What to change: a sentence, plus lines to copy (commands, config, env vars), plus a docs link."""

@@ -234,7 +234,10 @@ def api_refusal(pasted: PastedAnswer, response: ProbeResponse, api) -> tuple[Fin
 
 
 def _auth_refusal(pasted: PastedAnswer, status: int, detail: str, airflow3: bool) -> Finding | None:
-    from airflow_doctor.checks import auth_backend
+    from airflow_doctor.checks.readers.auth_airflow2 import basic_refused_v2
+    from airflow_doctor.checks.readers.auth_airflow3 import (basic_ignored_v3, bearer_refused, invalid_jwt, is_invalid_jwt,
+                                                             is_token_expired, no_token_v3, token_expired)
+    from airflow_doctor.checks.readers.auth_common import authorization_not_received
     from airflow_doctor.checks.readers.credentials import decode_jwt
 
     scheme, _, credential = pasted.authorization.partition(" ")
@@ -242,25 +245,25 @@ def _auth_refusal(pasted: PastedAnswer, status: int, detail: str, airflow3: bool
     claims = decode_jwt(credential) if bearer else None
     origin = "the token sent"
     request = f"{pasted.method} {urlsplit(pasted.url).path or '/'}"
-    if auth_backend.is_token_expired(status, detail):
-        return auth_backend.token_expired(claims, origin, obtained=False)
-    if auth_backend.is_invalid_jwt(status, detail):
-        return auth_backend.invalid_jwt(claims, origin, obtained=False, token_seen=bearer)
+    if is_token_expired(status, detail):
+        return token_expired(claims, origin, obtained=False)
+    if is_invalid_jwt(status, detail):
+        return invalid_jwt(claims, origin, obtained=False, token_seen=bearer)
     if status != 401:
         return None
     if airflow3 and "not authenticated" in detail.lower():
         if bearer:
-            return auth_backend.authorization_not_received(origin, request, status, detail, None, "not tried")
+            return authorization_not_received(origin, request, status, detail, None, "not tried")
         if scheme.lower() == "basic":
-            return auth_backend.basic_ignored_v3(f"{status} {detail}", "whether the same credentials get a token "
-                                                 "from /auth/token is for `check` to try", token_issued=False)
+            return basic_ignored_v3(f"{status} {detail}", "whether the same credentials get a token "
+                                    "from /auth/token is for `check` to try", token_issued=False)
         sent = ("the request carried no Authorization header" if pasted.request_shown else
                 "no token reached Airflow (no Authorization header, Basic auth, or a header dropped on the way)")
-        return auth_backend.no_token_v3(f"{status}: {detail}", sent)
+        return no_token_v3(f"{status}: {detail}", sent)
     if not airflow3 and bearer:
-        return auth_backend.bearer_refused(origin, request, status, detail)
+        return bearer_refused(origin, request, status, detail)
     if not airflow3:
-        return auth_backend.basic_refused_v2(
+        return basic_refused_v2(
             "explain cannot tell a wrong password from a disabled Basic backend", "explain works offline and did not "
             "try it (`check` logs in through the UI's form to tell them apart)")
     return None

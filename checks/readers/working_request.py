@@ -12,18 +12,18 @@ import json
 import shlex
 from urllib.parse import quote
 
+from airflow_doctor.checks.readers.auth_common import Code as AuthCode
 from airflow_doctor.checks.readers.credentials import Scheme
 from airflow_doctor.checks.base import ApiFlavour, Facts
 from airflow_doctor.checks.payload_schema import PLACEHOLDER, complete_conf, correct
 from airflow_doctor.model import CheckResult, Snippet, Status, WorkingRequest
-from airflow_doctor.sources.profile import AuthType, Profile
+from airflow_doctor.platforms.mwaa import findings as mwaa_findings
+from airflow_doctor.platforms.mwaa.client import MAX_PATH
+from airflow_doctor.sources.profile import AuthType, AwsVia, Profile
 from airflow_doctor.redact import redact_json
 
 IN_THE_REQUEST = ("payload-schema", "credential-encoding")
 """Checks whose failure is in the script's own request: the snippets below are the fix."""
-AUTH_SCHEME = "request-auth-scheme"
-"""The code of an auth-backend finding whose cause is the scheme the script sends (Basic to Airflow 3, a token
-to Airflow 2): the snippets, which send the scheme the version takes, are the fix."""
 PASSWORD_VAR = "AIRFLOW_PASSWORD"
 TOKEN_VAR = "AIRFLOW_TOKEN"
 USERNAME_VAR = "AIRFLOW_USERNAME"
@@ -64,16 +64,13 @@ def build(profile: Profile, facts: Facts, results: list[CheckResult] | tuple[Che
 def _mwaa_request(profile: Profile, facts: Facts, results, dag_id: str, body: dict,  # type: ignore[no-untyped-def]
                   shown: dict) -> WorkingRequest:
     """AWS MWAA: boto3's invoke_rest_api, or the web login path (also when a long DAG id rules InvokeRestApi out)."""
-    from airflow_doctor.platforms.mwaa import findings as _mwaa
-    from airflow_doctor.platforms.mwaa.client import MAX_PATH
-    from airflow_doctor.sources.profile import AwsVia
-
     assert facts.api is not None
     mwaa = facts.mwaa
     dag_path = f"/dags/{quote(dag_id, safe='')}/dagRuns"
     via = AwsVia.WEB_LOGIN if len(dag_path) > MAX_PATH else mwaa.via
-    code = _mwaa.snippets(mwaa.target.environment, mwaa.region, facts.base_url, facts.api, dag_path, shown, via)
-    notes = _notes(results, facts, "none", None) + _mwaa.request_notes(mwaa, via, dag_path) + _body_notes(body, shown, facts)
+    code = mwaa_findings.snippets(mwaa.target.environment, mwaa.region, facts.base_url, facts.api, dag_path, shown, via)
+    notes = (_notes(results, facts, "none", None) + mwaa_findings.request_notes(mwaa, via, dag_path)
+             + _body_notes(body, shown, facts))
     return WorkingRequest(f"The request that works for MWAA environment {mwaa.target.environment} (Airflow "
                           f"{facts.airflow_version}, {facts.api.value})", tuple(notes),
                           tuple(Snippet(label, "python", text) for label, text in code))
@@ -152,7 +149,7 @@ def _auth_kind(profile: Profile, facts: Facts) -> str:
 def in_the_request(result: CheckResult, failed: list[CheckResult]) -> bool:
     """A failure the snippets correct: in the request itself, or explained by such a failure."""
     def own(r: CheckResult) -> bool:
-        return r.check_id in IN_THE_REQUEST or r.code == AUTH_SCHEME
+        return r.check_id in IN_THE_REQUEST or r.code == AuthCode.REQUEST_AUTH_SCHEME
     return own(result) or any(own(r) and result.check_id in r.explains for r in failed)
 
 

@@ -117,7 +117,7 @@ def test_a_pasted_api_refusal_gets_the_checks_own_cause_and_fix(label, name, che
 
 
 def test_a_pasted_expired_token_is_the_same_finding_auth_backend_builds() -> None:
-    from airflow_doctor.checks.auth_backend import token_expired
+    from airflow_doctor.checks.readers.auth_airflow3 import token_expired
 
     result = explain(_pasted_answer("airflow-3.3.2", "dags_expired")).results[0]
     same = token_expired(None, "the token sent", obtained=False)

@@ -16,8 +16,10 @@ from typing import Any, Iterator
 import pytest
 from typer.testing import CliRunner
 
+from airflow_doctor.checks.readers.auth_common import Code as AuthCode
 from airflow_doctor.checks.reachability import platform_of
 from airflow_doctor.cli import app
+from airflow_doctor.platforms.mwaa.findings import Code as MwaaCode
 from airflow_doctor.sources.profile import AwsVia, ProfileError, read_profiles_file, load_profile
 from tests.conftest import recorded, write_profile
 from tests.servers import LocalServer, Reply
@@ -362,10 +364,10 @@ class AirflowAnswering(RecordedAirflow):
     ("edit_probe_viewer", "invoke-rest-api", "Airflow refused the mapped identity", "mwaa-role"),
     ("dags_basic_wrong", "invoke-rest-api", "Airflow refused the mapped identity", "mwaa-role"),
     ("dags_basic_wrong", "web-login", "did not accept the session it gave", "mwaa-web-login"),
-    ((503, {"detail": "upstream busy"}), "invoke-rest-api", "answered 503 (upstream busy)", None),
-    ((500, {"detail": "boom"}), "web-login", "answered 500 (boom)", None),
+    ((503, {"detail": "upstream busy"}), "invoke-rest-api", "answered 503 (upstream busy)", AuthCode.SERVER_ERROR),
+    ((500, {"detail": "boom"}), "web-login", "answered 500 (boom)", AuthCode.SERVER_ERROR),
     ((404, {"detail": "Not Found"}), "invoke-rest-api", "answered 404 (Not Found), which is no answer to credentials",
-     None),
+     MwaaCode.NOT_AN_AUTH_ANSWER),
 ])
 def test_only_airflows_own_refusal_of_the_read_is_blamed_on_the_role(monkeypatch, tmp_path, dags, via, words,
                                                                       code) -> None:

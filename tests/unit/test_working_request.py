@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from airflow_doctor.checks.readers import working_request
+from airflow_doctor.checks.readers.auth_common import Code as AuthCode
 from airflow_doctor.checks.readers.credentials import Credentials, Scheme
 from airflow_doctor.checks.base import DagInfo
 from airflow_doctor.model import CheckResult, Status
@@ -68,7 +69,7 @@ def test_a_failure_in_the_request_is_what_the_snippet_corrects_and_any_other_mus
 
 
 def scheme_refused(summary: str) -> CheckResult:
-    return CheckResult("auth-backend", "auth-backend", Status.FAIL, summary, code=working_request.AUTH_SCHEME)
+    return CheckResult("auth-backend", "auth-backend", Status.FAIL, summary, code=AuthCode.REQUEST_AUTH_SCHEME)
 
 
 def test_basic_auth_sent_to_airflow_3_is_corrected_by_the_snippet_which_gets_a_token() -> None:

@@ -12,11 +12,12 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
+from airflow_doctor.checks.readers.auth_common import server_error
 from airflow_doctor.checks.readers.credentials import Credentials, Scheme
 from airflow_doctor.checks.readers.front import airflows_own
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Platform, error_detail, json_object, try_credentials
 from airflow_doctor.probe import ProbeResponse, TransportError
-from airflow_doctor.model import Finding, Fix, Status
+from airflow_doctor.model import Finding, FindingCode, Fix, Status
 from airflow_doctor.sources.profile import AwsVia
 from airflow_doctor.secrets import Secret
 
@@ -27,6 +28,28 @@ DOCS_WEB_LOGIN = "https://docs.aws.amazon.com/mwaa/latest/userguide/call-mwaa-ap
 WHY_UI_IAM = ("The AWS console opens the Airflow UI with a web login token created for your console identity, whose "
               "IAM policy may differ from the one this script's credentials have.")
 LOGIN_PATHS = {ApiFlavour.V1: "/aws_mwaa/login", ApiFlavour.V2: "/pluginsv2/aws_mwaa/login"}
+
+
+class Code(FindingCode):
+    STATUS = "mwaa-status", "GetEnvironment reports the environment in a state other than AVAILABLE"
+    OLD = "mwaa-old", "the environment's Airflow is older than 2.4.3, which has no InvokeRestApi"
+    NOT_FOUND = "mwaa-not-found", "GetEnvironment: no environment of that name in the region"
+    DENIED = "mwaa-denied", "AWS denied the identity an MWAA action (AccessDeniedException)"
+    SERVICE = "mwaa-service", "the MWAA service refused or could not answer a call"
+    CREDENTIALS = "mwaa-credentials", "boto3 could not resolve AWS credentials, so nothing was signed"
+    PRIVATE = "mwaa-private", "the web server is PRIVATE_ONLY and this machine has no route to it"
+    WEB_LOGIN = "mwaa-web-login", "the web login token or the session it gave was not accepted"
+    ROLE = "mwaa-role", "the IAM policy maps the identity to an Airflow role that may not read or trigger"
+    TIMEOUT = "mwaa-timeout", "InvokeRestApi gave up after its limit on the web server's answer"
+    PATH_LENGTH = "mwaa-path-length", "InvokeRestApi's Path is over its 64-character limit"
+    # The four below were read like any server's answer before they had codes; gateway.unvouched leaves results
+    # whose code starts with mwaa- as they are, so these keep out of that prefix.
+    ENVIRONMENT_UNREAD = ("aws-environment-unread", "GetEnvironment was denied and the check goes on without the "
+                          "environment's own facts")
+    ACCEPTED = "aws-iam-accepted", "the API read through InvokeRestApi or the web login session answered 200"
+    READ_UNANSWERED = "aws-read-unanswered", "the API read got no answer from AWS, so the identity was not judged"
+    NOT_AN_AUTH_ANSWER = ("aws-read-not-an-auth-answer", "the API read through MWAA got an answer that is neither "
+                          "Airflow's refusal nor a service refusal")
 
 
 def state(ctx: CheckContext) -> Any:
@@ -62,7 +85,7 @@ def environment_finding(ctx: CheckContext) -> Finding | None:
                     "in the console or in the command's output), then run the check again:",
                     (f"aws mwaa get-environment --name {env.name} --query 'Environment.[Status,LastUpdate]'",)),
             why_ui_works="The UI was open before the environment left AVAILABLE (an open page keeps showing), or "
-                         "it fails now too.", code="mwaa-status")
+                         "it fails now too.", code=Code.STATUS)
     if mwaa.via is AwsVia.INVOKE_REST_API and not env.has_invoke_rest_api():
         return Finding(
             Status.FAIL, f"the environment runs Airflow {env.airflow_version}, which has no InvokeRestApi (2.4.3 or later)",
@@ -72,7 +95,7 @@ def environment_finding(ctx: CheckContext) -> Finding | None:
             fix=Fix("Upgrade the environment's Airflow version, or use the web login token path "
                     "(auth: {via: web-login}).", (f"aws mwaa update-environment --name {env.name} --airflow-version <2.4.3 or later>",),
                     DOCS_POLICY),
-            why_ui_works="The UI signs in with a web login token, which older environments support.", code="mwaa-old")
+            why_ui_works="The UI signs in with a web login token, which older environments support.", code=Code.OLD)
     return None
 
 
@@ -95,7 +118,8 @@ def environment_warnings(ctx: CheckContext) -> list[Finding]:
                     explanation=f"AWS answered {mwaa.failure.code}: {mwaa.failure.message}. The checks go on through "
                                 "the API; only the environment's own facts are missing from this report.",
                     fix=Fix("To have them checked too, allow the identity to read the environment:",
-                            (statement("airflow:GetEnvironment", resource),), DOCS_POLICY))]
+                            (statement("airflow:GetEnvironment", resource),), DOCS_POLICY),
+                    code=Code.ENVIRONMENT_UNREAD)]
 
 
 def _get_environment_refused(ctx: CheckContext, mwaa: Any) -> Finding:
@@ -110,7 +134,7 @@ def _get_environment_refused(ctx: CheckContext, mwaa: Any) -> Finding:
                        fix=Fix("Check auth.environment and auth.region against the environments listed by:",
                                (f"aws mwaa list-environments --region {mwaa.region}",)),
                        why_ui_works="The console shows the environment in the region selected there.",
-                       code="mwaa-not-found")
+                       code=Code.NOT_FOUND)
     if failure.code == "AccessDeniedException":
         resource = f"arn:aws:airflow:{mwaa.region}:<account>:environment/{name}"
         return Finding(Status.FAIL, "the AWS identity may not read the environment (airflow:GetEnvironment denied)",
@@ -118,12 +142,12 @@ def _get_environment_refused(ctx: CheckContext, mwaa: Any) -> Finding:
                                    "and web server from it.",
                        fix=Fix("Add this statement to the identity's IAM policy:",
                                (statement("airflow:GetEnvironment", resource),), DOCS_POLICY),
-                       why_ui_works=WHY_UI_IAM, code="mwaa-denied")
+                       why_ui_works=WHY_UI_IAM, code=Code.DENIED)
     return Finding(Status.FAIL, f"GetEnvironment failed: {said}",
                    explanation="The MWAA service refused or could not answer the call that describes the environment "
                                "(a signature refused, an expired session, or no route to the endpoint).",
                    fix=Fix("Check the AWS credentials and region of this shell:", ("aws sts get-caller-identity",)),
-                   why_ui_works=WHY_UI_IAM, code="mwaa-service")
+                   why_ui_works=WHY_UI_IAM, code=Code.SERVICE)
 
 
 CREDENTIAL_FIXES: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -169,7 +193,7 @@ def credentials_failed(mwaa: Any, code: str, message: str) -> Finding:
                                "was sent.",
                    fix=Fix(fix, tuple(c.format(profile=profile) for c in commands)),
                    why_ui_works="The browser signs in to the AWS console with your own login, not with the "
-                                "credentials of this shell.", code="mwaa-credentials")
+                                "credentials of this shell.", code=Code.CREDENTIALS)
 
 
 def api_flavours(ctx: CheckContext) -> tuple[ApiFlavour, ...] | None:
@@ -208,7 +232,7 @@ def unreachable(ctx: CheckContext, failure: TransportError) -> Finding | None:
                 "script inside the VPC / over the VPN.", ("aws mwaa invoke-rest-api --name " + name
                                                           + " --method GET --path /dags",), DOCS_POLICY),
         why_ui_works="Your browser reaches the web server over the VPN (or from inside the VPC); this script runs "
-                     "where there is no route to it.", code="mwaa-private")
+                     "where there is no route to it.", code=Code.PRIVATE)
 
 
 # --- auth-backend -------------------------------------------------------------------------------------
@@ -225,7 +249,7 @@ def authenticate(ctx: CheckContext) -> Finding:
     if trial.response is None:
         return Finding(Status.FAIL, f"the API read got no answer: {trial.note}",
                        explanation="The request did not get an answer from AWS, so the identity was not judged.",
-                       fix=Fix("Run the check again; the evidence shows the request.", ()))
+                       fix=Fix("Run the check again; the evidence shows the request.", ()), code=Code.READ_UNANSWERED)
     refused = service_refusal(ctx, trial.response)
     if refused is not None:
         return refused
@@ -234,7 +258,8 @@ def authenticate(ctx: CheckContext) -> Finding:
         ctx.facts.credentials = credentials
         ctx.facts.auth_scheme = ("AWS IAM (InvokeRestApi)" if mwaa.via is AwsVia.INVOKE_REST_API
                                  else "AWS IAM (web login token)")
-        return Finding(Status.PASS, f"{ctx.facts.auth_scheme} accepted{_who(ctx)}: GET {read} answered 200")
+        return Finding(Status.PASS, f"{ctx.facts.auth_scheme} accepted{_who(ctx)}: GET {read} answered 200",
+                       code=Code.ACCEPTED)
     return _not_accepted(ctx, trial.response)
 
 
@@ -244,9 +269,7 @@ def _not_accepted(ctx: CheckContext, response: ProbeResponse) -> Finding:
     mwaa = state(ctx)
     read = ctx.facts.api_path("/dags")
     if response.status >= 500:
-        from airflow_doctor.checks.auth_backend import _server_error
-
-        return _server_error(response, f"GET {read} (through {_channel(mwaa)})")
+        return server_error(response, f"GET {read} (through {_channel(mwaa)})")
     if response.status in (401, 403) and airflows_own(response):
         if response.status == 401 and mwaa.via is AwsVia.WEB_LOGIN:
             return _session_not_accepted(ctx, response)
@@ -256,7 +279,8 @@ def _not_accepted(ctx: CheckContext, response: ProbeResponse) -> Finding:
                    explanation="Airflow answers a credential or role problem with 401 or 403 in its own JSON shape; "
                                f"this answer is neither, so it says nothing about the IAM policy. The evidence shows "
                                "it as it came.",
-                   fix=None, why_ui_works="The UI reaches the web server directly, not through this path.")
+                   fix=None, why_ui_works="The UI reaches the web server directly, not through this path.",
+                   code=Code.NOT_AN_AUTH_ANSWER)
 
 
 def _channel(mwaa: Any) -> str:
@@ -276,7 +300,7 @@ def _session_not_accepted(ctx: CheckContext, response: ProbeResponse) -> Finding
         fix=Fix("Send the credential the login set on every API call, as the request that works below does.", (),
                 DOCS_WEB_LOGIN),
         why_ui_works="The browser keeps the login's cookie and sends it with every request itself.",
-        code="mwaa-web-login")
+        code=Code.WEB_LOGIN)
 
 
 def _who(ctx: CheckContext) -> str:
@@ -293,7 +317,7 @@ def _role_cannot_read(ctx: CheckContext, response: ProbeResponse) -> Finding:
                     "names no built-in role. The role is the last part of the resource ARN.",
         fix=Fix(f"Allow the identity the {TRIGGER_ROLE} role (or Op/Admin) in its IAM policy:",
                 (statement(_action(mwaa), mwaa.role_arn(TRIGGER_ROLE)),), DOCS_POLICY),
-        why_ui_works=WHY_UI_IAM, code="mwaa-role")
+        why_ui_works=WHY_UI_IAM, code=Code.ROLE)
 
 
 def _action(mwaa: Any) -> str:
@@ -321,7 +345,7 @@ def _web_login(ctx: CheckContext) -> "Credentials | Finding":
                                    "only once; a script must exchange it right after CreateWebLoginToken.",
                        fix=Fix("Create the token and post it at once, as the request that works below does.", (),
                                DOCS_WEB_LOGIN),
-                       why_ui_works="The console exchanges its token immediately in the browser.", code="mwaa-web-login")
+                       why_ui_works="The console exchanges its token immediately in the browser.", code=Code.WEB_LOGIN)
     ctx.probe.registry.add(value)
     return Credentials(Scheme.AWS, "session" if name == "session" else "token", Secret(value))
 
@@ -338,11 +362,11 @@ def _refused_by_aws(ctx: CheckContext, code: str, message: str) -> Finding:
                         "is the Airflow role the call acts as.",
             fix=Fix(f"Add this statement to the identity's IAM policy ({TRIGGER_ROLE} is the lowest role that may "
                     "trigger):", (statement(action, mwaa.role_arn(TRIGGER_ROLE)),), DOCS_POLICY),
-            why_ui_works=WHY_UI_IAM, code="mwaa-denied")
+            why_ui_works=WHY_UI_IAM, code=Code.DENIED)
     return Finding(Status.FAIL, f"the MWAA service refused the call: {code}" + (f" ({message})" if message else ""),
                    explanation="AWS answered before Airflow was asked; the evidence shows its answer.",
                    fix=Fix("Check the AWS credentials this shell signs with:", ("aws sts get-caller-identity",)),
-                   why_ui_works=WHY_UI_IAM, code="mwaa-service")
+                   why_ui_works=WHY_UI_IAM, code=Code.SERVICE)
 
 
 def service_refusal(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
@@ -377,7 +401,7 @@ def timed_out(ctx: CheckContext, response: ProbeResponse) -> Finding:
         fix=Fix("Ask for less per call (a limit on list endpoints), scale the environment's web servers "
                 "(MinWebservers/MaxWebservers, a larger EnvironmentClass), or retry outside busy hours.", ()),
         why_ui_works="The UI talks to the web server directly, without InvokeRestApi's 10 s limit.",
-        code="mwaa-timeout")
+        code=Code.TIMEOUT)
 
 
 def path_too_long(ctx: CheckContext, length: int, message: str) -> Finding:
@@ -391,7 +415,7 @@ def path_too_long(ctx: CheckContext, length: int, message: str) -> Finding:
                 "CreateWebLoginToken, then the web server's login, then the REST API directly (the request that works "
                 "shows it), or give the DAG a shorter id.", (), DOCS_WEB_LOGIN),
         why_ui_works="The UI talks to the web server directly (after a web login token), where paths have no such "
-                     "limit.", code="mwaa-path-length")
+                     "limit.", code=Code.PATH_LENGTH)
 
 
 def fit_run_id(ctx: CheckContext, body: dict) -> dict:
@@ -431,7 +455,7 @@ def lower_role(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
                     "This identity could read the DAG but not trigger it: of the built-in roles that is Viewer.",
         fix=Fix(f"Change (or add) the statement so its resource names the {TRIGGER_ROLE} role:",
                 (statement(_action(mwaa), mwaa.role_arn(TRIGGER_ROLE)),), DOCS_POLICY),
-        why_ui_works=WHY_UI_IAM, code="mwaa-role")
+        why_ui_works=WHY_UI_IAM, code=Code.ROLE)
 
 
 # --- the request that works ---------------------------------------------------------------------------

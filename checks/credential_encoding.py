@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from airflow_doctor.checks.readers.credentials import (Credentials, Scheme, basic_variants, decode_jwt, decodes_to_user_password, is_ascii,
                                  is_latin1)
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses, try_credentials
-from airflow_doctor.model import Finding, Fix, Status
+from airflow_doctor.model import Finding, FindingCode, Fix, Status
 from airflow_doctor.sources.profile import AuthType
 from airflow_doctor.secrets import Secret
 
@@ -24,8 +24,30 @@ UTF8_UI = ("The browser, the UI login form and curl send the password as UTF-8 b
 UTF8_PYTHON = 'requests.get(url, auth=(user.encode("utf-8"), password.encode("utf-8")))'
 
 
+class Code(FindingCode):
+    ENCODED_BY_GOOGLE = "credentials-encoded-by-google-library", "a Google token: its client library encodes it"
+    NO_CREDENTIALS = "no-credentials-to-encode", "the profile has no credentials"
+    SIGNED_BY_BOTO3 = "credentials-signed-by-boto3", "AWS: boto3 signs each call, nothing is encoded by hand"
+    ENCODE_CLEANLY = ("credentials-encode-cleanly", "the credentials hold nothing a client or server would encode "
+                      "differently")
+    NOT_LATIN1 = ("credentials-not-latin1", "characters outside latin-1, which requests cannot put in a Basic auth "
+                  "header")
+    NON_ASCII = ("credentials-non-ascii", "non-ASCII characters that requests sends as latin-1 and Airflow 2 decodes "
+                 "as UTF-8")
+    WHITESPACE = "credential-whitespace", "the username or password has a trailing newline or surrounding whitespace"
+    COLON_IN_USERNAME = "colon-in-username", "a ':' in the username, which Basic auth cannot carry"
+    PASSWORD_IS_BASIC_PAIR = ("password-is-basic-pair", "the password is a base64 'user:password' pair and would be "
+                              "encoded twice")
+    JWT_AS_PASSWORD = "jwt-as-password", "a JWT sent as a password"
+    URL_ENCODED = "password-url-encoded", "the password holds %XX sequences: it may be URL-encoded"
+    BEARER_PREFIX = "token-bearer-prefix", "the token starts with 'Bearer ', which the client adds again"
+    TOKEN_WHITESPACE = "token-whitespace", "the token has surrounding whitespace or a trailing newline"
+    TOKEN_IS_BASIC_PAIR = "token-is-basic-pair", "the token is a base64 'user:password' pair, not a token"
+
+
 @dataclass
 class Problem:
+    code: Code
     summary: str
     explanation: str
     fix: Fix
@@ -46,16 +68,18 @@ class Check:
     def run(self, ctx: CheckContext) -> Finding:
         auth = ctx.profile.auth
         if auth.type is AuthType.GOOGLE:
-            return Finding(Status.PASS, "the token comes from Google's client library, which encodes it itself")
+            return Finding(Status.PASS, "the token comes from Google's client library, which encodes it itself",
+                           code=Code.ENCODED_BY_GOOGLE)
         if auth.type is AuthType.NONE:
-            return Finding(Status.PASS, "no credentials in the profile")
+            return Finding(Status.PASS, "no credentials in the profile", code=Code.NO_CREDENTIALS)
         if auth.type is AuthType.AWS:
             return Finding(Status.PASS, "no Airflow credentials in the profile: boto3 signs each call with AWS "
-                                        "credentials (SigV4), nothing is encoded by hand")
+                                        "credentials (SigV4), nothing is encoded by hand", code=Code.SIGNED_BY_BOTO3)
         problems = token_problems(ctx) if auth.type is AuthType.TOKEN else password_problems(ctx)
         if not problems:
             what = "token" if auth.type is AuthType.TOKEN else "username and password"
-            return Finding(Status.PASS, f"the {what} contain nothing a client or server would encode differently")
+            return Finding(Status.PASS, f"the {what} contain nothing a client or server would encode differently",
+                           code=Code.ENCODE_CLEANLY)
         confirmed = [p for p in problems if p.confirmed]
         untested = [p for p in problems if p.confirmed is None]
         harmless = [p for p in problems if p.confirmed is False]
@@ -69,7 +93,7 @@ class Check:
         return Finding(status, first.summary + (" (confirmed by the server)" if first.confirmed else ""),
                        explanation="\n\n".join(p.explanation for p in shown), fix=first.fix, details=details,
                        explains=("auth-backend",) if status is Status.FAIL else (),
-                       why_ui_works=first.why_ui_works if status is not Status.PASS else "")
+                       why_ui_works=first.why_ui_works if status is not Status.PASS else "", code=first.code)
 
 
 def _auth_failed(ctx: CheckContext) -> bool:
@@ -115,6 +139,7 @@ def password_problems(ctx: CheckContext) -> list[Problem]:
 
     if latin1_script and not (is_latin1(username) and is_latin1(password)):
         problems.append(Problem(
+            Code.NOT_LATIN1,
             "the credentials contain characters outside latin-1, which requests cannot put in a Basic auth header",
             "requests encodes a str username and password as latin-1 for Basic auth, so characters outside it "
             "(such as €, or any non-European script) raise UnicodeEncodeError before anything is sent. Airflow 2 "
@@ -124,6 +149,7 @@ def password_problems(ctx: CheckContext) -> list[Problem]:
             _confirm(ctx, variants[("utf-8", False)]) if ("utf-8", False) in variants else None, UTF8_UI))
     elif latin1_script and not (is_ascii(username) and is_ascii(password)):
         problems.append(Problem(
+            Code.NON_ASCII,
             "the password (or username) has non-ASCII characters, which requests sends as latin-1 while Airflow 2 "
             "decodes UTF-8",
             "requests encodes a str username and password as latin-1 for Basic auth ('ä' becomes the single byte "
@@ -141,6 +167,7 @@ def password_problems(ctx: CheckContext) -> list[Problem]:
         origin = " It comes from a file, and files usually end with a newline." if source.startswith("file") else ""
         stripped = next((v for (enc, s), v in variants.items() if s), None)
         problems.append(Problem(
+            Code.WHITESPACE,
             f"the {which} has {kind}",
             f"The {which} the profile resolves to has {kind}.{origin} A script that reads the secret with "
             "open(...).read() or $(cat file) sends it along, and the server compares it exactly, so it refuses the "
@@ -152,6 +179,7 @@ def password_problems(ctx: CheckContext) -> list[Problem]:
 
     if basic and ":" in username:
         problems.append(Problem(
+            Code.COLON_IN_USERNAME,
             "the username contains ':', which Basic auth cannot carry",
             "Basic auth sends 'username:password' in one base64 string and the server splits it at the first ':', so "
             f"the server sees the user {username.split(':')[0]!r} and a password that starts with the rest of the "
@@ -162,6 +190,7 @@ def password_problems(ctx: CheckContext) -> list[Problem]:
     user_in_password = decodes_to_user_password(password)
     if basic and user_in_password:
         problems.append(Problem(
+            Code.PASSWORD_IS_BASIC_PAIR,
             "the password is itself a base64-encoded 'user:password' pair: it would be encoded twice",
             f"The password decodes to a Basic credential for user {user_in_password!r}. A client encodes the "
             "username and password once more, so the server sees neither. This happens when a ready-made "
@@ -171,12 +200,14 @@ def password_problems(ctx: CheckContext) -> list[Problem]:
             "In the UI's login form you type the plain password, not the encoded pair."))
     if decode_jwt(password) is not None and auth.type in (AuthType.BASIC, AuthType.JWT):
         problems.append(Problem(
+            Code.JWT_AS_PASSWORD,
             "the password is a JWT: a token is being sent as a password",
             "A JWT belongs in an 'Authorization: Bearer' header, not in Basic auth or the /auth/token form.",
             Fix("Set the profile's auth type to token and put the JWT there:", ("auth:\n  type: token\n  token: ${AIRFLOW_TOKEN}",)),
             None, "In the UI you type your password; the UI keeps the token it gets in a cookie by itself."))
     if re.search(r"%[0-9A-Fa-f]{2}", password):
         problems.append(Problem(
+            Code.URL_ENCODED,
             "the password contains %XX sequences: it may be URL-encoded",
             "Credentials copied from a URL (https://user:p%40ss@host) stay percent-encoded; the server compares the "
             "decoded password.",
@@ -192,6 +223,7 @@ def token_problems(ctx: CheckContext) -> list[Problem]:
     problems: list[Problem] = []
     if raw.strip().lower().startswith("bearer "):
         problems.append(Problem(
+            Code.BEARER_PREFIX,
             "the token starts with 'Bearer ': the header would read 'Bearer Bearer …'",
             "The token value already carries the scheme word, and the client adds it again, so the server sees a "
             "malformed token (Airflow 3 answers 403 'Invalid JWT token').",
@@ -200,6 +232,7 @@ def token_problems(ctx: CheckContext) -> list[Problem]:
             "The UI sends its token in a cookie, with no scheme word at all."))
     elif raw != raw.strip():
         problems.append(Problem(
+            Code.TOKEN_WHITESPACE,
             "the token has surrounding whitespace or a trailing newline",
             "Tokens read from files or environment variables often end with a newline, which then ends up inside "
             "the Authorization header.",
@@ -209,6 +242,7 @@ def token_problems(ctx: CheckContext) -> list[Problem]:
     user = decodes_to_user_password(raw)
     if user:
         problems.append(Problem(
+            Code.TOKEN_IS_BASIC_PAIR,
             f"the token is a base64 'user:password' pair (for {user!r}), not a token",
             "A Basic credential was put where a Bearer token belongs; the server does not accept it under the "
             "Bearer scheme.",

@@ -18,7 +18,7 @@ from airflow_doctor.checks.readers.clock import server_clock, span
 from airflow_doctor.checks.readers.credentials import Credentials, JwtClaims, decode_jwt
 from airflow_doctor.checks.base import CheckContext, error_detail, json_object
 from airflow_doctor.probe import ProbeResponse, TransportError
-from airflow_doctor.model import Finding, Fix, Status
+from airflow_doctor.model import Finding, FindingCode, Fix, Status
 from airflow_doctor.secrets import Secret
 
 LEEWAY = timedelta(seconds=10)
@@ -64,6 +64,15 @@ class ClaimMisfit:
     """The claim's fit in words ('its nbf is 5 min ahead of the server's clock')."""
     offset: timedelta | None = None
     """For a time claim: how far it is from the server's clock (positive: in the server's future)."""
+
+
+class Code(FindingCode):
+    NOT_YET_VALID = "token-not-yet-valid", "the token's nbf/iat lie in the server's future: the issuer's clock runs ahead"
+    EXPIRED_BY_SKEW = ("token-expired-clock-skew", "401 'Token Expired' for a token this machine's clock says is "
+                       "still valid: the clocks disagree")
+    CLAIMS_MISSING = "token-claims-missing", "the token lacks exp, iat or nbf, which Airflow 3 requires"
+    SERVERS_DISTRUST = ("api-servers-distrust-tokens", "api-servers behind one address refuse each other's tokens: "
+                        "no shared jwt_secret (or different issuer/audience)")
 
 
 CLAIM_NAMES = {"nbf": "nbf (not before)", "iat": "iat (issued at)", "exp": "exp (expires)"}
@@ -115,7 +124,7 @@ def not_yet_valid(origin: str, answer: str, misfits: list[ClaimMisfit], claims: 
                          f"{local_now:%Y-%m-%d %H:%M:%S} UTC", *(m.said for m in misfits)),
         why_ui_works="The UI's token is issued by the api-server itself at login, stamped with the server's own clock, "
                      "so its nbf and iat always fit; only a token issued by another clock does not.",
-        code="token-not-yet-valid")
+        code=Code.NOT_YET_VALID)
 
 
 def expired_by_skew(origin: str, answer: str, claims: JwtClaims, server_now: datetime, local_now: datetime,
@@ -139,7 +148,7 @@ def expired_by_skew(origin: str, answer: str, claims: JwtClaims, server_now: dat
                          f"{local_now:%Y-%m-%d %H:%M:%S} UTC"),
         why_ui_works="The UI gets its token from the api-server at login and the server judges it by the same clock "
                      "that stamped it; a script that schedules renewal by a skewed clock does not.",
-        code="token-expired-clock-skew")
+        code=Code.EXPIRED_BY_SKEW)
 
 
 def missing_claims(origin: str, answer: str, misfits: list[ClaimMisfit], notes: tuple[str, ...]) -> Finding:
@@ -154,7 +163,7 @@ def missing_claims(origin: str, answer: str, misfits: list[ClaimMisfit], notes: 
                 f"the issuer add {names}.", (), DOCS_JWT),
         details=(*notes, *(m.said for m in misfits)),
         why_ui_works="The UI's token comes from the api-server's own login, which always sets exp, iat and nbf.",
-        code="token-claims-missing")
+        code=Code.CLAIMS_MISSING)
 
 
 def refused_for_claims(ctx: CheckContext, origin: str, response: ProbeResponse | None, claims: JwtClaims | None,
@@ -270,7 +279,7 @@ def servers_disagree(ctx: CheckContext, credentials: Credentials, first_status: 
                      "signed it; a script opens new connections, and each may land on another api-server. (Behind a "
                      "balancer that spreads every request rather than every connection, the UI fails now and then "
                      "too.)",
-        code="api-servers-distrust-tokens")
+        code=Code.SERVERS_DISTRUST)
 
 
 PRINT_ISSUER_AUDIENCE = (" \\\n  | python3 -c 'import base64, json, sys; p = json.load(sys.stdin)[\"access_token\"].split(\".\")[1]; "

@@ -12,13 +12,18 @@ from __future__ import annotations
 from airflow_doctor.checks.readers.credentials import Scheme, Trial
 from airflow_doctor.checks.readers.front import airflows_own, front_label
 from airflow_doctor.checks.base import CheckContext, Platform, error_detail
-from airflow_doctor.model import Finding, Fix, Status
+from airflow_doctor.model import Finding, FindingCode, Fix, Status
 from airflow_doctor.secrets import Secret
 
 DOCS = "https://www.astronomer.io/docs/astro/airflow-api"
 TOKENS_DOCS = "https://www.astronomer.io/docs/astro/deployment-api-tokens"
 WHY_UI_WORKS = ("The browser is logged in to Astro as a person whose workspace role covers this deployment; the "
                 "script authenticates only with its API token, which carries its own scope and role.")
+
+
+class Code(FindingCode):
+    TOKEN_REFUSED = "astronomer-token-refused", "Astronomer's front refused the API token before Airflow saw it"
+    TOKEN_ROLE = "astronomer-token-role", "Airflow accepted the API token but its role does not allow the request"
 
 
 def token_refused(ctx: CheckContext, token: Secret, trial: Trial) -> Finding | None:
@@ -42,7 +47,7 @@ def token_refused(ctx: CheckContext, token: Secret, trial: Trial) -> Finding | N
             fix=Fix("Create a Deployment API token for this deployment (or give the Workspace/Organization token a "
                     "role on it) and send it as 'Authorization: Bearer':",
                     ("astro deployment token create --name airflow-api --deployment-id DEPLOYMENT_ID",), TOKENS_DOCS),
-            why_ui_works=WHY_UI_WORKS, code="astronomer-token-refused")
+            why_ui_works=WHY_UI_WORKS, code=Code.TOKEN_REFUSED)
     if trial.status == 403:
         return role_cannot(ctx, "read DAGs")
     return None
@@ -58,4 +63,4 @@ def role_cannot(ctx: CheckContext, what: str) -> Finding:
                     "but cannot trigger.",
         fix=Fix("Give the token a role that may trigger (Workspace Operator or above, or a DAG role that can "
                 "trigger this DAG), or use a Deployment API token of this deployment.", (), TOKENS_DOCS),
-        why_ui_works=WHY_UI_WORKS, code="astronomer-token-role")
+        why_ui_works=WHY_UI_WORKS, code=Code.TOKEN_ROLE)

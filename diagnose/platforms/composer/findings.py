@@ -13,7 +13,7 @@ from airflow_doctor.checks.readers.credentials import Credentials, Scheme, Trial
 from airflow_doctor.checks.readers.front import airflows_own, front_label
 from airflow_doctor.checks.base import CheckContext, error_detail, try_credentials
 from airflow_doctor.probe import ProbeResponse
-from airflow_doctor.model import Finding, Fix, Status
+from airflow_doctor.model import Finding, FindingCode, Fix, Status
 
 DOCS = "https://cloud.google.com/composer/docs/composer-2/access-airflow-api"
 ADC_DOCS = "https://cloud.google.com/docs/authentication/provide-credentials-adc"
@@ -24,6 +24,22 @@ ENV_ARGS = "ENVIRONMENT --location LOCATION"
 WHY_UI_WORKS_SIGNED_IN = ("The browser is signed in to a Google account and reaches the web server as that person; a "
                           "script has no browser session and acts as whatever identity Application Default "
                           "Credentials find on its machine.")
+
+
+class Code(FindingCode):
+    TOKEN_ACCEPTED = "composer-token-accepted", "the ADC principal's Google access token was accepted"
+    NO_ADC = "composer-no-adc", "no Application Default Credentials on this machine"
+    ADC_UNUSABLE = "composer-adc-unusable", "the Application Default Credentials cannot be loaded"
+    ADC_REFUSED = "composer-adc-refused", "Google refused to issue an access token for the ADC principal"
+    TOKEN_ENDPOINT_UNREACHABLE = ("composer-token-endpoint-unreachable", "Google's token endpoint could not be "
+                                  "reached to get an access token")
+    TOKEN_ENDPOINT_ANSWER = ("composer-token-endpoint-answer", "the token endpoint answered, but not as OAuth: "
+                             "something between answered for it")
+    FEDERATION_REFUSED = "composer-federation-refused", "workload identity federation refused the exchange"
+    PRINCIPAL_ROLE = "composer-principal-role", "the principal's Airflow user has no role that allows the request"
+    PRINCIPAL_UNKNOWN = "composer-principal-unknown", "Composer's web server did not accept the principal's token"
+    IP_BLOCKED = "composer-ip-blocked", "the web server's allow-list refused this machine's address"
+    ID_TOKEN = "composer-id-token", "a Google ID token was sent where Composer takes an access token"
 
 
 def google_auth(ctx: CheckContext) -> Finding:
@@ -46,7 +62,8 @@ def google_auth(ctx: CheckContext) -> Finding:
         ctx.facts.credentials = credentials
         ctx.facts.auth_scheme = "Google access token (Application Default Credentials)"
         return Finding(Status.PASS, f"the Google access token of {principal.email or principal.kind} was accepted: GET "
-                                    f"{ctx.facts.api_path('/dags')} answered 200", details=notes)
+                                    f"{ctx.facts.api_path('/dags')} answered 200", details=notes,
+                       code=Code.TOKEN_ACCEPTED)
     if trial.status is None:
         from airflow_doctor.checks.readers.gateway import transport_finding
 
@@ -72,14 +89,14 @@ def adc_failure(failure) -> Finding:  # type: ignore[no-untyped-def]
             fix=Fix("Log in for Application Default Credentials (a person), or point the variable at a service "
                     "account's key file (a script on a server; on Google Cloud attach the service account instead):",
                     (ADC_LOGIN, f"export {CREDENTIALS_VARIABLE}=/path/to/service-account-key.json"), ADC_DOCS),
-            why_ui_works=WHY_UI_WORKS_SIGNED_IN, code="composer-no-adc")
+            why_ui_works=WHY_UI_WORKS_SIGNED_IN, code=Code.NO_ADC)
     if failure.problem is AdcProblem.UNUSABLE:
         return Finding(
             Status.FAIL, f"the Application Default Credentials cannot be loaded: {failure.message}",
             explanation=f"{CREDENTIALS_VARIABLE} names a file google-auth cannot use as credentials.",
             fix=Fix(f"Point {CREDENTIALS_VARIABLE} at a service-account key or an authorized-user file, or unset it "
                     f"and run '{ADC_LOGIN}'.", (f"unset {CREDENTIALS_VARIABLE}", ADC_LOGIN), ADC_DOCS),
-            why_ui_works=WHY_UI_WORKS_SIGNED_IN, code="composer-adc-unusable")
+            why_ui_works=WHY_UI_WORKS_SIGNED_IN, code=Code.ADC_UNUSABLE)
     who = principal.describe() if principal else "the ADC principal"
     if failure.problem is AdcProblem.NOT_OAUTH:
         return token_endpoint_not_oauth(who, failure.message)
@@ -97,13 +114,14 @@ def adc_failure(failure) -> Finding:  # type: ignore[no-untyped-def]
                     f"{CREDENTIALS_VARIABLE} at it:",
                     (ADC_LOGIN,) if user else ("gcloud iam service-accounts keys create key.json "
                                                "--iam-account=SERVICE_ACCOUNT_EMAIL",), ADC_DOCS),
-            why_ui_works=WHY_UI_WORKS_SIGNED_IN, code="composer-adc-refused")
+            why_ui_works=WHY_UI_WORKS_SIGNED_IN, code=Code.ADC_REFUSED)
     return Finding(
         Status.FAIL, f"the Google token endpoint could not be reached to get an access token for {who}: {failure.message}",
         explanation="The credentials were found; exchanging them for an access token needs the token endpoint they "
                     "name (oauth2.googleapis.com), which this machine cannot reach (a proxy, firewall or DNS).",
         fix=Fix("Allow this machine to reach the token endpoint (HTTPS_PROXY if it needs a proxy).", ()),
-        why_ui_works="The browser already holds its Google session; it does not need a new token from this machine.")
+        why_ui_works="The browser already holds its Google session; it does not need a new token from this machine.",
+        code=Code.TOKEN_ENDPOINT_UNREACHABLE)
 
 
 def token_endpoint_not_oauth(who: str, answered: str) -> Finding:
@@ -120,7 +138,7 @@ def token_endpoint_not_oauth(who: str, answered: str) -> Finding:
                 f"{CREDENTIALS_VARIABLE} points to) and any HTTPS_PROXY on this machine; retry if Google reported an "
                 "outage.", (), ADC_DOCS),
         why_ui_works="The browser already holds its Google session; it does not need a new token from this machine.",
-        code="composer-token-endpoint-answer")
+        code=Code.TOKEN_ENDPOINT_ANSWER)
 
 
 def federation_refused(who: str, answered: str) -> Finding:
@@ -137,7 +155,7 @@ def federation_refused(who: str, answered: str) -> Finding:
                 "the provider's configuration:",
                 ("gcloud iam workload-identity-pools providers describe PROVIDER --workload-identity-pool=POOL "
                  "--location=global",), ADC_DOCS),
-        why_ui_works=WHY_UI_WORKS_SIGNED_IN, code="composer-federation-refused")
+        why_ui_works=WHY_UI_WORKS_SIGNED_IN, code=Code.FEDERATION_REFUSED)
 
 
 def principal_without_role(who: str, airflow_user: str | None, notes: tuple[str, ...] = (), dag_id: str | None = None
@@ -164,7 +182,7 @@ def principal_without_role(who: str, airflow_user: str | None, notes: tuple[str,
                 commands, DOCS),
         details=notes, why_ui_works="The UI is used by a person signed in with their own Google account, which "
                                     "Airflow knows with a role that may trigger; the script's ADC principal is "
-                                    "another Airflow user.", code="composer-principal-role")
+                                    "another Airflow user.", code=Code.PRINCIPAL_ROLE)
 
 
 def token_not_accepted(trial: Trial, who: str, airflow_user: str | None, notes: tuple[str, ...] = ()) -> Finding:
@@ -184,7 +202,7 @@ def token_not_accepted(trial: Trial, who: str, airflow_user: str | None, notes: 
                 f"{REGISTRATION_ROLE} = Op):",
                 (f"gcloud composer environments run {ENV_ARGS} users create -- -u {user} -e EMAIL -f FIRST -l LAST "
                  "-r Op --use-random-password", f"gcloud composer environments run {ENV_ARGS} users list"), DOCS),
-        details=notes, why_ui_works=WHY_UI_WORKS_SIGNED_IN, code="composer-principal-unknown")
+        details=notes, why_ui_works=WHY_UI_WORKS_SIGNED_IN, code=Code.PRINCIPAL_UNKNOWN)
 
 
 def front_refused(trial: Trial, who: str) -> Finding:
@@ -205,7 +223,7 @@ def blocked_before_airflow(response: ProbeResponse, judged: str = "No credential
                 (f"gcloud composer environments update {ENV_ARGS} --web-server-allow-ip "
                  "ip_range=YOUR.IP.ADDRESS/32,description=airflow-api-client",), ACCESS_CONTROL_DOCS),
         why_ui_works="The browser runs on a network the allow-list admits (office, VPN); the script's machine is "
-                     "elsewhere.", code="composer-ip-blocked")
+                     "elsewhere.", code=Code.IP_BLOCKED)
 
 
 def identity_token_sent(token: str, trial: Trial) -> Finding | None:
@@ -225,4 +243,4 @@ def identity_token_sent(token: str, trial: Trial) -> Finding | None:
                 "auth type google; from a shell, an access token comes from gcloud.",
                 ("auth:\n  type: google", "gcloud auth print-access-token"), DOCS),
         details=(f"token claims: {claims.describe()}",), why_ui_works=WHY_UI_WORKS_SIGNED_IN,
-        code="composer-id-token")
+        code=Code.ID_TOKEN)

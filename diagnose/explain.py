@@ -235,8 +235,9 @@ def api_refusal(pasted: PastedAnswer, response: ProbeResponse, api) -> tuple[Fin
 
 def _auth_refusal(pasted: PastedAnswer, status: int, detail: str, airflow3: bool) -> Finding | None:
     from airflow_doctor.checks.readers.auth_airflow2 import basic_refused_v2
-    from airflow_doctor.checks.readers.auth_airflow3 import (basic_ignored_v3, bearer_refused, invalid_jwt, is_invalid_jwt,
-                                                             is_token_expired, no_token_v3, token_expired)
+    from airflow_doctor.checks.readers.auth_airflow3 import (basic_ignored_v3, bearer_refused, invalid_jwt,
+                                                             is_invalid_jwt, is_token_expired, no_token_v3,
+                                                             token_expired)
     from airflow_doctor.checks.readers.auth_common import authorization_not_received
     from airflow_doctor.checks.readers.credentials import decode_jwt
 

@@ -35,7 +35,8 @@ BACKENDS_FIX = (f"[api]\nauth_backends = {BASIC_BACKEND},{SESSION_BACKEND}",
 
 
 class Code(FindingCode):
-    CREDENTIALS_REQUIRED = "credentials-required", "the API refuses anonymous callers and the profile has no credentials"
+    CREDENTIALS_REQUIRED = ("credentials-required", "the API refuses anonymous callers and the profile has no "
+                            "credentials")
     NO_TOKEN_ENDPOINT = ("no-token-endpoint-on-airflow2", "a JWT profile on Airflow 2, which has no /auth/token, and "
                          "Basic auth with the same credentials is refused too (or could not be tried)")
     BASIC_IN_ANOTHER_FORM = ("basic-accepted-in-another-form", "Basic auth passes only with the credentials encoded "
@@ -105,7 +106,8 @@ def _v2_jwt_profile(ctx: CheckContext) -> Finding:
                    fix=Fix("Set the profile's auth type to basic and have the script send Basic auth to /api/v1.",
                            ("auth:\n  type: basic",), DOCS_V2),
                    why_ui_works="The Airflow 2 UI logs in with its own form and keeps a session cookie; it never asks "
-                                "for a token.", code=AuthCode.REQUEST_AUTH_SCHEME if trial.accepted else Code.NO_TOKEN_ENDPOINT)
+                                "for a token.",
+                   code=AuthCode.REQUEST_AUTH_SCHEME if trial.accepted else Code.NO_TOKEN_ENDPOINT)
 
 
 def _v2_bearer(ctx: CheckContext) -> Finding:

@@ -394,5 +394,6 @@ def basic_ignored_v3(answer: str, verdict: str, token_issued: bool) -> Finding:
                  "  | curl -sS -X POST \"$AIRFLOW_URL/auth/token\" -H 'Content-Type: application/json' -d @-",
                  "auth:\n  type: jwt"), DOCS_V3),
         why_ui_works="The UI logs in through /auth/token and keeps the token in the _token cookie; Basic auth is "
-                     "Airflow 2's way and Airflow 3 ignores it.", code=AuthCode.REQUEST_AUTH_SCHEME if token_issued else Code.BASIC_IGNORED)
+                     "Airflow 2's way and Airflow 3 ignores it.",
+        code=AuthCode.REQUEST_AUTH_SCHEME if token_issued else Code.BASIC_IGNORED)
 

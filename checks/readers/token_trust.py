@@ -67,7 +67,8 @@ class ClaimMisfit:
 
 
 class Code(FindingCode):
-    NOT_YET_VALID = "token-not-yet-valid", "the token's nbf/iat lie in the server's future: the issuer's clock runs ahead"
+    NOT_YET_VALID = ("token-not-yet-valid", "the token's nbf/iat lie in the server's future: the issuer's clock runs "
+                     "ahead")
     EXPIRED_BY_SKEW = ("token-expired-clock-skew", "401 'Token Expired' for a token this machine's clock says is "
                        "still valid: the clocks disagree")
     CLAIMS_MISSING = "token-claims-missing", "the token lacks exp, iat or nbf, which Airflow 3 requires"

@@ -3,15 +3,16 @@
 Composer's web server takes a Google OAuth2 access token (scope cloud-platform) from Application Default
 Credentials as 'Authorization: Bearer'; its own auth backend (composer_auth) looks up the token's principal,
 maps it to the Airflow user accounts.google.com:<numeric id> and registers a principal it has never seen with
-[api] composer_auth_user_registration_role (Op by default). The token itself comes from diagnose/composer.py,
-the only module that talks to google-auth.
+[api] composer_auth_user_registration_role (Op by default). The token itself comes from
+airflow_doctor.platforms.composer.client, the only module that talks to google-auth.
 """
 
 from __future__ import annotations
 
 from airflow_doctor.checks.readers.credentials import Credentials, Scheme, Trial, decode_jwt
 from airflow_doctor.checks.readers.front import airflows_own, front_label
-from airflow_doctor.checks.base import CheckContext, error_detail, try_credentials
+from airflow_doctor.checks.base import CheckContext, Platform, error_detail, try_credentials
+from airflow_doctor.checks.readers.gateway import transport_finding
 from airflow_doctor.probe import ProbeResponse
 from airflow_doctor.model import Finding, FindingCode, Fix, Status
 
@@ -44,7 +45,6 @@ class Code(FindingCode):
 
 def google_auth(ctx: CheckContext) -> Finding:
     """Obtain the ADC access token and send it; name the principal ADC resolved to in every outcome."""
-    from airflow_doctor.checks.base import Platform
     from airflow_doctor.platforms.composer.client import AdcError, access_token
 
     ctx.facts.platform = Platform.COMPOSER
@@ -65,8 +65,6 @@ def google_auth(ctx: CheckContext) -> Finding:
                                     f"{ctx.facts.api_path('/dags')} answered 200", details=notes,
                        code=Code.TOKEN_ACCEPTED)
     if trial.status is None:
-        from airflow_doctor.checks.readers.gateway import transport_finding
-
         assert trial.failure is not None
         return transport_finding(trial.failure, "The request got no answer, so the web server never judged the token.")
     if trial.response is not None and not airflows_own(trial.response):

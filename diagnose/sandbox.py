@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator, Mapping
 
-from airflow_doctor.errors import SandboxError, StartupFailure  # noqa: F401 - importable from here as before
+from airflow_doctor.errors import SandboxError, StartupFailure
 
 DEFAULT_AIRFLOW = "3.3.2"
 """The newest Airflow 3 release that issues tokens out of the box here (3.1.3 without constraints answers

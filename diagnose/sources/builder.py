@@ -39,6 +39,7 @@ _AUTH_FIELDS = {
 
 
 def auth_type_of(body: dict[Any, Node]) -> Any:
+    """The auth type a profile's body names, if any (a file with `url` or `auth.type` at its top is one profile)."""
     auth = body.get("auth")
     kind = auth.value.get("type") if auth is not None and isinstance(auth.value, dict) else None
     return kind.value if isinstance(kind, Node) else kind

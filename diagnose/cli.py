@@ -1,4 +1,5 @@
-"""The typer app: parses arguments, maps errors to exit codes, and hands off. No diagnostic logic here."""
+"""The typer app: parses arguments and hands off to sources (the profile), doctor (the run), output (the report) and
+sandbox; `guarded` is the one error handler, mapping each DoctorError to its exit code. No diagnostic logic here."""
 
 from __future__ import annotations
 

@@ -67,6 +67,9 @@ def _read_text(path: Path, what: str) -> str:
 
 @dataclass(frozen=True)
 class ProfilesFile:
+    """A profiles file read and checked at the top level; each profile is built only when a command asks for it, so
+    one broken profile does not stop the others (check --all)."""
+
     path: Path
     chosen_by: str
     default_profile: str | None

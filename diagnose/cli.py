@@ -1,19 +1,22 @@
-"""The typer app: parses arguments, maps errors to exit codes, and hands off. No diagnostic logic here."""
+"""The typer app: parses arguments and hands off to sources (the profile), doctor (the run), output (the report) and
+sandbox; `guarded` is the one error handler, mapping each DoctorError to its exit code. No diagnostic logic here."""
 
 from __future__ import annotations
 
 import os
 import sys
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, List, Optional
+from typing import TYPE_CHECKING, Callable, List, Mapping, Optional
 
 import typer
 from typer.core import TyperCommand
 
 from airflow_doctor import __version__
+from airflow_doctor.errors import DoctorError, UsageError
 from airflow_doctor.model import ExitCode, Report
+from airflow_doctor.output import OutputFormat, Spinner, check_output_path, publish, say_on_stderr
+from airflow_doctor.secrets import REGISTRY, SecretRegistry
 
 if TYPE_CHECKING:
     from airflow_doctor.sources.profile import Profile
@@ -62,65 +65,32 @@ app.add_typer(profiles_app, name="profiles")
 app.add_typer(sandbox_app, name="sandbox")
 
 
-class OutputFormat(str, Enum):
-    text = "text"
-    markdown = "markdown"
-    json = "json"
-
-
-class UsageError(Exception):
-    """Bad arguments: one sentence, exit 2."""
-
-
-def _err(message: str) -> None:
-    """A line on stderr, through the redaction policy (secrets the tool registered and those it never saw)."""
-    from airflow_doctor.redact import redact_text
-
-    sys.stderr.write(redact_text(f"airflow-doctor: {message}") + "\n")
-    sys.stderr.flush()
-
-
 def _fail(sentence: str, code: ExitCode, json_errors: bool, shown: str | None = None) -> ExitCode:
     """The sentence (or `shown`) on stderr and, for --format json, a JSON document on stdout: consumers always get JSON."""
     from airflow_doctor.redact import redact_text
     from airflow_doctor.report import emit, render_error_json
 
-    _err(shown or f"error: {sentence}")
+    say_on_stderr(shown or f"error: {sentence}")
     if json_errors:
         emit(render_error_json(redact_text(sentence), code), sys.stdout)
     return code
 
 
 def guarded(debug: bool, action: Callable[[], ExitCode], json_errors: bool = False) -> None:
-    """Run a command body; turn every known failure into one sentence and a documented exit code."""
-    from airflow_doctor.sources.profile import ProfileError
-    from airflow_doctor.redact import one_line
-    from airflow_doctor.report import OutputRefused
-    from airflow_doctor.runner import UnknownCheck
-
+    """The one error handler of every command: run its body; a DoctorError is its sentence and its own exit code,
+    anything else an internal error."""
     try:
         code = action()
-    except (ProfileError, UnknownCheck, UsageError) as exc:
-        code = _fail(one_line(str(exc)), ExitCode.USAGE, json_errors)
-    except OutputRefused as exc:
-        code = _fail(one_line(str(exc)), ExitCode.INTERNAL, json_errors)
+    except DoctorError as exc:
+        code = _fail(exc.sentence, exc.exit_code, json_errors, shown=f"error: {exc.shown}")
     except KeyboardInterrupt:
-        _err("interrupted.")
+        say_on_stderr("interrupted.")
         code = ExitCode.INTERRUPTED
     except typer.Exit:
         raise
     except Exception as exc:
-        code = _sandbox_failure(exc, json_errors) or _internal_error(exc, debug, json_errors)
+        code = _internal_error(exc, debug, json_errors)
     raise typer.Exit(int(code))
-
-
-def _sandbox_failure(exc: Exception, json_errors: bool) -> ExitCode | None:
-    """A local Airflow that could not start is no bug of the doctor: its message names the log to read."""
-    from airflow_doctor.sandbox import SandboxError  # imported only on this error path: it is not on the start-up path
-
-    if not isinstance(exc, SandboxError):
-        return None
-    return _fail(str(exc).splitlines()[0], ExitCode.CHECK_FAILED, json_errors, shown=f"error: {exc}")
 
 
 def _internal_error(exc: Exception, debug: bool, json_errors: bool) -> ExitCode:
@@ -199,43 +169,57 @@ def check(
     debug: bool = typer.Option(False, "--debug", help="Show traces of internal errors (secrets masked)."),
 ) -> None:
     """Run the checks against a profile's Airflow (or --url / --from-curl, no profile needed) and explain the first real cause."""
-    json_errors = output_format is OutputFormat.json
+    from airflow_doctor.sources.url import ServerArgs
+
     server = ServerArgs(url, user, password_env, password_file, token_env, auth, dag, from_curl)
-    if server.given:
-        guarded(debug, lambda: run_check(profile, profiles_file, only, skip, verbose, output_format, output, debug,
-                                         payload, conf, TriggerRequest(trigger, yes, wait, cleanup),
-                                         build=lambda: server.profile(profile, profiles_file, all_profiles)),
-                json_errors)
-    if all_profiles:
-        if profile or trigger:
-            guarded(debug, lambda: _raise(UsageError("--all checks every profile of the profiles file; drop --profile "
-                                                     "and --trigger (test runs are made one profile at a time).")),
-                    json_errors)
-        guarded(debug, lambda: run_fleet_check(profiles_file, only, skip, output_format, output, payload, conf, debug),
-                json_errors)
-    guarded(debug, lambda: run_check(profile, profiles_file, only, skip, verbose, output_format, output, debug,
-                                     payload, conf, TriggerRequest(trigger, yes, wait, cleanup)), json_errors)
+
+    def body() -> ExitCode:
+        request = TriggerRequest(trigger, yes, wait, cleanup)
+        if server.given:
+            return run_check(profile, profiles_file, only, skip, verbose, output_format, output, debug, payload, conf,
+                             request, build=lambda: server.profile(profile, profiles_file, all_profiles, say=say_on_stderr))
+        if all_profiles and (profile or trigger):
+            raise UsageError("--all checks every profile of the profiles file; drop --profile and --trigger (test "
+                             "runs are made one profile at a time).")
+        if all_profiles:
+            return run_fleet_check(profiles_file, only, skip, output_format, output, payload, conf, debug)
+        return run_check(profile, profiles_file, only, skip, verbose, output_format, output, debug, payload, conf,
+                         request)
+
+    guarded(debug, body, json_errors=output_format is OutputFormat.json)
 
 
-def _raise(error: Exception) -> ExitCode:
-    raise error
+def resolve(profile_arg: str | None, profiles_file: str | None, env: Mapping[str, str] = os.environ,
+            registry: SecretRegistry = REGISTRY, allow_unset: bool = False) -> tuple[Profile, str]:
+    """The profile a command asked for and how it was chosen; `--profile sandbox` is the running sandbox's, unless
+    the profiles file has a profile of that name (the CLI asks the sandbox: reading profiles never imports it)."""
+    from airflow_doctor.sources import profiles_file as profiles
+
+    if profiles.names_the_sandbox(profile_arg, profiles_file, env):
+        from airflow_doctor import sandbox
+
+        running = [state for state in sandbox.status(env) if state.running]
+        return profiles.sandbox_profile(running, env, registry)
+    return profiles.resolve(profile_arg, profiles_file, env, registry, allow_unset)
 
 
 def run_fleet_check(profiles_file: str | None, only: list[str], skip: list[str], output_format: OutputFormat,
                     output: Path | None, payload: Path | None, conf: str | None, debug: bool) -> ExitCode:
-    from airflow_doctor.checks import CHECK_IDS
+    """`check --all`: every profile of the profiles file at once; a profile that cannot be loaded is its row's error."""
     from airflow_doctor import fleet
+    from airflow_doctor.checks import CHECK_IDS
     from airflow_doctor.doctor import diagnose_profile
-    from airflow_doctor.sources.profile import ProfileError, load_all, load_profile
-    from airflow_doctor.report import (emit, render_fleet_json, render_fleet_markdown, render_fleet_terminal, use_color,
-                                       write_atomic)
+    from airflow_doctor.errors import MissingExtra, ProfileError
+    from airflow_doctor.output import publish_fleet
     from airflow_doctor.runner import Selection
+    from airflow_doctor.sources.payload import with_payload
+    from airflow_doctor.sources.profiles_file import load_all, load_profile
 
     pf = load_all(profiles_file)
     selection = Selection(tuple(only), tuple(skip))
     selection.validate(CHECK_IDS)
     if output is not None:
-        _check_output_path(output)
+        check_output_path(output)
 
     def job(name: str):  # type: ignore[no-untyped-def]
         def run() -> "Report | fleet.Partial":
@@ -246,144 +230,11 @@ def run_fleet_check(profiles_file: str | None, only: list[str], skip: list[str],
             return fleet.Partial(diagnose_profile(profile, Selection(("reachability",), ()), debug=debug), missing)
         return run
 
-    with _FleetDisplay(pf.names, output_format is OutputFormat.text or output is not None) as display:
-        report = fleet.run_fleet({name: job(name) for name in pf.names}, (ProfileError,), __version__,
+    with fleet.LiveTable(pf.names, output_format is OutputFormat.text or output is not None) as display:
+        report = fleet.run_fleet({name: job(name) for name in pf.names}, (ProfileError, MissingExtra), __version__,
                                  on_done=display.done)
-    if output_format is OutputFormat.json:
-        text = render_fleet_json(report)
-    elif output_format is OutputFormat.markdown:
-        text = render_fleet_markdown(report)
-    else:
-        color = use_color(output is not None, sys.stdout, os.environ)
-        text = render_fleet_terminal(report, color=color, width=_terminal_width() if output is None else 140)
-    if output is not None:
-        write_atomic(output, text)
-        _err(f"wrote the fleet report to {output}")
-    else:
-        emit(text, sys.stdout)
+    publish_fleet(report, output_format, output)
     return report.exit_code
-
-
-class _FleetDisplay:
-    """A live table on stderr, one row per profile, while the fleet runs (only on a terminal)."""
-
-    def __init__(self, names: tuple[str, ...], enabled: bool) -> None:
-        self.names = names
-        self.enabled = enabled and sys.stderr.isatty()
-        self.state = {name: "running…" for name in names}
-        self._live = None
-
-    def _table(self):  # type: ignore[no-untyped-def]
-        from rich.table import Table
-
-        table = Table(show_header=False, box=None)
-        for name in self.names:
-            table.add_row(name, self.state[name])
-        return table
-
-    def __enter__(self) -> "_FleetDisplay":
-        if self.enabled:
-            from rich.console import Console
-            from rich.live import Live
-
-            self._live = Live(self._table(), console=Console(stderr=True), refresh_per_second=8, transient=True)
-            self._live.start()
-        return self
-
-    def done(self, entry) -> None:  # type: ignore[no-untyped-def]
-        if entry.report is None:
-            self.state[entry.name] = "profile error"
-        else:
-            self.state[entry.name] = {ExitCode.OK: "✓ no failure", ExitCode.CHECK_FAILED: "✗ failed"}.get(entry.exit_code, "?")
-        if self._live is not None:
-            self._live.update(self._table())
-
-    def __exit__(self, *exc: object) -> None:
-        if self._live is not None:
-            self._live.stop()
-
-
-@dataclass(frozen=True)
-class ServerArgs:
-    """The options that describe a server without a profile file: --url ... or --from-curl."""
-
-    url: str | None = None
-    user: str | None = None
-    password_env: str | None = None
-    password_file: Path | None = None
-    token_env: str | None = None
-    auth: str | None = None
-    dag: str | None = None
-    from_curl: str | None = None
-
-    @property
-    def given(self) -> bool:
-        return any(value is not None for value in vars(self).values())
-
-    def profile(self, profile_arg: str | None, profiles_file: str | None, all_profiles: bool):  # type: ignore[no-untyped-def]
-        from airflow_doctor.sources.url import ServerOptions, profile_from_options
-
-        if profile_arg or profiles_file or all_profiles:
-            raise UsageError("--url and --from-curl describe the server themselves; drop --profile, --profiles-file "
-                             "and --all (or drop --url/--from-curl to use a profile).")
-        if self.from_curl is not None:
-            return self._from_curl()
-        if self.url is None:
-            raise UsageError("--user, --password-env, --password-file, --token-env, --auth and --dag describe a server "
-                             "given with --url; add --url (the address you open in the browser).")
-        options = ServerOptions(self.url, self.user, self.password_env, self.password_file, self.token_env,
-                                self.auth, self.dag)
-        return profile_from_options(options, ask_secret)
-
-    def _from_curl(self):  # type: ignore[no-untyped-def]
-        import dataclasses
-
-        from airflow_doctor.sources import curl
-
-        if self.url or self.token_env or self.auth:
-            raise UsageError("--from-curl takes the URL and credentials from the command; drop --url, --token-env "
-                             "and --auth.")
-        imported = curl.to_profile(curl.parse(self.from_curl or ""))
-        profile = imported.profile
-        if self.dag:
-            profile = dataclasses.replace(profile, dag_id=self.dag, sources={**profile.sources, "dag_id": "--dag"})
-        if profile.auth.type.value == "basic" and profile.auth.password is None:
-            profile = _with_asked_password(profile, self.password_env)
-        _err(f"checking the request of: {imported.shown_command}")
-        warnings = [w for w in (imported.secret_warning(),) if w]
-        for line in warnings:
-            _err(f"warning: {line}")
-        return dataclasses.replace(profile, warnings=(*warnings, *imported.notes, *profile.warnings))
-
-
-def ask_secret(prompt: str) -> str | None:
-    """A secret typed on the terminal, never echoed; None when there is no terminal to ask on."""
-    import getpass
-
-    if not sys.stdin.isatty():
-        return None
-    try:
-        return getpass.getpass(prompt, stream=sys.stderr) or None
-    except EOFError:
-        return None
-
-
-def _with_asked_password(profile, variable: str | None):  # type: ignore[no-untyped-def]
-    """`curl -u admin` makes curl ask for the password; so does the doctor (or it reads --password-env)."""
-    import dataclasses
-
-    from airflow_doctor.sources.profile import UnsetSecret
-    from airflow_doctor.secrets import REGISTRY, Secret
-
-    value = os.environ.get(variable) if variable else None
-    value = value or ask_secret(f"Password of {profile.auth.username} (hidden, not stored): ")
-    if not value:
-        if variable:
-            return dataclasses.replace(profile, unset=(UnsetSecret("auth.password", variable),))
-        raise UsageError(f"the command has -u {profile.auth.username} without a password and there is no terminal "
-                         f"to ask on; add --password-env VAR (an environment variable that holds it).")
-    REGISTRY.add_basic(profile.auth.username or "", value)
-    return dataclasses.replace(profile, auth=dataclasses.replace(profile.auth, password=Secret(value)))
 
 
 @dataclass(frozen=True)
@@ -401,8 +252,8 @@ def run_check(profile_arg: str | None, profiles_file: str | None, only: list[str
     """Check one profile: the one named (or found), or the one `build` makes from command-line options."""
     from airflow_doctor.checks import CHECK_IDS
     from airflow_doctor.doctor import diagnose_profile
-    from airflow_doctor.sources.profile import resolve
     from airflow_doctor.runner import Selection
+    from airflow_doctor.sources.payload import with_payload
 
     profile = build() if build is not None else resolve(profile_arg, profiles_file, allow_unset=True)[0]
     profile = with_payload(profile, payload, conf)
@@ -412,19 +263,19 @@ def run_check(profile_arg: str | None, profiles_file: str | None, only: list[str
     if missing:
         selection = Selection(("reachability",), ())
     if output is not None:
-        _check_output_path(output)
+        check_output_path(output)
     if (trigger.yes or trigger.cleanup or trigger.wait is not None) and not trigger.wanted:
         raise UsageError("--yes, --wait and --cleanup only apply with --trigger; add --trigger to create a test run.")
     if trigger.wanted and not trigger.yes and not _can_ask():
         raise UsageError("--trigger creates a real DAG run and asks first, but there is no terminal to ask on; "
                          "add --yes to confirm in advance.")
-    with _progress(output_format is OutputFormat.text or output is not None) as progress:
+    with Spinner(output_format is OutputFormat.text or output is not None) as progress:
         options = _trigger_options(trigger, progress) if trigger.wanted else None
         report = diagnose_profile(profile, selection, trigger=options, on_progress=progress.update if progress else None,
                                   debug=debug)
     publish(report, output_format, output, verbose)
     if missing:
-        _err(missing)
+        say_on_stderr(missing)
         return ExitCode.USAGE if report.exit_code is ExitCode.OK else report.exit_code
     return report.exit_code
 
@@ -462,106 +313,6 @@ def _trigger_options(trigger: TriggerRequest, progress):  # type: ignore[no-unty
                           progress=say)
 
 
-def with_payload(profile, payload: Path | None, conf: str | None):  # type: ignore[no-untyped-def]
-    """The profile with the payload given on the command line, if any."""
-    import dataclasses
-    import json
-
-    body = profile.payload
-    if payload is not None:
-        try:
-            body = json.loads(payload.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise UsageError(f"--payload {payload} cannot be read ({exc.strerror or exc}); check the path.") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise UsageError(f"--payload {payload} is not valid JSON ({exc}); fix the file.") from None
-        if not isinstance(body, dict):
-            raise UsageError(f"--payload {payload} must hold a JSON object (the body your script posts).")
-    if conf is not None:
-        try:
-            parsed = json.loads(conf)
-        except ValueError as exc:
-            raise UsageError(f"--conf is not valid JSON ({exc}); quote it, e.g. --conf '{{\"x\": 1}}'.") from None
-        body = {**(body if isinstance(body, dict) else {}), "conf": parsed}
-    sources = dict(profile.sources)
-    if body is not profile.payload:
-        sources["payload"] = "--payload" if conf is None else "--conf"
-    return dataclasses.replace(profile, payload=body, sources=sources)
-
-
-def _check_output_path(output: Path) -> None:
-    directory = output.parent if str(output.parent) else Path(".")
-    if output.is_dir():
-        raise UsageError(f"-o {output} is a directory; give a file name, e.g. -o {output / 'report.md'}")
-    if not directory.is_dir():
-        raise UsageError(f"-o {output}: the directory {directory} does not exist; create it or choose another path.")
-    if not os.access(directory, os.W_OK):
-        raise UsageError(f"-o {output}: the directory {directory} is not writable; choose another path.")
-
-
-class _progress:
-    """A transient spinner on stderr while checks run, only when stderr is a terminal."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
-        self._status = None
-
-    def __enter__(self):  # type: ignore[no-untyped-def]
-        if not self.enabled:
-            return None
-        from rich.console import Console
-
-        self._status = Console(stderr=True).status("checking…")
-        self._status.start()
-        return self
-
-    def update(self, check_id: str, title: str, result: object) -> None:
-        if result is None and self._status is not None:
-            self._status.update(f"checking {check_id}: {title}…")
-
-    def say(self, text: str) -> None:
-        if self._status is not None:
-            from airflow_doctor.redact import redact_text
-
-            self._status.update(redact_text(text))
-
-    def pause(self) -> None:
-        if self._status is not None:
-            self._status.stop()
-
-    def resume(self) -> None:
-        if self._status is not None:
-            self._status.start()
-
-    def __exit__(self, *exc: object) -> None:
-        if self._status is not None:
-            self._status.stop()
-
-
-def publish(report: Report, output_format: OutputFormat, output: Path | None, verbose: int) -> None:
-    from airflow_doctor.report import emit, render_json, render_markdown, render_terminal, use_color, write_atomic
-
-    if output_format is OutputFormat.json:
-        text = render_json(report)
-    elif output_format is OutputFormat.markdown:
-        text = render_markdown(report)
-    else:
-        color = use_color(output is not None, sys.stdout, os.environ)
-        width = 100 if output is not None else None
-        text = render_terminal(report, verbose, color=color, width=width or _terminal_width())
-    if output is not None:
-        write_atomic(output, text)
-        _err(f"wrote the report to {output}")
-    else:
-        emit(text, sys.stdout)
-
-
-def _terminal_width() -> int:
-    import shutil
-
-    return max(60, min(shutil.get_terminal_size((100, 24)).columns, 140))
-
-
 # --- checks, profiles -------------------------------------------------------------------------------
 
 @app.command("checks")
@@ -582,7 +333,7 @@ def profiles_list(profiles_file: Optional[str] = typer.Option(None, "--profiles-
     """List the profiles in the profiles file."""
 
     def body() -> int:
-        from airflow_doctor.sources.profile import load_all
+        from airflow_doctor.sources.profiles_file import load_all
 
         pf = load_all(profiles_file)
         typer.echo(f"{pf.path} (chosen by {pf.chosen_by})")
@@ -599,8 +350,6 @@ def profiles_show(name: Optional[str] = typer.Argument(None, help="Profile name,
     """Show every field of a profile, where its value came from, with secrets masked; an unset ${VAR} shows as unset."""
 
     def body() -> int:
-        from airflow_doctor.sources.profile import resolve
-
         profile, chosen = resolve(name, profiles_file, allow_unset=True)
         rows = profile.shown_fields()
         width = max(len(r[0]) for r in rows)
@@ -630,7 +379,7 @@ def profiles_add(name: str = typer.Argument(..., help="The name to save the prof
         saved = save_profile(name, curl.profile_yaml(imported, command), profiles_file)
         warning = imported.secret_warning()
         if warning:
-            _err(f"warning: {warning}")
+            say_on_stderr(f"warning: {warning}")
         typer.echo(f"{'Updated' if saved.replaced else 'Saved'} profile '{name}' in {saved.path} "
                    f"(secrets as environment variable references).")
         typer.echo(f"Try:   airflow-doctor check --profile {name}" + (f" --profiles-file {profiles_file}" if profiles_file else ""))
@@ -680,7 +429,7 @@ def init(name: str = typer.Argument("default", help="The profile's name."),
         try:
             done = run_init(name, profiles_file, ask, typer.echo)
         except ServerUnreachable as problem:
-            _err(f"{problem} Nothing was written.")
+            say_on_stderr(f"{problem} Nothing was written.")
             return ExitCode.CHECK_FAILED
         except (typer.Abort, EOFError):
             raise KeyboardInterrupt from None
@@ -755,10 +504,8 @@ def demo(
 
     def body() -> int:
         from airflow_doctor import sandbox
-        from airflow_doctor.sources.profile import resolve
-        from airflow_doctor.runner import Selection
-
         from airflow_doctor.doctor import diagnose_profile
+        from airflow_doctor.runner import Selection
 
         already_running = sandbox.running(airflow or sandbox.DEFAULT_AIRFLOW)
         info = sandbox.up(airflow, progress=sandbox.ConsoleProgress())

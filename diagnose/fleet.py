@@ -1,7 +1,9 @@
-"""Runs several profiles at once. Generic: a job is a name and a callable that returns a Report."""
+"""Runs several profiles at once, and shows their progress as a live table on stderr. Generic: a job is a name
+and a callable that returns a Report."""
 
 from __future__ import annotations
 
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -72,3 +74,42 @@ def run_fleet(jobs: dict[str, Job], expected: tuple[type[Exception], ...], tool_
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(jobs)))) as pool:
         entries = tuple(pool.map(one, list(jobs)))
     return FleetReport(datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"), tool_version, entries)
+
+
+class LiveTable:
+    """A live table on stderr, one row per profile, while the fleet runs (only on a terminal)."""
+
+    def __init__(self, names: tuple[str, ...], enabled: bool) -> None:
+        self.names = names
+        self.enabled = enabled and sys.stderr.isatty()
+        self.state = {name: "running…" for name in names}
+        self._live = None
+
+    def _table(self):  # type: ignore[no-untyped-def]
+        from rich.table import Table
+
+        table = Table(show_header=False, box=None)
+        for name in self.names:
+            table.add_row(name, self.state[name])
+        return table
+
+    def __enter__(self) -> "LiveTable":
+        if self.enabled:
+            from rich.console import Console
+            from rich.live import Live
+
+            self._live = Live(self._table(), console=Console(stderr=True), refresh_per_second=8, transient=True)
+            self._live.start()
+        return self
+
+    def done(self, entry: FleetEntry) -> None:
+        if entry.report is None:
+            self.state[entry.name] = "profile error"
+        else:
+            self.state[entry.name] = {ExitCode.OK: "✓ no failure", ExitCode.CHECK_FAILED: "✗ failed"}.get(entry.exit_code, "?")
+        if self._live is not None:
+            self._live.update(self._table())
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.stop()

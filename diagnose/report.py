@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Mapping
 
+from airflow_doctor.errors import DoctorError
 from airflow_doctor.model import Checked, CheckResult, Diagnosis, Exchange, ExitCode, Fix, Report, Status
 from airflow_doctor.secrets import REGISTRY, SecretRegistry
 
@@ -25,8 +26,10 @@ ICONS = {Status.PASS: "✓", Status.WARN: "!", Status.FAIL: "✗", Status.SKIP: 
 STYLES = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "red", Status.SKIP: "dim"}
 
 
-class OutputRefused(Exception):
-    """A rendered output still contained a secret; nothing was written."""
+class OutputRefused(DoctorError):
+    """A rendered output still contained a secret; nothing was written (the doctor's fault: exit 3)."""
+
+    exit_code = ExitCode.INTERNAL
 
 
 def choose_diagnosis(results: list[CheckResult] | tuple[CheckResult, ...]) -> Diagnosis | None:

@@ -8,6 +8,7 @@ import traceback
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Hashable, Iterable, Protocol, Sequence, TypeVar
 
+from airflow_doctor.errors import UnknownCheck
 from airflow_doctor.failures import finding_for
 from airflow_doctor.model import CheckResult, Exchange, Finding, Status
 from airflow_doctor.redact import redact_text
@@ -37,10 +38,6 @@ class RunnableCheck(Protocol):
 
 class Recorder(Protocol):
     def drain(self) -> tuple[Exchange, ...]: ...
-
-
-class UnknownCheck(ValueError):
-    pass
 
 
 def producers(checks: Sequence[RunnableCheck]) -> dict[Hashable, str]:

@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator, Mapping
 
+from airflow_doctor.errors import SandboxError, StartupFailure
+
 DEFAULT_AIRFLOW = "3.3.2"
 """The newest Airflow 3 release that issues tokens out of the box here (3.1.3 without constraints answers
 500 at /auth/token unless [api_auth] jwt_issuer is set; the sandbox sets it anyway)."""
@@ -71,18 +73,6 @@ with DAG(
 ):
     EmptyOperator(task_id="hello")
 '''
-
-
-class SandboxError(Exception):
-    """The sandbox could not be installed or started; the message says what to look at."""
-
-
-class StartupFailure(SandboxError):
-    """One start-up attempt failed; `process` names the server process whose log tells why."""
-
-    def __init__(self, message: str, process: str) -> None:
-        super().__init__(message)
-        self.process = process
 
 
 def doctor_home(env: Mapping[str, str] = os.environ) -> Path:

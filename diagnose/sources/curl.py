@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import os
 import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
+from airflow_doctor.errors import CurlError, UsageError
 from airflow_doctor.sources.profile import (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Auth, AuthType, Profile,
-                                     ProfileError, ScriptRequest)
+                                            ScriptRequest, UnsetSecret)
 from airflow_doctor.secrets import REGISTRY, Secret, SecretRegistry
 
 PASSWORD_VARIABLE = "AIRFLOW_PASSWORD"
@@ -38,10 +40,6 @@ _IGNORED_WITH_VALUE = {"-o", "--output", "-w", "--write-out", "-A", "--user-agen
                        "--resolve", "--connect-to", "--limit-rate", "-r", "--range", "--oauth2-bearer"}
 _SHORT_WITH_VALUE = {flag[1] for flag in (*_FLAGS_WITH_VALUE, *_IGNORED_WITH_VALUE) if len(flag) == 2}
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
-
-
-class CurlError(ProfileError):
-    """The command is not a curl command this tool can read; the message names the part and the fix."""
 
 
 @dataclass
@@ -401,3 +399,35 @@ def profile_yaml(imported: Imported, curl: CurlCommand) -> dict[str, Any]:
         body["tls"] = {"verify": profile.verify}
     body["timeout"] = {"connect": profile.connect_timeout, "read": profile.read_timeout}
     return body
+
+
+def profile_to_check(command: str, dag: str | None, password_env: str | None,
+                     ask: Callable[[str], "str | None"], say: Callable[[str], None],
+                     env: Mapping[str, str] = os.environ, registry: SecretRegistry = REGISTRY) -> Profile:
+    """`check --from-curl`: the profile of the command's request, --dag applied, a missing password asked for; says on
+    stderr (through `say`) which request it checks and that the command held a secret."""
+    imported = to_profile(parse(command, env), registry=registry)
+    profile = imported.profile
+    if dag:
+        profile = dataclasses.replace(profile, dag_id=dag, sources={**profile.sources, "dag_id": "--dag"})
+    if profile.auth.type.value == "basic" and profile.auth.password is None:
+        profile = with_asked_password(profile, password_env, ask, env, registry)
+    say(f"checking the request of: {imported.shown_command}")
+    warnings = [w for w in (imported.secret_warning(),) if w]
+    for line in warnings:
+        say(f"warning: {line}")
+    return dataclasses.replace(profile, warnings=(*warnings, *imported.notes, *profile.warnings))
+
+
+def with_asked_password(profile: Profile, variable: str | None, ask: Callable[[str], "str | None"],
+                        env: Mapping[str, str] = os.environ, registry: SecretRegistry = REGISTRY) -> Profile:
+    """`curl -u admin` makes curl ask for the password; so does the doctor (or it reads --password-env)."""
+    value = env.get(variable) if variable else None
+    value = value or ask(f"Password of {profile.auth.username} (hidden, not stored): ")
+    if not value:
+        if variable:
+            return dataclasses.replace(profile, unset=(UnsetSecret("auth.password", variable),))
+        raise UsageError(f"the command has -u {profile.auth.username} without a password and there is no terminal "
+                         f"to ask on; add --password-env VAR (an environment variable that holds it).")
+    registry.add_basic(profile.auth.username or "", value)
+    return dataclasses.replace(profile, auth=dataclasses.replace(profile.auth, password=Secret(value)))

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from airflow_doctor.sources.profile import ProfileError, find_profiles_file, read_profiles_file
+from airflow_doctor.errors import ProfileError
+from airflow_doctor.sources.profiles_file import find_profiles_file, read_profiles_file
 
 
 @dataclass(frozen=True)

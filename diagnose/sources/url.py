@@ -1,4 +1,5 @@
-"""A profile from command-line options (`check --url ...`), with the auth type the server itself announces.
+"""A profile from command-line options (`check --url ...` or `--from-curl`), with the auth type the server itself
+announces; a secret the options do not give is asked for on the terminal, hidden.
 
 What the server is comes from the reachability check's own code, run once without credentials: one prober.
 """
@@ -7,14 +8,16 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
 from airflow_doctor.model import Finding, Status
+from airflow_doctor.errors import UsageError
 from airflow_doctor.sources.profile import (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, MAX_SECRET_FILE_BYTES, Auth,
-                                     AuthType, Profile, ProfileError, UnsetSecret)
+                                            AuthType, Profile, UnsetSecret)
 from airflow_doctor.secrets import REGISTRY, Secret, SecretRegistry
 
 NOT_BUILT_AUTH = ("aws", "google")
@@ -82,8 +85,59 @@ class ServerOptions:
     dag: str | None = None
 
 
-class OptionsError(ProfileError):
+class OptionsError(UsageError):
     """Options that do not describe one server; one sentence, exit 2."""
+
+
+@dataclass(frozen=True)
+class ServerArgs:
+    """The options that describe a server without a profile file: --url ... or --from-curl."""
+
+    url: str | None = None
+    user: str | None = None
+    password_env: str | None = None
+    password_file: Path | None = None
+    token_env: str | None = None
+    auth: str | None = None
+    dag: str | None = None
+    from_curl: str | None = None
+
+    @property
+    def given(self) -> bool:
+        return any(value is not None for value in vars(self).values())
+
+    def profile(self, profile_arg: str | None, profiles_file: str | None, all_profiles: bool,
+                say: Callable[[str], None], ask: AskSecret | None = None) -> Profile:
+        """The profile these options describe; `say` puts a note on stderr, `ask` asks for a missing secret."""
+        ask = ask or ask_secret
+        if profile_arg or profiles_file or all_profiles:
+            raise UsageError("--url and --from-curl describe the server themselves; drop --profile, --profiles-file "
+                             "and --all (or drop --url/--from-curl to use a profile).")
+        if self.from_curl is not None:
+            from airflow_doctor.sources import curl
+
+            if self.url or self.token_env or self.auth:
+                raise UsageError("--from-curl takes the URL and credentials from the command; drop --url, "
+                                 "--token-env and --auth.")
+            return curl.profile_to_check(self.from_curl or "", self.dag, self.password_env, ask, say)
+        if self.url is None:
+            raise UsageError("--user, --password-env, --password-file, --token-env, --auth and --dag describe a server "
+                             "given with --url; add --url (the address you open in the browser).")
+        options = ServerOptions(self.url, self.user, self.password_env, self.password_file, self.token_env,
+                                self.auth, self.dag)
+        return profile_from_options(options, ask)
+
+
+def ask_secret(prompt: str) -> str | None:
+    """A secret typed on the terminal, never echoed; None when there is no terminal to ask on."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return None
+    try:
+        return getpass.getpass(prompt, stream=sys.stderr) or None
+    except EOFError:
+        return None
 
 
 def validate_url(url: str) -> str:

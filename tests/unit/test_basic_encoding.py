@@ -16,7 +16,7 @@ from airflow_doctor.checks import auth_backend, credential_encoding
 from airflow_doctor.cli import app
 from airflow_doctor.sources.curl import parse, to_profile
 from airflow_doctor.model import Status
-from airflow_doctor.sources.profile import resolve
+from airflow_doctor.sources.profiles_file import resolve
 from tests.conftest import check_context, replay
 
 BASE = "http://airflow.test"

@@ -244,7 +244,7 @@ def test_an_internal_error_trace_masks_a_token_the_tool_never_registered(tmp_pat
 
 def test_a_usage_error_never_repeats_a_registered_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import airflow_doctor.doctor
-    from airflow_doctor.cli import UsageError
+    from airflow_doctor.errors import UsageError
     from airflow_doctor.secrets import REGISTRY
 
     REGISTRY.add("registered-pw-4410")

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from airflow_doctor.cli import app
 from airflow_doctor.fleet import FleetEntry, run_fleet
 from airflow_doctor.model import CheckResult, ExitCode, Report, Status
-from airflow_doctor.sources.profile import ProfileError
+from airflow_doctor.errors import ProfileError
 from airflow_doctor.report import report_schema
 from tests.conftest import write_profile
 from tests.servers import BlackHole, LocalServer, Reply, closed_port

@@ -17,7 +17,9 @@ from airflow_doctor.checks.readers import working_request
 from airflow_doctor.platforms.composer.findings import identity_token_sent
 from airflow_doctor.checks.readers.credentials import Credentials, Scheme, Trial
 from airflow_doctor.cli import app
-from airflow_doctor.sources.profile import AuthType, ProfileError, resolve
+from airflow_doctor.errors import ProfileError
+from airflow_doctor.sources.profile import AuthType
+from airflow_doctor.sources.profiles_file import resolve
 from airflow_doctor.redact import redact_text
 from airflow_doctor.secrets import Secret
 from tests.conftest import check_context, write_profile

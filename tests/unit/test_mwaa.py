@@ -20,7 +20,9 @@ from airflow_doctor.checks.readers.auth_common import Code as AuthCode
 from airflow_doctor.checks.reachability import platform_of
 from airflow_doctor.cli import app
 from airflow_doctor.platforms.mwaa.findings import Code as MwaaCode
-from airflow_doctor.sources.profile import AwsVia, ProfileError, read_profiles_file, load_profile
+from airflow_doctor.errors import ProfileError
+from airflow_doctor.sources.profile import AwsVia
+from airflow_doctor.sources.profiles_file import load_profile, read_profiles_file
 from tests.conftest import recorded, write_profile
 from tests.servers import LocalServer, Reply
 from tests.standins.mwaa_fixtures import ACCESS_KEY, ARN, ENVIRONMENT, REGION, SECRET_CANARY, SECRET_KEY, aws_environment, policy

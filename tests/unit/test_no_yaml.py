@@ -17,7 +17,9 @@ from typer.testing import CliRunner
 from airflow_doctor.sources import curl
 from airflow_doctor.sources.url import OptionsError, ServerOptions, profile_from_options
 from airflow_doctor.cli import app
-from airflow_doctor.sources.profile import AuthType, ProfileError, resolve
+from airflow_doctor.errors import ProfileError
+from airflow_doctor.sources.profile import AuthType
+from airflow_doctor.sources.profiles_file import resolve
 from airflow_doctor.secrets import SecretRegistry
 from tests.conftest import replay, write_profile
 

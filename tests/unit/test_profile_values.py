@@ -10,7 +10,9 @@ import responses
 from typer.testing import CliRunner
 
 from airflow_doctor.cli import app
-from airflow_doctor.sources.profile import MAX_YAML_VALUES, ProfileError, resolve
+from airflow_doctor.errors import ProfileError
+from airflow_doctor.sources.profiles_file import resolve
+from airflow_doctor.sources.yaml_safe import MAX_YAML_VALUES
 from tests.conftest import replay, write_profile
 
 BASE = "http://airflow.test"

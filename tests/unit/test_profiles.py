@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from airflow_doctor.sources.profile import AuthType, ProfileError, resolve
+from airflow_doctor.errors import ProfileError
+from airflow_doctor.sources.profile import AuthType
+from airflow_doctor.sources.profiles_file import resolve
 from airflow_doctor.secrets import REGISTRY
 from tests.conftest import write_profile
 

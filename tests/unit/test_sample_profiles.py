@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_doctor.sources.profile import resolve
+from airflow_doctor.sources.profiles_file import resolve
 
 SAMPLES = sorted((Path(__file__).parents[2] / "sample-profiles").glob("*.yml"))
 

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from airflow_doctor import sandbox
 from airflow_doctor.cli import app
-from airflow_doctor.sources.profile import ProfileError, resolve
+from airflow_doctor.cli import resolve
+from airflow_doctor.errors import ProfileError
 from airflow_doctor.sandbox import SandboxState
 from tests.servers import closed_port
 

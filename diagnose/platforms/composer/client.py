@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Mapping
 
-from airflow_doctor.sources.profile import ProfileError
+from airflow_doctor.errors import MissingExtra
 from airflow_doctor.redact import redact_text
 from airflow_doctor.secrets import REGISTRY, Secret, SecretRegistry
 
@@ -21,10 +21,6 @@ SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 INSTALL = "pip install 'airflow-doctor[gcp]'"
 CREDENTIALS_VARIABLE = "GOOGLE_APPLICATION_CREDENTIALS"
 ADC_LOGIN = "gcloud auth application-default login"
-
-
-class MissingExtra(ProfileError):
-    """The profile needs an optional dependency that is not installed (exit 2, before any check)."""
 
 
 def require_google_auth() -> None:

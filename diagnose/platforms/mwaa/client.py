@@ -22,7 +22,8 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-from airflow_doctor.sources.profile import AwsTarget, AwsVia, Profile, ProfileError
+from airflow_doctor.errors import MissingExtra, ProfileError
+from airflow_doctor.sources.profile import AwsTarget, AwsVia, Profile
 from airflow_doctor.secrets import REGISTRY, SecretRegistry
 
 INSTALL = "pip install 'airflow-doctor[aws]'"
@@ -280,7 +281,7 @@ def _import_boto3() -> tuple[Any, Any]:
         import boto3
         import botocore.exceptions
     except ImportError:
-        raise ProfileError(f"auth type 'aws' (AWS MWAA) needs boto3, which is not installed; run: {INSTALL}") from None
+        raise MissingExtra(f"auth type 'aws' (AWS MWAA) needs boto3, which is not installed; run: {INSTALL}") from None
     return boto3, botocore
 
 

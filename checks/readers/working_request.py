@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from airflow_doctor.checks.readers.credentials import Scheme
 from airflow_doctor.checks.base import ApiFlavour, Facts
-from airflow_doctor.checks.payload_schema import PLACEHOLDER, complete_conf, correct
+from airflow_doctor.checks.readers.trigger_body import PLACEHOLDER, complete_conf, correct
 from airflow_doctor.model import CheckResult, Snippet, Status, WorkingRequest
 from airflow_doctor.sources.profile import AuthType, Profile
 from airflow_doctor.redact import redact_json

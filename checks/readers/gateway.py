@@ -154,9 +154,9 @@ def held_back_finding(error: TransportError) -> Finding | None:
                                         f"{error.exchange.url}, was not sent, and the check could not reach its verdict.")
 
 
-def transport_finding(error: TransportError, consequence: str = STOPPED) -> Finding:
+def transport_finding(error: TransportError, consequence: str = STOPPED, first_contact_url: str | None = None) -> Finding:
     """failures.transport_finding, except that a request held back by an earlier 429 is that rate limit's finding."""
-    return held_back_finding(error) or failures.transport_finding(error, consequence)
+    return held_back_finding(error) or failures.transport_finding(error, consequence, first_contact_url)
 
 
 def described(error: BaseException) -> Finding | None:

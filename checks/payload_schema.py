@@ -29,7 +29,19 @@ from airflow_doctor.checks.readers.trigger_body import (PLACEHOLDER, PROBE_FIELD
                                                         schema_issues, with_param_defaults, without_existing,
                                                         without_refused_null_conf)
 from airflow_doctor.probe import ProbeResponse, TransportError
-from airflow_doctor.model import Finding, Fix, Status
+from airflow_doctor.model import Finding, FindingCode, Fix, Status
+
+class Code(FindingCode):
+    """What the check found in the script's request and body."""
+
+    NO_PAYLOAD = "skipped-no-payload", "the profile has no payload, so the body the script sends was not checked"
+    PAYLOAD_VALID = "payload-valid", "the body matches the trigger schema (the server's verdict when it was asked)"
+    PAYLOAD_REPEATS = "payload-fixed-run", "a valid body with a fixed run id or date: a second trigger answers 409"
+    PAYLOAD_INVALID = "payload-invalid", "the body breaks the trigger schema or the DAG's params"
+    RUN_EXISTS = "run-already-exists", "the body's fixed run id or logical date is taken by an existing run (409)"
+    NOT_AN_OBJECT = "payload-not-object", "the body is a JSON list or bare value, not an object"
+    NOT_THE_TRIGGER_CALL = "request-not-trigger-call", "the script's path, method or content type is not the trigger"
+
 
 UI_FORM = ("The UI's trigger form builds this body itself: it fills in and validates every param, sends the fields "
            "of this Airflow version and lets the server pick the run id and date, which is why the same DAG "
@@ -63,7 +75,7 @@ class Check:
             ctx.facts.trigger_body = complete_conf(minimal_body(ctx), dag_params(ctx))
             return Finding(Status.SKIP, "skipped: the profile has no payload (add payload: or --payload to check "
                                         f"what your script sends; the minimal body here is "
-                                        f"{json.dumps(minimal_body(ctx))})")
+                                        f"{json.dumps(minimal_body(ctx))})", code=Code.NO_PAYLOAD)
         if not isinstance(payload, dict):
             return not_an_object_finding(ctx, payload)
         return payload_finding(ctx, payload)
@@ -113,6 +125,7 @@ def problems_finding(issues: list[Issue], label: str, how_judged: str, corrected
     only the server's answer) the fix names the fields to correct."""
     first = issues[0]
     existing = [i for i in issues if "already" in i.problem and i.local_only]
+    only_existing = bool(existing) and len(existing) == len(issues)
     if corrected is None:
         fix = Fix(f"Correct {', '.join(dict.fromkeys(i.field for i in issues))} in the body the script sends; `check` "
                   "with the script's payload prints the corrected body.", ())
@@ -126,7 +139,8 @@ def problems_finding(issues: list[Issue], label: str, how_judged: str, corrected
         explanation=how_judged + ":\n" + "\n".join(i.line(label) for i in issues),
         fix=fix,
         details=(f"payload as given: {json.dumps(payload, default=str)}",) if payload is not None else (),
-        why_ui_works=UI_NEW_RUN if existing and len(existing) == len(issues) else UI_FORM)
+        why_ui_works=UI_NEW_RUN if only_existing else UI_FORM,
+        code=Code.RUN_EXISTS if only_existing else Code.PAYLOAD_INVALID)
 
 
 def conflict_issue(detail: str) -> Issue:
@@ -164,8 +178,9 @@ def valid_finding(ctx: CheckContext, payload: dict[str, Any], judged: bool, v2: 
                                    "Conflict ('already exists').",
                        fix=Fix("Leave the fixed value out (Airflow 3: logical_date null) or make it unique per "
                                "trigger.", (json.dumps(correct_for_repeats(payload, v2)),)),
-                       details=(f"payload: {json.dumps(payload, default=str)}",))
-    return Finding(Status.PASS, by + checked, details=(f"payload: {json.dumps(payload, default=str)}",))
+                       details=(f"payload: {json.dumps(payload, default=str)}",), code=Code.PAYLOAD_REPEATS)
+    return Finding(Status.PASS, by + checked, details=(f"payload: {json.dumps(payload, default=str)}",),
+                   code=Code.PAYLOAD_VALID)
 
 
 def not_an_object_finding(ctx: CheckContext, payload: Any) -> Finding:
@@ -183,7 +198,7 @@ def not_an_object_finding(ctx: CheckContext, payload: Any) -> Finding:
                                 "object", explanation=issue.line(label) + "\nIf the list holds the conf, send it as "
                                 "the value of \"conf\".",
                    fix=Fix("Send an object, e.g.:", (json.dumps(ctx.facts.trigger_body),)),
-                   why_ui_works=UI_FORM)
+                   why_ui_works=UI_FORM, code=Code.NOT_AN_OBJECT)
 
 
 def trigger_path(ctx: CheckContext) -> str:
@@ -440,4 +455,4 @@ def request_finding(ctx: CheckContext, issues: list[Issue]) -> Finding:
                 "exact URL."),
         details=tuple(f"request.{k}: {v}" for k, v in (("path", request.path), ("method", request.method),
                                                        ("content_type", request.content_type)) if v),
-        why_ui_works=UI_ROUTE)
+        why_ui_works=UI_ROUTE, code=Code.NOT_THE_TRIGGER_CALL)

@@ -43,14 +43,14 @@ class Code(FindingCode):
     DATABASE_UNHEALTHY = "metadatabase-unhealthy", "the health endpoint reports the metadata database unhealthy"
     COMPONENTS_UNHEALTHY = "components-unhealthy", "no healthy scheduler (or, on Airflow 3, dag-processor)"
     HOST_TYPO = "dns-host-typo", "the host does not resolve, one a typing slip away does"
-    REDIRECTED_TO_LOGIN = "redirected-to-login", "the version endpoint redirects to an SSO or login page"
-    REDIRECTED = "redirected", "the version endpoint redirects elsewhere: the API is at another address"
-    WRONG_PATH = "wrong-path", "Airflow answered, but the url's path does not lead to its API"
+    REDIRECTED_TO_LOGIN = "api-redirected-to-login", "the version endpoint redirects to an SSO or login page"
+    REDIRECTED = "api-redirected", "the version endpoint redirects elsewhere: the API is at another address"
+    WRONG_PATH = "url-wrong-path", "Airflow answered, but the url's path does not lead to its API"
     UNDER_SUBPATH = "airflow-under-subpath", "Airflow's version answers under a sub-path the url lacks"
     LOGIN_PAGE = "login-page", "an HTML login page answered instead of Airflow's JSON"
     NOT_AIRFLOW_PAGE = "html-not-airflow", "an HTML page that is not Airflow's answered at the url"
     CREDENTIALS_DEMANDED = "front-demands-credentials", "401/403 to the version endpoint, which Airflow serves to anyone"
-    SERVER_ERROR = "server-error", "the web server answered the version endpoint with a 5xx of its own"
+    SERVER_ERROR = "web-server-error", "the web server answered the version endpoint with a 5xx of its own"
     NOT_AIRFLOW = "not-airflow", "nothing at the url, its root or a sub-path its pages name answered Airflow's version"
 
 class Check:

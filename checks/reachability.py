@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 from airflow_doctor.platforms.mwaa import findings as mwaa
 from airflow_doctor.checks.readers.credentials import Credentials, Scheme
 from airflow_doctor.checks.readers.host_names import resolvable_neighbour
-from airflow_doctor.checks.readers.front import airflows_own, is_login_redirect, mount_hints, origin_of, retired_api_words
+from airflow_doctor.checks.readers.front import (airflows_own, is_login_page, mount_hints, origin_of, redirects_to_sign_in,
+                                                 retired_api_words)
 from airflow_doctor.checks.readers.gateway import V2NotRouted, login_wall_words, not_airflow, retired_api
 from airflow_doctor.checks.readers.gateway import transport_finding as gateway_transport_finding
 from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Facts, Platform, Uses, error_detail, html_title,
@@ -29,8 +30,6 @@ VERSION_PATHS = {ApiFlavour.V2: "/api/v2/version", ApiFlavour.V1: "/api/v1/versi
 HEALTH_PATHS = {ApiFlavour.V2: "/api/v2/monitor/health", ApiFlavour.V1: "/api/v1/health"}
 COMPONENTS = ("metadatabase", "scheduler", "dag_processor", "triggerer")
 _PASTED_API = re.compile(r"/api/v[12](/.*)?$")
-_SSO_HOSTS = ("accounts.google.com", "login.microsoftonline.com", "amazoncognito.com", "okta.com", "auth0.com",
-              "onelogin.com", "pingidentity.com", "keycloak")
 
 
 
@@ -288,11 +287,6 @@ def _is_airflow_error(response: ProbeResponse) -> bool:
             or (body is not None and ("apache-airflow" in str(body.get("type", "")) or "Airflow" in str(body.get("error", "")))))
 
 
-def _login_page(response: ProbeResponse) -> bool:
-    head = response.body[:50000].lower()
-    return b'type="password"' in head or b"type='password'" in head or b"sign in" in head or b"log in" in head
-
-
 def transport_finding(failure: TransportError, facts: Facts, look_up_neighbours: bool = True) -> Finding:
     """The version request got no answer: the layer's first-contact words (failures.TRANSPORT_FAILURES), except a
     host name one typing slip from one that resolves. `look_up_neighbours` False keeps it offline (explain)."""
@@ -331,15 +325,12 @@ def _html_page(response: ProbeResponse) -> bool:
 
 
 def redirect_to_login(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
-    """A redirect whose Location is an SSO host or a login path, or that the answer itself calls a login redirect."""
-    target = response.location or ""
-    if not response.is_redirect or not (
-            any(sso in (urlsplit(target).hostname or "").lower() for sso in _SSO_HOSTS) or is_login_redirect(response)
-            or re.search(r"/(login|signin|sso|oauth|auth)\b", urlsplit(target).path, re.I)):
+    """A redirect to an SSO host, a login path or an identity provider's sign-in request (front.redirects_to_sign_in)."""
+    if not redirects_to_sign_in(response):
         return None
     return Finding(
         Status.FAIL, f"{_where(response)} was redirected ({response.status}) to a login page"
-                     f"{login_wall_words(response)}: {target}",
+                     f"{login_wall_words(response)}: {response.location or ''}",
         explanation="Something in front of Airflow (an SSO proxy such as IAP or oauth2-proxy, or a corporate "
                     "gateway) sends unauthenticated requests to a login page. Airflow's own API never "
                     "redirects to a login; it answers 401. The browser works because it follows the redirect "
@@ -380,8 +371,8 @@ def airflow3_ui(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
 
 
 def login_page(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
-    """A 200 HTML page with a password field, 'sign in' or 'log in' in its first 50 kB."""
-    if not _html_page(response) or not _login_page(response):
+    """A 200 HTML page with a password field, 'sign in' or 'log in' in its first 50 kB (front.is_login_page)."""
+    if not _html_page(response) or not is_login_page(response):
         return None
     title = html_title(response)
     return Finding(

@@ -1,8 +1,10 @@
-"""Failures that are findings, not bugs: a request in the middle of a check that got no (complete) answer.
+"""Failures that are findings, not bugs: a request that got no (complete) answer.
 
 The runner turns any exception that can describe itself into the check's result; a transport error
-describes itself here, in plain words, naming the request. The machine code of the layer stays in
-the exchange (evidence, JSON).
+describes itself here, in plain words, naming the request. Every transport layer's words live in one
+table, TRANSPORT_FAILURES: what happened, the fix when a check stops at it mid-run, what it means when
+it is the first request to the url (the reachability check), and its code, which is the layer's own
+value as the exchange records it (evidence, JSON).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from urllib.parse import urlsplit
 
 from airflow_doctor.probe import Layer, ProbeResponse, TransportError
 from airflow_doctor.model import Exchange, Finding, FindingCode, Fix, Status
+
 
 class Code(FindingCode):
     """One code per transport layer: the value is the layer's own (probe.Layer), so the evidence and the finding

@@ -1,16 +1,16 @@
 """The trigger body's rules, known offline: which fields each Airflow version's trigger endpoint takes, how it
-words its refusals, and the body that would be accepted instead.
+words its refusals, and the body it would accept instead.
 
-The rules are read from the servers themselves (recorded answers in tests/recorded, checked against real servers
-by the integration tier): Airflow 2.2 to 2.10 (/api/v1, marshmallow's DAGRun schema, unknown fields refused),
-Airflow 3.0 to 3.3 (/api/v2, pydantic's TriggerDAGRunPostBody, extra=forbid; logical_date required, null allowed;
-3.3 adds partition_key and refuses '..' in run ids), and each DAG's params checked with jsonschema as Airflow does
-when it creates the run.
+From the servers themselves (answers recorded in tests/recorded, the predictions checked against real servers by
+the integration tier): Airflow 2 (/api/v1, marshmallow's DAGRun schema; unknown fields refused from 2.2 on; null
+dates refused, run ids up to 250 characters), Airflow 3 (/api/v2, pydantic's TriggerDAGRunPostBody with
+extra=forbid; logical_date required, null for 'now'; 3.3 adds partition_key and refuses '..' in run ids), and
+each DAG's params, checked with jsonschema as Airflow does when it creates the run.
 
-They are offline so that a body can be judged without a server (explain, the snippets of working-request, the
-trial run's refusal to send a body the server would refuse) and so that a refusal the server cannot give before
-creating a run (param values, run-id rules, duplicate runs) is still named. Where the server is asked, the
-payload-schema check prefers its answer and keeps these words for the fields both name.
+Offline, because not every reader may ask: explain has only a pasted answer, working-request writes its snippets
+from the corrected body, the trial run corrects the body before it creates a run; and the server's handler checks
+params, run-id rules and duplicates only once it creates the run, which a probe must not. Where the server can be
+asked without creating a run, the payload-schema check asks it and keeps these words for the fields both name.
 """
 
 from __future__ import annotations
@@ -34,10 +34,14 @@ RENAMES = {"run_id": "dag_run_id", "dagRunId": "dag_run_id", "runId": "dag_run_i
 PROBE_FIELD = "airflow_doctor_probe"
 """A field no trigger schema has: a body carrying it is refused before a run can be created."""
 PLACEHOLDER = "<FILL IN: {name}>"
+"""What the corrected body holds for a required param without a default: the user must fill it in."""
 
 
 @dataclass
 class Issue:
+    """One problem with the script's request or body: the field, the problem in the doctor's words, and what the
+    server answers (predicted, or observed in this run)."""
+
     field: str
     problem: str
     server_says: str
@@ -54,6 +58,7 @@ class Issue:
 
 
 def at_least(version: str, major: int, minor: int) -> bool:
+    """Whether `version` (e.g. '3.1.3') is major.minor or later; an unknown version is not."""
     numbers = re.findall(r"\d+", version)[:2]
     return len(numbers) == 2 and (int(numbers[0]), int(numbers[1])) >= (major, minor)
 
@@ -61,6 +66,11 @@ def at_least(version: str, major: int, minor: int) -> bool:
 def refuses_unknown_fields(version: str) -> bool:
     """Airflow 2.2+ (marshmallow, unknown=RAISE) and every Airflow 3 (pydantic, extra=forbid)."""
     return at_least(version, 2, 2) and not at_least(version, 4, 0)
+
+
+def allowed_fields(v2: bool, version: str) -> set[str]:
+    """The trigger body's fields: Airflow 2's, or Airflow 3's (with partition_key from 3.3 on)."""
+    return set(V2_FIELDS) | ({"partition_key"} if at_least(version, 3, 3) else set()) if v2 else V1_FIELDS
 
 
 def is_aware_datetime(value: str) -> bool:
@@ -83,8 +93,9 @@ def _json_object(text: str) -> dict[str, Any] | None:
 
 
 def schema_issues(payload: dict[str, Any], v2: bool, version: str) -> list[Issue]:
+    """The body against the version's trigger schema, each issue with the words that version answers it with."""
     issues: list[Issue] = []
-    allowed = set(V2_FIELDS) | ({"partition_key"} if at_least(version, 3, 3) else set()) if v2 else V1_FIELDS
+    allowed = allowed_fields(v2, version)
     for key in payload:
         if key in allowed:
             continue
@@ -161,7 +172,7 @@ def run_id_issues(run_id: Any, v2: bool, version: str = "") -> list[Issue]:
 
 def correct(payload: dict[str, Any], v2: bool, version: str) -> dict[str, Any]:
     """The body the user should send: renamed fields, read-only ones dropped, conf decoded, dates given a zone."""
-    allowed = set(V2_FIELDS) | ({"partition_key"} if at_least(version, 3, 3) else set()) if v2 else V1_FIELDS
+    allowed = allowed_fields(v2, version)
     fixed: dict[str, Any] = {}
     for key, value in payload.items():
         target = key if key in allowed else RENAMES.get(key)

@@ -8,33 +8,49 @@ a login page or proxy, a wrong sub-path, or a server that is not Airflow at all.
 
 from __future__ import annotations
 
-import difflib
 import re
-import socket
-import threading
-import time
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from typing import Callable
+from urllib.parse import urlsplit
 
 from airflow_doctor.platforms.mwaa import findings as mwaa
 from airflow_doctor.checks.readers.credentials import Credentials, Scheme
-from airflow_doctor.checks.readers.front import is_login_redirect, mount_hints, origin_of, retired_api_words
-from airflow_doctor.checks.readers.gateway import V2NotRouted, held_back_finding, login_wall_words, not_airflow, retired_api
+from airflow_doctor.checks.readers.host_names import resolvable_neighbour
+from airflow_doctor.checks.readers.front import (airflows_own, is_login_page, mount_hints, origin_of, redirects_to_sign_in,
+                                                 retired_api_words)
+from airflow_doctor.checks.readers.gateway import V2NotRouted, login_wall_words, not_airflow, retired_api
+from airflow_doctor.checks.readers.gateway import transport_finding as gateway_transport_finding
 from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Facts, Platform, Uses, error_detail, html_title,
                                         json_object)
-from airflow_doctor import failures
 from airflow_doctor.failures import what_happened
 from airflow_doctor.probe import Layer, ProbeResponse, TransportError
-from airflow_doctor.model import Finding, Fix, Status
+from airflow_doctor.model import Finding, FindingCode, Fix, Status
 from airflow_doctor.sources.profile import AuthType
 
 VERSION_PATHS = {ApiFlavour.V2: "/api/v2/version", ApiFlavour.V1: "/api/v1/version"}
 HEALTH_PATHS = {ApiFlavour.V2: "/api/v2/monitor/health", ApiFlavour.V1: "/api/v1/health"}
 COMPONENTS = ("metadatabase", "scheduler", "dag_processor", "triggerer")
 _PASTED_API = re.compile(r"/api/v[12](/.*)?$")
-_SSO_HOSTS = ("accounts.google.com", "login.microsoftonline.com", "amazoncognito.com", "okta.com", "auth0.com",
-              "onelogin.com", "pingidentity.com", "keycloak")
 
+
+
+class Code(FindingCode):
+    """What answered at the url, when it was not Airflow's version (a transport failure's code is its layer's,
+    failures.Code; a gateway's or Airflow 3's own answer has gateway.Code)."""
+
+    REACHABLE = "airflow-reachable", "Airflow's version endpoint answered, and its health endpoint too when it could"
+    URL_HAS_API_PATH = "url-has-api-path", "the profile's url already ends with /api/v1 or /api/v2 (corrected)"
+    DATABASE_UNHEALTHY = "metadatabase-unhealthy", "the health endpoint reports the metadata database unhealthy"
+    COMPONENTS_UNHEALTHY = "components-unhealthy", "no healthy scheduler (or, on Airflow 3, dag-processor)"
+    HOST_TYPO = "dns-host-typo", "the host does not resolve, one a typing slip away does"
+    REDIRECTED_TO_LOGIN = "api-redirected-to-login", "the version endpoint redirects to an SSO or login page"
+    REDIRECTED = "api-redirected", "the version endpoint redirects elsewhere: the API is at another address"
+    WRONG_PATH = "url-wrong-path", "Airflow answered, but the url's path does not lead to its API"
+    UNDER_SUBPATH = "airflow-under-subpath", "Airflow's version answers under a sub-path the url lacks"
+    LOGIN_PAGE = "login-page", "an HTML login page answered instead of Airflow's JSON"
+    NOT_AIRFLOW_PAGE = "html-not-airflow", "an HTML page that is not Airflow's answered at the url"
+    CREDENTIALS_DEMANDED = "front-demands-credentials", "401/403 to the version endpoint, which Airflow serves to anyone"
+    SERVER_ERROR = "web-server-error", "the web server answered the version endpoint with a 5xx of its own"
+    NOT_AIRFLOW = "not-airflow", "nothing at the url, its root or a sub-path its pages name answered Airflow's version"
 
 class Check:
     id = "reachability"
@@ -62,7 +78,8 @@ class Check:
                             f"path itself. {facts.base_url} already contains {pasted.group(0)}, so every request "
                             f"would go to {pasted.group(0)}/api/v…, which does not exist. Many scripts make the same "
                             "mistake when they join a base URL that already holds the API path.",
-                fix=Fix(f"Set the profile's url to the web server's address: url: {corrected}", (f"url: {corrected}",))))
+                fix=Fix(f"Set the profile's url to the web server's address: url: {corrected}", (f"url: {corrected}",)),
+                code=Code.URL_HAS_API_PATH))
             facts.base_url = corrected
             probe.rebase(corrected)
 
@@ -102,8 +119,9 @@ class Check:
                            fix=first.fix if len(problems) == 1 else Fix(
                                " ".join(p.fix.text for p in problems if p.fix),
                                tuple(c for p in problems if p.fix for c in p.fix.commands)),
-                           details=tuple(notes))
-        return Finding(Status.PASS, f"{summary}; {self._health_line(facts)}", details=tuple(notes))
+                           details=tuple(notes), code=first.code or Code.REACHABLE)
+        return Finding(Status.PASS, f"{summary}; {self._health_line(facts)}", details=tuple(notes),
+                       code=Code.REACHABLE)
 
     def _find_api(self, ctx: CheckContext) -> tuple[ApiFlavour | None, ProbeResponse]:
         """Ask both version endpoints without credentials; retry with the profile's auth only if a proxy demands it."""
@@ -269,251 +287,225 @@ def _is_airflow_error(response: ProbeResponse) -> bool:
             or (body is not None and ("apache-airflow" in str(body.get("type", "")) or "Airflow" in str(body.get("error", "")))))
 
 
-def _login_page(response: ProbeResponse) -> bool:
-    head = response.body[:50000].lower()
-    return b'type="password"' in head or b"type='password'" in head or b"sign in" in head or b"log in" in head
-
-
-_NETWORK_UI = ("The browser that shows the UI may be on a VPN, use another DNS server or an HTTP proxy, or open "
-               "another address (a port-forward, a load balancer) than the profile's url.")
-WHY_UI_BY_LAYER = {
-    Layer.DNS: _NETWORK_UI,
-    Layer.TCP_REFUSED: "If the UI opens, the browser reaches the web server at another address or port (a proxy, a "
-                       "port-forward, a load balancer) than the profile's url.",
-    Layer.TCP_TIMEOUT: _NETWORK_UI,
-    Layer.TLS: "A browser trusts the certificates of the operating system's store (where company CAs are installed); "
-               "this client trusts only its own CA bundle.",
-    Layer.READ_TIMEOUT: "The UI's pages are small and cached; if the UI loads now, the API workers are the ones that "
-                        "are busy or hung.",
-    Layer.CONNECTION_CLOSED: "A browser retries a cut connection silently; a script sees the failure.",
-    Layer.BODY_TOO_LARGE: "The browser renders whatever page answers at this address; the API is not there.",
-    Layer.CONNECTION: _NETWORK_UI,
-}
-
-
 def transport_finding(failure: TransportError, facts: Facts, look_up_neighbours: bool = True) -> Finding:
-    """The version request got no answer: say which layer failed, in words, with the fix for that layer.
-    `look_up_neighbours` False keeps it offline (explain): no DNS lookup for a 'did you mean' host."""
-    if (held_back := held_back_finding(failure)) is not None:
-        return held_back
-    host = urlsplit(facts.base_url).hostname or facts.base_url
-    url = facts.base_url
-    summary = what_happened(failure)
-    if failure.layer is Layer.DNS and look_up_neighbours and (near := resolvable_neighbour(host)) is not None:
-        corrected = url.replace(host, near, 1)
-        return Finding(
-            Status.FAIL, f"{summary}: did you mean {near}?",
-            explanation=f"This machine cannot resolve {host}, but {near}, one typing slip away, resolves. ({failure.message})",
-            fix=Fix(f"If {near} is the server, correct the host in the profile's url and in the script:",
-                    (f"url: {corrected}",)),
-            why_ui_works="The browser's address bar holds the right name; the profile's url has a typo.")
-    plain_http = failure.layer is Layer.TLS and "did not answer TLS" in failure.message
-    explanations = {
-        Layer.DNS: (f"This machine cannot resolve {host}. The browser that shows the Airflow UI may be on a VPN, "
-                    "use a different DNS server, or go through a proxy that resolves names for it.",
-                    Fix("Check the host name in the profile's url, and that this machine uses the same network "
-                        "(VPN, DNS) as the browser.", (f"getent hosts {host}", f"nslookup {host}"))),
-        Layer.TCP_REFUSED: ("The host is reachable but nothing accepts connections on that port: the Airflow web "
-                            "server (Airflow 2: 'airflow webserver'; Airflow 3: 'airflow api-server') is not running "
-                            "there, or listens on another port or only on another interface.",
-                            Fix("Start the web server, or correct the port in the profile's url.",
-                                (f"curl -sv {url}/api/v2/version", f"curl -sv {url}/api/v1/version"))),
-        Layer.TCP_TIMEOUT: ("Packets to this host and port get no answer at all: a firewall or security group drops "
-                            "them, the address is private to another network, or the port is wrong.",
-                            Fix("Check firewall rules and VPN, and that the url's host and port are the ones the "
-                                "browser uses.", (f"curl -sv --connect-timeout 5 {url}/api/v2/version",))),
-        Layer.TLS: ("The TLS handshake failed before any HTTP was exchanged. A browser trusts certificates from the "
-                    "operating system's store (where company CAs are installed); this client uses its own CA bundle, "
-                    "so a certificate the browser accepts can still be rejected here.",
-                    Fix("Give the profile the CA bundle that signs the server's certificate:",
-                        ("tls:\n  verify: /path/to/company-ca.pem",))),
-        Layer.READ_TIMEOUT: ("The connection was accepted but the answer did not come in time: the web server is "
-                             "overloaded or hung, or a proxy holds the connection open.",
-                             Fix("Check the web server's health and logs; raise timeout.read in the profile if the "
-                                 "server is just slow.", ("timeout:\n  read: 60",))),
-        Layer.CONNECTION_CLOSED: ("The connection was closed before the answer was complete: a proxy or load "
-                                  "balancer cut it, or the server process crashed while answering.",
-                                  Fix("Check the proxy and web server logs at the time of this run.", ())),
-        Layer.BODY_TOO_LARGE: ("A tiny version request got an enormous answer. Airflow's version endpoint answers "
-                               "with a few dozen bytes, so this is not Airflow's API.",
-                               Fix("Check that the profile's url points at the Airflow web server.", ())),
-        Layer.INVALID_URL: ("The URL cannot be used as given.", Fix("Correct the profile's url.", ())),
-        Layer.CLIENT_ENCODING: ("The request could not be built.", Fix("See the credential-encoding check.", ())),
-        Layer.HELD_BACK: ("The server rate-limited an earlier request of this run (429), so airflow-doctor sent "
-                          "nothing more to it.", failures.FIXES[Layer.HELD_BACK]),
-        Layer.CONNECTION: ("The connection failed in a way that does not fit a known cause.",
-                           Fix("Try the URL with curl -v from this machine to see more.", (f"curl -sv {url}/api/v2/version",))),
-    }
-    explanation, fix = explanations[failure.layer]
-    why_ui = WHY_UI_BY_LAYER.get(failure.layer, "")
-    if plain_http:
-        http_url = "http://" + url.split("://", 1)[1]
-        explanation = ("The port answered, but not in TLS: it serves plain HTTP, so the url's https:// is wrong for "
-                       "it (no certificate is involved).")
-        fix = Fix(f"Use http:// for this port, or the port where the server speaks TLS: url: {http_url}",
-                  (f"url: {http_url}",))
-        why_ui = "The browser's address bar holds http:// (or the TLS port); the profile's url says https:// to a plain-HTTP port."
-    return Finding(Status.FAIL, f"{summary} ({failure.message})", explanation=explanation, fix=fix, why_ui_works=why_ui)
+    """The version request got no answer: the layer's first-contact words (failures.TRANSPORT_FAILURES), except a
+    host name one typing slip from one that resolves. `look_up_neighbours` False keeps it offline (explain)."""
+    if look_up_neighbours and failure.layer is Layer.DNS and (typo := host_typo_finding(failure, facts.base_url)):
+        return typo
+    return gateway_transport_finding(failure, first_contact_url=facts.base_url)
 
 
-def resolvable_neighbour(host: str) -> str | None:
-    """A host name one slip from `host` (swapped, missing or doubled letter) that resolves, e.g. localhsot."""
-    if not host or host.replace(".", "").isdigit():
+def host_typo_finding(failure: TransportError, url: str) -> Finding | None:
+    """A host that does not resolve while a neighbour one slip away does: the profile's url has a typo."""
+    host = urlsplit(url).hostname or url
+    near = resolvable_neighbour(host)
+    if near is None:
         return None
-    known = ["localhost", *_hosts_file_names()]
-    close = difflib.get_close_matches(host, known, n=1, cutoff=0.75)
-    label, dot, rest = host.partition(".")
-    swapped = [label[:i] + label[i + 1] + label[i] + label[i + 2:] + dot + rest for i in range(len(label) - 1)
-               if label[i] != label[i + 1]]
-    candidates = [c for c in dict.fromkeys((close + swapped)[:12]) if c != host]
-    resolved = _resolving(candidates, NEIGHBOUR_LOOKUP_SECONDS)
-    return next((c for c in candidates if c in resolved), None)
-
-
-NEIGHBOUR_LOOKUP_SECONDS = 3.0
-"""All neighbours are looked up at once, and no longer than this: a resolver that hangs must not hold the report."""
-
-
-def _resolving(names: list[str], seconds: float) -> set[str]:
-    """The names that resolve within `seconds`, looked up in parallel daemon threads (a hung lookup is abandoned)."""
-    found: set[str] = set()
-    threads = [threading.Thread(target=lambda n=name: _resolves(n) and found.add(n), daemon=True) for name in names]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + seconds
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    return set(found)
-
-
-def _hosts_file_names() -> list[str]:
-    try:
-        lines = Path("/etc/hosts").read_text().splitlines()
-    except OSError:
-        return []
-    return [name for line in lines if not line.lstrip().startswith("#") for name in line.split()[1:]]
-
-
-def _resolves(name: str) -> bool:
-    try:
-        socket.getaddrinfo(name, None)
-    except (OSError, UnicodeError):
-        return False
-    return True
-
-
-def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
-    """Neither version endpoint answered like Airflow: name what did answer."""
-    facts, probe = ctx.facts, ctx.probe
-    where = f"GET {response.url}"
-    server = response.headers.get("Server")
-    server_note = f" (Server: {server})" if server else ""
-
-    if response.is_redirect:
-        target = response.location or ""
-        target_host = (urlsplit(target).hostname or "").lower()
-        if (any(sso in target_host for sso in _SSO_HOSTS) or is_login_redirect(response)
-                or re.search(r"/(login|signin|sso|oauth|auth)\b", urlsplit(target).path, re.I)):
-            return Finding(
-                Status.FAIL, f"{where} was redirected ({response.status}) to a login page{login_wall_words(response)}: "
-                             f"{target}",
-                explanation="Something in front of Airflow (an SSO proxy such as IAP or oauth2-proxy, or a corporate "
-                            "gateway) sends unauthenticated requests to a login page. Airflow's own API never "
-                            "redirects to a login; it answers 401. The browser works because it follows the redirect "
-                            "and logs you in interactively; a script cannot.",
-                fix=Fix("Call the API with the credentials the proxy expects (often a bearer token for a service "
-                        "account), or use an address that bypasses the proxy for API clients.", ()),
-                why_ui_works="The browser follows the redirect, logs in interactively and keeps the proxy's cookie.")
-        new_base = target.split("/api/v")[0] if "/api/v" in target else origin_of(target)
-        if target.startswith("/"):
-            new_base = origin_of(facts.base_url) + target.split("/api/v")[0]
-        return Finding(
-            Status.FAIL, f"{where} was redirected ({response.status}) to {target}",
-            explanation="The server sends API clients elsewhere. Browsers follow redirects silently, but for a trigger "
-                        "they are destructive: on 301, 302 and 303 clients turn the POST into a GET and drop its body, "
-                        "and on a change of host (or of scheme or port) requests drops the Authorization header. A "
-                        "trigger sent here can come back '200' with a list of runs while nothing was triggered, or "
-                        "fail with 401. airflow-doctor never follows redirects on API calls.",
-            fix=Fix(f"Use the address the server redirects to as the profile's url: {new_base}", (f"url: {new_base}",)),
-            why_ui_works="The browser follows redirects silently and then stays on the address it was sent to.")
-
-    if response.status == 200 and response.is_html:
-        if _is_airflow3_ui(response):
-            return _wrong_subpath(ctx, response, "Airflow 3's web UI answered instead of its API: the api-server "
-                                  "serves its single-page UI for every path it does not know, so the url's path "
-                                  f"({urlsplit(facts.base_url).path or '/'}) does not lead to the API.")
-        title = html_title(response)
-        if _login_page(response):
-            return Finding(
-                Status.FAIL, f"{where} answered with an HTML login page{f' ({title})' if title else ''}"
-                             f"{login_wall_words(response)}, where JSON was expected",
-                explanation="A login page stands in front of the API. Airflow's REST API never answers with a login "
-                            "page (it answers 401 JSON), so this comes from an SSO or authentication proxy, or the url "
-                            "points at a different application. The browser works because you log in there by hand.",
-                fix=Fix("Use the API address that accepts tokens or Basic auth from scripts (ask who runs the proxy), "
-                        "or correct the url.", ()),
-                why_ui_works="You log in on that page by hand and the browser keeps the login cookie.")
-        if (mount := find_mount(ctx)) is not None:
-            return _mounted_elsewhere(response, mount, f"an HTML page{f' titled {title!r}' if title else ''}")
-        return Finding(
-            Status.FAIL, f"{where} answered 200 with an HTML page{f' titled {title!r}' if title else ''}{server_note}, not Airflow's JSON",
-            explanation="Something answers at this address, but it is not Airflow's API: the url points at another "
-                        "application or at a proxy's own page.",
-            fix=Fix("Set the profile's url to the address where the Airflow UI opens in the browser.", ()),
-            why_ui_works=_UI_ROUTE)
-
-    if response.status == 403 and (facts.platform is Platform.COMPOSER or ctx.profile.auth.type is AuthType.GOOGLE):
-        from airflow_doctor.platforms.composer.findings import blocked_before_airflow
-        from airflow_doctor.checks.readers.front import airflows_own
-
-        if not airflows_own(response):
-            return blocked_before_airflow(response, "The request carried the Google access token of Application "
-                                                    "Default Credentials and was refused all the same."
-                                          if sent_credentials(response) else
-                                          "The request carried no credentials: the profile has none to send.")
-
-    if (front := not_airflow(ctx, response) or retired_api(response)) is not None:
-        return front
-
-    if response.status in (401, 403):
-        return Finding(
-            Status.FAIL, f"{where} answered {response.status} ({error_detail(response, 120)}){server_note}: credentials "
-                         "are demanded even for the version endpoint",
-            explanation="Stock Airflow serves its version endpoint without credentials, so something in front of it "
-                        "(a proxy, API gateway or managed platform) demands authentication for every request. "
-                        + (PLATFORM_NOTES[facts.platform] + "." if facts.platform is not Platform.SELF_HOSTED else
-                           "The browser passes because it holds that front end's login cookie."),
-            fix=front_credentials_fix(ctx, sent_credentials(response)),
-            why_ui_works="The browser holds the front end's login cookie (or the platform's session), so it passes.")
-
-    if response.status >= 500:
-        return Finding(
-            Status.FAIL, f"{where} answered {response.status} ({error_detail(response, 120)}){server_note}",
-            explanation=("Airflow's own web server sent this answer: it is running but cannot serve the request "
-                         "(overloaded: a concurrency limit or all workers busy, or a worker that failed)."
-                         if response.status in (502, 503, 504) else
-                         "The web server answered with an internal error: it is running but broken (often its "
-                         "metadata database is unreachable or not migrated)."),
-            fix=Fix("Check the web server's (Airflow 3: api-server's) logs and that its database is reachable.",
-                    ("airflow db check",)),
-            why_ui_works="If the UI loads now, the proxy sends it to another backend than the API, or the failure "
-                         "comes and goes; the UI's pages are also often cached.")
-
-    if _is_airflow_error(response):
-        return _wrong_subpath(ctx, response, "Airflow answered, but not at its API: the url's path "
-                              f"({urlsplit(facts.base_url).path or '/'}) is not where Airflow's web server is mounted.")
-
-    kind = response.content_type or "no content type"
-    if (mount := find_mount(ctx)) is not None:
-        return _mounted_elsewhere(response, mount, f"{response.status} ({kind}){server_note}")
+    corrected = url.replace(host, near, 1)
     return Finding(
-        Status.FAIL, f"not Airflow: {where} answered {response.status} ({kind}){server_note}: {error_detail(response, 120)}",
+        Status.FAIL, f"{what_happened(failure)}: did you mean {near}?",
+        explanation=f"This machine cannot resolve {host}, but {near}, one typing slip away, resolves. ({failure.message})",
+        fix=Fix(f"If {near} is the server, correct the host in the profile's url and in the script:",
+                (f"url: {corrected}",)),
+        why_ui_works="The browser's address bar holds the right name; the profile's url has a typo.",
+        code=Code.HOST_TYPO)
+
+
+def _where(response: ProbeResponse) -> str:
+    return f"GET {response.url}"
+
+
+def _server_note(response: ProbeResponse) -> str:
+    server = response.headers.get("Server")
+    return f" (Server: {server})" if server else ""
+
+
+def _html_page(response: ProbeResponse) -> bool:
+    return response.status == 200 and response.is_html
+
+
+def redirect_to_login(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
+    """A redirect to an SSO host, a login path or an identity provider's sign-in request (front.redirects_to_sign_in)."""
+    if not redirects_to_sign_in(response):
+        return None
+    return Finding(
+        Status.FAIL, f"{_where(response)} was redirected ({response.status}) to a login page"
+                     f"{login_wall_words(response)}: {response.location or ''}",
+        explanation="Something in front of Airflow (an SSO proxy such as IAP or oauth2-proxy, or a corporate "
+                    "gateway) sends unauthenticated requests to a login page. Airflow's own API never "
+                    "redirects to a login; it answers 401. The browser works because it follows the redirect "
+                    "and logs you in interactively; a script cannot.",
+        fix=Fix("Call the API with the credentials the proxy expects (often a bearer token for a service "
+                "account), or use an address that bypasses the proxy for API clients.", ()),
+        why_ui_works="The browser follows the redirect, logs in interactively and keeps the proxy's cookie.",
+        code=Code.REDIRECTED_TO_LOGIN)
+
+
+def redirect(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
+    """Any other redirect: its Location names the address the server sends API clients to."""
+    if not response.is_redirect:
+        return None
+    target = response.location or ""
+    new_base = target.split("/api/v")[0] if "/api/v" in target else origin_of(target)
+    if target.startswith("/"):
+        new_base = origin_of(ctx.facts.base_url) + target.split("/api/v")[0]
+    return Finding(
+        Status.FAIL, f"{_where(response)} was redirected ({response.status}) to {target}",
+        explanation="The server sends API clients elsewhere. Browsers follow redirects silently, but for a trigger "
+                    "they are destructive: on 301, 302 and 303 clients turn the POST into a GET and drop its body, "
+                    "and on a change of host (or of scheme or port) requests drops the Authorization header. A "
+                    "trigger sent here can come back '200' with a list of runs while nothing was triggered, or "
+                    "fail with 401. airflow-doctor never follows redirects on API calls.",
+        fix=Fix(f"Use the address the server redirects to as the profile's url: {new_base}", (f"url: {new_base}",)),
+        why_ui_works="The browser follows redirects silently and then stays on the address it was sent to.",
+        code=Code.REDIRECTED)
+
+
+def airflow3_ui(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
+    """A 200 with Airflow 3's single-page UI (title 'Airflow', static/assets): Airflow, but off its API path."""
+    if not _is_airflow3_ui(response):
+        return None
+    return _wrong_subpath(ctx, response, "Airflow 3's web UI answered instead of its API: the api-server serves its "
+                          "single-page UI for every path it does not know, so the url's path "
+                          f"({urlsplit(ctx.facts.base_url).path or '/'}) does not lead to the API.")
+
+
+def login_page(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
+    """A 200 HTML page with a password field, 'sign in' or 'log in' in its first 50 kB (front.is_login_page)."""
+    if not _html_page(response) or not is_login_page(response):
+        return None
+    title = html_title(response)
+    return Finding(
+        Status.FAIL, f"{_where(response)} answered with an HTML login page{f' ({title})' if title else ''}"
+                     f"{login_wall_words(response)}, where JSON was expected",
+        explanation="A login page stands in front of the API. Airflow's REST API never answers with a login "
+                    "page (it answers 401 JSON), so this comes from an SSO or authentication proxy, or the url "
+                    "points at a different application. The browser works because you log in there by hand.",
+        fix=Fix("Use the API address that accepts tokens or Basic auth from scripts (ask who runs the proxy), "
+                "or correct the url.", ()),
+        why_ui_works="You log in on that page by hand and the browser keeps the login cookie.",
+        code=Code.LOGIN_PAGE)
+
+
+def html_page_mounted_elsewhere(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
+    """A 200 HTML page, while the host's root or a sub-path its pages name answers Airflow's version."""
+    if not _html_page(response) or (mount := find_mount(ctx)) is None:
+        return None
+    title = html_title(response)
+    return _mounted_elsewhere(response, mount, f"an HTML page{f' titled {title!r}' if title else ''}")
+
+
+def html_page(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
+    """Any other 200 HTML page (its title and Server header): another application answers at the url."""
+    if not _html_page(response):
+        return None
+    title = html_title(response)
+    return Finding(
+        Status.FAIL, f"{_where(response)} answered 200 with an HTML page{f' titled {title!r}' if title else ''}"
+                     f"{_server_note(response)}, not Airflow's JSON",
+        explanation="Something answers at this address, but it is not Airflow's API: the url points at another "
+                    "application or at a proxy's own page.",
+        fix=Fix("Set the profile's url to the address where the Airflow UI opens in the browser.", ()),
+        why_ui_works=_UI_ROUTE, code=Code.NOT_AIRFLOW_PAGE)
+
+
+def google_front_refusal(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
+    """A 403 not in Airflow's own shape, on Composer or with Google credentials: refused before Airflow."""
+    if response.status != 403 or not (ctx.facts.platform is Platform.COMPOSER
+                                      or ctx.profile.auth.type is AuthType.GOOGLE):
+        return None
+    from airflow_doctor.platforms.composer.findings import blocked_before_airflow
+
+    if airflows_own(response):
+        return None
+    return blocked_before_airflow(response, "The request carried the Google access token of Application "
+                                            "Default Credentials and was refused all the same."
+                                  if sent_credentials(response) else
+                                  "The request carried no credentials: the profile has none to send.")
+
+
+def gateway_or_retired_api(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
+    """A 429, or a 502/503/504 not in Airflow's shape (gateway.not_airflow); Airflow 3's answer to /api/v1."""
+    return not_airflow(ctx, response) or retired_api(response)
+
+
+def credentials_demanded(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
+    """A 401 or 403 to the version endpoint, which stock Airflow serves to anyone."""
+    if response.status not in (401, 403):
+        return None
+    facts = ctx.facts
+    return Finding(
+        Status.FAIL, f"{_where(response)} answered {response.status} ({error_detail(response, 120)})"
+                     f"{_server_note(response)}: credentials are demanded even for the version endpoint",
+        explanation="Stock Airflow serves its version endpoint without credentials, so something in front of it "
+                    "(a proxy, API gateway or managed platform) demands authentication for every request. "
+                    + (PLATFORM_NOTES[facts.platform] + "." if facts.platform is not Platform.SELF_HOSTED else
+                       "The browser passes because it holds that front end's login cookie."),
+        fix=front_credentials_fix(ctx, sent_credentials(response)),
+        why_ui_works="The browser holds the front end's login cookie (or the platform's session), so it passes.",
+        code=Code.CREDENTIALS_DEMANDED)
+
+
+def server_error(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
+    """A 5xx no gateway claimed: the web server itself is up but cannot serve (502/503/504: overloaded)."""
+    if response.status < 500:
+        return None
+    return Finding(
+        Status.FAIL, f"{_where(response)} answered {response.status} ({error_detail(response, 120)}){_server_note(response)}",
+        explanation=("Airflow's own web server sent this answer: it is running but cannot serve the request "
+                     "(overloaded: a concurrency limit or all workers busy, or a worker that failed)."
+                     if response.status in (502, 503, 504) else
+                     "The web server answered with an internal error: it is running but broken (often its "
+                     "metadata database is unreachable or not migrated)."),
+        fix=Fix("Check the web server's (Airflow 3: api-server's) logs and that its database is reachable.",
+                ("airflow db check",)),
+        why_ui_works="If the UI loads now, the proxy sends it to another backend than the API, or the failure "
+                     "comes and goes; the UI's pages are also often cached.",
+        code=Code.SERVER_ERROR)
+
+
+def airflow_off_its_api(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
+    """Airflow 2's 'Airflow 404' page or problem+json, or Airflow 3's {"error": ...}: Airflow, not at its API."""
+    if not _is_airflow_error(response):
+        return None
+    return _wrong_subpath(ctx, response, "Airflow answered, but not at its API: the url's path "
+                          f"({urlsplit(ctx.facts.base_url).path or '/'}) is not where Airflow's web server is mounted.")
+
+
+def answer_mounted_elsewhere(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
+    """Any other answer, while the host's root or a sub-path its pages name answers Airflow's version."""
+    if (mount := find_mount(ctx)) is None:
+        return None
+    return _mounted_elsewhere(response, mount,
+                              f"{response.status} ({response.content_type or 'no content type'}){_server_note(response)}")
+
+
+def not_airflow_at_all(ctx: CheckContext, response: ProbeResponse) -> Finding:
+    """Anything else (its status, content type and Server header): no Airflow at this address."""
+    kind = response.content_type or "no content type"
+    return Finding(
+        Status.FAIL, f"not Airflow: {_where(response)} answered {response.status} ({kind}){_server_note(response)}: "
+                     f"{error_detail(response, 120)}",
         explanation="Neither /api/v2/version (Airflow 3) nor /api/v1/version (Airflow 2) answered with a version, and "
                     "no sub-path named by the pages at this host did either, so the server at this address is not an "
                     "Airflow web server, or a proxy in front of it routes the API elsewhere.",
         fix=Fix("Set the profile's url to the address where the Airflow UI opens, including any sub-path "
                 "(for example https://host/airflow).", ()),
-        why_ui_works=_UI_ROUTE)
+        why_ui_works=_UI_ROUTE, code=Code.NOT_AIRFLOW)
+
+
+UNEXPECTED_ANSWERS: tuple[Callable[[CheckContext, ProbeResponse], Finding | None], ...] = (
+    redirect_to_login, redirect, airflow3_ui, login_page, html_page_mounted_elsewhere, html_page,
+    google_front_refusal, gateway_or_retired_api, credentials_demanded, server_error, airflow_off_its_api,
+    answer_mounted_elsewhere, not_airflow_at_all)
+"""What answered instead of Airflow's version, tried in this order: the first that recognises the answer names it.
+Some ask more (find_mount reads the host's pages, gateway.not_airflow asks /health), so the order is also the
+order of those requests."""
+
+
+def unexpected_answer(ctx: CheckContext, response: ProbeResponse) -> Finding:
+    """Neither version endpoint answered like Airflow: name what did answer."""
+    return next(finding for classify in UNEXPECTED_ANSWERS if (finding := classify(ctx, response)) is not None)
 
 
 def _mounted_elsewhere(response: ProbeResponse, mount: str, answer: str) -> Finding:
@@ -527,7 +519,8 @@ def _mounted_elsewhere(response: ProbeResponse, mount: str, answer: str) -> Find
                     "that joins /api/… to the host alone reaches the proxy, not Airflow.",
         fix=Fix(f"Use {mount} as the profile's url and as the script's base URL:", (f"url: {mount}",)),
         why_ui_works="The browser opens the UI at its full address (with the sub-path) and follows its links, so every "
-                     "request it makes carries the sub-path; the script's URL does not.")
+                     "request it makes carries the sub-path; the script's URL does not.",
+        code=Code.UNDER_SUBPATH)
 
 
 def _wrong_subpath(ctx: CheckContext, response: ProbeResponse, why: str) -> Finding:
@@ -536,7 +529,7 @@ def _wrong_subpath(ctx: CheckContext, response: ProbeResponse, why: str) -> Find
     fix = (Fix(f"The API answers at {mount}: set the profile's url (and the script's base URL) to {mount}",
                (f"url: {mount}",)) if mount else _UNKNOWN_MOUNT_FIX)
     return Finding(Status.FAIL, f"wrong path: GET {response.url} reached Airflow, but not its API",
-                   explanation=why, fix=fix, why_ui_works=_UI_ROUTE)
+                   explanation=why, fix=fix, why_ui_works=_UI_ROUTE, code=Code.WRONG_PATH)
 
 
 _UI_ROUTE = ("The browser starts from the UI's own address and follows its links and redirects to wherever the "
@@ -581,7 +574,8 @@ def health_finding(facts: Facts) -> Finding | None:
                                    "writes DAGs or runs can succeed.",
                        fix=Fix("Check the database connection ([database] sql_alchemy_conn) and that it is migrated.",
                                ("airflow db check", "airflow db migrate")),
-                       why_ui_works="It does not: the UI reads the same database, so it fails or shows stale pages too.")
+                       why_ui_works="It does not: the UI reads the same database, so it fails or shows stale pages too.",
+                       code=Code.DATABASE_UNHEALTHY)
     problems = []
     if health.get("scheduler") != "healthy":
         problems.append(("no healthy scheduler", "The scheduler has no recent heartbeat. A trigger is still accepted "
@@ -594,4 +588,4 @@ def health_finding(facts: Facts) -> Finding | None:
     if not problems:
         return None
     return Finding(Status.WARN, "; ".join(p[0] for p in problems), explanation=" ".join(p[1] for p in problems),
-                   fix=Fix(" ".join(p[2] for p in problems), ()))
+                   fix=Fix(" ".join(p[2] for p in problems), ()), code=Code.COMPONENTS_UNHEALTHY)

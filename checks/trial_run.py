@@ -23,7 +23,7 @@ from airflow_doctor.platforms.mwaa import findings as mwaa
 from airflow_doctor.checks.readers.queue import (UI_QUEUES_TOO, Blocker, blockers, health_path, pool_blockers,
                                           task_slots_blocker)
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object
-from airflow_doctor.checks.payload_schema import correct, schema_issues
+from airflow_doctor.checks.readers.trigger_body import correct, schema_issues
 from airflow_doctor.checks.readers.gateway import transport_finding
 from airflow_doctor.failures import what_happened
 from airflow_doctor.probe import Layer, TransportError

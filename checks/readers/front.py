@@ -225,3 +225,24 @@ def is_login_redirect(response: ProbeResponse) -> bool:
         return True
     asked = urlsplit(response.url).path
     return bool(asked) and asked != "/" and any(asked in unquote(v) for values in query.values() for v in values)
+
+
+SSO_HOSTS = ("accounts.google.com", "login.microsoftonline.com", "amazoncognito.com", "okta.com", "auth0.com",
+             "onelogin.com", "pingidentity.com", "keycloak")
+"""Identity providers' host names (or parts of them): a redirect there is a sign-in."""
+
+
+def redirects_to_sign_in(response: ProbeResponse) -> bool:
+    """A redirect to an identity provider's host, to a login path (/login, /signin, /sso, /oauth, /auth), or one
+    is_login_redirect recognises by its parameters."""
+    if not response.is_redirect:
+        return False
+    target = urlsplit(response.location or "")
+    return (any(sso in (target.hostname or "").lower() for sso in SSO_HOSTS) or is_login_redirect(response)
+            or re.search(r"/(login|signin|sso|oauth|auth)\b", target.path, re.I) is not None)
+
+
+def is_login_page(response: ProbeResponse) -> bool:
+    """A page with a password field, or 'sign in' / 'log in', in its first 50 kB."""
+    head = response.body[:50000].lower()
+    return b'type="password"' in head or b"type='password'" in head or b"sign in" in head or b"log in" in head

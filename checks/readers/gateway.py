@@ -17,37 +17,52 @@ from airflow_doctor.checks.base import CheckContext, error_detail
 from airflow_doctor import failures
 from airflow_doctor.failures import STOPPED, answer_of
 from airflow_doctor.probe import Layer, ProbeResponse, TransportError
-from airflow_doctor.model import CheckResult, Finding, Fix, Status
+from airflow_doctor.model import CheckResult, Finding, FindingCode, Fix, Status
 
 SERVER_PROCESS = "the Airflow web server (Airflow 2: 'airflow webserver'; Airflow 3: 'airflow api-server')"
+
+
+class Code(FindingCode):
+    """Who answered instead of Airflow. A 429's code is failures.Code.RATE_LIMITED, shared with the requests an
+    earlier 429 held back."""
+
+    BAD_GATEWAY = "gateway-502", "a gateway in front of Airflow answered 502: no valid answer from its upstream"
+    SERVICE_UNAVAILABLE = "gateway-503", "a gateway in front of Airflow answered 503: no healthy upstream"
+    GATEWAY_TIMEOUT = "gateway-504", "a gateway in front of Airflow answered 504: its upstream did not answer in time"
+    AIRFLOW2_API_ON_AIRFLOW3 = "airflow2-api-on-airflow3", "Airflow 3 answered /api/v1 with its own 'removed' words"
+    V2_NOT_ROUTED = "airflow3-v2-not-routed", "Airflow 3 answers /api/v1, but the front does not route /api/v2 to it"
 
 
 @dataclass(frozen=True)
 class UpstreamFailure:
     """What a gateway's status says about the server behind it, and what to do about it."""
 
+    code: Code
     reason: str
     cause: str
     fix: str
 
 
 UPSTREAM = {
-    502: UpstreamFailure("Bad Gateway", "it got no valid answer from the server behind it: that server is down, refuses "
-                         "the connection (not running, or listening on another port than the gateway's upstream), or "
+    502: UpstreamFailure(Code.BAD_GATEWAY, "Bad Gateway",
+                         "it got no valid answer from the server behind it: that server is down, refuses the "
+                         "connection (not running, or listening on another port than the gateway's upstream), or "
                          "crashed while answering",
                          f"Start {SERVER_PROCESS} (or find in its log why it stopped), and check that the gateway's "
                          "upstream address and port are the ones it listens on."),
-    503: UpstreamFailure("Service Unavailable", "it has no healthy server to send the request to: every upstream fails "
-                         "the gateway's health check or is switched off, or the gateway itself is in maintenance",
+    503: UpstreamFailure(Code.SERVICE_UNAVAILABLE, "Service Unavailable",
+                         "it has no healthy server to send the request to: every upstream fails the gateway's health "
+                         "check or is switched off, or the gateway itself is in maintenance",
                          f"Bring {SERVER_PROCESS} back, and check the gateway's health check for it (Airflow 3: "
                          "/api/v2/monitor/health, Airflow 2: /health; both answer 200 without credentials); if the "
                          "page announces maintenance, wait for it to end."),
-    504: UpstreamFailure("Gateway Timeout", "the server behind it accepted the request but did not answer within the "
-                         "gateway's timeout: it is hung or overloaded, or the gateway's timeout is shorter than the "
-                         "request takes",
+    504: UpstreamFailure(Code.GATEWAY_TIMEOUT, "Gateway Timeout",
+                         "the server behind it accepted the request but did not answer within the gateway's timeout: "
+                         "it is hung or overloaded, or the gateway's timeout is shorter than the request takes",
                          f"Look at the load and the log of {SERVER_PROCESS} (a hung or overloaded worker), or raise "
                          "the gateway's upstream timeout if the server is merely slow."),
 }
+UPSTREAM_CODES = frozenset(failure.code for failure in UPSTREAM.values())
 
 
 @dataclass(frozen=True)
@@ -119,7 +134,7 @@ def gateway_error(response: ProbeResponse, who: Answerer, failure: UpstreamFailu
                        is not None else "")
                     + f" {behind.words()}."
                     + _evidence_words(who),
-        fix=fix, why_ui_works=why_ui, code=f"gateway-{status}")
+        fix=fix, why_ui_works=why_ui, code=failure.code)
 
 
 def rate_limited(response: ProbeResponse) -> Finding:
@@ -142,7 +157,7 @@ def rate_limited(response: ProbeResponse) -> Finding:
                   "login per call, and retries that wait for Retry-After instead of repeating at once.", commands),
         why_ui_works="Not observed. A limit counts per client address, credential or route, so the browser's requests "
                      "may be counted apart from the script's; the UI gets the same 429 once it crosses its own limit.",
-        code="rate-limited")
+        code=failures.Code.RATE_LIMITED)
 
 
 def held_back_finding(error: TransportError) -> Finding | None:
@@ -154,9 +169,9 @@ def held_back_finding(error: TransportError) -> Finding | None:
                                         f"{error.exchange.url}, was not sent, and the check could not reach its verdict.")
 
 
-def transport_finding(error: TransportError, consequence: str = STOPPED) -> Finding:
+def transport_finding(error: TransportError, consequence: str = STOPPED, first_contact_url: str | None = None) -> Finding:
     """failures.transport_finding, except that a request held back by an earlier 429 is that rate limit's finding."""
-    return held_back_finding(error) or failures.transport_finding(error, consequence)
+    return held_back_finding(error) or failures.transport_finding(error, consequence, first_contact_url)
 
 
 def described(error: BaseException) -> Finding | None:
@@ -188,7 +203,7 @@ def airflow2_api_on_airflow3(response: ProbeResponse, words: str) -> Finding:
                 "AIRFLOW_USER and AIRFLOW_PASSWORD first):", v2_trigger_commands(base, named.group(1) if named else None)),
         why_ui_works="The UI is Airflow 3's own and calls /api/v2 (and /ui) with the token its login gives it; only "
                      "the script still calls the Airflow 2 paths.",
-        code="airflow2-api-on-airflow3")
+        code=Code.AIRFLOW2_API_ON_AIRFLOW3)
 
 
 def v2_trigger_commands(base: str, dag_id: str | None) -> tuple[str, ...]:
@@ -234,7 +249,7 @@ class V2NotRouted(Exception):
                     "path prefix Airflow is served under), then call /api/v2 with a token from /auth/token."),
             why_ui_works="If the UI opens, the front routes the UI's own paths to the api-server; a script calls "
                          "/api/v2 (or the Airflow 2 paths), which it does not route.",
-            code="airflow3-v2-not-routed")
+            code=Code.V2_NOT_ROUTED)
 
 
 def stopped_at_gateway(answer: ProbeResponse) -> Finding | None:
@@ -247,11 +262,21 @@ def stopped_at_gateway(answer: ProbeResponse) -> Finding | None:
     return gateway_error(answer, who, failure, Behind(None, False, asked=False))
 
 
+MWAA_SERVICE_CODES = frozenset({
+    "mwaa-status", "mwaa-old", "mwaa-not-found", "mwaa-denied", "mwaa-service", "mwaa-credentials", "mwaa-private",
+    "mwaa-web-login", "mwaa-role", "mwaa-timeout", "mwaa-path-length"})
+"""The codes of platforms/mwaa/findings.py (by value: readers do not import the platforms): findings about AWS's
+side of an MWAA environment, which already name what answered."""
+
+ALREADY_WHAT_ANSWERED = frozenset({failures.Code.RATE_LIMITED, *UPSTREAM_CODES, *MWAA_SERVICE_CODES})
+"""Results that already name the rate limit, gateway or AWS service that answered: unvouched leaves them as they are."""
+
+
 def unvouched(result: CheckResult) -> CheckResult:
     """A verdict reached without the answer the check asked for is reported as what answered instead: a check that
     passed although a request got 429, or stopped at a 429, is the rate limit's finding; a check that failed at a
     gateway's own 502/503/504 is the gateway's."""
-    if not result.evidence or result.code == "rate-limited" or result.code.startswith(("gateway-", "mwaa-")):
+    if not result.evidence or result.code in ALREADY_WHAT_ANSWERED:
         return result
     last = result.evidence[-1]
     limited = next((e for e in result.evidence if e.status == 429), None)

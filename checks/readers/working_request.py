@@ -15,7 +15,7 @@ from urllib.parse import quote
 from airflow_doctor.checks.readers.auth_common import Code as AuthCode
 from airflow_doctor.checks.readers.credentials import Scheme
 from airflow_doctor.checks.base import ApiFlavour, Facts
-from airflow_doctor.checks.payload_schema import PLACEHOLDER, complete_conf, correct
+from airflow_doctor.checks.readers.trigger_body import PLACEHOLDER, complete_conf, correct
 from airflow_doctor.model import CheckResult, Snippet, Status, WorkingRequest
 from airflow_doctor.platforms.mwaa import findings as mwaa_findings
 from airflow_doctor.platforms.mwaa.client import MAX_PATH

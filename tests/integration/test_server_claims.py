@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from airflow_doctor.checks.payload_schema import correct, param_issues, schema_issues
+from airflow_doctor.checks.readers.trigger_body import correct, param_issues, schema_issues
 from tests.integration.conftest import PASSWORDS, Server
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,7 @@ import pytest
 import responses
 
 from airflow_doctor.checks import payload_schema
-from airflow_doctor.checks.payload_schema import correct, schema_issues
+from airflow_doctor.checks.readers.trigger_body import correct, schema_issues, without_refused_null_conf
 from airflow_doctor.model import Status
 from tests.conftest import check_context, replay
 
@@ -190,7 +190,7 @@ def test_a_null_conf_airflow_3_0_refuses_is_corrected_to_an_object_in_the_fix() 
 
 
 def test_a_null_conf_is_kept_where_the_server_takes_it() -> None:
-    assert payload_schema.without_refused_null_conf({"logical_date": None, "conf": None}, []) == {
+    assert without_refused_null_conf({"logical_date": None, "conf": None}, []) == {
         "logical_date": None, "conf": None}
 
 

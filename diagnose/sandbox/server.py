@@ -1,32 +1,19 @@
-"""A real local Airflow to try the doctor on: installed from PyPI into a cached venv, run on 127.0.0.1.
-
-The same code provisions the servers of the integration tests, so what the sandbox shows is what the
-tests prove. Nothing here is a fake: it is the released Airflow, on sqlite, with a sample DAG.
-"""
+"""One real Airflow on 127.0.0.1: its home, configuration and users, its processes started under supervision,
+and the wait until the API, the scheduler and the sample DAG answer."""
 
 from __future__ import annotations
 
 import json
 import os
 import secrets as pysecrets
-import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Mapping
 
-DEFAULT_AIRFLOW = "3.3.2"
-"""The newest Airflow 3 release that issues tokens out of the box here (3.1.3 without constraints answers
-500 at /auth/token unless [api_auth] jwt_issuer is set; the sandbox sets it anyway)."""
-NEWEST_AIRFLOW_2 = "2.11.2"
-"""The newest Airflow 2 release (what self-hosted users move to before 3); `--airflow 2` means it."""
-NEWEST_BY_MAJOR = {"2": NEWEST_AIRFLOW_2, "3": DEFAULT_AIRFLOW}
-KNOWN_GOOD = (NEWEST_AIRFLOW_2, DEFAULT_AIRFLOW)
+from airflow_doctor.sandbox.state import SandboxState, _alive, free_port, stop_pids, venv_dir
+
 ADMIN_USER = "admin"
 PBKDF2_ROUNDS = 1000
 READY_TIMEOUT = 300.0
@@ -73,6 +60,7 @@ with DAG(
 '''
 
 
+
 class SandboxError(Exception):
     """The sandbox could not be installed or started; the message says what to look at."""
 
@@ -85,191 +73,11 @@ class StartupFailure(SandboxError):
         self.process = process
 
 
-def doctor_home(env: Mapping[str, str] = os.environ) -> Path:
-    if env.get("AIRFLOW_DOCTOR_HOME"):
-        return Path(env["AIRFLOW_DOCTOR_HOME"]).expanduser()
-    cache = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".cache")
-    return Path(cache) / "airflow-doctor"
+SCHEDULER_RESTARTS = 10
+SUPERVISE = f'for attempt in $(seq {SCHEDULER_RESTARTS}); do "$@"; echo "scheduler exited ($?); restarting"; sleep 1; done'
+"""Restart an exited scheduler, as any deployment's process manager does: Airflow 2's scheduler exits on a
+StaleDataError when a run it is working on is deleted under it (seen on 2.10.5 when a test deleted its run)."""
 
-
-def venv_dir(version: str, env: Mapping[str, str] = os.environ, extras: tuple[str, ...] = ()) -> Path:
-    return doctor_home(env) / "venvs" / ("-".join([f"af-{version}", *extras]))
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_is_free(port: int) -> bool:
-    """Whether a server could listen on 127.0.0.1:port now."""
-    if not 0 < port < 65536:
-        return False
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-# --- progress ---------------------------------------------------------------------------------------
-
-class Progress:
-    """Silent progress (tests); ConsoleProgress shows a spinner on stderr."""
-
-    @contextmanager
-    def step(self, text: str, log: Path | None = None) -> Iterator[None]:
-        yield
-
-    def note(self, text: str) -> None:
-        pass
-
-
-class ConsoleProgress(Progress):
-    def __init__(self) -> None:
-        from rich.console import Console
-
-        self.console = Console(stderr=True, highlight=False)
-
-    @contextmanager
-    def step(self, text: str, log: Path | None = None) -> Iterator[None]:
-        started = time.monotonic()
-        with self.console.status(text) as status:
-            if log is None:
-                yield
-            else:
-                import threading
-
-                done = threading.Event()
-
-                def follow() -> None:
-                    while not done.wait(0.5):
-                        last = _last_line(log)
-                        status.update(f"{text} ({time.monotonic() - started:.0f} s) {last[:70]}")
-
-                watcher = threading.Thread(target=follow, daemon=True)
-                watcher.start()
-                try:
-                    yield
-                finally:
-                    done.set()
-                    watcher.join()
-        self.console.print(f"[green]✓[/green] {text} ({time.monotonic() - started:.1f} s)")
-
-    def note(self, text: str) -> None:
-        self.console.print(text)
-
-
-def _last_line(path: Path) -> str:
-    try:
-        with path.open("rb") as handle:
-            handle.seek(max(0, path.stat().st_size - 2000))
-            lines = [l for l in handle.read().decode("utf-8", "replace").splitlines() if l.strip() and not l.startswith("WARNING: Location")]
-            return lines[-1].strip() if lines else ""
-    except OSError:
-        return ""
-
-
-# --- install ----------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Pin:
-    """A requirement installed over a release's own, and why (what broke without it, in the error's own words)."""
-
-    requirement: str
-    why: str
-
-    def text(self) -> str:
-        return f"{self.requirement}: {self.why}"
-
-
-INSTALL_PINS = {
-    "2.7.": (Pin("flask-session==0.5.0",
-                 "2.7.3 asks for flask-session>=0.4.0 without an upper bound and imports flask_session.sessions, which "
-                 "0.6 removed; installed without Airflow's constraints file (its host is not reachable here), `airflow "
-                 "db migrate` fails with \"ModuleNotFoundError: No module named 'flask_session.sessions'\". Airflow's "
-                 "constraints pin 0.5.0; 2.8.4 bounds it below 0.6 itself."),),
-    "3.2.": (Pin("fastapi<0.137.0",
-                 "Airflow 3.2.2 declares fastapi>=0.129.0 with no upper bound; with FastAPI 0.165.0 (what pip picks "
-                 "today) its api-server dies at start with \"PydanticUserError: Model 'TITerminalStatePayload' needs a "
-                 "discriminator field\". 3.3.2 declares fastapi<0.137.0, which 3.2 gets here."),),
-}
-"""Release prefix -> pins added to a plain `pip install apache-airflow==X`, as the release's constraints file would:
-the one list, used by every install (the sandbox, the shared test servers, the release matrix)."""
-
-
-def pins_for(version: str) -> tuple[Pin, ...]:
-    return next((pins for prefix, pins in INSTALL_PINS.items() if version.startswith(prefix)), ())
-
-
-def install_pins(version: str) -> tuple[str, ...]:
-    return tuple(pin.requirement for pin in pins_for(version))
-
-
-def install(version: str, progress: Progress = Progress(), env: Mapping[str, str] = os.environ,
-            extras: tuple[str, ...] = ()) -> Path:
-    """Install apache-airflow[extras]==version (and its pins) into its own cached venv (first time only); return
-    the venv. A venv installed before its pins existed is resolved again with them (in place: its other packages stay)."""
-    venv = venv_dir(version, env, extras)
-    requirement = f"apache-airflow[{','.join(extras)}]=={version}" if extras else f"apache-airflow=={version}"
-    pins = install_pins(version)
-    marker = venv / ".airflow-doctor-installed"
-    installed = "".join(f"{line}\n" for line in (version, *pins))
-    if marker.exists() and marker.read_text() == installed:
-        return venv
-    if marker.exists() and pins:
-        _pip_install(venv, [requirement, *pins], progress, venv.parent / f"{venv.name}.pins.log")
-        marker.write_text(installed)
-        return venv
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    log = venv.parent / f"{venv.name}.install.log"
-    shutil.rmtree(venv, ignore_errors=True)
-    with progress.step(f"Installing {requirement} into {venv} (first time only, about a minute)", log):
-        with log.open("w") as out:
-            steps = [[sys.executable, "-m", "venv", str(venv)],
-                     _pip(venv, [requirement, *pins])]
-            for command in steps:
-                code = subprocess.call(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-                if code != 0:
-                    raise SandboxError(f"installing {requirement} failed (exit {code}); see {log}")
-    marker.write_text(installed)
-    return venv
-
-
-def _pip(venv: Path, requirements: list[str]) -> list[str]:
-    return [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar",
-            "off", *requirements]
-
-
-def _pip_install(venv: Path, requirements: list[str], progress: Progress, log: Path) -> None:
-    with progress.step(f"Installing {' '.join(requirements)} into {venv}", log), log.open("w") as out:
-        code = subprocess.call(_pip(venv, requirements), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    if code != 0:
-        raise SandboxError(f"installing {' '.join(requirements)} failed (exit {code}); see {log}")
-
-
-# --- configuration ----------------------------------------------------------------------------------
-
-@dataclass
-class SandboxState:
-    version: str
-    url: str
-    port: int
-    home: str
-    profile_path: str
-    pids: list[int] = field(default_factory=list)
-    running: bool = False
-
-    @property
-    def major(self) -> int:
-        return int(self.version.split(".")[0])
-
-    @property
-    def password_file(self) -> Path:
-        """Where the generated admin password is kept (the profile reads it from there)."""
-        return Path(self.profile_path).parent / "admin-password"
 
 
 @dataclass
@@ -631,125 +439,3 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     except OSError:
         return f"(no log at {path})"
     return "\n".join(text.splitlines()[-lines:]) or "(the log is empty)"
-
-
-SCHEDULER_RESTARTS = 10
-SUPERVISE = f'for attempt in $(seq {SCHEDULER_RESTARTS}); do "$@"; echo "scheduler exited ($?); restarting"; sleep 1; done'
-"""Restart an exited scheduler, as any deployment's process manager does: Airflow 2's scheduler exits on a
-StaleDataError when a run it is working on is deleted under it (seen on 2.10.5 when a test deleted its run)."""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        waited, _ = os.waitpid(pid, os.WNOHANG)
-        return waited == 0
-    except ChildProcessError:
-        return True
-
-
-def stop_pids(pids: list[int], grace: float = 10.0) -> None:
-    """SIGTERM each process group, then SIGKILL what is left after `grace` seconds."""
-    for pid in pids:
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            pass
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
-        time.sleep(0.2)
-    for pid in pids:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    for pid in pids:
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
-
-
-# --- the CLI's verbs --------------------------------------------------------------------------------
-
-def sandboxes_dir(env: Mapping[str, str] = os.environ) -> Path:
-    return Path(env["AIRFLOW_DOCTOR_SANDBOX_DIR"]).expanduser() if env.get("AIRFLOW_DOCTOR_SANDBOX_DIR") else doctor_home(env) / "sandbox"
-
-
-def sandbox_root(version: str, env: Mapping[str, str] = os.environ) -> Path:
-    return sandboxes_dir(env) / version
-
-
-def release(spec: str | None) -> str:
-    """The release an --airflow value names: a bare major ("2", "3") is its newest release known to work here."""
-    if spec is None:
-        return DEFAULT_AIRFLOW
-    return NEWEST_BY_MAJOR.get(spec.strip(), spec.strip())
-
-
-def up(version: str | None = None, progress: Progress = Progress()) -> SandboxState:
-    version = release(version)
-    root = sandbox_root(version)
-    existing = _read_state(root)
-    if existing and existing.running and all(_alive(p) for p in existing.pids):
-        progress.note(f"Airflow {version} is already running at {existing.url}")
-        return existing
-    install(version, progress)
-    root.mkdir(parents=True, exist_ok=True)
-    sandbox = Sandbox(version, root, port=last_free_port(existing))
-    with progress.step(f"Preparing Airflow {version} (sqlite database, admin user, sample DAG)"):
-        sandbox.prepare()
-    with progress.step(f"Starting Airflow {version} on 127.0.0.1 and waiting until it is healthy"):
-        sandbox.start_until_ready()
-    sandbox.write_profile()
-    sandbox.save_state()
-    state = _read_state(root)
-    assert state is not None
-    return state
-
-
-def last_free_port(previous: SandboxState | None) -> int:
-    """The port of the last run when it is free (the URL the user already knows keeps working), else 0: any."""
-    return previous.port if previous is not None and port_is_free(previous.port) else 0
-
-
-def running(version: str | None = None, env: Mapping[str, str] = os.environ) -> SandboxState | None:
-    """The running sandbox of this release (any release when None), if one is up."""
-    version = release(version) if version is not None else None
-    return next((s for s in status(env) if s.running and version in (None, s.version)), None)
-
-
-def down(version: str | None = None) -> list[str]:
-    version = release(version) if version is not None else None
-    stopped = []
-    for state in status():
-        if (version is None or state.version == version) and state.running:
-            stop_pids(state.pids)
-            state.pids, state.running = [], False
-            (Path(state.profile_path).parent / "state.json").write_text(json.dumps(asdict(state)))
-            stopped.append(state.version)
-    return stopped
-
-
-def status(env: Mapping[str, str] = os.environ) -> list[SandboxState]:
-    base = sandboxes_dir(env)
-    states = []
-    if base.is_dir():
-        for root in sorted(base.iterdir()):
-            state = _read_state(root)
-            if state is not None:
-                state.running = state.running and any(_alive(p) for p in state.pids)
-                states.append(state)
-    return states
-
-
-def _read_state(root: Path) -> SandboxState | None:
-    try:
-        return SandboxState(**json.loads((root / "state.json").read_text()))
-    except (OSError, ValueError, TypeError):
-        return None

@@ -1,9 +1,23 @@
 """The checks' test tables: tests/cases/<check>.yml, one case a row, run here against answers recorded on real servers.
 
-A case names the server its answers were recorded on (tests/recorded/<server>), the profile's dag_id or the DAG that
-dag-exists left in the facts, the recorded answers to replay, and what the check must conclude: its status and code,
-and the key words of its summary, explanation, fix and why-the-UI-works. The keys are documented at the top of each
-file; `responses` refuses any request no answer was given for, and a case fails if one of its answers went unasked.
+A case names the server its answers were recorded on, the context the checks before left, the recorded answers to
+replay, and what the check must conclude: its status and code, and the key words of its prose. `responses` refuses
+any request no answer was given for, and a case fails if one of its answers went unasked. The keys of a case:
+
+  name:     the test's id
+  notes:    why the case is there, when its name does not say
+  server:   a label under tests/recorded (or a list of them: one test each); {version} and {api} follow it
+  given:    the context the checks before this one leave: dag_id (the profile's; default doctor_demo), dag (a
+            recorded /details answer that dag-exists put in the facts), version, username, identity, role, health,
+            dag_active_runs (as the details gave it unless given), trigger ({confirm, wait, cleanup}; absent: not
+            requested)
+  answers:  recorded answers, replayed at their own path, or {answer, at: another path, sent: as recorded (the
+            request body must equal the one the real server got)}; 'airflow-2.7.3/dag_broken' is another server's
+  expect:   status and code; fragments that summary / explanation / why_ui_works / fix / details must contain;
+            summary_lacks, explanation_lacks, why_ui_works_lacks, fix_lacks: fragments they must not; summary_is
+            (the exact summary); commands (the fix's, exactly); in_commands (each in one of them); dag (attributes
+            of the DAG in the facts afterwards, dotted into dicts)
+  words:    per server, values for {placeholders} in the fragments
 """
 
 from __future__ import annotations
@@ -125,12 +139,16 @@ def assert_concluded(case: Case, finding: Finding, ctx) -> None:  # type: ignore
             assert case.filled(fragment) not in text, f"{key} has {case.filled(fragment)!r}: {text!r}"
     if "summary_is" in expect:
         assert finding.summary == case.filled(expect["summary_is"])
-    if "fix" in expect or "commands" in expect:
+    if any(key in expect for key in ("fix", "fix_lacks", "commands", "in_commands")):
         assert finding.fix is not None
         for fragment in expect.get("fix", []):
             assert case.filled(fragment) in finding.fix.text, finding.fix.text
+        for fragment in expect.get("fix_lacks", []):
+            assert case.filled(fragment) not in finding.fix.text, finding.fix.text
         if "commands" in expect:
             assert list(finding.fix.commands) == [case.filled(c) for c in expect["commands"]]
+        for fragment in expect.get("in_commands", []):
+            assert any(case.filled(fragment) in command for command in finding.fix.commands), finding.fix.commands
     for fragment in expect.get("details", []):
         assert any(case.filled(fragment) in detail for detail in finding.details), finding.details
     for name, value in (expect.get("dag") or {}).items():

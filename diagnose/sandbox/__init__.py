@@ -3,8 +3,9 @@
 The same code provisions the servers of the integration tests, so what the sandbox shows is what the
 tests prove. Nothing here is a fake: it is the released Airflow, on sqlite, with a sample DAG.
 
-The package: `state` (where sandboxes live, their saved state, stopping processes), `venvs` (installing a release
-and its pins), `server` (one Airflow: configuration, processes, readiness); here, the CLI's verbs.
+The package: `state` (where sandboxes and venvs live, their saved state, stopping processes), `venvs` (installing a
+release and its pins), `server` (one Airflow: configuration, processes, readiness, and the errors of a sandbox that
+cannot start); here, the CLI's verbs.
 """
 
 from __future__ import annotations

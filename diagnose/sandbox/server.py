@@ -1,5 +1,5 @@
-"""One real Airflow on 127.0.0.1: its home, configuration and users, its processes started under supervision,
-and the wait until the API, the scheduler and the sample DAG answer."""
+"""One real Airflow on 127.0.0.1: its home, configuration and users, its processes started under supervision, how
+it fails (SandboxError, StartupFailure), and the wait until the API, the scheduler and the sample DAG answer."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from urllib.parse import quote
 from airflow_doctor.platforms.mwaa import findings as mwaa
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, DagInfo, Fact, Uses, error_detail, json_object
 from airflow_doctor.probe import ProbeResponse
-from airflow_doctor.model import Finding, Fix, Status
+from airflow_doctor.model import Finding, FindingCode, Fix, Status
 
 UNCHECKED_WITHOUT_DAG_ID = ("dag-exists (whether the server knows the DAG and can trigger it), permissions (whether "
                             "this identity may trigger it), paused (whether a run would start) and the payload's "
@@ -33,6 +33,23 @@ TRIGGER_PROBE = {"logical_date": "2000-01-01T00:00:00+00:00", "execution_date": 
 up, so its answer to it is what a real trigger would get for a missing, inactive or broken DAG, with nothing
 written. Airflow 3 validates a body before it looks the DAG up: no harmless body reaches that point there."""
 LIST_IMPORT_ERRORS = "airflow dags list-import-errors"
+
+
+class Code(FindingCode):
+    """What dag-exists concluded, each selected by the evidence named in its meaning."""
+
+    NO_DAG_ID = "no-dag-id", "the profile names no DAG, so nothing about the DAG was checked"
+    DAG_FOUND = "dag-found", "the API knows the DAG by exactly this id, active, importable and open to manual runs"
+    READ_FORBIDDEN = "dag-read-forbidden", "GET /dags/{id}/details answered 403: this identity may not read the DAG"
+    DETAILS_UNEXPECTED = "dag-details-unexpected-answer", "GET /dags/{id}/details answered neither 200, 403 nor 404"
+    NOW_BROKEN = "dag-file-fails-to-import", "the DAG exists but its file now fails to import (has_import_errors)"
+    STALE = "dag-stale", "the DAG exists but is stale or inactive: its file no longer defines it"
+    NO_MANUAL_RUNS = "dag-no-manual-runs", "the DAG's allowed_run_types leaves out 'manual'"
+    NEVER_IMPORTED = "dag-never-imported", "no such DAG, and an import error names its likely file"
+    OTHER_NAME = "dag-id-other-name", "no such DAG id; the id typed is a display name or differs only in case"
+    NOT_PARSED = "dag-not-parsed-processor-down", "no such DAG, and Airflow 3's dag-processor is not running"
+    CLOSE_ID = "dag-id-close-to-another", "no such DAG; a different DAG has an id that looks alike"
+    NOT_FOUND = "dag-not-found", "no such DAG, and no import error or known id explains why"
 
 
 @dataclass(frozen=True)
@@ -84,7 +101,7 @@ class Check:
             return forbidden_to_read(ctx, dag_id)
         return Finding(Status.FAIL, f"GET /dags/{dag_id}/details answered {response.status} ({error_detail(response, 120)})",
                        why_ui_works="The UI reads the DAG through its own session and routes; this is the API's "
-                                    "answer to this client, shown in the evidence.")
+                                    "answer to this client, shown in the evidence.", code=Code.DETAILS_UNEXPECTED)
 
 
 def no_dag_id() -> Finding:
@@ -94,7 +111,7 @@ def no_dag_id() -> Finding:
                     "credentials; everything about the DAG the script triggers is unchecked, so 'no failure' here "
                     "does not mean the trigger works.",
         fix=Fix("Add the id of the DAG the script triggers to the profile (the DAGs list in the UI, or "
-                "'airflow dags list', shows the ids):", ("dag_id: <the DAG's id>",)))
+                "'airflow dags list', shows the ids):", ("dag_id: <the DAG's id>",)), code=Code.NO_DAG_ID)
 
 
 def forbidden_to_read(ctx: CheckContext, dag_id: str) -> Finding:
@@ -106,7 +123,8 @@ def forbidden_to_read(ctx: CheckContext, dag_id: str) -> Finding:
                     "access to, and for a dag_id that does not exist at all.",
         fix=Fix("Grant the identity read access to this DAG (a role with DAGs can_read, or the DAG's "
                 "access_control), and check the dag_id.", ()),
-        why_ui_works="A UI that shows this DAG is logged in as a user who may read it; this identity may not.")
+        why_ui_works="A UI that shows this DAG is logged in as a user who may read it; this identity may not.",
+        code=Code.READ_FORBIDDEN)
 
 
 def dag_info(body: dict[str, Any], api: ApiFlavour | None) -> DagInfo:
@@ -144,7 +162,7 @@ def judge(ctx: CheckContext, dag: DagInfo) -> Finding:
     if dag.params:
         notes.append(f"params: {', '.join(dag.params)}")
     where = f"defined in {dag.fileloc}" if dag.fileloc else "found"
-    return Finding(Status.PASS, f"{dag.dag_id!r} is {where}", details=tuple(notes))
+    return Finding(Status.PASS, f"{dag.dag_id!r} is {where}", details=tuple(notes), code=Code.DAG_FOUND)
 
 
 def trigger_answer(ctx: CheckContext, dag_id: str, expected: str) -> str:
@@ -173,7 +191,8 @@ def now_broken(ctx: CheckContext, dag: DagInfo) -> Finding:
                 "after the next parse. The full traceback:", (LIST_IMPORT_ERRORS,)),
         details=(f"file: {dag.fileloc}",),
         why_ui_works="The UI still shows the DAG from its last good parse, but it cannot trigger it either: its Trigger "
-                     "is refused the same way, and the import error banner above the DAG list names this file.")
+                     "is refused the same way, and the import error banner above the DAG list names this file.",
+        code=Code.NOW_BROKEN)
 
 
 def gone_stale(ctx: CheckContext, dag: DagInfo) -> Finding:
@@ -187,7 +206,7 @@ def gone_stale(ctx: CheckContext, dag: DagInfo) -> Finding:
         fix=Fix(f"Restore the DAG file (last known at {dag.fileloc}), or trigger the id the file defines now.", ()),
         details=(f"file: {dag.fileloc}",),
         why_ui_works="The UI keeps showing a DAG whose file is gone, with its past runs, because Airflow keeps its "
-                     "rows; a trigger from the UI is refused the same way.")
+                     "rows; a trigger from the UI is refused the same way.", code=Code.STALE)
 
 
 def no_manual_runs(ctx: CheckContext, dag: DagInfo, allowed: list[Any]) -> Finding:
@@ -200,7 +219,7 @@ def no_manual_runs(ctx: CheckContext, dag: DagInfo, allowed: list[Any]) -> Findi
                 ('DAG(..., allowed_run_types=["scheduled", "manual"])',)),
         details=(f"file: {dag.fileloc}",),
         why_ui_works="The UI cannot trigger it either (its trigger is a manual run too); the runs it lists were "
-                     "created by the schedule.")
+                     "created by the schedule.", code=Code.NO_MANUAL_RUNS)
 
 
 def broken_file_for(errors: list[dict[str, Any]], dag_id: str, fileloc: str | None = None) -> BrokenFile | None:
@@ -327,7 +346,7 @@ def never_imported(dag_id: str, broken: BrokenFile, close: CloseId | None) -> Fi
         details=(f"import error: {broken.filename}",),
         why_ui_works=f"The UI does not have a DAG {dag_id!r} either: it shows this file's import error in the banner "
                      "above the DAG list" + (f", and {close.dag_id!r} in the list is another DAG" if question else "")
-                     + ".")
+                     + ".", code=Code.NEVER_IMPORTED)
 
 
 def same_dag_other_name(dag_id: str, close: CloseId) -> Finding:
@@ -337,7 +356,7 @@ def same_dag_other_name(dag_id: str, close: CloseId) -> Finding:
                     "differ from its id. The trigger endpoint needs the id.",
         fix=Fix(f"Use the exact dag_id in the profile and in the script: {close.dag_id}", (f"dag_id: {close.dag_id}",)),
         why_ui_works="The UI finds the DAG by the name it shows (its search ignores case and matches display names) "
-                     "and then uses the id; the API takes only the exact id.")
+                     "and then uses the id; the API takes only the exact id.", code=Code.OTHER_NAME)
 
 
 def processor_is_down(ctx: CheckContext) -> bool:
@@ -356,7 +375,7 @@ def nothing_parses(dag_id: str, errors: list[dict[str, Any]], state: str) -> Fin
         fix=Fix(f"If the file that defines {dag_id} is in this deployment's DAG bundle, start the dag-processor next "
                 "to the scheduler (it parses every file on its first pass):", ("airflow dag-processor",)),
         why_ui_works=f"The UI does not list {dag_id!r} either; it shows only DAGs that were parsed before the "
-                     "dag-processor stopped.")
+                     "dag-processor stopped.", code=Code.NOT_PARSED)
 
 
 def did_you_mean(dag_id: str, close: CloseId, errors: list[dict[str, Any]], count: int) -> Finding:
@@ -367,7 +386,8 @@ def did_you_mean(dag_id: str, close: CloseId, errors: list[dict[str, Any]], coun
         fix=Fix("Compare the profile's and the script's dag_id with the ids this deployment knows:",
                 ("airflow dags list",)),
         details=(f"{count} DAG(s) visible to this identity",),
-        why_ui_works="The UI does not know this id either: clicking a DAG in the UI never sends a mistyped id.")
+        why_ui_works="The UI does not know this id either: clicking a DAG in the UI never sends a mistyped id.",
+        code=Code.CLOSE_ID)
 
 
 def unknown_id(dag_id: str, dags: list[dict[str, Any]] | None, errors: list[dict[str, Any]], said: str = "") -> Finding:
@@ -386,7 +406,7 @@ def unknown_id(dag_id: str, dags: list[dict[str, Any]] | None, errors: list[dict
         fix=Fix("Check the dag_id against the DAG files of this deployment.", commands),
         details=(f"visible DAGs: {visible}",) if dags is not None else (),
         why_ui_works=f"The UI does not list {dag_id!r} either (for this user); a DAG that triggers from the UI has "
-                     "another id: the UI's DAG page shows it.")
+                     "another id: the UI's DAG page shows it.", code=Code.NOT_FOUND)
 
 
 def _other_broken_files(errors: list[dict[str, Any]]) -> str:

@@ -17,7 +17,15 @@ from airflow_doctor.checks.readers.credentials import Scheme
 from airflow_doctor.checks.readers.queue import UI_QUEUES_TOO, Blocker, blockers
 from airflow_doctor.checks.base import CheckContext, Fact, Uses
 from airflow_doctor.sources.profile import AuthType
-from airflow_doctor.model import Finding, Fix, Status
+from airflow_doctor.model import Finding, FindingCode, Fix, Status
+
+
+class Code(FindingCode):
+    """Whether a triggered run would start. A wait's code is its first blocker's (checks.readers.queue.Code)."""
+
+    SKIPPED_NO_DAG = "paused-skipped-no-dag", "no DAG to look at (the profile has no dag_id)"
+    RUNS_WILL_START = "runs-will-start", "not paused, and no scheduler, run, task or pool limit would hold a run"
+    PAUSED = "dag-paused", "the DAG is paused: a trigger is accepted and its run stays queued"
 
 
 class Check:
@@ -32,7 +40,8 @@ class Check:
         facts = ctx.facts
         dag = facts.dag
         if dag is None:
-            return Finding(Status.SKIP, "skipped: the profile has no dag_id, so there is no DAG to look at")
+            return Finding(Status.SKIP, "skipped: the profile has no dag_id, so there is no DAG to look at",
+                           code=Code.SKIPPED_NO_DAG)
         assert facts.credentials is not None
         if dag.is_paused:
             return paused_finding(ctx, dag.dag_id)
@@ -40,19 +49,21 @@ class Check:
         if found:
             return waiting_finding(dag.dag_id, found)
         return Finding(Status.PASS, f"{dag.dag_id!r} is not paused; no scheduler, run, task or pool limit found that "
-                                    "would hold a new run")
+                                    "would hold a new run", code=Code.RUNS_WILL_START)
 
 
 def waiting_finding(dag_id: str, found: list[Blocker]) -> Finding:
     """A prediction from what the server says now: no scheduler means the run never starts (fail, like a paused
-    DAG); a full limit means it waits (warn)."""
+    DAG); a full limit means it waits (warn). Its code is the cause that weighs most: one that never ends first."""
     never = any(b.never_starts for b in found)
+    first = next((b for b in found if b.never_starts), found[0])
     summary = (f"a triggered run of {dag_id!r} would never start: " if never
                else f"{dag_id!r} is not paused, but a new run would wait: ") + "; ".join(b.cause for b in found)
     commands = tuple(c for b in found for c in b.commands)
     return Finding(Status.FAIL if never else Status.WARN, summary,
                    explanation=" ".join(b.explanation for b in found),
-                   fix=Fix(" ".join(b.fix for b in found), commands), why_ui_works=UI_QUEUES_TOO)
+                   fix=Fix(" ".join(b.fix for b in found), commands), why_ui_works=UI_QUEUES_TOO,
+                   code=first.code)
 
 
 def paused_finding(ctx: CheckContext, dag_id: str) -> Finding:
@@ -67,7 +78,8 @@ def paused_finding(ctx: CheckContext, dag_id: str) -> Finding:
                 "API with the secret in the environment as in the request that works:",
                 (f"airflow dags unpause {shlex.quote(dag_id)}", unpause_curl(ctx, dag_id))),
         why_ui_works="The UI's trigger form has 'Unpause DAG when triggered' (Airflow 3: 'Unpause on trigger') "
-                     "ticked by default, so a trigger from the UI unpauses the DAG first; the API never does.")
+                     "ticked by default, so a trigger from the UI unpauses the DAG first; the API never does.",
+        code=Code.PAUSED)
 
 
 def unpause_curl(ctx: CheckContext, dag_id: str) -> str:

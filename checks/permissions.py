@@ -25,12 +25,25 @@ from urllib.parse import quote
 from airflow_doctor.platforms.mwaa import findings as mwaa
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object
 from airflow_doctor.probe import ProbeResponse, TransportError
-from airflow_doctor.model import Finding, Fix, Status
+from airflow_doctor.model import Finding, FindingCode, Fix, Status
 
 V1_PROBE = {"logical_date": "2000-01-01T00:00:00+00:00", "execution_date": "2000-01-02T00:00:00+00:00"}
 V2_PROBE = {"logical_date": None, "conf": "airflow-doctor-probe"}
 EDIT_PROBE_MASK = "airflow_doctor_probe"
 EDIT_PROBE_V2 = {"is_paused": "airflow-doctor-probe"}
+
+
+class Code(FindingCode):
+    """What the permission probe's answer says about this identity and this DAG."""
+
+    SKIPPED_NO_DAG = "permissions-skipped-no-dag", "no DAG to ask about (the profile has no dag_id)"
+    MAY_TRIGGER = "may-trigger", "the probe was rejected after Airflow's authorization check: this identity may trigger"
+    PROBE_ACCEPTED = "permission-probe-accepted", "a body Airflow rejects was accepted: a run may exist"
+    PROBE_UNEXPECTED = "permission-probe-unexpected-answer", "neither a rejection after authorization nor 403"
+    VIEWER_ROLE = "simple-auth-manager-viewer", "403 from Airflow 3's simple auth manager to role 'viewer'"
+    FAB_PERMISSIONS_MISSING = "fab-trigger-permissions-missing", ("403: FAB's two permissions a trigger needs are not "
+                                                                  "both granted")
+    DAG_RUN_CREATE_MISSING = "fab-dag-run-create-missing", "403; the DAG is editable, 'can create' on DAG Runs missing"
 
 
 class Check:
@@ -44,7 +57,8 @@ class Check:
     def run(self, ctx: CheckContext) -> Finding:
         facts = ctx.facts
         if facts.dag is None:
-            return Finding(Status.SKIP, "skipped: the profile has no dag_id, so there is no DAG to ask about")
+            return Finding(Status.SKIP, "skipped: the profile has no dag_id, so there is no DAG to ask about",
+                           code=Code.SKIPPED_NO_DAG)
         assert facts.credentials is not None
         body = V2_PROBE if facts.api is ApiFlavour.V2 else V1_PROBE
         response = ctx.probe.post(facts.api_path(f"/dags/{quote(facts.dag.dag_id, safe='')}/dagRuns"), json=body,
@@ -57,7 +71,7 @@ class Check:
             role = f" (role {facts.role})" if facts.role else ""
             return Finding(Status.PASS, f"{who}{role} may trigger {facts.dag.dag_id!r}",
                            details=(f"probe: POST {json.dumps(body)} answered {response.status} ({error_detail(response, 100)}); "
-                                    "rejected after authorization, so no run was created",))
+                                    "rejected after authorization, so no run was created",), code=Code.MAY_TRIGGER)
         if response.status == 403:
             return mwaa.lower_role(ctx, response) or forbidden(ctx)
         if 200 <= response.status < 300:
@@ -65,11 +79,11 @@ class Check:
                            explanation="This server accepted a body that Airflow rejects. Something between this "
                                        "machine and Airflow rewrites requests, or this Airflow version validates "
                                        "differently. Look at the DAG's runs and delete the one named in the evidence.",
-                           why_ui_works=UNEXPECTED_ANSWER)
+                           why_ui_works=UNEXPECTED_ANSWER, code=Code.PROBE_ACCEPTED)
         return Finding(Status.FAIL, f"the trigger endpoint answered {response.status} ({error_detail(response, 160)})",
                        explanation="The permission probe was neither accepted past authorization nor refused with "
                                    "403; the evidence shows what the server said instead.",
-                       why_ui_works=UNEXPECTED_ANSWER)
+                       why_ui_works=UNEXPECTED_ANSWER, code=Code.PROBE_UNEXPECTED)
 
 
 def passed_authorization(status: int, body: dict[str, Any] | None, api: ApiFlavour | None) -> bool:
@@ -122,7 +136,7 @@ def viewer_in_simple_auth_manager(ctx: CheckContext, dag_id: str) -> Finding:
                 "api-server. The setting is the whole list of users: keep every other entry exactly as it is (an "
                 "entry left out is a user who can no longer log in). Passwords are not in this setting and do not "
                 "change. The entry, as configuration:", (f"{name}:user",)),
-        why_ui_works=WHY_UI_WORKS_FORBIDDEN)
+        why_ui_works=WHY_UI_WORKS_FORBIDDEN, code=Code.VIEWER_ROLE)
 
 
 def missing_fab_permissions(ctx: CheckContext, dag_id: str) -> Finding:
@@ -144,7 +158,7 @@ def missing_fab_permissions(ctx: CheckContext, dag_id: str) -> Finding:
                     + edit_refused,
         fix=Fix(grant, (f"airflow users add-role -u {shlex.quote(name)} -r User",) if name else (),
                 "https://airflow.apache.org/docs/apache-airflow-providers-fab/stable/auth-manager/access-control.html"),
-        why_ui_works=WHY_UI_WORKS_FORBIDDEN)
+        why_ui_works=WHY_UI_WORKS_FORBIDDEN, code=Code.FAB_PERMISSIONS_MISSING)
 
 
 @dataclass(frozen=True)
@@ -213,7 +227,7 @@ def lacks_dag_run_create(ctx: CheckContext, dag_id: str, edit: EditProbe) -> Fin
                 f"ROLE set to that role's name.{cache}",
                 ('airflow roles add-perms "$ROLE" -r "DAG Runs" -a can_create',),
                 "https://airflow.apache.org/docs/apache-airflow-providers-fab/stable/auth-manager/access-control.html"),
-        why_ui_works=WHY_UI_REFUSES_TOO_V2 if v2 else WHY_UI_REFUSES_TOO_V1)
+        why_ui_works=WHY_UI_REFUSES_TOO_V2 if v2 else WHY_UI_REFUSES_TOO_V1, code=Code.DAG_RUN_CREATE_MISSING)
 
 
 WHY_UI_REFUSES_TOO_V1 = ("It does not, for this user: the UI checks the same two permissions. It lists the DAG and lets "

@@ -23,11 +23,12 @@ from airflow_doctor.platforms.mwaa import findings as mwaa
 from airflow_doctor.checks.readers.queue import (UI_QUEUES_TOO, Blocker, blockers, health_path, pool_blockers,
                                           task_slots_blocker)
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object
+from airflow_doctor.checks.paused import Code as PausedCode
 from airflow_doctor.checks.readers.trigger_body import correct, schema_issues
 from airflow_doctor.checks.readers.gateway import transport_finding
 from airflow_doctor.failures import what_happened
 from airflow_doctor.probe import Layer, TransportError
-from airflow_doctor.model import Finding, Fix, Status
+from airflow_doctor.model import Finding, FindingCode, Fix, Status
 from airflow_doctor.redact import redact_json, redact_text
 
 FINAL_STATES = ("success", "failed")
@@ -44,6 +45,25 @@ UI_NO_ANSWER = ("The browser reaches the server its own way (its own connection,
 UI_RUN_FAILED = ("Not the trigger: the UI's trigger creates the same kind of run, on the same workers. If a run "
                  "started from the UI succeeds, the difference is its conf (the UI's form fills in every param's "
                  "default) or when it ran.")
+
+
+class Code(FindingCode):
+    """How the test run went. A run that waits takes its first blocker's code (checks.readers.queue.Code, or
+    paused's 'dag-paused'); a run found after an unanswered trigger keeps the code of how it went when that failed."""
+
+    NOT_REQUESTED = "test-trigger-not-requested", "no --trigger: no run was created"
+    DECLINED = "test-trigger-declined", "the prompt was declined: nothing was sent"
+    REFUSED = "test-trigger-refused", "the real trigger was refused although the checks before it passed"
+    CREATED_WITHOUT_ANSWER = "test-trigger-created-without-answer", "the trigger got no answer, yet the run was created"
+    NOT_CREATED = "test-trigger-unanswered-not-created", "the trigger got no answer, and no run was created"
+    UNKNOWN_WHETHER_CREATED = "test-trigger-unanswered-unknown", "the trigger got no answer, and the lookup failed too"
+    NOT_FOLLOWED = "test-run-not-followed", "the run was created and not followed (--wait 0)"
+    SUCCEEDED = "test-run-succeeded", "the test run succeeded"
+    FAILED = "test-run-failed", "the test run failed, and no failed task was reported"
+    TASK_FAILED = "test-run-task-failed", "the test run failed: a task failed (its log is quoted)"
+    STILL_RUNNING = "test-run-still-running", "the run started and did not finish within --wait"
+    WAITING_NO_CAUSE = "test-run-waiting-no-cause", "the run did not start within --wait, and no cause is visible now"
+    PROCESSOR_DOWN = "dag-processor-unhealthy", "Airflow 3's dag-processor is not healthy while the run waits"
 
 
 @dataclass
@@ -65,7 +85,8 @@ class Check:
 
     def run(self, ctx: CheckContext) -> Finding:
         if ctx.trigger is None:
-            return Finding(Status.SKIP, "skipped: not requested (--trigger creates a real DAG run)")
+            return Finding(Status.SKIP, "skipped: not requested (--trigger creates a real DAG run)",
+                           code=Code.NOT_REQUESTED)
         facts = ctx.facts
         assert facts.dag is not None and facts.credentials is not None and facts.api is not None
         v2 = facts.api is ApiFlavour.V2
@@ -77,7 +98,7 @@ class Check:
                 f"This creates a real run of {facts.dag.dag_id!r}"
                 + (" (the DAG is paused: the run will stay queued)" if facts.dag.is_paused else "") + ".")
         if not ctx.trigger.confirm(plan):
-            return Finding(Status.SKIP, "skipped: declined at the prompt; nothing was sent")
+            return Finding(Status.SKIP, "skipped: declined at the prompt; nothing was sent", code=Code.DECLINED)
 
         corrected = ([f"sent the corrected payload ({len(problems)} problem(s) in the profile's payload: see "
                       "payload-schema)"] if problems else [])
@@ -91,7 +112,7 @@ class Check:
         if response.status not in (200, 201) or created is None:
             return Finding(Status.FAIL, f"the trigger was refused: {response.status} ({error_detail(response, 200)})",
                            explanation="The checks before this one passed, yet the real trigger failed; the evidence "
-                                       "holds the server's answer.", why_ui_works=UI_REFUSED)
+                                       "holds the server's answer.", why_ui_works=UI_REFUSED, code=Code.REFUSED)
         return follow_and_clean_up(ctx, described_run(ctx, created), corrected)
 
 
@@ -113,7 +134,7 @@ def follow_and_clean_up(ctx: CheckContext, run: TestRun, notes: list[str]) -> Fi
     if ctx.trigger.cleanup:
         details.append(cleanup(ctx, run))
     return Finding(finding.status, finding.summary, finding.explanation, finding.fix, tuple(details),
-                   why_ui_works=finding.why_ui_works)
+                   why_ui_works=finding.why_ui_works, code=finding.code)
 
 
 def unanswered_trigger(ctx: CheckContext, run_id: str, failure: TransportError, notes: list[str]) -> Finding:
@@ -144,7 +165,8 @@ def _created_without_answer(ctx: CheckContext, run: TestRun, failure: TransportE
     return Finding(Status.FAIL if outcome.status is Status.FAIL else Status.WARN,
                    f"{what_happened(failure)}, yet the run {run.run_id} was created; {outcome.summary}",
                    "\n\n".join(e for e in (explanation, outcome.explanation) if e), fix, outcome.details,
-                   why_ui_works=outcome.why_ui_works or UI_NO_ANSWER)
+                   why_ui_works=outcome.why_ui_works or UI_NO_ANSWER,
+                   code=outcome.code if outcome.status is Status.FAIL else Code.CREATED_WITHOUT_ANSWER)
 
 
 def _not_created(ctx: CheckContext, run_id: str, failure: TransportError, notes: list[str]) -> Finding:
@@ -153,7 +175,8 @@ def _not_created(ctx: CheckContext, run_id: str, failure: TransportError, notes:
                                           "created (unless the server is still creating it).")
     cleanup_note = ["cleanup: nothing to delete"] if ctx.trigger.cleanup else []
     return Finding(Status.FAIL, f"{reported.summary}; no run {run_id} was created", reported.explanation,
-                   reported.fix, (f"run id sent: {run_id}", *notes, *cleanup_note), why_ui_works=UI_NO_ANSWER)
+                   reported.fix, (f"run id sent: {run_id}", *notes, *cleanup_note), why_ui_works=UI_NO_ANSWER,
+                   code=Code.NOT_CREATED)
 
 
 def _unknown_whether_created(ctx: CheckContext, run_id: str, failure: TransportError, lookup: str,
@@ -166,7 +189,8 @@ def _unknown_whether_created(ctx: CheckContext, run_id: str, failure: TransportE
                                 f"(looking it up failed too: {lookup})",
                    explanation=f"{failure.message}. The request may have reached the server, so a run may exist.",
                    fix=Fix(f"Look for the run {run_id} in the UI and delete it if it is there: {run.url}"),
-                   details=(f"run id sent: {run_id}", *notes, *cleanup_note), why_ui_works=UI_NO_ANSWER)
+                   details=(f"run id sent: {run_id}", *notes, *cleanup_note), why_ui_works=UI_NO_ANSWER,
+                   code=Code.UNKNOWN_WHETHER_CREATED)
 
 
 def run_path(ctx: CheckContext, run_id: str) -> str:
@@ -198,7 +222,8 @@ def follow(ctx: CheckContext, run: TestRun, details: list[str]) -> Finding:
     assert options is not None and facts.dag is not None and facts.credentials is not None
     started = time.monotonic()
     if options.wait <= 0:
-        return Finding(Status.PASS, f"triggered run {run.run_id} (state {run.state}); not followed (--wait 0)")
+        return Finding(Status.PASS, f"triggered run {run.run_id} (state {run.state}); not followed (--wait 0)",
+                       code=Code.NOT_FOLLOWED)
     path = run_path(ctx, run.run_id)
     waits = options.poll_waits()
     while run.state not in FINAL_STATES and time.monotonic() - started < options.wait:
@@ -212,7 +237,7 @@ def follow(ctx: CheckContext, run: TestRun, details: list[str]) -> Finding:
             run.state = str(answer["state"])
     elapsed = time.monotonic() - started
     if run.state == "success":
-        return Finding(Status.PASS, f"the test run {run.run_id} succeeded in {elapsed:.0f} s")
+        return Finding(Status.PASS, f"the test run {run.run_id} succeeded in {elapsed:.0f} s", code=Code.SUCCEEDED)
     if run.state == "failed":
         return failed_run(ctx, run, details)
     return waiting_run(ctx, run, elapsed)
@@ -227,7 +252,7 @@ def failed_run(ctx: CheckContext, run: TestRun, details: list[str]) -> Finding:
     failed.sort(key=lambda t: (t.get("state") != "failed", str(t.get("end_date") or "")))
     if not failed:
         return Finding(Status.FAIL, f"the test run {run.run_id} failed (no failed task was reported)",
-                       fix=Fix(f"Open the run in the UI: {run.url}"), why_ui_works=UI_RUN_FAILED)
+                       fix=Fix(f"Open the run in the UI: {run.url}"), why_ui_works=UI_RUN_FAILED, code=Code.FAILED)
     task = failed[0]
     task_id, try_number = str(task.get("task_id")), int(task.get("try_number") or 1)
     log_url = f"{run.url}" + (f"&task_id={quote(task_id)}" if "?" in run.url else f"/tasks/{quote(task_id)}")
@@ -240,7 +265,7 @@ def failed_run(ctx: CheckContext, run: TestRun, details: list[str]) -> Finding:
                     "permissions on the worker), not about how it was triggered. Compare with a run that "
                     "succeeded from the UI: the conf it received and the worker it ran on."
                     + (f"\n\nThe end of the task's log (redacted):\n{excerpt}" if excerpt else ""),
-        fix=Fix(f"Read the task log and fix the task: {log_url}"), why_ui_works=UI_RUN_FAILED)
+        fix=Fix(f"Read the task log and fix the task: {log_url}"), why_ui_works=UI_RUN_FAILED, code=Code.TASK_FAILED)
 
 
 def log_excerpt(ctx: CheckContext, path: str) -> str | None:
@@ -292,33 +317,35 @@ def waiting_run(ctx: CheckContext, run: TestRun, elapsed: float) -> Finding:
                                         f"wait: {'; '.join(b.cause for b in held)}",
                            explanation="The trigger worked and the run started. " + " ".join(b.explanation for b in held),
                            fix=Fix(" ".join(b.fix for b in held), tuple(c for b in held for c in b.commands)),
-                           why_ui_works=UI_QUEUES_TOO)
+                           why_ui_works=UI_QUEUES_TOO, code=held[0].code)
         return Finding(Status.WARN, f"the test run {run.run_id} is still running after {elapsed:.0f} s",
                        explanation="The trigger worked and the run started; it just did not finish within --wait.",
-                       fix=Fix(f"Follow it in the UI ({run.url}) or run again with a longer --wait."))
+                       fix=Fix(f"Follow it in the UI ({run.url}) or run again with a longer --wait."),
+                       code=Code.STILL_RUNNING)
     paused_now = _paused_now(ctx, dag_id)
     held = ([Blocker("the DAG is paused", "A paused DAG accepts runs but the scheduler does not start them; "
                      "airflow-doctor never unpauses a DAG for you.", "Unpause the DAG; the queued run then starts.",
-                     (f"airflow dags unpause {shlex.quote(dag_id)}",), never_starts=True)] if paused_now else [])
+                     (f"airflow dags unpause {shlex.quote(dag_id)}",), never_starts=True, code=PausedCode.PAUSED)]
+            if paused_now else [])
     held += blockers(ctx, dag_id, own_run=run.run_id)
     health = _health(ctx)
     if facts.major and facts.major >= 3 and health.get("dag_processor") not in (None, "healthy"):
         held.append(Blocker("no healthy dag-processor", "Without a dag-processor, changes to DAG files are not seen.",
-                            "Start the dag-processor.", ("airflow dag-processor",)))
+                            "Start the dag-processor.", ("airflow dag-processor",), code=Code.PROCESSOR_DOWN))
     if not held:
         return Finding(
             Status.WARN, f"the test run {run.run_id} is still {run.state} after {elapsed:.0f} s: no cause visible now "
                          "(no paused DAG, stopped scheduler, or full run, task or pool limit found)",
             explanation="The trigger was accepted and no reason for the wait is visible through the API now: the "
                         "scheduler has not picked the run up yet (a busy or just-restarted scheduler).",
-            fix=Fix(f"Follow it in the UI ({run.url}) or run again with a longer --wait."))
+            fix=Fix(f"Follow it in the UI ({run.url}) or run again with a longer --wait."), code=Code.WAITING_NO_CAUSE)
     return Finding(
         Status.WARN, f"the test run {run.run_id} is still {run.state} after {elapsed:.0f} s: {held[0].cause}",
         explanation="The trigger was accepted, which is all an API client ever sees; the run then waits. Found now: "
                     + "; ".join(b.cause for b in held) + ". " + " ".join(b.explanation for b in held),
         fix=Fix("Remove the cause, then the queued run starts by itself: " + " ".join(b.fix for b in held),
                 tuple(c for b in held for c in b.commands)),
-        why_ui_works=UI_QUEUES_TOO)
+        why_ui_works=UI_QUEUES_TOO, code=held[0].code)
 
 
 def _paused_now(ctx: CheckContext, dag_id: str) -> bool:

@@ -22,7 +22,8 @@ from requests.structures import CaseInsensitiveDict
 
 from airflow_doctor import __version__
 from airflow_doctor.probe import Probe, ProbeResponse, TransportError, classify
-from airflow_doctor.model import CheckResult, Exchange, Finding, Fix, Report, Snippet, Status, WorkingRequest
+from airflow_doctor.model import (CheckResult, Exchange, Finding, FindingCode, Fix, Report, Snippet, Status,
+                                  WorkingRequest)
 from airflow_doctor.redact import redact_text, redact_url
 from airflow_doctor.report import choose_diagnosis
 
@@ -308,6 +309,13 @@ def _check_for(pasted: PastedAnswer) -> str:
     return "auth-backend" if pasted.status == 403 else "reachability"
 
 
+class Code(FindingCode):
+    """What explain concludes itself; every other code comes from the check whose function judged the answer."""
+
+    NOT_JUDGED_OFFLINE = "api-refusal-needs-check", ("Airflow's API refused the pasted request for a reason only "
+                                                     "`check` can tell (who asked, what the server knows)")
+
+
 def _not_judged_offline(pasted: PastedAnswer) -> Finding:
     """An API refusal whose meaning depends on more than the answer (who asked, what else the server knows)."""
     from airflow_doctor.checks.base import error_detail
@@ -317,7 +325,8 @@ def _not_judged_offline(pasted: PastedAnswer) -> Finding:
                    explanation="This is Airflow's own answer (the request reached its API). What it means depends on "
                                "things the answer does not hold: the credentials sent, the DAGs this identity sees, "
                                "the server's version and settings; `check` asks the server for them.",
-                   fix=Fix("Run the check named below against the server to get the cause and the fix."))
+                   fix=Fix("Run the check named below against the server to get the cause and the fix."),
+                   code=Code.NOT_JUDGED_OFFLINE)
 
 
 def confirmation(check_id: str, url: str) -> WorkingRequest:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from airflow_doctor.checks.readers.clock import server_clock
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, json_object
+from airflow_doctor.model import FindingCode
 from airflow_doctor.probe import TransportError
 
 RUNS_LISTED = 100
@@ -25,6 +26,17 @@ RECENT_HEARTBEAT_S = 120
 """A scheduler reported unhealthy whose last heartbeat is younger than this stopped moments ago or is restarting:
 Airflow marks a scheduler that exits as ended, so health says 'unhealthy' at once (3.3.2: 3 s after its last
 heartbeat when stopped; 2.10.5: 15 s after, while its supervisor restarted it)."""
+
+
+class Code(FindingCode):
+    """Why a run waits: the code of a finding whose first cause is this blocker (paused, test-trigger)."""
+
+    NO_SCHEDULER = "no-live-scheduler", "health reports no live scheduler: a queued run never starts"
+    SCHEDULER_RESTARTING = "scheduler-just-stopped", ("the scheduler heartbeated moments ago but is not alive: it "
+                                                       "stopped or is restarting")
+    RUN_SLOTS_FULL = "max-active-runs-reached", "the DAG already has max_active_runs runs active: a new run waits"
+    TASK_SLOTS_FULL = "max-active-tasks-reached", "max_active_tasks of the DAG are running or queued: tasks wait"
+    POOL_FULL = "pool-slots-full", "a pool a task of the DAG uses has fewer open slots than the task needs"
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,8 @@ class Blocker:
     commands: tuple[str, ...] = ()
     never_starts: bool = False
     """True: nothing starts it until someone acts (no scheduler). False: it waits for something to finish."""
+    code: FindingCode = field(kw_only=True)
+    """The finding code of a wait whose first cause this is."""
 
 
 UI_QUEUES_TOO = ("The UI's Trigger is accepted exactly like this request (Airflow 2 flashes \"Triggered …, it should "
@@ -95,13 +109,13 @@ def scheduler_blocker(ctx: CheckContext, reread: bool = True) -> Blocker | None:
             "stopped (and recorded its end) as unhealthy at once, so it stopped moments ago or is restarting. A new "
             "run waits until a scheduler runs again.",
             "If it does not come back within a minute, start it on the Airflow host, and look in its log for why it "
-            "stopped:", ("airflow scheduler",))
+            "stopped:", ("airflow scheduler",), code=Code.SCHEDULER_RESTARTING)
     return Blocker(
         f"no live scheduler (health: scheduler {status or 'unknown'}; {last})",
         "Airflow accepts the trigger and queues the run, but only a running scheduler starts queued runs; "
         "without one the run sits in 'queued' with no error anywhere.",
         "Start the scheduler on the Airflow host (or find why it stopped, in its log); queued runs then start by "
-        "themselves.", ("airflow scheduler",), never_starts=True)
+        "themselves.", ("airflow scheduler",), never_starts=True, code=Code.NO_SCHEDULER)
 
 
 def _instant(value: Any) -> datetime | None:
@@ -147,7 +161,7 @@ def run_slots_blocker(ctx: CheckContext, dag_id: str, own_run: str | None = None
         f"Airflow starts at most max_active_runs ({limit}) runs of this DAG at a time; a new run waits in 'queued' "
         "until an active one finishes.",
         "Wait for the active runs to finish, mark a stuck one failed (in the UI, or PATCH its dagRuns/{run_id} with "
-        "{\"state\": \"failed\"}), or raise max_active_runs on the DAG.")
+        "{\"state\": \"failed\"}), or raise max_active_runs on the DAG.", code=Code.RUN_SLOTS_FULL)
 
 
 def task_slots_blocker(ctx: CheckContext, dag_id: str, own_run: str | None = None) -> Blocker | None:
@@ -165,7 +179,7 @@ def task_slots_blocker(ctx: CheckContext, dag_id: str, own_run: str | None = Non
         f"max_active_tasks reached: {active} task(s) of this DAG running or queued, max_active_tasks is {limit}",
         f"Airflow runs at most max_active_tasks ({limit}) tasks of this DAG at once, across all its runs: a new "
         "run's tasks wait until running ones finish.",
-        "Wait for the running tasks, or raise max_active_tasks on the DAG.")
+        "Wait for the running tasks, or raise max_active_tasks on the DAG.", code=Code.TASK_SLOTS_FULL)
 
 
 def pool_blockers(ctx: CheckContext, dag_id: str) -> list[Blocker]:
@@ -186,7 +200,7 @@ def pool_blockers(ctx: CheckContext, dag_id: str) -> list[Blocker]:
             "but its task waits in 'scheduled' until a slot frees up.",
             "Give the pool more slots (Admin → Pools in the UI), or wait for the tasks that hold them:",
             (f"airflow pools set {_shell_word(pool)} {(size if isinstance(size, int) and size > 0 else 0) + math.ceil(slots)} "
-             f"{_shell_word(str(body.get('description') or pool))}",)))
+             f"{_shell_word(str(body.get('description') or pool))}",), code=Code.POOL_FULL))
     return found
 
 

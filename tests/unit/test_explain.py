@@ -13,7 +13,7 @@ import requests
 from typer.testing import CliRunner
 
 from airflow_doctor.cli import app
-from airflow_doctor.explain import explain
+from airflow_doctor.explain import Code, explain
 from airflow_doctor.model import ExitCode, Status
 from airflow_doctor.report import render_json, render_terminal
 from tests.conftest import recorded
@@ -148,6 +148,14 @@ def test_airflow3_invalid_jwt_for_a_pasted_value_that_is_no_jwt_says_so() -> Non
     text = _pasted_with_authorization("airflow-3.3.2", "dags_garbage", "Bearer not-a-jwt-at-all")
     result = explain(text).results[0]
     assert "is not a JWT at all" in result.summary and "Get a fresh token" in result.fix.text
+
+
+def test_a_pasted_refusal_only_check_can_judge_says_so_with_its_code() -> None:
+    """Airflow 2.11's 403 to a read says nothing of who asked: a wrong password and a missing permission look alike."""
+    result = explain(_pasted_answer("airflow-2.11.2", "dags_anonymous")).results[0]
+    assert result.status is Status.FAIL and result.code is Code.NOT_JUDGED_OFFLINE
+    assert result.summary == "Airflow's API refused the request: 403 (Forbidden)" and result.check_id == "auth-backend"
+    assert "Run the check named below" in result.fix.text
 
 
 def test_explain_sends_nothing_and_resolves_no_name(monkeypatch) -> None:

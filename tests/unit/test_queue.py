@@ -9,7 +9,7 @@ import re
 import pytest
 import responses
 
-from airflow_doctor.checks import dag_exists, paused
+from airflow_doctor.checks import dag_exists
 from airflow_doctor.checks import trial_run
 from airflow_doctor.checks.readers.credentials import Credentials, Scheme
 from airflow_doctor.checks.base import TriggerOptions
@@ -45,41 +45,6 @@ def holder_of(label: str) -> str:
 
 @LABELS
 @responses.activate(assert_all_requests_are_fired=True)
-def test_a_full_pool_and_reached_max_active_runs_warn_that_a_new_run_would_wait(label: str) -> None:
-    ctx = ctx_for(label, "queue_held_details")
-    replay_held(label)
-    finding = paused.Check().run(ctx)
-    assert finding.status is Status.WARN and "is not paused, but a new run would wait" in finding.summary
-    assert f"max_active_runs reached: 1 run(s) already active (1 running, 0 queued: {holder_of(label)})" in finding.summary
-    assert "pool 'doctor_queue_pool' has 0 open slot(s) of 0" in finding.summary
-    assert "task 'needs_a_slot' needs 1" in finding.summary
-    assert finding.fix.commands == ("airflow pools set doctor_queue_pool 1 'airflow-doctor test: no slots'",)
-    assert "Dag Run Triggered" in finding.why_ui_works
-
-
-@LABELS
-@responses.activate(assert_all_requests_are_fired=True)
-def test_a_scheduler_that_never_heartbeated_means_the_run_never_starts(label: str) -> None:
-    ctx = ctx_for(label, "queue_held_details")
-    replay_held(label, health="health_no_scheduler")
-    finding = paused.Check().run(ctx)
-    assert finding.status is Status.FAIL and "would never start: no live scheduler" in finding.summary
-    assert "no scheduler has ever sent a heartbeat" in finding.summary
-    assert "airflow scheduler" in finding.fix.commands and "queued runs then start by themselves" in finding.fix.text
-
-
-@LABELS
-@responses.activate(assert_all_requests_are_fired=True)
-def test_an_unpaused_dag_with_nothing_holding_a_run_passes(label: str) -> None:
-    ctx = ctx_for(label, "details_demo")
-    for name in ("health", "queue_demo_runs", "queue_demo_tasks_running", "queue_demo_tasks", "queue_default_pool"):
-        replay(responses, BASE, label, name)
-    finding = paused.Check().run(ctx)
-    assert finding.status is Status.PASS and "no scheduler, run, task or pool limit" in finding.summary
-
-
-@LABELS
-@responses.activate(assert_all_requests_are_fired=True)
 def test_a_test_run_still_queued_names_what_holds_it_now_not_counting_itself(label: str) -> None:
     ctx = ctx_for(label, "queue_held_details")
     ctx.trigger = TriggerOptions()
@@ -89,6 +54,7 @@ def test_a_test_run_still_queued_names_what_holds_it_now_not_counting_itself(lab
     run = trial_run.TestRun("doctor_own_run", "queued", None, "http://airflow.test/ui")
     finding = trial_run.waiting_run(ctx, run, 5.0)
     assert finding.status is Status.WARN and "is still queued after 5 s: max_active_runs reached" in finding.summary
+    assert finding.code == "max-active-runs-reached"
     assert f"(1 running, 0 queued: {holder_of(label)})" in finding.summary
     assert "pool 'doctor_queue_pool'" in finding.explanation and "Dag Run Triggered" in finding.why_ui_works
 
@@ -115,7 +81,7 @@ def test_tasks_running_at_max_active_tasks_make_a_new_runs_tasks_wait(label: str
     replay(responses, BASE, label, "queue_tasks_active")
     active = json.loads(recorded(label, "queue_tasks_active")["body"])["total_entries"]
     blocker = queue.task_slots_blocker(ctx, "doctor_queue_tasks")
-    assert blocker is not None and not blocker.never_starts
+    assert blocker is not None and not blocker.never_starts and blocker.code is queue.Code.TASK_SLOTS_FULL
     assert blocker.cause == f"max_active_tasks reached: {active} task(s) of this DAG running or queued, max_active_tasks is 1"
     assert "raise max_active_tasks" in blocker.fix
 
@@ -127,7 +93,7 @@ def test_a_scheduler_that_stopped_moments_ago_is_named_with_its_heartbeat_age_on
     ctx = ctx_for(V3, "queue_held_details")
     replay(responses, BASE, V3, "health_scheduler_stopped")
     blocker = queue.scheduler_blocker(ctx)
-    assert blocker is not None and not blocker.never_starts
+    assert blocker is not None and not blocker.never_starts and blocker.code is queue.Code.SCHEDULER_RESTARTING
     assert re.fullmatch(r"the scheduler reports unhealthy \(its last heartbeat was \d s before the server's clock "
                         r"\(Date header\)\)", blocker.cause), blocker.cause
     assert blocker.commands == ("airflow scheduler",) and "stopped moments ago or is restarting" in blocker.explanation
@@ -155,19 +121,9 @@ def test_a_started_test_run_whose_task_waits_for_a_full_pool_names_the_pool(labe
         replay(responses, BASE, label, name)
     run = trial_run.TestRun("doctor_own_run", "running", None, "http://airflow.test/ui")
     finding = trial_run.waiting_run(ctx, run, 5.0)
-    assert finding.status is Status.WARN
+    assert finding.status is Status.WARN and finding.code == "pool-slots-full"
     assert finding.summary.startswith("the test run doctor_own_run is running after 5 s, but its tasks wait: pool "
                                       "'doctor_queue_pool' has 0 open slot(s)")
     assert finding.fix.commands == ("airflow pools set doctor_queue_pool 1 'airflow-doctor test: no slots'",)
 
 
-@responses.activate(assert_all_requests_are_fired=True)
-def test_what_earlier_checks_read_moments_ago_is_not_asked_again_before_a_trigger() -> None:
-    """Reachability saw a healthy scheduler and 3.3.2's details counted no running run: only the tasks' pools are
-    read (responses refuses any other request)."""
-    ctx = ctx_for(V3, "details_demo", seen_earlier=True)
-    assert ctx.facts.dag.active_runs == 0
-    for name in ("queue_demo_tasks", "queue_default_pool"):
-        replay(responses, BASE, V3, name)
-    finding = paused.Check().run(ctx)
-    assert finding.status is Status.PASS and "no scheduler, run, task or pool limit" in finding.summary

@@ -18,14 +18,7 @@ from tests.finding_codes import registry_table, rendered, schema_table
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted([*(ROOT / "checks").rglob("*.py"), *(ROOT / "diagnose").rglob("*.py")])
 KEBAB = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-CONVERTED_ELSEWHERE = {
-    # Modules whose findings get their codes on other branches (helpers "auth" and "reach"); the lead empties
-    # this set when merging them.
-    "checks/auth_backend.py", "checks/credential_encoding.py", "checks/readers/token_trust.py",
-    "diagnose/platforms/astronomer.py", "diagnose/platforms/composer/findings.py",
-    "diagnose/platforms/mwaa/findings.py",
-    "checks/reachability.py", "checks/payload_schema.py", "checks/readers/gateway.py",
-}
+CONVERTED_ELSEWHERE: set[str] = set()
 
 
 def relative(path: Path) -> str:

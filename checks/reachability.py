@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 from airflow_doctor.platforms.mwaa import findings as mwaa
 from airflow_doctor.checks.readers.credentials import Credentials, Scheme
 from airflow_doctor.checks.readers.front import is_login_redirect, mount_hints, origin_of, retired_api_words
+from airflow_doctor.checks.readers.tls import tls_finding
 from airflow_doctor.checks.readers.gateway import V2NotRouted, held_back_finding, login_wall_words, not_airflow, retired_api
 from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Facts, Platform, Uses, error_detail, html_title,
                                         json_object)
@@ -69,7 +70,7 @@ class Check:
         try:
             flavour, version_response = self._find_api(ctx)
         except TransportError as failure:
-            return mwaa.unreachable(ctx, failure) or transport_finding(failure, facts)
+            return mwaa.unreachable(ctx, failure) or tls_finding(ctx, failure) or transport_finding(failure, facts)
         except V2NotRouted as airflow3:
             return airflow3.as_finding()
         except CredentialsUnavailable as unavailable:

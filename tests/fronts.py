@@ -13,6 +13,7 @@ import datetime as dt
 import ipaddress
 import ssl
 import threading
+import warnings
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
 from tests.conftest import recorded
@@ -74,10 +75,10 @@ class Pki:
 
     def leaf(self, name: str = "leaf", names: tuple[str, ...] = ("127.0.0.1", "localhost"), *, send_intermediate: bool = True,
              valid_from: dt.datetime | None = None, valid_until: dt.datetime | None = None,
-             ca_issuers: str | None = None, client: bool = False) -> Served:
-        """A certificate issued by the intermediate for `names` (IP addresses or DNS names)."""
+             ca_issuers: str | None = None, client: bool = False, weak_key: bool = False) -> Served:
+        """A certificate issued by the intermediate for `names` (IP addresses or DNS names); `weak_key`: RSA 1024."""
         now = dt.datetime.now(dt.timezone.utc)
-        key = ec.generate_private_key(ec.SECP256R1())
+        key = rsa.generate_private_key(65537, 1024) if weak_key else ec.generate_private_key(ec.SECP256R1())
         builder = (_builder(_subject(names[0] if names else name, self.organisation), self._issuing.name, key,
                             valid_from or now - DAY, valid_until or now + 30 * DAY)
                    .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -127,7 +128,7 @@ class Pki:
         pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         return _Ca(name, key, cert, pem)
 
-    def _write(self, name: str, key: ec.EllipticCurvePrivateKey, sent: list[x509.Certificate]) -> Served:
+    def _write(self, name: str, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, sent: list[x509.Certificate]) -> Served:
         chain, key_path, leaf = (self.directory / f"{name}-chain.pem", self.directory / f"{name}-key.pem",
                                  self.directory / f"{name}.pem")
         chain.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in sent))
@@ -143,7 +144,7 @@ def _subject(common_name: str, organisation: str) -> x509.Name:
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation)])
 
 
-def _builder(subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey, valid_from: dt.datetime,
+def _builder(subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, valid_from: dt.datetime,
              valid_until: dt.datetime) -> x509.CertificateBuilder:
     return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(valid_from).not_valid_after(valid_until))
@@ -215,18 +216,28 @@ class TlsFront:
     """Terminates TLS on 127.0.0.1 with `served`'s chain and key and forwards to `backend` (an http:// url).
 
     `client_ca`: the front requires a client certificate issued under that CA file. `tls12`: the front speaks TLS 1.2
-    at most (servers that still do; their CertificateRequest travels in clear)."""
+    at most (servers that still do; their CertificateRequest travels in clear). `legacy`: TLS 1.0 and 1.1 only."""
 
-    def __init__(self, backend: str, served: Served, *, client_ca: Path | None = None, tls12: bool = False) -> None:
+    def __init__(self, backend: str, served: Served, *, client_ca: Path | None = None, tls12: bool = False,
+                 legacy: bool = False) -> None:
         self.backend = backend.rstrip("/")
         self.seen: list[str] = []
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(served.chain, served.key)
+        try:
+            context.load_cert_chain(served.chain, served.key)
+        except ssl.SSLError:  # a weak key: serve it anyway, as the servers under test do
+            context.set_ciphers("DEFAULT:@SECLEVEL=0")
+            context.load_cert_chain(served.chain, served.key)
         if client_ca is not None:
             context.verify_mode = ssl.CERT_REQUIRED
             context.load_verify_locations(client_ca)
         if tls12:
             context.maximum_version = ssl.TLSVersion.TLSv1_2
+        if legacy:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                context.minimum_version, context.maximum_version = ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1
+            context.set_ciphers("DEFAULT:@SECLEVEL=0")
         self.httpd = _TlsServer(_forwarding_handler(self), context)
         self.port = self.httpd.server_address[1]
         self.url = f"https://127.0.0.1:{self.port}"

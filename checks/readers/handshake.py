@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import os
 import socket
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from urllib.parse import unquote, urlsplit
 
@@ -174,7 +175,12 @@ def read_presented(target: Target) -> Presented | None:
 def verify(target: Target, cafile: str | None = None, cadata: str | None = None, *, system: bool = False) -> Verdict:
     """A handshake that verifies as a client does, against `cafile` (+ `cadata`), or against the operating system's
     store with `system`: the one thing changed in a control."""
-    context = ssl.create_default_context() if system else ssl.create_default_context(cafile=cafile, cadata=cadata)
+    if system:
+        context = ssl.create_default_context()
+    elif cafile is not None and os.path.isdir(cafile):  # REQUESTS_CA_BUNDLE may name a directory of hashed certificates
+        context = ssl.create_default_context(capath=cafile, cadata=cadata)
+    else:
+        context = ssl.create_default_context(cafile=cafile, cadata=cadata)
     try:
         _handshake(target, context, server_hostname=target.host)
     except OSError as error:
@@ -187,12 +193,46 @@ def verify(target: Target, cafile: str | None = None, cadata: str | None = None,
     return Verdict(None, "")
 
 
+def legacy_version(target: Target) -> str | None:
+    """The TLS version a handshake completes with when TLS 1.0 and 1.1 are offered too (the control for a server that
+    speaks only those); None when it does not complete either."""
+    import warnings
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            context.minimum_version = ssl.TLSVersion.TLSv1
+            context.maximum_version = ssl.TLSVersion.TLSv1_1
+            context.set_ciphers("DEFAULT:@SECLEVEL=0")
+        except (ValueError, ssl.SSLError):
+            return None
+    try:
+        received, leaf, error = _handshake(target, context)
+    except OSError:
+        return None
+    if error is not None:
+        return None
+    return {b"\x03\x01": "TLS 1.0", b"\x03\x02": "TLS 1.1"}.get(_server_hello_version(received), "TLS 1.0/1.1")
+
+
+def _server_hello_version(received: bytes) -> bytes:
+    messages, _ = _clear_messages(received)
+    hello = next((body for kind, body in messages if kind == 2), b"")
+    return hello[:2]
+
+
+SPEAKS_TLS_SECONDS = 1.5
+"""A TLS server answers a ClientHello at once; a plain-HTTP server may wait for a request line that never comes."""
+
+
 def speaks_tls(target: Target) -> bool:
     """Whether the port answers a TLS ClientHello with a server's handshake (the control for http:// to a TLS port)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     try:
-        received, leaf, error = _handshake(target, context)
+        received, leaf, error = _handshake(replace(target, timeout=min(target.timeout, SPEAKS_TLS_SECONDS)), context)
     except OSError:
         return False
     return leaf is not None or received[:1] in (bytes([_HANDSHAKE]), bytes([_ALERT]))

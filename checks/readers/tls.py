@@ -21,8 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from airflow_doctor.checks.base import CheckContext, json_object
-from airflow_doctor.checks.readers.handshake import (Certificate, Presented, Target, Verdict, read_presented,
-                                                     speaks_tls, system_bundle, utc_now, verify)
+from airflow_doctor.checks.readers.handshake import (Certificate, Presented, Target, Verdict, legacy_version,
+                                                     read_presented, speaks_tls, system_bundle, utc_now, verify)
 from airflow_doctor.failures import what_happened
 from airflow_doctor.model import Finding, FindingCode, Fix, Status
 from airflow_doctor.probe import Layer, ProbeResponse, TransportError
@@ -39,6 +39,9 @@ class Code(FindingCode):
     SELF_SIGNED = "tls-self-signed", "the server's certificate is self-signed"
     INSPECTING_PROXY = "tls-inspecting-proxy", "a TLS-inspecting proxy re-signs the traffic with its own CA"
     CLIENT_CERTIFICATE = "tls-client-certificate-required", "the server requires a client certificate (mutual TLS)"
+    WEAK_CERTIFICATE = ("tls-weak-certificate", "a certificate's key or signature is weaker than this machine's "
+                        "OpenSSL accepts")
+    OLD_PROTOCOL = "tls-old-protocol", "the server speaks only TLS versions this client no longer offers (1.0, 1.1)"
     HTTP_TO_TLS_PORT = "http-to-tls-port", "the url says http:// to a port that speaks only TLS"
     HTTPS_TO_PLAIN_PORT = "https-to-plain-port", "the url says https:// to a port that speaks plain HTTP"
 
@@ -47,6 +50,8 @@ class Code(FindingCode):
 _UNTRUSTED = {2, 19, 20, 21}
 _NOT_YET_VALID, _EXPIRED, _SELF_SIGNED_LEAF = 9, 10, 18
 _NAME_MISMATCH = {62, 64}
+_WEAK = {66, 67, 68}
+"""EE key too small, CA key too small, CA signature digest too weak: refused by this machine's OpenSSL security level."""
 _PLAIN_PORT = re.compile(r"WRONG_VERSION_NUMBER|wrong version number|did not answer TLS|RECORD_LAYER_FAILURE|"
                          r"packet length too long|HTTP_REQUEST|UNKNOWN_PROTOCOL", re.I)
 _CLIENT_CERTIFICATE = re.compile(r"CERTIFICATE_REQUIRED|certificate required", re.I)
@@ -189,6 +194,8 @@ def _https_fault(ctx: CheckContext, failure: TransportError) -> Fault | None:
     if refused and presented is not None and presented.asked_client_certificate is None and (
             trust is None or verify(target, trust.bundle).trusted):
         return _client_certificate(target, presented, confirmed=False)
+    if presented is None and (legacy := legacy_version(target)) is not None:
+        return _old_protocol(target, legacy)
     if "CERTIFICATE_VERIFY_FAILED" not in reason or presented is None or trust is None:
         return None
     verdict = verify(target, trust.bundle)
@@ -210,8 +217,8 @@ def _certificate_fault(ctx: CheckContext, target: Target, presented: Presented, 
         return _dates(target, dated, leaf)
     if verdict.code in _NAME_MISMATCH:
         return _other_names(ctx, target, leaf, trust)
-    if verdict.code == _SELF_SIGNED_LEAF and not _inspector(presented):
-        return _self_signed(target, leaf)
+    if verdict.code in _WEAK:
+        return _weak(presented, verdict)
     if verdict.code in _UNTRUSTED or verdict.code == _SELF_SIGNED_LEAF:
         return _untrusted(ctx, target, presented, trust)
     if leaf.self_signed:  # no verdict (the control handshake did not fail the same way): read the chain itself
@@ -329,6 +336,8 @@ def _untrusted(ctx: CheckContext, target: Target, presented: Presented, trust: T
     inspector = _inspector(presented)
     if inspector is not None:
         return _inspecting_proxy(target, inspector, system, os_bundle, os_line)
+    if presented.leaf.self_signed and not system.trusted:
+        return replace(_self_signed(target, presented.leaf), details=(os_line,))
     if system.trusted and os_bundle and os_bundle != trust.bundle:
         return Fault(
             Code.TRUSTED_BY_OS_ONLY, f"{top.issuer} is trusted by this machine's store, but not by the CA bundle "
@@ -455,7 +464,34 @@ def _client_certificate(target: Target, presented: Presented | None, confirmed: 
         fix=Fix("Send the client certificate and its key. The profile cannot carry one yet; in the script (requests) "
                 "and with curl:", ('requests.post(url, ..., cert=("/path/client.pem", "/path/client.key"))',
                                   "curl --cert /path/client.pem --key /path/client.key …")),
-        details=tuple(f"presented (leaf): {presented.leaf.line()}" for _ in (0,) if presented is not None))
+        details=(f"presented (leaf): {presented.leaf.line()}",) if presented is not None else ())
+
+
+def _weak(presented: Presented, verdict: Verdict) -> Fault:
+    weakest = presented.chain[0] if verdict.code == 66 else presented.chain[-1]
+    return Fault(
+        Code.WEAK_CERTIFICATE, f"the certificate chain is too weak for this machine's OpenSSL: {verdict.message}",
+        explanation=f"OpenSSL here refuses the chain for its strength ({verdict.message}; it concerns {weakest.subject}"
+                    "): a key shorter than 2048 bits (RSA) or a SHA-1/MD5 signature is below its security level. "
+                    "No bundle changes that: the certificate must be reissued.",
+        why_ui_works="Current browsers refuse these too; if the UI opens, the browser reaches another front (with "
+                     "another certificate) or is old enough to accept it.",
+        fix=Fix("Reissue the certificate (and any CA certificate in the chain that is weak) with an RSA key of 2048 "
+                "bits or more, or an ECDSA key, signed with SHA-256.", ()))
+
+
+def _old_protocol(target: Target, version: str) -> Fault:
+    return Fault(
+        Code.OLD_PROTOCOL, f"the server speaks only {version}, which this client no longer offers",
+        explanation=f"The handshake found no TLS version in common. A handshake that also offered the retired "
+                    f"versions completed with {version} (RFC 8996 retired TLS 1.0 and 1.1; OpenSSL here does not "
+                    "offer them by default).",
+        why_ui_works="Current browsers refuse TLS 1.0/1.1 too; if the UI opens, the browser reaches another front, "
+                     "or is old enough to speak it.",
+        fix=Fix("Enable TLS 1.2 (or 1.3) where TLS ends for this server (load balancer, proxy or web server); there "
+                "is no safe client-side setting.", ()),
+        details=(f"control: a handshake with {target.host}:{target.port} that also offered TLS 1.0 and 1.1 completed "
+                 f"with {version}",))
 
 
 def _file_name(subject: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import ssl
 from pathlib import Path
 
 import pytest
@@ -164,6 +165,29 @@ def test_a_self_signed_certificate_is_trusted_by_its_own_file(tmp_path: Path, pk
         save, trust = commands(result)
         assert save.startswith(f"openssl s_client -connect 127.0.0.1:{front.port}") and "verify:" in trust
         assert passes(reach(tmp_path, front.url, trust.replace("/path/to/server-cert.pem", str(served.leaf)) + "\n"))
+
+
+def test_a_weak_key_is_told_to_be_reissued_not_trusted(tmp_path: Path, pki: Pki, airflow) -> None:
+    with TlsFront(airflow.url, pki.leaf(weak_key=True)) as front:
+        result = reach(tmp_path, front.url, verify_line(pki.root_pem))
+        if result["status"] == "pass":
+            pytest.skip("this machine's OpenSSL security level accepts RSA-1024")
+        assert result["code"] == Code.WEAK_CERTIFICATE and "too weak" in result["summary"], result
+        assert "2048" in result["fix"]["text"] and commands(result) == [] and result["why_ui_works"]
+
+
+def test_a_server_that_speaks_only_old_tls_is_named_by_a_handshake_that_offers_it(tmp_path: Path, pki: Pki,
+                                                                                   airflow) -> None:
+    try:
+        front = TlsFront(airflow.url, pki.leaf(), legacy=True)
+    except ssl.SSLError:
+        pytest.skip("this machine's OpenSSL cannot serve TLS 1.0/1.1")
+    with front:
+        result = reach(tmp_path, front.url, verify_line(pki.root_pem))
+        assert result["code"] == Code.OLD_PROTOCOL and re.search(r"speaks only TLS 1\.[01]", result["summary"]), result
+        assert "TLS 1.2" in result["fix"]["text"] and "verify" not in "".join(commands(result))
+    with TlsFront(airflow.url, pki.leaf("modern")) as modern:
+        assert passes(reach(tmp_path, modern.url, verify_line(pki.root_pem)))
 
 
 # --- the handshake: client certificates, the wrong scheme --------------------------------------------

@@ -65,6 +65,8 @@ _INSPECTORS = ("zscaler", "netskope", "palo alto", "paloalto", "fortinet", "fort
                "tls inspection", "ssl decryption", "decryption", "forward trust", "ssl proxy", "squid")
 """Words in the issuer of a re-signed certificate: the products that inspect TLS, and what their CAs call
 themselves."""
+NAMES_LOOKED_UP = 6
+"""A certificate may list hundreds of names (a CDN's); a few lookups find one to offer."""
 HANDSHAKE_SECONDS = 3.0
 """A control handshake gets the profile's connect timeout, never more than this: TLS servers answer a ClientHello
 at once, and a plain-HTTP server that waits for a request line must not hold the report."""
@@ -136,7 +138,7 @@ def _http_to_tls_port(ctx: CheckContext) -> Fault | None:
     if not speaks_tls(target):
         return None
     https = "https://" + ctx.facts.base_url.split("://", 1)[1]
-    control = _answer(ctx, https + "/api/v2/version")
+    control = _answer(ctx, https)
     then = (" With https:// the request does not pass yet either (see the control below): run airflow-doctor again "
             "with the https url to read what it says about the certificate." if "failed too" in control else "")
     return Fault(
@@ -153,7 +155,7 @@ def _http_to_tls_port(ctx: CheckContext) -> Fault | None:
 def _https_to_plain_port(ctx: CheckContext) -> Fault:
     http = "http://" + ctx.facts.base_url.split("://", 1)[1]
     port = urlsplit(ctx.facts.base_url).port or 443
-    control = _answer(ctx, http + "/api/v2/version")
+    control = _answer(ctx, http)
     return Fault(
         Code.HTTPS_TO_PLAIN_PORT, f"the server did not answer TLS: port {port} speaks plain HTTP",
         explanation="The port answered, but not in TLS: it serves plain HTTP, so the url's https:// is wrong for "
@@ -164,13 +166,19 @@ def _https_to_plain_port(ctx: CheckContext) -> Fault:
         details=(control,))
 
 
-def _answer(ctx: CheckContext, url: str) -> str:
-    """The control request (one GET of the version endpoint) and its outcome, in words for the details."""
-    try:
-        response = ctx.probe.get(url)
-    except TransportError as failed:
-        return f"control: the same request as GET {url} failed too: {failed.message}"
-    return f"control: the same request as GET {url} answered {response.status}{_airflow(response)}"
+def _answer(ctx: CheckContext, base: str) -> str:
+    """The control: the version request to `base` (Airflow 3's, then Airflow 2's), its outcome in words."""
+    outcome = ""
+    for path in ("/api/v2/version", "/api/v1/version"):
+        url = base + path
+        try:
+            response = ctx.probe.get(url)
+        except TransportError as failed:
+            return f"control: the same request as GET {url} failed too: {failed.message}"
+        outcome = f"control: the same request as GET {url} answered {response.status}{_airflow(response)}"
+        if _airflow(response):
+            break
+    return outcome
 
 
 def _airflow(response: ProbeResponse) -> str:
@@ -256,8 +264,9 @@ def _dates(target: Target, cert: Certificate, leaf: Certificate) -> Fault:
             explanation=f"{whose} was valid until {cert.not_after:%Y-%m-%d %H:%M} UTC; {clock}. No client should "
                         "accept it: the certificate has to be renewed on the server (if this machine's clock is "
                         "wrong instead, set it right).",
-            why_ui_works="It does not, honestly: the browser shows a warning too, and the UI opens only for someone "
-                         "who clicked through it (or whose browser still holds a page from before the expiry).",
+            why_ui_works="It may not: browsers warn about an expired certificate too, so the UI opens only for "
+                         "someone who clicked through the warning (or whose browser shows pages cached before the "
+                         "expiry).",
             fix=Fix(f"Renew the certificate on the server (or its CA certificate {cert.subject}) and install the new "
                     "one where TLS ends (load balancer, proxy or web server). Do not turn verification off.",
                     (f"openssl s_client -connect {target.host}:{target.port} </dev/null 2>/dev/null "
@@ -285,7 +294,7 @@ def _other_names(ctx: CheckContext, target: Target, leaf: Certificate, trust: Tr
         fix = Fix(f"Use a name the certificate holds in the profile's url and in the script: url: {corrected}",
                   (f"url: {corrected}",))
         control = verify(replace(target, host=usable), trust.bundle)
-        details = (f"control: the same handshake with the name {usable} "
+        details = (f"control: a handshake with {usable}:{target.port}, a name the certificate holds, "
                    + ("verified" if control.trusted else f"failed too: {control.message}"),)
     return Fault(
         Code.OTHER_NAMES, f"the certificate is for other names ({names}), not {target.host}",
@@ -299,16 +308,21 @@ def _other_names(ctx: CheckContext, target: Target, leaf: Certificate, trust: Tr
 
 
 def _usable_name(leaf: Certificate, host: str) -> str | None:
-    """The first of the certificate's names (not a wildcard) that this machine can resolve."""
-    for name in leaf.names:
-        if "*" in name or name == host:
-            continue
-        try:
-            socket.getaddrinfo(name, None)
-        except (OSError, UnicodeError):
-            continue
-        return name
-    return None
+    """The certificate's name (not a wildcard) that resolves to the url host's own address, else the first that
+    resolves at all."""
+    here = _addresses(host)
+    candidates = [name for name in leaf.names if "*" not in name and name != host][:NAMES_LOOKED_UP]
+    resolving = [(name, _addresses(name)) for name in candidates]
+    resolving = [(name, found) for name, found in resolving if found]
+    same = next((name for name, found in resolving if found & here), None)
+    return same or next((name for name, _ in resolving), None)
+
+
+def _addresses(name: str) -> set[str]:
+    try:
+        return {str(info[4][0]) for info in socket.getaddrinfo(name, None)}
+    except (OSError, UnicodeError):
+        return set()
 
 
 def _self_signed(target: Target, leaf: Certificate) -> Fault:

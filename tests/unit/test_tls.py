@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from airflow_doctor.checks.readers.tls import Code
 from airflow_doctor.cli import app
 from tests.conftest import write_profile
-from tests.fronts import Pki, TlsFront, issuer_server, recorded_airflow
+from tests.fronts import ConnectProxy, Pki, TlsFront, issuer_server, recorded_airflow
 
 NOW = dt.datetime.now(dt.timezone.utc)
 
@@ -111,6 +111,16 @@ def test_a_leaf_alone_without_a_ca_issuers_url_says_most_likely(tmp_path: Path, 
         assert "-showcerts" in result["explanation"] and "the server sent 1 certificate" in result["details"]
 
 
+def test_through_the_environments_proxy_the_certificate_is_read_through_its_tunnel(
+        tmp_path: Path, pki: Pki, airflow, monkeypatch: pytest.MonkeyPatch) -> None:
+    with TlsFront(airflow.url, pki.leaf()) as front, ConnectProxy() as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        result = reach(tmp_path, front.url)
+        assert result["code"] == Code.UNKNOWN_CA and "airflow-doctor Test Root CA" in result["summary"]
+        assert len(proxy.tunnels) >= 3 and set(proxy.tunnels) == {f"127.0.0.1:{front.port}"}, "requests' and ours"
+        assert passes(reach(tmp_path, front.url, verify_line(pki.root_pem)))
+
+
 def test_a_tls_inspecting_proxy_is_named_from_the_issuer(tmp_path: Path, airflow,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     proxy_ca = Pki(tmp_path / "zscaler", root="Zscaler Root CA", issuing="Zscaler Intermediate Root CA (zscaler.net)",
@@ -136,7 +146,8 @@ def test_a_certificate_for_other_names_lists_them_and_a_listed_name_works(tmp_pa
         assert "name-mismatch warning" in result["why_ui_works"]
         (fix,) = commands(result)
         assert fix == f"url: https://localhost:{front.port}"
-        assert "control: the same handshake with the name localhost verified" in result["details"]
+        assert f"control: a handshake with localhost:{front.port}, a name the certificate holds, verified" \
+            in result["details"]
         assert reach(tmp_path, fix.removeprefix("url: "), verify_line(pki.root_pem))["status"] == "pass"
 
 

@@ -161,27 +161,30 @@ def read_presented(target: Target) -> Presented | None:
         try:
             received, leaf, error = _handshake(target, context)
         except OSError:
-            return None
+            continue  # reset or silent on this offer: try the next
         messages, alert = _clear_messages(received)
         chain = _sent_chain(messages)
         if chain:
             asked = any(kind == _CERTIFICATE_REQUEST for kind, _ in messages)
             return Presented(chain, True, asked, alert or _alert_of(error))
         if leaf is not None:
-            return Presented((Certificate.from_der(leaf),), False, None, alert or _alert_of(error))
+            try:
+                return Presented((Certificate.from_der(leaf),), False, None, alert or _alert_of(error))
+            except ValueError:
+                return None
     return None
 
 
 def verify(target: Target, cafile: str | None = None, cadata: str | None = None, *, system: bool = False) -> Verdict:
     """A handshake that verifies as a client does, against `cafile` (+ `cadata`), or against the operating system's
     store with `system`: the one thing changed in a control."""
-    if system:
-        context = ssl.create_default_context()
-    elif cafile is not None and os.path.isdir(cafile):  # REQUESTS_CA_BUNDLE may name a directory of hashed certificates
-        context = ssl.create_default_context(capath=cafile, cadata=cadata)
-    else:
-        context = ssl.create_default_context(cafile=cafile, cadata=cadata)
     try:
+        if system:
+            context = ssl.create_default_context()
+        elif cafile is not None and os.path.isdir(cafile):  # REQUESTS_CA_BUNDLE may name a directory of hashes
+            context = ssl.create_default_context(capath=cafile, cadata=cadata)
+        else:
+            context = ssl.create_default_context(cafile=cafile, cadata=cadata)
         _handshake(target, context, server_hostname=target.host)
     except OSError as error:
         return Verdict(None, f"no handshake: {error}")

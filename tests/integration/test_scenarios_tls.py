@@ -60,7 +60,7 @@ def printed(diagnosis: dict[str, Any], prefix: str) -> str:
 
 def passes(code: int, data: dict[str, Any], server: Server) -> bool:
     """Every check passes (exit 0) on this Airflow, reached through the front."""
-    return code == 0 and data["facts"]["airflow"] == server.version and data["results"][0]["status"] == "pass"
+    return code == 0 and data["facts"]["airflow"] == server.version and data["results"][0]["status"] in ("pass", "warn")
 
 
 # --- trust -----------------------------------------------------------------------------------------

@@ -31,6 +31,12 @@ from tests.servers import LocalServer, Reply
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "host",
               "proxy-connection", "te", "upgrade"}
 DAY = dt.timedelta(days=1)
+NGINX_PLAIN_HTTP = (b"HTTP/1.1 400 Bad Request\r\nServer: nginx/1.25.3\r\nContent-Type: text/html\r\n"
+                    b"Content-Length: 255\r\nConnection: close\r\n\r\n"
+                    b"<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\r\n<body>\r\n"
+                    b"<center><h1>400 Bad Request</h1></center>\r\n<center>The plain HTTP request was sent to HTTPS "
+                    b"port</center>\r\n<hr><center>nginx/1.25.3</center>\r\n</body>\r\n</html>\r\n")
+"""What nginx answers plain HTTP on a port it serves TLS on (its error page 497, sent as 400)."""
 
 
 @dataclass(frozen=True)
@@ -165,11 +171,15 @@ class _TlsServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, handler: type[BaseHTTPRequestHandler], context: ssl.SSLContext) -> None:
+    def __init__(self, handler: type[BaseHTTPRequestHandler], context: ssl.SSLContext, plain_page: bool) -> None:
         self.context = context
+        self.plain_page = plain_page
         super().__init__(("127.0.0.1", 0), handler)
 
     def finish_request(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        if self.plain_page and request.recv(1, socket.MSG_PEEK) not in (b"\x16", b""):
+            request.sendall(NGINX_PLAIN_HTTP)  # not a TLS ClientHello: answer as nginx does
+            return
         try:
             secured = self.context.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError):
@@ -217,10 +227,11 @@ class TlsFront:
     """Terminates TLS on 127.0.0.1 with `served`'s chain and key and forwards to `backend` (an http:// url).
 
     `client_ca`: the front requires a client certificate issued under that CA file. `tls12`: the front speaks TLS 1.2
-    at most (servers that still do; their CertificateRequest travels in clear). `legacy`: TLS 1.0 and 1.1 only."""
+    at most (servers that still do; their CertificateRequest travels in clear). `legacy`: TLS 1.0 and 1.1 only.
+    `plain_page`: plain HTTP on the port gets nginx's 400 page instead of a closed connection."""
 
     def __init__(self, backend: str, served: Served, *, client_ca: Path | None = None, tls12: bool = False,
-                 legacy: bool = False) -> None:
+                 legacy: bool = False, plain_page: bool = False) -> None:
         self.backend = backend.rstrip("/")
         self.seen: list[str] = []
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -239,7 +250,7 @@ class TlsFront:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 context.minimum_version, context.maximum_version = ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1
             context.set_ciphers("DEFAULT:@SECLEVEL=0")
-        self.httpd = _TlsServer(_forwarding_handler(self), context)
+        self.httpd = _TlsServer(_forwarding_handler(self), context, plain_page)
         self.port = self.httpd.server_address[1]
         self.url = f"https://127.0.0.1:{self.port}"
         self.http_url = f"http://127.0.0.1:{self.port}"

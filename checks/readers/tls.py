@@ -133,23 +133,44 @@ def client_trust(ctx: CheckContext) -> Trust | None:
 
 # --- the scheme does not match the port -------------------------------------------------------------
 
-def _http_to_tls_port(ctx: CheckContext) -> Fault | None:
+def http_answered_by_tls_port(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
+    """A TLS port's own page for a plain-HTTP request (nginx's 400 'The plain HTTP request was sent to HTTPS port',
+    Apache's, Go's): the fault of http:// to a TLS port, said by the server in words. None for any other answer.
+    For the caller that reads an HTTP answer which is not Airflow's (reachability's unexpected answer)."""
+    said = _TLS_PORT_PAGE.search(response.text[:5000]) if response.status >= 400 else None
+    if said is None or urlsplit(ctx.facts.base_url).scheme != "http":
+        return None
+    fault = _http_to_tls_port(ctx, said.group(0))
+    return Finding(Status.FAIL, f"GET {response.url} answered {response.status} ('{said.group(0)}'): {fault.summary}",
+                   explanation=fault.explanation, fix=fault.fix, details=fault.details,
+                   why_ui_works=fault.why_ui_works, code=fault.code)
+
+
+_TLS_PORT_PAGE = re.compile(r"The plain HTTP request was sent to HTTPS port|Client sent an HTTP request to an HTTPS "
+                            r"server|speaking plain HTTP to an SSL-enabled server port", re.I)
+
+
+def _http_to_tls_port(ctx: CheckContext, said: str | None = None) -> Fault | None:
+    """With `said` (the server's own words), the fault stands even if the handshake control cannot be made."""
     target = target_of(ctx)
-    if not speaks_tls(target):
+    handshake = speaks_tls(target)
+    if not handshake and said is None:
         return None
     https = "https://" + ctx.facts.base_url.split("://", 1)[1]
     control = _answer(ctx, https)
     then = (" With https:// the request does not pass yet either (see the control below): run airflow-doctor again "
             "with the https url to read what it says about the certificate." if "failed too" in control else "")
+    answer = (f"answered plain HTTP with its page for exactly this mistake ('{said}')" if said else
+              "got no answer (a TLS server closes the connection, or sends a TLS alert that reads as garbage to HTTP)")
     return Fault(
         Code.HTTP_TO_TLS_PORT, f"port {target.port} speaks TLS: the url must start with https://",
-        explanation=f"The url says http://, but port {target.port} answers only TLS: it took a TLS handshake, while "
-                    "plain HTTP got no answer (a TLS server closes the connection, or sends a TLS alert that reads "
-                    "as garbage to HTTP).",
+        explanation=f"The url says http://, but port {target.port} is a TLS port: "
+                    + ("it took a TLS handshake, while plain HTTP " if handshake else "plain HTTP ") + answer + ".",
         why_ui_works="The browser's address bar holds https:// (browsers also switch to https by themselves for "
                      "sites that asked them to: HSTS, HTTPS-first).",
         fix=Fix(f"Use https:// in the profile's url and in the script: url: {https}.{then}", (f"url: {https}",)),
-        details=(f"control: a TLS handshake with {target.host}:{target.port} got the server's answer", control))
+        details=(f"control: a TLS handshake with {target.host}:{target.port} "
+                 + ("got the server's answer" if handshake else "did not complete"), control))
 
 
 def _https_to_plain_port(ctx: CheckContext) -> Fault:

@@ -14,7 +14,10 @@ import pytest
 import requests
 from typer.testing import CliRunner
 
-from airflow_doctor.checks.readers.tls import Code
+from airflow_doctor.checks.base import CheckContext, Facts
+from airflow_doctor.checks.readers.tls import Code, http_answered_by_tls_port
+from airflow_doctor.probe import Probe
+from airflow_doctor.sources.profile import Auth, AuthType, Profile
 from airflow_doctor.cli import app
 from tests.conftest import write_profile
 from tests.fronts import ConnectProxy, Pki, TlsFront, issuer_server, recorded_airflow
@@ -227,6 +230,27 @@ def test_http_to_a_tls_port_is_confirmed_by_asking_with_https(tmp_path: Path, pk
         (fix,) = commands(result)
         assert fix == f"url: {front.url}"
         assert passes(reach(tmp_path, front.url, verify_line(pki.root_pem)))
+
+
+def test_nginxs_page_for_plain_http_on_its_tls_port_is_read_as_http_to_a_tls_port(tmp_path: Path, pki: Pki,
+                                                                                   airflow) -> None:
+    """Not wired into reachability yet (its unexpected-answer path is being refactored): called as the lead will."""
+    with TlsFront(airflow.url, pki.leaf(), plain_page=True) as front:
+        result = reach(tmp_path, front.http_url, verify_line(pki.root_pem))
+        assert result["status"] == "fail" and "400" in result["summary"]  # today: 'not Airflow', until wired
+        url = front.http_url
+        profile = Profile("t", url, Auth(AuthType.NONE), verify=str(pki.root_pem), connect_timeout=2, read_timeout=5)
+        probe = Probe(url, verify=str(pki.root_pem), connect_timeout=2, read_timeout=5)
+        ctx = CheckContext(profile, Facts(base_url=url), probe)
+        answer = probe.get("/api/v2/version")
+        finding = http_answered_by_tls_port(ctx, answer)
+        assert finding is not None and finding.code is Code.HTTP_TO_TLS_PORT, answer.text
+        assert "The plain HTTP request was sent to HTTPS port" in finding.summary and "https://" in finding.why_ui_works
+        assert finding.fix is not None and finding.fix.commands == (f"url: {front.url}",)
+        assert f"control: the same request as GET {front.url}/api/v2/version answered 200 from Airflow 3.3.2" \
+            in finding.details
+        assert passes(reach(tmp_path, front.url, verify_line(pki.root_pem)))
+        assert http_answered_by_tls_port(ctx, probe.get(front.url + "/api/v2/version")) is None, "Airflow's answer"
 
 
 def test_https_to_a_plain_port_is_confirmed_by_asking_with_http(tmp_path: Path, airflow) -> None:

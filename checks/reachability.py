@@ -19,6 +19,7 @@ from airflow_doctor.checks.readers.front import (airflows_own, is_login_page, mo
                                                  retired_api_words)
 from airflow_doctor.checks.readers.gateway import V2NotRouted, login_wall_words, not_airflow, retired_api
 from airflow_doctor.checks.readers.gateway import transport_finding as gateway_transport_finding
+from airflow_doctor.checks.readers.tls import tls_finding
 from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Facts, Platform, Uses, error_detail, html_title,
                                         json_object)
 from airflow_doctor.failures import what_happened
@@ -86,7 +87,7 @@ class Check:
         try:
             flavour, version_response = self._find_api(ctx)
         except TransportError as failure:
-            return mwaa.unreachable(ctx, failure) or transport_finding(failure, facts)
+            return mwaa.unreachable(ctx, failure) or tls_finding(ctx, failure) or transport_finding(failure, facts)
         except V2NotRouted as airflow3:
             return airflow3.as_finding()
         except CredentialsUnavailable as unavailable:

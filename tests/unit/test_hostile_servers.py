@@ -62,7 +62,8 @@ def test_self_signed_tls_is_named_and_a_ca_bundle_fixes_it(tmp_path: Path, self_
         data = json.loads(CliRunner().invoke(app, ["check", "--profile", str(profile), "-f", "json"]).stdout)
         first = data["results"][0]
         assert "the TLS handshake failed" in first["summary"] and "self-signed" in first["summary"]
-        assert "verify: /path/to/company-ca.pem" in first["fix"]["commands"][0]
+        assert "verify: /path/to/server-cert.pem" in first["fix"]["commands"][-1], "issue 17: the certificate's own fix"
+        assert first["code"] == "tls-self-signed"
         trusted = write_profile(tmp_path, f"url: {url}\ntls: {{verify: {cert}}}\ntimeout: {{connect: 1, read: 2}}\n",
                                 name="trusted.yml")
         data = json.loads(CliRunner().invoke(app, ["check", "--profile", str(trusted), "-f", "json",

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow_doctor.platforms.mwaa import findings
+from airflow_doctor.platforms.mwaa import findings as mwaa
 from airflow_doctor.checks.readers.credentials import Credentials, Scheme
 from airflow_doctor.checks.readers.front import is_login_redirect, mount_hints, origin_of, retired_api_words
 from airflow_doctor.checks.readers.gateway import V2NotRouted, held_back_finding, login_wall_words, not_airflow, retired_api

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from urllib.parse import urlsplit
 
-from airflow_doctor.platforms.mwaa import findings
+from airflow_doctor.platforms.mwaa import findings as mwaa
 from airflow_doctor.checks.readers import token_trust
 from airflow_doctor.checks.readers.front import (AIRFLOW_SERVERS, airflows_own, front_label, intermediary, mount_hints, origin_of,
                                           proxy_realm, rate_limit)
@@ -27,7 +27,7 @@ from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Uses, er
                                         try_credentials)
 from airflow_doctor.checks.readers.working_request import AUTH_SCHEME
 from airflow_doctor.platforms import astronomer
-from airflow_doctor.platforms.composer import findings
+from airflow_doctor.platforms.composer import findings as composer
 from airflow_doctor.checks.readers.gateway import transport_finding
 from airflow_doctor.failures import what_happened
 from airflow_doctor.probe import NoAuth, ProbeResponse, TransportError

@@ -20,7 +20,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from airflow_doctor.platforms.mwaa import findings
+from airflow_doctor.platforms.mwaa import findings as mwaa
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, DagInfo, Fact, Uses, error_detail, json_object
 from airflow_doctor.probe import ProbeResponse
 from airflow_doctor.model import Finding, Fix, Status

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
-from airflow_doctor.platforms.mwaa import findings
+from airflow_doctor.platforms.mwaa import findings as mwaa
 from airflow_doctor.checks.readers.queue import (UI_QUEUES_TOO, Blocker, blockers, health_path, pool_blockers,
                                           task_slots_blocker)
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object

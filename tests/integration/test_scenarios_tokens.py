@@ -89,7 +89,7 @@ def test_a_token_expired_by_the_servers_clock_only_blames_this_machines_clock(
         airflow3: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """This machine's clock 10 min behind the server's (the doctor's clock is set back; the server's answer is real)."""
     real_now = token_trust.utc_now
-    monkeypatch.setattr(_token_trust, "utc_now", lambda: real_now() - timedelta(minutes=10))
+    monkeypatch.setattr(token_trust, "utc_now", lambda: real_now() - timedelta(minutes=10))
     auth = check_token(airflow3, tmp_path, signed_token(airflow3, exp=int(time.time()) - 300))
     assert auth["summary"].startswith("the profile's token is expired by the server's clock but not by this "
                                       "machine's (401 'Token Expired')"), auth["summary"]

@@ -37,7 +37,7 @@ def times(around: datetime, *, ahead: int = 0, expires_in: int = 3600) -> dict[s
 
 
 def run_token_profile(answer: str, value: str, local_now: datetime, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(_token_trust, "utc_now", lambda: local_now)
+    monkeypatch.setattr(token_trust, "utc_now", lambda: local_now)
     replay(responses, BASE, V3, answer)
     return auth_backend.Check().run(check_context(BASE, api="/api/v2", version="3.3.2", auth_type="token", token=value))
 

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Callable, List, Optional
 import typer
 from typer.core import TyperCommand
 
-from airflow_doctor import __version__
+from airflow_doctor import __version__, output_modes
+from airflow_doctor.completion import complete_check_id, complete_profile
 from airflow_doctor.model import ExitCode, Report
 
 if TYPE_CHECKING:
@@ -48,13 +49,13 @@ app = typer.Typer(
     name="airflow-doctor",
     help="Explains why an Airflow DAG triggers from the UI but not from your script.",
     epilog=EPILOG,
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-profiles_app = typer.Typer(help="List, show, add and copy example profiles (secrets masked).", no_args_is_help=True,
+profiles_app = typer.Typer(help="List, show, add, import, remove and choose profiles; print examples (secrets masked).", no_args_is_help=True,
                            pretty_exceptions_enable=False, rich_markup_mode=None)
 sandbox_app = typer.Typer(help="A real local Airflow (installed from PyPI into a cached venv) to try the doctor on.",
                           no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None)
@@ -65,6 +66,12 @@ app.add_typer(sandbox_app, name="sandbox")
 class OutputFormat(str, Enum):
     text = "text"
     markdown = "markdown"
+    json = "json"
+    junit = "junit"
+
+
+class ListFormat(str, Enum):
+    text = "text"
     json = "json"
 
 
@@ -160,7 +167,9 @@ class _JsonErrorsCommand(TyperCommand):
 
 def _version_callback(value: bool) -> None:
     if value:
-        typer.echo(f"airflow-doctor {__version__}")
+        from airflow_doctor.version import version_text
+
+        typer.echo(version_text())
         raise typer.Exit()
 
 
@@ -174,12 +183,13 @@ def main(version: bool = typer.Option(False, "--version", "-V", help="Print the 
 
 @app.command(cls=_JsonErrorsCommand, epilog=EXIT_CODES_HELP)
 def check(
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Profile name, or path to a single-profile YAML file."),
+    ctx: typer.Context,
+    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Profile name, or path to a single-profile YAML file.", autocompletion=complete_profile),
     profiles_file: Optional[str] = typer.Option(None, "--profiles-file", help="The profiles file (default: $AIRFLOW_DOCTOR_PROFILES, then ~/.config/airflow-doctor/profiles.yml)."),
-    only: List[str] = typer.Option([], "--only", help="Run only this check (and what it needs). Repeatable."),
-    skip: List[str] = typer.Option([], "--skip", help="Skip this check. Repeatable."),
+    only: List[str] = typer.Option([], "--only", help="Run only this check (and what it needs). Repeatable.", autocompletion=complete_check_id),
+    skip: List[str] = typer.Option([], "--skip", help="Skip this check. Repeatable.", autocompletion=complete_check_id),
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="-v: explanations and details; -vv: also the HTTP evidence."),
-    output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="text, markdown (for tickets) or json."),
+    output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="text, markdown (for tickets), json, or junit (for CI: a testsuite per profile)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file (atomically) instead of stdout."),
     payload: Optional[Path] = typer.Option(None, "--payload", help="A JSON file with the body your script posts (replaces the profile's payload)."),
     conf: Optional[str] = typer.Option(None, "--conf", help="The conf your script sends, as JSON (replaces payload.conf)."),
@@ -197,9 +207,16 @@ def check(
     dag: Optional[str] = typer.Option(None, "--dag", help="With --url: the DAG id to check."),
     from_curl: Optional[str] = typer.Option(None, "--from-curl", help="No profile: check exactly the request this curl command sends (paste it in single quotes)."),
     debug: bool = typer.Option(False, "--debug", help="Show traces of internal errors (secrets masked)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the headline; the exit code says the rest."),
+    no_color: bool = typer.Option(False, "--no-color", help="No colour (as NO_COLOR=1 does)."),
 ) -> None:
     """Run the checks against a profile's Airflow (or --url / --from-curl, no profile needed) and explain the first real cause."""
     json_errors = output_format is OutputFormat.json
+    output_modes.without_color(no_color, ctx.call_on_close)
+    flags_problem = output_modes.flag_problem(quiet, verbose, output_format, output)
+    if flags_problem:
+        guarded(debug, lambda: _raise(UsageError(flags_problem)), json_errors)
+    verbose = output_modes.verbosity(quiet, verbose)
     server = ServerArgs(url, user, password_env, password_file, token_env, auth, dag, from_curl)
     if server.given:
         guarded(debug, lambda: run_check(profile, profiles_file, only, skip, verbose, output_format, output, debug,
@@ -211,7 +228,8 @@ def check(
             guarded(debug, lambda: _raise(UsageError("--all checks every profile of the profiles file; drop --profile "
                                                      "and --trigger (test runs are made one profile at a time).")),
                     json_errors)
-        guarded(debug, lambda: run_fleet_check(profiles_file, only, skip, output_format, output, payload, conf, debug),
+        guarded(debug, lambda: run_fleet_check(profiles_file, only, skip, output_format, output, payload, conf, debug,
+                                               quiet=quiet),
                 json_errors)
     guarded(debug, lambda: run_check(profile, profiles_file, only, skip, verbose, output_format, output, debug,
                                      payload, conf, TriggerRequest(trigger, yes, wait, cleanup)), json_errors)
@@ -222,7 +240,8 @@ def _raise(error: Exception) -> ExitCode:
 
 
 def run_fleet_check(profiles_file: str | None, only: list[str], skip: list[str], output_format: OutputFormat,
-                    output: Path | None, payload: Path | None, conf: str | None, debug: bool) -> ExitCode:
+                    output: Path | None, payload: Path | None, conf: str | None, debug: bool,
+                    quiet: bool = False) -> ExitCode:
     from airflow_doctor.checks import CHECK_IDS
     from airflow_doctor import fleet
     from airflow_doctor.doctor import diagnose_profile
@@ -249,6 +268,8 @@ def run_fleet_check(profiles_file: str | None, only: list[str], skip: list[str],
     with _FleetDisplay(pf.names, output_format is OutputFormat.text or output is not None) as display:
         report = fleet.run_fleet({name: job(name) for name in pf.names}, (ProfileError,), __version__,
                                  on_done=display.done)
+    if output_modes.publish_fleet_special(report, output_format, output, quiet):
+        return report.exit_code
     if output_format is OutputFormat.json:
         text = render_fleet_json(report)
     elif output_format is OutputFormat.markdown:
@@ -541,6 +562,8 @@ class _progress:
 def publish(report: Report, output_format: OutputFormat, output: Path | None, verbose: int) -> None:
     from airflow_doctor.report import emit, render_json, render_markdown, render_terminal, use_color, write_atomic
 
+    if output_modes.publish_special(report, output_format, output, verbose):
+        return
     if output_format is OutputFormat.json:
         text = render_json(report)
     elif output_format is OutputFormat.markdown:
@@ -578,12 +601,18 @@ def list_checks() -> None:
 
 
 @profiles_app.command("list")
-def profiles_list(profiles_file: Optional[str] = typer.Option(None, "--profiles-file", help="The profiles file.")) -> None:
+def profiles_list(profiles_file: Optional[str] = typer.Option(None, "--profiles-file", help="The profiles file."),
+                  output_format: ListFormat = typer.Option(ListFormat.text, "--format", "-f", help="text or json.")) -> None:
     """List the profiles in the profiles file."""
 
     def body() -> int:
         from airflow_doctor.sources.profile import load_all
 
+        if output_format is ListFormat.json:
+            from airflow_doctor.sources.store import profiles_listing
+
+            typer.echo(profiles_listing(profiles_file), nl=False)
+            return ExitCode.OK
         pf = load_all(profiles_file)
         typer.echo(f"{pf.path} (chosen by {pf.chosen_by})")
         for name in pf.names:
@@ -594,7 +623,7 @@ def profiles_list(profiles_file: Optional[str] = typer.Option(None, "--profiles-
 
 
 @profiles_app.command("show")
-def profiles_show(name: Optional[str] = typer.Argument(None, help="Profile name, or path to a single-profile file (default: the one `check` would use)."),
+def profiles_show(name: Optional[str] = typer.Argument(None, help="Profile name, or path to a single-profile file (default: the one `check` would use).", autocompletion=complete_profile),
                   profiles_file: Optional[str] = typer.Option(None, "--profiles-file", help="The profiles file.")) -> None:
     """Show every field of a profile, where its value came from, with secrets masked; an unset ${VAR} shows as unset."""
 
@@ -823,3 +852,73 @@ def explain(
 
 def run() -> None:
     app()
+
+
+# --- profiles housekeeping (issue 19) ----------------------------------------------------------------
+
+PROFILES_FILE_OPTION = typer.Option(None, "--profiles-file", help="The profiles file.")
+
+
+@profiles_app.command("remove")
+def profiles_remove(name: str = typer.Argument(..., help="The profile to remove.", autocompletion=complete_profile),
+                    profiles_file: Optional[str] = PROFILES_FILE_OPTION) -> None:
+    """Remove a profile from the profiles file (atomically; a commented file is kept as <file>.bak first)."""
+
+    def body() -> int:
+        from airflow_doctor.sources.store import remove_profile
+
+        saved = remove_profile(name, profiles_file)
+        typer.echo(f"Removed profile '{name}' from {saved.path}.")
+        _say_backup(saved.backup)
+        return ExitCode.OK
+
+    guarded(False, body)
+
+
+@profiles_app.command("use")
+def profiles_use(name: str = typer.Argument(..., help="The profile `check` uses when none is named.",
+                                            autocompletion=complete_profile),
+                 profiles_file: Optional[str] = PROFILES_FILE_OPTION) -> None:
+    """Make a profile the default (default_profile in the profiles file; its comments are kept)."""
+
+    def body() -> int:
+        from airflow_doctor.sources.store import use_profile
+
+        saved = use_profile(name, profiles_file)
+        typer.echo(f"Default profile is now '{name}' ({saved.path}).")
+        _say_backup(saved.backup)
+        return ExitCode.OK
+
+    guarded(False, body)
+
+
+@profiles_app.command("import")
+def profiles_import(
+    source: str = typer.Argument(..., help="airflowctl (an environment it logged in to) or astro (a deployment)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Save under this name (default: the environment's or deployment's)."),
+    env_name: Optional[str] = typer.Option(None, "--env", help="airflowctl: the environment (default: $AIRFLOW_CLI_ENVIRONMENT, then production)."),
+    inspect_file: Optional[Path] = typer.Option(None, "--inspect", help="astro: the output of `astro deployment inspect <id> -o yaml`."),
+    profiles_file: Optional[str] = PROFILES_FILE_OPTION,
+) -> None:
+    """Save another tool's Airflow as a profile, read-only: its URL, and its token as a ${VAR} reference (never copied)."""
+
+    def body() -> int:
+        from airflow_doctor.sources.imports import reader
+        from airflow_doctor.sources.store import import_profile
+
+        foreign, saved = import_profile(reader(source, env_name, inspect_file), name, profiles_file)
+        chosen = name or foreign.name
+        typer.echo(f"{'Updated' if saved.replaced else 'Saved'} profile '{chosen}' in {saved.path} "
+                   f"(read from {', '.join(map(str, foreign.read_from))}).")
+        _say_backup(saved.backup)
+        for note in foreign.notes:
+            typer.echo(f"Note: {note}")
+        typer.echo(f"Try:   airflow-doctor check --profile {chosen}" + (f" --profiles-file {profiles_file}" if profiles_file else ""))
+        return ExitCode.OK
+
+    guarded(False, body)
+
+
+def _say_backup(backup: Path | None) -> None:
+    if backup is not None:
+        _err(f"the file had comments, which a rewrite cannot keep: the previous file is {backup}")

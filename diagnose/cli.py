@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Callable, List, Optional
 import typer
 from typer.core import TyperCommand
 
-from airflow_doctor import __version__, output_modes
+from airflow_doctor import __version__
+from airflow_doctor import output_modes
 from airflow_doctor.completion import complete_check_id, complete_profile
 from airflow_doctor.model import ExitCode, Report
 
@@ -863,16 +864,9 @@ PROFILES_FILE_OPTION = typer.Option(None, "--profiles-file", help="The profiles 
 def profiles_remove(name: str = typer.Argument(..., help="The profile to remove.", autocompletion=complete_profile),
                     profiles_file: Optional[str] = PROFILES_FILE_OPTION) -> None:
     """Remove a profile from the profiles file (atomically; a commented file is kept as <file>.bak first)."""
+    from airflow_doctor.sources import housekeeping
 
-    def body() -> int:
-        from airflow_doctor.sources.store import remove_profile
-
-        saved = remove_profile(name, profiles_file)
-        typer.echo(f"Removed profile '{name}' from {saved.path}.")
-        _say_backup(saved.backup)
-        return ExitCode.OK
-
-    guarded(False, body)
+    guarded(False, lambda: _said(housekeeping.remove(name, profiles_file)))
 
 
 @profiles_app.command("use")
@@ -880,16 +874,9 @@ def profiles_use(name: str = typer.Argument(..., help="The profile `check` uses 
                                             autocompletion=complete_profile),
                  profiles_file: Optional[str] = PROFILES_FILE_OPTION) -> None:
     """Make a profile the default (default_profile in the profiles file; its comments are kept)."""
+    from airflow_doctor.sources import housekeeping
 
-    def body() -> int:
-        from airflow_doctor.sources.store import use_profile
-
-        saved = use_profile(name, profiles_file)
-        typer.echo(f"Default profile is now '{name}' ({saved.path}).")
-        _say_backup(saved.backup)
-        return ExitCode.OK
-
-    guarded(False, body)
+    guarded(False, lambda: _said(housekeeping.use(name, profiles_file)))
 
 
 @profiles_app.command("import")
@@ -901,24 +888,14 @@ def profiles_import(
     profiles_file: Optional[str] = PROFILES_FILE_OPTION,
 ) -> None:
     """Save another tool's Airflow as a profile, read-only: its URL, and its token as a ${VAR} reference (never copied)."""
+    from airflow_doctor.sources import housekeeping
 
-    def body() -> int:
-        from airflow_doctor.sources.imports import reader
-        from airflow_doctor.sources.store import import_profile
-
-        foreign, saved = import_profile(reader(source, env_name, inspect_file), name, profiles_file)
-        chosen = name or foreign.name
-        typer.echo(f"{'Updated' if saved.replaced else 'Saved'} profile '{chosen}' in {saved.path} "
-                   f"(read from {', '.join(map(str, foreign.read_from))}).")
-        _say_backup(saved.backup)
-        for note in foreign.notes:
-            typer.echo(f"Note: {note}")
-        typer.echo(f"Try:   airflow-doctor check --profile {chosen}" + (f" --profiles-file {profiles_file}" if profiles_file else ""))
-        return ExitCode.OK
-
-    guarded(False, body)
+    guarded(False, lambda: _said(housekeeping.import_from(source, name, env_name, inspect_file, profiles_file)))
 
 
-def _say_backup(backup: Path | None) -> None:
-    if backup is not None:
-        _err(f"the file had comments, which a rewrite cannot keep: the previous file is {backup}")
+def _said(said) -> ExitCode:  # type: ignore[no-untyped-def]
+    for line in said.out:
+        typer.echo(line)
+    for line in said.err:
+        _err(line)
+    return ExitCode.OK

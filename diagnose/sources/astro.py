@@ -59,6 +59,14 @@ def _load(path: Path, what: str) -> Any:
                            f"'astro deployment inspect <id> -o yaml'.") from None
 
 
+def _quietly(path: Path, what: str) -> Any:
+    """A config that only adds context: unreadable is the same as absent."""
+    try:
+        return _load(path, what)
+    except ProfileError:
+        return None
+
+
 def _get(data: Any, *keys: str) -> Any:
     for key in keys:
         data = data.get(key) if isinstance(data, dict) else None
@@ -71,13 +79,13 @@ def current_context(env: Mapping[str, str], project_dir: Path) -> AstroContext:
     home, project = home_config(env), project_dir / ".astro" / "config.yaml"
     domain = workspace = deployment = None
     if home.is_file():
-        data = _load(home, "The astro config")
+        data = _quietly(home, "The astro config")
         domain = env.get("ASTRO_DOMAIN") or _get(data, "context")
         context = _get(data, "contexts", str(domain or "").replace(".", "_"))
         workspace = _get(context, "workspace") or _get(context, "last_used_workspace")
         read_from.append(home)
     if project.is_file() and project.resolve() != home.resolve():
-        deployment = _get(_load(project, "The astro project config"), "project", "deployment")
+        deployment = _get(_quietly(project, "The astro project config"), "project", "deployment")
         read_from.append(project)
     return AstroContext(*(str(v) if v else None for v in (domain, workspace, deployment)), tuple(read_from))
 

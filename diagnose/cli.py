@@ -3,20 +3,22 @@ sandbox; `guarded` is the one error handler, mapping each DoctorError to its exi
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, List, Mapping, Optional
+from typing import TYPE_CHECKING, Callable, List, Optional
 
 import typer
 from typer.core import TyperCommand
 
 from airflow_doctor import __version__
-from airflow_doctor.errors import DoctorError, UsageError
+from airflow_doctor.cli_profiles import profiles_app, resolve
+from airflow_doctor.errors import UsageError
+from airflow_doctor.guard import guarded
+from airflow_doctor import output_modes
+from airflow_doctor.completion import complete_check_id, complete_profile
 from airflow_doctor.model import ExitCode, Report
 from airflow_doctor.output import OutputFormat, Spinner, check_output_path, publish, say_on_stderr
-from airflow_doctor.secrets import REGISTRY, SecretRegistry
 
 if TYPE_CHECKING:
     from airflow_doctor.sources.profile import Profile
@@ -51,57 +53,16 @@ app = typer.Typer(
     name="airflow-doctor",
     help="Explains why an Airflow DAG triggers from the UI but not from your script.",
     epilog=EPILOG,
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-profiles_app = typer.Typer(help="List, show, add and copy example profiles (secrets masked).", no_args_is_help=True,
-                           pretty_exceptions_enable=False, rich_markup_mode=None)
 sandbox_app = typer.Typer(help="A real local Airflow (installed from PyPI into a cached venv) to try the doctor on.",
                           no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None)
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(sandbox_app, name="sandbox")
-
-
-def _fail(sentence: str, code: ExitCode, json_errors: bool, shown: str | None = None) -> ExitCode:
-    """The sentence (or `shown`) on stderr and, for --format json, a JSON document on stdout: consumers always get JSON."""
-    from airflow_doctor.redact import redact_text
-    from airflow_doctor.report import emit, render_error_json
-
-    say_on_stderr(shown or f"error: {sentence}")
-    if json_errors:
-        emit(render_error_json(redact_text(sentence), code), sys.stdout)
-    return code
-
-
-def guarded(debug: bool, action: Callable[[], ExitCode], json_errors: bool = False) -> None:
-    """The one error handler of every command: run its body; a DoctorError is its sentence and its own exit code,
-    anything else an internal error."""
-    try:
-        code = action()
-    except DoctorError as exc:
-        code = _fail(exc.sentence, exc.exit_code, json_errors, shown=f"error: {exc.shown}")
-    except KeyboardInterrupt:
-        say_on_stderr("interrupted.")
-        code = ExitCode.INTERRUPTED
-    except typer.Exit:
-        raise
-    except Exception as exc:
-        code = _internal_error(exc, debug, json_errors)
-    raise typer.Exit(int(code))
-
-
-def _internal_error(exc: Exception, debug: bool, json_errors: bool) -> ExitCode:
-    import traceback
-
-    name = type(exc).__name__
-    if debug:
-        return _fail(f"internal error ({name}); the trace is on stderr.", ExitCode.INTERNAL, json_errors,
-                     shown="internal error:\n" + "".join(traceback.format_exception(exc)))
-    sentence = f"internal error ({name}); run again with --debug to see the trace, and please report it."
-    return _fail(sentence, ExitCode.INTERNAL, json_errors, shown=sentence)
 
 
 _CLICK_USAGE_ERROR = typer.BadParameter.__mro__[1]
@@ -130,7 +91,9 @@ class _JsonErrorsCommand(TyperCommand):
 
 def _version_callback(value: bool) -> None:
     if value:
-        typer.echo(f"airflow-doctor {__version__}")
+        from airflow_doctor.version import version_text
+
+        typer.echo(version_text())
         raise typer.Exit()
 
 
@@ -144,12 +107,13 @@ def main(version: bool = typer.Option(False, "--version", "-V", help="Print the 
 
 @app.command(cls=_JsonErrorsCommand, epilog=EXIT_CODES_HELP)
 def check(
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Profile name, or path to a single-profile YAML file."),
+    ctx: typer.Context,
+    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Profile name, or path to a single-profile YAML file.", autocompletion=complete_profile),
     profiles_file: Optional[str] = typer.Option(None, "--profiles-file", help="The profiles file (default: $AIRFLOW_DOCTOR_PROFILES, then ~/.config/airflow-doctor/profiles.yml)."),
-    only: List[str] = typer.Option([], "--only", help="Run only this check (and what it needs). Repeatable."),
-    skip: List[str] = typer.Option([], "--skip", help="Skip this check. Repeatable."),
+    only: List[str] = typer.Option([], "--only", help="Run only this check (and what it needs). Repeatable.", autocompletion=complete_check_id),
+    skip: List[str] = typer.Option([], "--skip", help="Skip this check. Repeatable.", autocompletion=complete_check_id),
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="-v: explanations and details; -vv: also the HTTP evidence."),
-    output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="text, markdown (for tickets) or json."),
+    output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="text, markdown (for tickets), json, or junit (for CI: a testsuite per profile)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file (atomically) instead of stdout."),
     payload: Optional[Path] = typer.Option(None, "--payload", help="A JSON file with the body your script posts (replaces the profile's payload)."),
     conf: Optional[str] = typer.Option(None, "--conf", help="The conf your script sends, as JSON (replaces payload.conf)."),
@@ -167,44 +131,38 @@ def check(
     dag: Optional[str] = typer.Option(None, "--dag", help="With --url: the DAG id to check."),
     from_curl: Optional[str] = typer.Option(None, "--from-curl", help="No profile: check exactly the request this curl command sends (paste it in single quotes)."),
     debug: bool = typer.Option(False, "--debug", help="Show traces of internal errors (secrets masked)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the headline; the exit code says the rest."),
+    no_color: bool = typer.Option(False, "--no-color", help="No colour (as NO_COLOR=1 does)."),
 ) -> None:
     """Run the checks against a profile's Airflow (or --url / --from-curl, no profile needed) and explain the first real cause."""
     from airflow_doctor.sources.url import ServerArgs
 
     server = ServerArgs(url, user, password_env, password_file, token_env, auth, dag, from_curl)
 
+    output_modes.without_color(no_color, ctx.call_on_close)
+
     def body() -> ExitCode:
+        if problem := output_modes.flag_problem(quiet, verbose, output_format, output):
+            raise UsageError(problem)
         request = TriggerRequest(trigger, yes, wait, cleanup)
+        shown = output_modes.verbosity(quiet, verbose)
         if server.given:
-            return run_check(profile, profiles_file, only, skip, verbose, output_format, output, debug, payload, conf,
+            return run_check(profile, profiles_file, only, skip, shown, output_format, output, debug, payload, conf,
                              request, build=lambda: server.profile(profile, profiles_file, all_profiles, say=say_on_stderr))
         if all_profiles and (profile or trigger):
             raise UsageError("--all checks every profile of the profiles file; drop --profile and --trigger (test "
                              "runs are made one profile at a time).")
         if all_profiles:
-            return run_fleet_check(profiles_file, only, skip, output_format, output, payload, conf, debug)
-        return run_check(profile, profiles_file, only, skip, verbose, output_format, output, debug, payload, conf,
+            return run_fleet_check(profiles_file, only, skip, output_format, output, payload, conf, debug, quiet=quiet)
+        return run_check(profile, profiles_file, only, skip, shown, output_format, output, debug, payload, conf,
                          request)
 
     guarded(debug, body, json_errors=output_format is OutputFormat.json)
 
 
-def resolve(profile_arg: str | None, profiles_file: str | None, env: Mapping[str, str] = os.environ,
-            registry: SecretRegistry = REGISTRY, allow_unset: bool = False) -> tuple[Profile, str]:
-    """The profile a command asked for and how it was chosen; `--profile sandbox` is the running sandbox's, unless
-    the profiles file has a profile of that name (the CLI asks the sandbox: reading profiles never imports it)."""
-    from airflow_doctor.sources import profiles_file as profiles
-
-    if profiles.names_the_sandbox(profile_arg, profiles_file, env):
-        from airflow_doctor import sandbox
-
-        running = [state for state in sandbox.status(env) if state.running]
-        return profiles.sandbox_profile(running, env, registry)
-    return profiles.resolve(profile_arg, profiles_file, env, registry, allow_unset)
-
-
 def run_fleet_check(profiles_file: str | None, only: list[str], skip: list[str], output_format: OutputFormat,
-                    output: Path | None, payload: Path | None, conf: str | None, debug: bool) -> ExitCode:
+                    output: Path | None, payload: Path | None, conf: str | None, debug: bool,
+                    quiet: bool = False) -> ExitCode:
     """`check --all`: every profile of the profiles file at once; a profile that cannot be loaded is its row's error."""
     from airflow_doctor import fleet
     from airflow_doctor.checks import CHECK_IDS
@@ -233,7 +191,7 @@ def run_fleet_check(profiles_file: str | None, only: list[str], skip: list[str],
     with fleet.LiveTable(pf.names, output_format is OutputFormat.text or output is not None) as display:
         report = fleet.run_fleet({name: job(name) for name in pf.names}, (ProfileError, MissingExtra), __version__,
                                  on_done=display.done)
-    publish_fleet(report, output_format, output)
+    publish_fleet(report, output_format, output, quiet)
     return report.exit_code
 
 
@@ -326,89 +284,6 @@ def list_checks() -> None:
     for c in in_dependency_order(CHECKS):
         needs = ", ".join(upstream(c, provided_by)) or "nothing before it"
         typer.echo(f"{c.id.ljust(width)}  {c.title}\n{' ' * width}  needs: {c.needs}; runs after: {needs}")
-
-
-@profiles_app.command("list")
-def profiles_list(profiles_file: Optional[str] = typer.Option(None, "--profiles-file", help="The profiles file.")) -> None:
-    """List the profiles in the profiles file."""
-
-    def body() -> int:
-        from airflow_doctor.sources.profiles_file import load_all
-
-        pf = load_all(profiles_file)
-        typer.echo(f"{pf.path} (chosen by {pf.chosen_by})")
-        for name in pf.names:
-            typer.echo(f"  {name}{'  (default)' if name == pf.default_profile else ''}")
-        return ExitCode.OK
-
-    guarded(False, body)
-
-
-@profiles_app.command("show")
-def profiles_show(name: Optional[str] = typer.Argument(None, help="Profile name, or path to a single-profile file (default: the one `check` would use)."),
-                  profiles_file: Optional[str] = typer.Option(None, "--profiles-file", help="The profiles file.")) -> None:
-    """Show every field of a profile, where its value came from, with secrets masked; an unset ${VAR} shows as unset."""
-
-    def body() -> int:
-        profile, chosen = resolve(name, profiles_file, allow_unset=True)
-        rows = profile.shown_fields()
-        width = max(len(r[0]) for r in rows)
-        lines = [f"profile {profile.name} ({chosen})"]
-        lines += [f"  {key.ljust(width)}  {value}    [{source}]" for key, value, source in rows]
-        lines += [f"  warning: {w}" for w in profile.warnings]
-        from airflow_doctor.report import emit
-
-        emit("\n".join(lines) + "\n", sys.stdout)
-        return ExitCode.OK
-
-    guarded(False, body)
-
-
-@profiles_app.command("add")
-def profiles_add(name: str = typer.Argument(..., help="The name to save the profile under."),
-                 from_curl: str = typer.Option(..., "--from-curl", help="The curl command whose request the profile describes."),
-                 profiles_file: Optional[str] = typer.Option(None, "--profiles-file", help="The profiles file.")) -> None:
-    """Save the request of a curl command as a profile; its secrets become ${VAR} references, never values."""
-
-    def body() -> int:
-        from airflow_doctor.sources import curl
-        from airflow_doctor.sources.store import save_profile
-
-        command = curl.parse(from_curl)
-        imported = curl.to_profile(command, name)
-        saved = save_profile(name, curl.profile_yaml(imported, command), profiles_file)
-        warning = imported.secret_warning()
-        if warning:
-            say_on_stderr(f"warning: {warning}")
-        typer.echo(f"{'Updated' if saved.replaced else 'Saved'} profile '{name}' in {saved.path} "
-                   f"(secrets as environment variable references).")
-        typer.echo(f"Try:   airflow-doctor check --profile {name}" + (f" --profiles-file {profiles_file}" if profiles_file else ""))
-        return ExitCode.OK
-
-    guarded(False, body)
-
-
-EXAMPLES = {"basic": "airflow2-basic.yml", "jwt": "airflow3-jwt.yml", "token": "astronomer-token.yml",
-            "sandbox": "sandbox.yml", "aws": "aws-mwaa.yml"}
-
-
-@profiles_app.command("example")
-def profiles_example(kind: str = typer.Argument("basic", help="basic, jwt, token, aws or sandbox (google is not built yet).")) -> None:
-    """Print a sample profile (shipped with the package): redirect it to a file and edit it."""
-
-    def body() -> int:
-        from importlib.resources import files
-
-        if kind == "google":
-            raise UsageError(f"there is no {kind} example yet: signing in through "
-                             f"{'AWS IAM (MWAA)' if kind == 'aws' else 'Google (Cloud Composer)'} is not supported yet; "
-                             f"for Composer, the token example works with an access token.")
-        if kind not in EXAMPLES:
-            raise UsageError(f"there is no example '{kind}'; choose one of {', '.join(EXAMPLES)}.")
-        typer.echo(files("airflow_doctor.sample_profiles").joinpath(EXAMPLES[kind]).read_text(encoding="utf-8"), nl=False)
-        return ExitCode.OK
-
-    guarded(False, body)
 
 
 # --- init -------------------------------------------------------------------------------------------

@@ -22,6 +22,12 @@ class OutputFormat(str, Enum):
     text = "text"
     markdown = "markdown"
     json = "json"
+    junit = "junit"
+
+
+class ListFormat(str, Enum):
+    text = "text"
+    json = "json"
 
 
 def say_on_stderr(message: str) -> None:
@@ -45,8 +51,11 @@ def check_output_path(output: Path) -> None:
 
 def publish(report: Report, output_format: OutputFormat, output: Path | None, verbose: int) -> None:
     """One profile's report, to -o (atomically) or stdout."""
+    from airflow_doctor import output_modes
     from airflow_doctor.report import render_json, render_markdown, render_terminal, use_color
 
+    if output_modes.publish_special(report, output_format, output, verbose):
+        return
     if output_format is OutputFormat.json:
         text = render_json(report)
     elif output_format is OutputFormat.markdown:
@@ -58,10 +67,13 @@ def publish(report: Report, output_format: OutputFormat, output: Path | None, ve
     _deliver(text, output, "the report")
 
 
-def publish_fleet(report: FleetReport, output_format: OutputFormat, output: Path | None) -> None:
+def publish_fleet(report: FleetReport, output_format: OutputFormat, output: Path | None, quiet: bool = False) -> None:
     """The profile × check matrix of `check --all`, to -o (atomically) or stdout."""
+    from airflow_doctor import output_modes
     from airflow_doctor.report import render_fleet_json, render_fleet_markdown, render_fleet_terminal, use_color
 
+    if output_modes.publish_fleet_special(report, output_format, output, quiet):
+        return
     if output_format is OutputFormat.json:
         text = render_fleet_json(report)
     elif output_format is OutputFormat.markdown:

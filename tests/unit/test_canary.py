@@ -47,7 +47,7 @@ def echo_everything(handler) -> Reply:
                        "Location": f"http://{user}:{password}@elsewhere/?token={password}"}, echoed.encode())
 
 
-OUTPUTS = [("text", 0), ("text", 1), ("text", 2), ("markdown", 0), ("json", 0)]
+OUTPUTS = [("text", 0), ("text", 1), ("text", 2), ("markdown", 0), ("json", 0), ("junit", 0)]
 
 
 @pytest.mark.parametrize("auth_block", [
@@ -103,7 +103,7 @@ def test_no_canary_in_fleet_outputs(tmp_path: Path) -> None:
                                        "password: '${CANARY_PW}'}, timeout: {connect: 1, read: 3}}\n"
                                        f"  token: {{url: '{server.url}', auth: {{type: token, token: '${{CANARY_TOKEN}}'}}}}\n"
                                        f"  broken: {{url: 'https://{USER}:{quote(PASSWORD, safe='')}@h'}}\n", name="f.yml")
-        for output_format in ("text", "markdown", "json"):
+        for output_format in ("text", "markdown", "json", "junit"):
             result = CliRunner().invoke(app, ["check", "--all", "--profiles-file", str(path), "-f", output_format],
                                         env={"CANARY_PW": PASSWORD, "CANARY_TOKEN": TOKEN})
             assert result.exit_code == 2, result.output

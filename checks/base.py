@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable, ClassVar, Iterator, Protocol
+from typing import Any, Callable, Iterator
 
 from airflow_doctor.checks.readers.credentials import Credentials, JwtClaims, Trial
 from airflow_doctor.probe import Probe, ProbeResponse
-from airflow_doctor.model import Finding, Fix, Status
+from airflow_doctor import model
+from airflow_doctor.model import Finding, Fix, Status, Uses
 from airflow_doctor.sources.profile import Profile
-from airflow_doctor.runner import Uses
 
 
 class ApiFlavour(str, Enum):
@@ -134,19 +134,8 @@ class CheckContext:
     """None: no --trigger, so nothing may create a DAG run."""
 
 
-class Check(Protocol):
-    """One diagnostic step. `requires` names checks that must not have failed or been skipped; `uses` the facts it
-    reads, `provides` those it learns (the runner runs the providers first, and --only brings them along); `needs`
-    says all of it in words for `airflow-doctor checks`."""
-
-    id: ClassVar[str]
-    title: ClassVar[str]
-    requires: ClassVar[tuple[str, ...]]
-    uses: ClassVar[tuple[Uses, ...]]
-    provides: ClassVar[tuple[Fact, ...]]
-    needs: ClassVar[str]
-
-    def run(self, ctx: CheckContext) -> Finding: ...
+Check = model.Check[CheckContext]
+"""The one check protocol (airflow_doctor.model.Check), with the context every check gets."""
 
 
 def read_dags(ctx: CheckContext, credentials: Credentials, cookies: dict[str, str] | None = None) -> ProbeResponse:

@@ -15,7 +15,7 @@ from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
 from airflow_doctor import __version__
-from airflow_doctor.model import Checked, CheckResult, Report, Snippet, WorkingRequest
+from airflow_doctor.model import Checked, CheckResult, Report, Snippet, WorkingRequest, choose_diagnosis
 from airflow_doctor.sources.profile import Profile
 from airflow_doctor.redact import redact_json, redact_text
 from airflow_doctor.runner import Selection, attempt, run_checks
@@ -30,7 +30,6 @@ def diagnose_profile(profile: Profile, selection: Selection = Selection(), *, tr
     from airflow_doctor.checks.readers import working_request
     from airflow_doctor.checks.readers.gateway import described, unvouched
     from airflow_doctor.checks.base import CheckContext, Facts
-    from airflow_doctor.report import choose_diagnosis
 
     probe, mwaa = platform_probe(profile)
     facts = Facts(base_url=probe.base_url, mwaa=mwaa)

@@ -22,10 +22,9 @@ from requests.structures import CaseInsensitiveDict
 
 from airflow_doctor import __version__
 from airflow_doctor.probe import Probe, ProbeResponse, TransportError, classify
-from airflow_doctor.model import (CheckResult, Exchange, Finding, FindingCode, Fix, Report, Snippet, Status,
+from airflow_doctor.model import (CheckResult, choose_diagnosis, Exchange, Finding, FindingCode, Fix, Report, Snippet, Status,
                                   WorkingRequest)
-from airflow_doctor.redact import redact_text, redact_url
-from airflow_doctor.report import choose_diagnosis
+from airflow_doctor.redact import redact_result, redact_text, redact_url
 
 UNKNOWN_BASE = "http://your-airflow"
 _STATUS_LINE = re.compile(r"^(?:HTTP/[\d.]+\s+)?(\d{3})(?:\s+[^\n]*)?$")
@@ -343,7 +342,7 @@ def explain(text: str) -> Report:
     pasted = parse(text)
     finding, check_id = (finding_for_traceback(pasted) if isinstance(pasted, PastedTraceback)
                          else finding_for_answer(pasted))
-    result = CheckResult.from_finding(check_id, f"explained from the pasted {_kind(pasted)}", finding, (), 0.0)
+    result = redact_result(CheckResult.from_finding(check_id, f"explained from the pasted {_kind(pasted)}", finding, (), 0.0))
     if isinstance(pasted, PastedTraceback) and not result.code:
         result = replace(result, code=classify(rebuilt_exception(pasted), pasted.url, 5.0, 20.0)[0].value)
     results = (result,)

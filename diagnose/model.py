@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import ClassVar, Hashable, Protocol, Sequence, TypeVar
 
 
 class Status(str, Enum):
@@ -97,6 +98,35 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Uses:
+    """A fact a check reads. `unchecked` says what goes unchecked when it is missing ('the DAG's params were not
+    checked'); empty when a missing fact needs no word: the check cannot run without it (its provider is in
+    `requires`), or it finds the fact out itself."""
+
+    fact: Hashable
+    unchecked: str = ""
+
+
+ContextT = TypeVar("ContextT", contravariant=True)
+
+
+class Check(Protocol[ContextT]):
+    """One diagnostic step, the one protocol the runner and the checks share. `requires` names checks that must not
+    have failed or been skipped; `uses` the facts it reads, `provides` those it learns (the runner runs the providers
+    first, and --only brings them along); `needs` says all of it in words for `airflow-doctor checks`. The context
+    is the caller's (the checks' CheckContext): the runner only passes it on."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    requires: ClassVar[tuple[str, ...]]
+    uses: ClassVar[tuple[Uses, ...]]
+    provides: ClassVar[tuple[Hashable, ...]]
+    needs: ClassVar[str]
+
+    def run(self, context: ContextT) -> Finding: ...
+
+
+@dataclass(frozen=True)
 class CheckResult:
     check_id: str
     title: str
@@ -115,18 +145,9 @@ class CheckResult:
     @classmethod
     def from_finding(cls, check_id: str, title: str, finding: Finding, evidence: tuple[Exchange, ...],
                      duration_ms: float) -> "CheckResult":
-        """A check's finding as the report holds it: every string through the one redaction policy.
-
-        Checks quote what servers say (import-error tracebacks, redirect targets, error bodies, task logs),
-        and those words can carry credentials the tool never saw.
-        """
-        from airflow_doctor.redact import redact_text
-
-        fix = finding.fix and Fix(redact_text(finding.fix.text), tuple(redact_text(c) for c in finding.fix.commands),
-                                  finding.fix.docs and redact_text(finding.fix.docs))
-        return cls(check_id, title, finding.status, redact_text(finding.summary), redact_text(finding.explanation), fix,
-                   tuple(redact_text(d) for d in finding.details), evidence, duration_ms, finding.explains,
-                   why_ui_works=redact_text(finding.why_ui_works), code=finding.code)
+        """A check's finding as the report holds it; the runner then redacts it (redact.redact_result)."""
+        return cls(check_id, title, finding.status, finding.summary, finding.explanation, finding.fix, finding.details,
+                   evidence, duration_ms, finding.explains, why_ui_works=finding.why_ui_works, code=finding.code)
 
 
 @dataclass(frozen=True)
@@ -138,6 +159,19 @@ class Diagnosis:
     fix: Fix | None
     why_ui_works: str = ""
     code: str = ""
+
+
+def choose_diagnosis(results: Sequence[CheckResult]) -> Diagnosis | None:
+    """The headline: the first failure, unless a later finding says it explains that failure; else the first warning."""
+    first_fail = next((r for r in results if r.status is Status.FAIL), None)
+    if first_fail is not None:
+        explainer = next((r for r in results if first_fail.check_id in r.explains and r.status in (Status.FAIL, Status.WARN)), None)
+        chosen = explainer or first_fail
+    else:
+        chosen = next((r for r in results if r.status is Status.WARN), None)
+    if chosen is None:
+        return None
+    return Diagnosis(chosen.check_id, chosen.summary, chosen.fix, chosen.why_ui_works, chosen.code)
 
 
 @dataclass(frozen=True)

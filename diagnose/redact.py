@@ -15,6 +15,7 @@ import re
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from airflow_doctor.model import CheckResult, Fix
 from airflow_doctor.secrets import MASK, REGISTRY, SecretRegistry
 
 SENSITIVE_NAME_PARTS = (
@@ -309,3 +310,15 @@ def redact_text(text: str, registry: SecretRegistry = REGISTRY) -> str:
     for pattern, replacement in _TEXT_RULES:
         text = pattern.sub(replacement, text)
     return printable(registry.scrub(_mask_assignments(text)))
+
+
+def redact_result(result: CheckResult) -> CheckResult:
+    """A check's result with every string through the one policy, before the report holds it: checks quote what
+    servers say (import-error tracebacks, redirect targets, error bodies, task logs), and those words can carry
+    credentials the tool never saw."""
+    from dataclasses import replace
+
+    fix = result.fix and Fix(redact_text(result.fix.text), tuple(redact_text(c) for c in result.fix.commands),
+                             result.fix.docs and redact_text(result.fix.docs))
+    return replace(result, summary=redact_text(result.summary), explanation=redact_text(result.explanation), fix=fix,
+                   details=tuple(redact_text(d) for d in result.details), why_ui_works=redact_text(result.why_ui_works))

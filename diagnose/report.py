@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Mapping
 
 from airflow_doctor.errors import DoctorError
-from airflow_doctor.model import Checked, CheckResult, Diagnosis, Exchange, ExitCode, Fix, Report, Status
+from airflow_doctor.model import Checked, CheckResult, Exchange, ExitCode, Fix, Report, Status
 from airflow_doctor.secrets import REGISTRY, SecretRegistry
 
 SCHEMA_VERSION = 1
@@ -30,19 +30,6 @@ class OutputRefused(DoctorError):
     """A rendered output still contained a secret; nothing was written (the doctor's fault: exit 3)."""
 
     exit_code = ExitCode.INTERNAL
-
-
-def choose_diagnosis(results: list[CheckResult] | tuple[CheckResult, ...]) -> Diagnosis | None:
-    """The headline: the first failure, unless a later finding says it explains that failure; else the first warning."""
-    first_fail = next((r for r in results if r.status is Status.FAIL), None)
-    if first_fail is not None:
-        explainer = next((r for r in results if first_fail.check_id in r.explains and r.status in (Status.FAIL, Status.WARN)), None)
-        chosen = explainer or first_fail
-    else:
-        chosen = next((r for r in results if r.status is Status.WARN), None)
-    if chosen is None:
-        return None
-    return Diagnosis(chosen.check_id, chosen.summary, chosen.fix, chosen.why_ui_works, chosen.code)
 
 
 # --- terminal ---------------------------------------------------------------------------------------

@@ -10,37 +10,19 @@ from typing import Any, Callable, Hashable, Iterable, Protocol, Sequence, TypeVa
 
 from airflow_doctor.errors import UnknownCheck
 from airflow_doctor.failures import finding_for
-from airflow_doctor.model import CheckResult, Exchange, Finding, Status
-from airflow_doctor.redact import redact_text
+from airflow_doctor.model import Check, CheckResult, Exchange, Finding, Status
+from airflow_doctor.redact import redact_result, redact_text
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Uses:
-    """A fact a check reads. `unchecked` says what goes unchecked when it is missing ('the DAG's params were not
-    checked'); empty when a missing fact needs no word: the check cannot run without it (its provider is in
-    `requires`), or it finds the fact out itself."""
-
-    fact: Hashable
-    unchecked: str = ""
-
-
-class RunnableCheck(Protocol):
-    id: str
-    title: str
-    requires: tuple[str, ...]
-    uses: tuple[Uses, ...]
-    provides: tuple[Hashable, ...]
-
-    def run(self, context: Any) -> Finding: ...
+C = TypeVar("C")
+"""The caller's context type (the checks' CheckContext): the runner passes it on and never reads it."""
 
 
 class Recorder(Protocol):
     def drain(self) -> tuple[Exchange, ...]: ...
 
 
-def producers(checks: Sequence[RunnableCheck]) -> dict[Hashable, str]:
+def producers(checks: Sequence[Check[Any]]) -> dict[Hashable, str]:
     """Which check provides each fact; a fact has one producer."""
     found: dict[Hashable, str] = {}
     for check in checks:
@@ -51,13 +33,13 @@ def producers(checks: Sequence[RunnableCheck]) -> dict[Hashable, str]:
     return found
 
 
-def upstream(check: RunnableCheck, provided_by: dict[Hashable, str]) -> tuple[str, ...]:
+def upstream(check: Check[Any], provided_by: dict[Hashable, str]) -> tuple[str, ...]:
     """The checks this one builds on: what it requires, and where the facts it uses come from."""
     sources = (provided_by[u.fact] for u in check.uses if u.fact in provided_by)
     return tuple(dict.fromkeys(c for c in (*check.requires, *sources) if c != check.id))
 
 
-def in_dependency_order(checks: Sequence[RunnableCheck]) -> list[RunnableCheck]:
+def in_dependency_order(checks: Sequence[Check[Any]]) -> list[Check[Any]]:
     """Registry order, except that a check always comes after the checks it builds on."""
     provided_by = producers(checks)
     known = {c.id for c in checks}
@@ -88,7 +70,7 @@ class Selection:
                 hint = f"did you mean '{close[0]}'?" if close else f"known checks: {', '.join(known)}."
                 raise UnknownCheck(f"There is no check '{check_id}'; {hint}")
 
-    def wanted(self, checks: Sequence[RunnableCheck]) -> set[str]:
+    def wanted(self, checks: Sequence[Check[Any]]) -> set[str]:
         by_id = {c.id: c for c in checks}
         if not self.only:
             return set(by_id)
@@ -106,7 +88,7 @@ class Selection:
 Progress = Callable[[str, str, "CheckResult | None"], None]
 
 
-def run_checks(checks: Iterable[RunnableCheck], context: Any, recorder: Recorder, selection: Selection = Selection(),
+def run_checks(checks: Iterable[Check[C]], context: C, recorder: Recorder, selection: Selection = Selection(),
                on_progress: Progress | None = None, debug: bool = False,
                available: Callable[[Hashable], bool] = lambda fact: True,
                review: Callable[[CheckResult], CheckResult] = lambda result: result,
@@ -148,7 +130,7 @@ def attempt(step_id: str, title: str, action: Callable[[], T], debug: bool = Fal
         return None, _internal_error(step_id, title, exc, (), started, debug)
 
 
-def _blocking_prerequisite(check: RunnableCheck, results: dict[str, CheckResult], selection: Selection) -> str | None:
+def _blocking_prerequisite(check: Check[Any], results: dict[str, CheckResult], selection: Selection) -> str | None:
     """Why a check did not run, in a few words: the upstream row just above says the rest (never repeated here)."""
     for needed in check.requires:
         upstream_result = results.get(needed)
@@ -184,7 +166,7 @@ def _with_missing_inputs(result: CheckResult, missing: list[str]) -> CheckResult
     return replace(result, summary="; ".join((result.summary, *missing)))
 
 
-def _run_one(check: RunnableCheck, context: Any, recorder: Recorder, debug: bool,
+def _run_one(check: Check[C], context: C, recorder: Recorder, debug: bool,
              review: Callable[[CheckResult], CheckResult],
              describe: Callable[[BaseException], Finding | None]) -> CheckResult:
     recorder.drain()
@@ -196,7 +178,8 @@ def _run_one(check: RunnableCheck, context: Any, recorder: Recorder, debug: bool
         if described is None:
             return _internal_error(check.id, check.title, exc, recorder.drain(), started, debug)
         finding = described
-    return review(CheckResult.from_finding(check.id, check.title, finding, recorder.drain(), _ms_since(started)))
+    result = review(CheckResult.from_finding(check.id, check.title, finding, recorder.drain(), _ms_since(started)))
+    return redact_result(result)
 
 
 def _internal_error(step_id: str, title: str, exc: Exception, evidence: tuple[Exchange, ...], started: float,

@@ -38,7 +38,7 @@ def test_a_crash_while_choosing_the_diagnosis_is_reported_and_the_working_reques
     def crash(results):
         raise IndexError("diagnosis")
 
-    monkeypatch.setattr("airflow_doctor.report.choose_diagnosis", crash)
+    monkeypatch.setattr("airflow_doctor.doctor.choose_diagnosis", crash)
     report = diagnose_profile(unreachable_profile())
     assert report.results[-1].check_id == "diagnosis" and "IndexError" in report.results[-1].summary
     assert report.diagnosis is None and report.working_request is not None

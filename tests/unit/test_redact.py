@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from airflow_doctor.redact import describe_authorization, redact_body, redact_header, redact_headers, redact_text, redact_url
+from airflow_doctor.redact import redact_result, describe_authorization, redact_body, redact_header, redact_headers, redact_text, redact_url
 from airflow_doctor.secrets import REGISTRY, Secret
 
 JWT = "eyJhbGciOiJIUzUxMiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
@@ -149,7 +149,7 @@ def test_a_finding_quoting_a_traceback_reaches_the_result_masked() -> None:
     finding = Finding(Status.FAIL, f"302 to https://sso/?client_secret={CANARY}", f"The import error:\n{trace}",
                       Fix(f"Rotate api_key = '{CANARY}'", (f"export AIRFLOW_CONN_DB=postgresql://etl:{CANARY}@db",)),
                       (f"Authorization: Bearer {CANARY}",))
-    result = CheckResult.from_finding("dag-exists", "t", finding, (), 1.0)
+    result = redact_result(CheckResult.from_finding("dag-exists", "t", finding, (), 1.0))
     strings = [result.summary, result.explanation, *result.details, result.fix.text, *result.fix.commands]
     assert all(CANARY not in s for s in strings), strings
     assert "/opt/airflow/dags/orders.py" in result.explanation and "postgresql://etl:***@db/orders" in result.explanation
@@ -209,7 +209,7 @@ def test_the_weak_password_airflow_leaves_a_rendered_report_readable(tmp_path) -
     finding = Finding(Status.FAIL, "the DAG 'lab_airflow' is paused",
                       "airflow-doctor never unpauses a DAG; see [core] in airflow.cfg.",
                       Fix("Unpause it:", ("airflow dags unpause lab_airflow",)), ("file: /opt/airflow/dags/lab_airflow.py",))
-    result = CheckResult.from_finding("paused", "DAG is not paused", finding, (), 1.0)
+    result = redact_result(CheckResult.from_finding("paused", "DAG is not paused", finding, (), 1.0))
     report = Report("0.1", "now", "lab", "http://airflow-webserver:8080", (("identity", "admin"),), (), (result,))
     text = render_markdown(report)
     for readable in ("'lab_airflow'", "airflow-doctor never", "airflow.cfg", "/opt/airflow/dags/lab_airflow.py",

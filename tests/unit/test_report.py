@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from airflow_doctor.model import CheckResult, Exchange, ExitCode, Fix, Report, Status
-from airflow_doctor.report import (SCHEMA_VERSION, OutputRefused, choose_diagnosis, render_error_json, render_json,
+from airflow_doctor.model import choose_diagnosis
+from airflow_doctor.report import (SCHEMA_VERSION, OutputRefused, render_error_json, render_json,
                                    render_markdown, render_terminal, use_color, write_atomic)
 from airflow_doctor.secrets import REGISTRY
 
@@ -138,11 +139,13 @@ def test_an_error_document_carries_the_sentence_and_the_exit_code() -> None:
 
 def test_the_headline_says_why_the_ui_works_in_every_format() -> None:
     from airflow_doctor.model import CheckResult, Finding, Fix, Report, Status
-    from airflow_doctor.report import choose_diagnosis, render_json, render_markdown, render_terminal
+    from airflow_doctor.model import choose_diagnosis
+    from airflow_doctor.redact import redact_result
+    from airflow_doctor.report import render_json, render_markdown, render_terminal
 
     finding = Finding(Status.FAIL, "'etl' is paused", fix=Fix("Unpause it:", ("airflow dags unpause etl",)),
                       why_ui_works="the UI's trigger form unpauses the DAG when it triggers")
-    results = (CheckResult.from_finding("paused", "Runs will start", finding, (), 1.0),)
+    results = (redact_result(CheckResult.from_finding("paused", "Runs will start", finding, (), 1.0)),)
     report = Report("0.1", "now", "p", "http://h", (), (), results, diagnosis=choose_diagnosis(results))
     assert "Why the UI works: the UI's trigger form unpauses the DAG" in render_terminal(report)
     assert "**Why the UI works:** the UI's trigger form unpauses the DAG" in render_markdown(report)

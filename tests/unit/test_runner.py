@@ -4,8 +4,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from airflow_doctor.model import Finding, Status
-from airflow_doctor.runner import Selection, UnknownCheck, Uses, attempt, in_dependency_order, run_checks
+from airflow_doctor.model import Finding, Fix, Status, Uses
+from airflow_doctor.runner import Selection, UnknownCheck, attempt, in_dependency_order, run_checks
 
 
 @dataclass
@@ -177,3 +177,28 @@ def test_a_step_after_the_checks_that_crashes_becomes_a_reported_internal_error(
     assert (crash.check_id, crash.status) == ("working-request", Status.FAIL)
     assert crash.summary.startswith("internal error in airflow-doctor (KeyError)")
     assert attempt("diagnosis", "Diagnosis", lambda: "fine") == ("fine", None)
+
+
+@dataclass
+class QuotingCheck:
+    """A check that quotes a server's words holding a credential the tool never registered."""
+
+    id: str = "dag-exists"
+    title: str = "DAG exists"
+    requires: tuple[str, ...] = ()
+    uses: tuple[Uses, ...] = ()
+    provides: tuple[str, ...] = ()
+
+    def run(self, context):
+        leak = "postgresql://etl:never-registered-canary@db/orders"
+        return Finding(Status.FAIL, f"import error: {leak}", f"engine = create_engine('{leak}')",
+                       Fix(f"export AIRFLOW_CONN_DB={leak}", (f"echo {leak}",)), (f"details {leak}",),
+                       why_ui_works=f"the UI shows {leak}")
+
+
+def test_the_runner_redacts_what_a_check_quotes_before_the_report_holds_it() -> None:
+    [result] = run_checks([QuotingCheck()], None, Recorder())
+    texts = [result.summary, result.explanation, result.fix.text, *result.fix.commands, *result.details,
+             result.why_ui_works]
+    assert all("never-registered-canary" not in text for text in texts), texts
+    assert all("postgresql://etl:***@db/orders" in text for text in texts), texts

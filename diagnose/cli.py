@@ -430,13 +430,10 @@ def explain(
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="-v adds the details."),
 ) -> None:
     """Explain a failing answer offline, the way `check` would, and say what to run to confirm it."""
-    from airflow_doctor.explain import NotUnderstood, explain as explain_pasted, read_pasted
+    from airflow_doctor.explain import explain as explain_pasted, read_pasted
 
     def body() -> ExitCode:
-        try:
-            report = explain_pasted(read_pasted(pasted, sys.stdin))
-        except NotUnderstood as exc:
-            raise UsageError(str(exc)) from None
+        report = explain_pasted(read_pasted(pasted, sys.stdin))
         publish(report, output_format, None, verbose)
         return report.exit_code
 

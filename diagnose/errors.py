@@ -78,3 +78,24 @@ class StartupFailure(SandboxError):
     def __init__(self, message: str, process: str) -> None:
         super().__init__(message)
         self.process = process
+
+
+class OptionsError(UsageError):
+    """`--url`/`--from-curl` options (or init's answers) that do not describe one server."""
+
+
+class NotUnderstood(UsageError):
+    """`explain` got text that is neither an HTTP answer nor a requests traceback."""
+
+
+class ServerUnreachable(DoctorError):
+    """`init`: the URL did not answer like Airflow, so there is nothing to save (exit 1: the check that would run
+    next would fail the same way)."""
+
+    exit_code = ExitCode.CHECK_FAILED
+
+
+class OutputRefused(DoctorError):
+    """A rendered output still contained a secret; nothing was written (the doctor's fault: exit 3)."""
+
+    exit_code = ExitCode.INTERNAL

@@ -21,6 +21,7 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 from airflow_doctor import __version__
+from airflow_doctor.errors import NotUnderstood
 from airflow_doctor.probe import Probe, ProbeResponse, TransportError, classify
 from airflow_doctor.model import (CheckResult, choose_diagnosis, Exchange, Finding, FindingCode, Fix, Report, Snippet, Status,
                                   WorkingRequest)
@@ -31,10 +32,6 @@ _STATUS_LINE = re.compile(r"^(?:HTTP/[\d.]+\s+)?(\d{3})(?:\s+[^\n]*)?$")
 _REQUEST_LINE = re.compile(r"^(GET|POST|PUT|PATCH|DELETE|HEAD)\s+(\S+)", re.I)
 _FINAL_EXCEPTION = re.compile(r"^(requests\.exceptions\.\w+|urllib3\.exceptions\.\w+|\w+Error):\s*(.*)$", re.M)
 _POOL = re.compile(r"(HTTPS?)ConnectionPool\(host='([^']+)', port=(\d+)\)(?:: Max retries exceeded with url: (\S+))?")
-
-
-class NotUnderstood(ValueError):
-    """The pasted text is neither an HTTP answer nor a requests traceback."""
 
 
 @dataclass(frozen=True)

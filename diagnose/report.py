@@ -17,19 +17,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Mapping
 
-from airflow_doctor.errors import DoctorError
+from airflow_doctor.errors import OutputRefused
 from airflow_doctor.model import Checked, CheckResult, Exchange, ExitCode, Fix, Report, Status
 from airflow_doctor.secrets import REGISTRY, SecretRegistry
 
 SCHEMA_VERSION = 1
 ICONS = {Status.PASS: "✓", Status.WARN: "!", Status.FAIL: "✗", Status.SKIP: "-"}
 STYLES = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "red", Status.SKIP: "dim"}
-
-
-class OutputRefused(DoctorError):
-    """A rendered output still contained a secret; nothing was written (the doctor's fault: exit 3)."""
-
-    exit_code = ExitCode.INTERNAL
 
 
 # --- terminal ---------------------------------------------------------------------------------------

@@ -11,17 +11,14 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from airflow_doctor.sources.url import AWS_NEEDS_PROFILE, OptionsError, ServerModel, probe_server, validate_url
+from airflow_doctor.errors import OptionsError, ServerUnreachable
+from airflow_doctor.sources.url import AWS_NEEDS_PROFILE, ServerModel, probe_server, validate_url
 from airflow_doctor.sources.store import Saved, save_profile, secret_reference
 
 Ask = Callable[[str, str], str]
 """Asks a question with a default answer ("" for none) and returns the answer."""
 Say = Callable[[str], None]
 URL_ATTEMPTS = 3
-
-
-class ServerUnreachable(Exception):
-    """The URL did not answer like Airflow; nothing was written."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
 from airflow_doctor.model import Finding, Status
-from airflow_doctor.errors import UsageError
+from airflow_doctor.errors import OptionsError, UsageError
 from airflow_doctor.sources.profile import (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, MAX_SECRET_FILE_BYTES, Auth,
                                             AuthType, Profile, UnsetSecret)
 from airflow_doctor.secrets import REGISTRY, Secret, SecretRegistry
@@ -83,10 +83,6 @@ class ServerOptions:
     token_env: str | None = None
     auth: str | None = None
     dag: str | None = None
-
-
-class OptionsError(UsageError):
-    """Options that do not describe one server; one sentence, exit 2."""
 
 
 @dataclass(frozen=True)

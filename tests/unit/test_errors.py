@@ -18,6 +18,8 @@ from tests.unit.test_layering import MODULES, import_graph
     (errors.UsageError, ExitCode.USAGE), (errors.ProfileError, ExitCode.USAGE), (errors.CurlError, ExitCode.USAGE),
     (errors.MissingExtra, ExitCode.USAGE), (errors.UnknownCheck, ExitCode.USAGE),
     (errors.SandboxError, ExitCode.CHECK_FAILED), (errors.StartupFailure, ExitCode.CHECK_FAILED),
+    (errors.OptionsError, ExitCode.USAGE), (errors.NotUnderstood, ExitCode.USAGE),
+    (errors.ServerUnreachable, ExitCode.CHECK_FAILED), (errors.OutputRefused, ExitCode.INTERNAL),
 ])
 def test_each_error_carries_its_documented_exit_code(error: type[errors.DoctorError], code: ExitCode) -> None:
     assert error.exit_code is code and issubclass(error, errors.DoctorError)

@@ -323,13 +323,14 @@ def existing_runs(ctx: CheckContext, body: dict[str, Any], answers: list[ProbeRe
                                 f"200 to GET .../dagRuns/{run_id}: that run exists, so the trigger answers 409 'already "
                                 "exists'", local_only=True, kind="exists",
                                 left_out="a run already has it (the server generates a new id)"))
-    date = body.get("logical_date")
+    field = "logical_date" if body.get("logical_date") is not None else "execution_date"
+    date = body.get(field)
     if date is not None and not any(i.field == "dag_run_id" for i in issues):
         prefix = "logical_date" if facts.api is ApiFlavour.V2 else "execution_date"
         found = _lookup(ctx, "/dagRuns", {f"{prefix}_gte": str(date), f"{prefix}_lte": str(date), "limit": 1}, answers)
         runs = (json_object(found) or {}).get("dag_runs") if found is not None and found.status == 200 else None
         if runs:
-            issues.append(Issue("logical_date", f"the run {runs[0].get('dag_run_id')!r} already has the logical "
+            issues.append(Issue(field, f"the run {runs[0].get('dag_run_id')!r} already has the logical "
                                 f"date {date}: one run per DAG and date", "409 'already exists'",
                                 f"GET .../dagRuns?{prefix}_gte=... lists a run with that date, so the trigger answers 409 "
                                 "'already exists'", local_only=True, kind="exists",

@@ -7,17 +7,19 @@ from __future__ import annotations
 import json
 
 import pytest
+import responses
 
 from airflow_doctor.checks import payload_schema
 from airflow_doctor.checks.base import DagInfo
 from airflow_doctor.checks.readers.trigger_body import (PLACEHOLDER, converted_params, correct, corrected_body,
                                                         schema_issues)
 from airflow_doctor.model import Status
-from tests.conftest import check_context
+from tests.conftest import check_context, recorded, replay
 
 PARAMS = {"batch_size": {"value": 10, "schema": {"type": "integer", "minimum": 1}},
           "region": {"value": None, "schema": {"type": "string"}}}
 """doctor_required_param's params as its details answer gives them (a default, and one without)."""
+PARAMS_DEMO = {"batch_size": {"value": 10, "schema": {"type": "integer", "minimum": 1}}}
 TYPED = {"dry_run": {"value": False, "schema": {"type": "boolean"}},
          "tables": {"value": [], "schema": {"type": "array"}},
          "ratio": {"value": 0.5, "schema": {"type": "number"}}}
@@ -106,3 +108,60 @@ def test_correct_alone_gives_the_same_body_the_check_prints() -> None:
     """working-request's fallback and the trial run use correct(): the same minimal edit, conversions included."""
     assert correct({"region": "eu", "batch_size": "7"}, False, "2.10.5", PARAMS) == {
         "conf": {"region": "eu", "batch_size": 7}}
+
+
+FUTURE = "2030-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize("label, api", [("airflow-2.10.5", "/api/v1"), ("airflow-3.3.2", "/api/v2")])
+@responses.activate(assert_all_requests_are_fired=True)
+def test_a_logical_date_ahead_of_the_servers_date_header_is_the_failure_and_the_fix_dates_the_run_now(
+        label: str, api: str) -> None:
+    """Replays the server's answers to the judge probe and the date lookup: their Date header is its clock."""
+    from airflow_doctor.checks.readers.credentials import Credentials, Scheme
+
+    replay(responses, "http://h", label, "trigger_future_probe")
+    replay(responses, "http://h", label, "dagruns_future_lookup")
+    v3 = api == "/api/v2"
+    ctx = check_context("http://h", api=api, version=label.removeprefix("airflow-"),
+                        payload={**({"logical_date": FUTURE} if v3 else {"execution_date": FUTURE}),
+                                 "conf": {"batch_size": 5}})
+    ctx.facts.credentials = Credentials(Scheme.BASIC, "admin", ctx.profile.auth.password)
+    details = json.loads(recorded(label, "details_demo")["body"])
+    ctx.facts.dag = DagInfo("doctor_demo", False, True, False, "f.py", 16, PARAMS_DEMO, raw=details)
+    finding = payload_schema.Check().run(ctx)
+    server_date = recorded(label, "trigger_future_probe")["headers"]
+    assert finding.status is Status.FAIL and finding.code is payload_schema.Code.DATE_AHEAD
+    assert "ahead of the server's clock (2026-12-06T" in finding.summary and "Date" in finding.summary, server_date
+    assert ("stays queued" if not v3 else "its tasks wait") in finding.summary
+    assert "seen on " in finding.explanation and "dates the run now" in finding.why_ui_works
+    assert json.loads(finding.fix.commands[0]) == ({"logical_date": None} if v3 else {}) | {"conf": {"batch_size": 5}}
+    assert f'{"logical_date" if v3 else "execution_date"} "{FUTURE}" left out: ahead of the server\'s clock' in finding.fix.text
+
+
+def test_without_credentials_the_date_is_compared_with_this_machines_clock_and_says_so() -> None:
+    finding, _ = run({"logical_date": "2999-01-01T00:00:00Z", "conf": {"region": "eu"}})
+    assert finding.code is payload_schema.Code.DATE_AHEAD and "this machine's clock" in finding.summary
+
+
+@pytest.mark.parametrize("label, v3", [("airflow-2.10.5", False), ("airflow-3.3.2", True)])
+def test_a_date_before_the_dags_start_date_is_a_run_that_does_nothing(label: str, v3: bool) -> None:
+    details = json.loads(recorded(label, "details_demo")["body"])
+    ctx = check_context("http://h", api="/api/v2" if v3 else "/api/v1", version=label.removeprefix("airflow-"),
+                        payload={"logical_date": "2023-06-01T00:00:00Z", "conf": {"batch_size": 5}})
+    ctx.facts.dag = DagInfo("doctor_demo", False, True, False, "f.py", 16, PARAMS_DEMO, raw=details)
+    finding = payload_schema.Check().run(ctx)
+    assert finding.code is payload_schema.Code.DATE_OUTSIDE
+    assert "before the DAG's start_date 2024-01-01" in finding.summary
+    assert "marked success at once without a single task instance" in finding.explanation
+    assert json.loads(finding.fix.commands[0]) == ({"logical_date": None} if v3 else {}) | {"conf": {"batch_size": 5}}
+
+
+def test_a_passed_end_date_says_the_fix_is_in_the_dag_and_is_worded_as_a_prediction() -> None:
+    ctx = check_context("http://h", api="/api/v1", version="2.10.5", payload={"conf": {}, "logical_date":
+                                                                               "2024-06-01T00:00:00Z"})
+    ctx.facts.dag = DagInfo("d", False, True, False, "f.py", 16, {}, raw={"start_date": "2024-01-01T00:00:00+00:00",
+                                                                         "end_date": "2024-03-01T00:00:00+00:00"})
+    finding = payload_schema.Check().run(ctx)
+    assert finding.code is payload_schema.Code.DATE_OUTSIDE and "end_date" in finding.summary
+    assert "the fix is in the DAG" in finding.explanation and "a prediction" in finding.explanation

@@ -23,11 +23,13 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object
+from airflow_doctor.checks.readers.clock import server_clock
 from airflow_doctor.checks.readers.trigger_body import (PLACEHOLDER, PROBE_FIELD, RENAMES, RUN_ID_PATTERN, Issue,
-                                                        at_least, complete_conf, correct, correct_for_repeats,
-                                                        param_issues, refuses_unknown_fields, repeat_conflicts,
-                                                        schema_issues, with_param_defaults, without_existing,
-                                                        without_refused_null_conf)
+                                                        at_least, complete_conf, converted_params, corrected_body,
+                                                        correct_for_repeats, param_issues, refuses_unknown_fields,
+                                                        repeat_conflicts, schema_issues, with_param_defaults,
+                                                        without_existing, without_refused_null_conf)
+from airflow_doctor.checks.readers.trigger_dates import DateKind, date_issues
 from airflow_doctor.probe import ProbeResponse, TransportError
 from airflow_doctor.model import Finding, FindingCode, Fix, Status
 
@@ -41,6 +43,8 @@ class Code(FindingCode):
     RUN_EXISTS = "run-already-exists", "the body's fixed run id or logical date is taken by an existing run (409)"
     NOT_AN_OBJECT = "payload-not-object", "the body is a JSON list or bare value, not an object"
     NOT_THE_TRIGGER_CALL = "request-not-trigger-call", "the script's path, method or content type is not the trigger"
+    DATE_AHEAD = "logical-date-ahead", "the body's logical_date is ahead of the server's clock: the run waits for it"
+    DATE_OUTSIDE = "logical-date-outside-dag", "the body's logical_date is before the DAG's start_date or after its end_date"
 
 
 UI_FORM = ("The UI's trigger form builds this body itself: it fills in and validates every param, sends the fields "
@@ -48,6 +52,9 @@ UI_FORM = ("The UI's trigger form builds this body itself: it fills in and valid
            "triggers from there.")
 UI_ROUTE = ("The UI triggers through its own route with a browser session, which is why the same DAG triggers "
             "from there.")
+UI_DATED_NOW = ("The UI's trigger form dates the run now (its logical date defaults to the current time, or the "
+                "server picks it), so its runs are never dated ahead of the clock or outside the DAG's dates: that is "
+                "why they start from there.")
 UI_NEW_RUN = ("The UI's trigger button never repeats a run id or date: each click gets a new run from the "
               "server, which is why it works there.")
 
@@ -89,25 +96,39 @@ def dag_params(ctx: CheckContext) -> dict[str, dict[str, Any]]:
     return ctx.facts.dag.params if ctx.facts.dag is not None else {}
 
 
-def assess(ctx: CheckContext, payload: dict[str, Any]) -> tuple[list[Issue], dict[str, Any], bool]:
-    """The doctor's verdict on a body: its issues (the server's where it judged), the corrected body, and
-    whether the server judged it. Looks up fixed run ids and dates; never creates a run."""
+def assess(ctx: CheckContext, payload: dict[str, Any]) -> tuple[list[Issue], dict[str, Any], bool, list[str]]:
+    """The doctor's verdict on a body: its issues (the server's where it judged), the corrected body (a minimal
+    edit of the user's), whether the server judged it, and each edit in words. Looks up fixed run ids and dates,
+    and compares the dates with the server's clock (the Date of the answers it got) and the DAG's dates; never
+    creates a run."""
     facts = ctx.facts
     v2, version = facts.api is ApiFlavour.V2, facts.airflow_version or ""
-    judged = server_judgement(ctx, payload)
-    issues = merged(schema_issues(payload, v2, version), judged)
-    corrected = without_refused_null_conf(correct(payload, v2, version), issues)
     params = dag_params(ctx)
-    if not any(i.field in ("conf", "body") for i in issues):
-        bad_params = param_issues(corrected.get("conf") or {}, params)
-        issues += bad_params
-        corrected = complete_conf(with_param_defaults(corrected, bad_params, params), params)
-    existing = existing_runs(ctx, corrected)
-    return issues + existing, without_existing(corrected, existing, v2), judged is not None
+    answers: list[ProbeResponse] = []
+    judged = server_judgement(ctx, payload, answers)
+    issues = merged(schema_issues(payload, v2, version, params), judged)
+    corrected, edits = corrected_body(payload, v2, version, params)
+    corrected = without_refused_null_conf(corrected, issues)
+    if not any(i.field == "body" for i in issues) and isinstance(corrected.get("conf") or {}, dict):
+        sent = corrected.get("conf") or {}
+        issues += param_issues(sent, params)
+        conf, converted = converted_params(sent, params)
+        body, defaulted = with_param_defaults({**corrected, "conf": conf} if converted else corrected,
+                                              param_issues(conf, params), params)
+        edits += converted + defaulted
+        corrected = complete_conf(body, params)
+    existing = existing_runs(ctx, corrected, answers)
+    clock = next((when for answer in answers if (when := server_clock(answer)) is not None), None)
+    dated = date_issues(corrected, v2, version, clock, facts.dag.raw if facts.dag else {})
+    issues += dated + existing
+    corrected_before, corrected = corrected, without_existing(corrected, dated + existing, v2)
+    edits += list(dict.fromkeys(f"{i.field} {json.dumps(corrected_before[i.field], default=str)} left out: "
+                                f"{i.left_out}" for i in dated + existing if i.field in corrected_before and i.left_out))
+    return issues, corrected, judged is not None, edits
 
 
 def payload_finding(ctx: CheckContext, payload: dict[str, Any]) -> Finding:
-    issues, corrected, judged = assess(ctx, payload)
+    issues, corrected, judged, edits = assess(ctx, payload)
     ctx.facts.trigger_body = corrected
     label = version_label(ctx)
     if not issues:
@@ -116,11 +137,11 @@ def payload_finding(ctx: CheckContext, payload: dict[str, Any]) -> Finding:
              "not create a run); the rest was checked locally" if judged else
              f"Checked locally against {label}'s trigger schema (the server was not asked)")
     return problems_finding(issues, label, asked + (" and against the DAG's params" if dag_params(ctx) else ""),
-                            corrected, payload)
+                            corrected, payload, edits)
 
 
 def problems_finding(issues: list[Issue], label: str, how_judged: str, corrected: dict[str, Any] | None,
-                     payload: Any = None) -> Finding:
+                     payload: Any = None, edits: list[str] | tuple[str, ...] = ()) -> Finding:
     """The payload's problems in the check's words, however they were found. Without a corrected body (explain has
     only the server's answer) the fix names the fields to correct."""
     first = issues[0]
@@ -132,15 +153,17 @@ def problems_finding(issues: list[Issue], label: str, how_judged: str, corrected
     else:
         placeholders = [name for name, value in (corrected.get("conf") or {}).items()
                         if value == PLACEHOLDER.format(name=name)]
-        fix = Fix(fix_text(issues, placeholders), (json.dumps(corrected, ensure_ascii=False),))
+        fix = Fix(fix_text(issues, placeholders, edits), (json.dumps(corrected, ensure_ascii=False),))
+    dated = first.kind in (DateKind.AHEAD, DateKind.BEFORE_START, DateKind.AFTER_END)
     return Finding(
         Status.FAIL, f"{len(issues)} problem{'s' if len(issues) > 1 else ''} in the payload; first: {first.field}: "
                      f"{first.problem}",
         explanation=how_judged + ":\n" + "\n".join(i.line(label) for i in issues),
         fix=fix,
         details=(f"payload as given: {json.dumps(payload, default=str)}",) if payload is not None else (),
-        why_ui_works=UI_NEW_RUN if only_existing else UI_FORM,
-        code=Code.RUN_EXISTS if only_existing else Code.PAYLOAD_INVALID)
+        why_ui_works=UI_DATED_NOW if dated else UI_NEW_RUN if only_existing else UI_FORM,
+        code=(Code.DATE_AHEAD if first.kind == DateKind.AHEAD else Code.DATE_OUTSIDE if dated else
+              Code.RUN_EXISTS if only_existing else Code.PAYLOAD_INVALID))
 
 
 def conflict_issue(detail: str) -> Issue:
@@ -154,11 +177,13 @@ def conflict_issue(detail: str) -> Issue:
                  f"409 {detail!r}", local_only=True)
 
 
-def fix_text(issues: list[Issue], placeholders: list[str]) -> str:
+def fix_text(issues: list[Issue], placeholders: list[str], edits: list[str] | tuple[str, ...] = ()) -> str:
+    """What to send, with every edit made to the user's body said (nothing they sent is dropped silently)."""
     text = "Send this body instead"
-    if any(i.field.startswith("conf.") and i.field.removeprefix("conf.") not in placeholders for i in issues):
-        text += " (invalid conf values replaced by the params' defaults)"
-    if any(i.local_only and i.field in ("dag_run_id", "logical_date") and "already exists" in i.problem for i in issues):
+    if edits:
+        text += " (your body, edited: " + "; ".join(edits) + ")"
+    elif any(i.local_only and i.field in ("dag_run_id", "logical_date") and "already exists" in i.problem
+             for i in issues):
         text += " (without the run id or date that already exists: the server picks new ones)"
     if placeholders:
         text += f"; fill in {', '.join('conf.' + p for p in placeholders)} first (required params without a default)"
@@ -210,7 +235,8 @@ def dag_id(ctx: CheckContext) -> str | None:
     return ctx.facts.dag.dag_id if ctx.facts.dag else ctx.profile.dag_id
 
 
-def server_judgement(ctx: CheckContext, body: Any) -> tuple[list[Issue], bool] | None:
+def server_judgement(ctx: CheckContext, body: Any,
+                     answers: list[ProbeResponse] | None = None) -> tuple[list[Issue], bool] | None:
     """The server's verdict on the body's schema, asked with a request that cannot create a run.
 
     Returns the issues it named and whether that list is complete (Airflow 3 lists every schema error;
@@ -225,6 +251,8 @@ def server_judgement(ctx: CheckContext, body: Any) -> tuple[list[Issue], bool] |
         response = ctx.probe.post(trigger_path(ctx), json=probe_body, auth=facts.credentials.auth())
     except TransportError:
         return None
+    if answers is not None:
+        answers.append(response)
     return judged_issues(response, body)
 
 
@@ -278,41 +306,49 @@ def merged(local: list[Issue], judged: tuple[list[Issue], bool] | None) -> list[
     return from_server + [i for i in rest if i.field not in named]
 
 
-def existing_runs(ctx: CheckContext, body: dict[str, Any]) -> list[Issue]:
-    """A fixed dag_run_id or logical_date that a run already has: the trigger answers 409, so it is the failure."""
+def existing_runs(ctx: CheckContext, body: dict[str, Any], answers: list[ProbeResponse] | None = None) -> list[Issue]:
+    """A fixed dag_run_id or logical_date that a run already has: the trigger answers 409, so it is the failure.
+    The answers received are added to `answers` (their Date is the server's clock)."""
     facts = ctx.facts
     if facts.credentials is None or facts.dag is None:
         return []
     issues = []
     run_id = body.get("dag_run_id")
     if isinstance(run_id, str) and run_id and RUN_ID_PATTERN.match(run_id):
-        found = _lookup(ctx, f"/dagRuns/{quote(run_id, safe='')}", None)
+        found = _lookup(ctx, f"/dagRuns/{quote(run_id, safe='')}", None, answers)
         if found is not None and found.status == 200:
             state = (json_object(found) or {}).get("state")
             issues.append(Issue("dag_run_id", f"a run {run_id!r} already exists (state {state}): a run id can be "
                                 "used once", "409 'already exists'",
                                 f"200 to GET .../dagRuns/{run_id}: that run exists, so the trigger answers 409 'already "
-                                "exists'", local_only=True))
-    date = body.get("logical_date")
+                                "exists'", local_only=True, kind="exists",
+                                left_out="a run already has it (the server generates a new id)"))
+    field = "logical_date" if body.get("logical_date") is not None else "execution_date"
+    date = body.get(field)
     if date is not None and not any(i.field == "dag_run_id" for i in issues):
         prefix = "logical_date" if facts.api is ApiFlavour.V2 else "execution_date"
-        found = _lookup(ctx, "/dagRuns", {f"{prefix}_gte": str(date), f"{prefix}_lte": str(date), "limit": 1})
+        found = _lookup(ctx, "/dagRuns", {f"{prefix}_gte": str(date), f"{prefix}_lte": str(date), "limit": 1}, answers)
         runs = (json_object(found) or {}).get("dag_runs") if found is not None and found.status == 200 else None
         if runs:
-            issues.append(Issue("logical_date", f"the run {runs[0].get('dag_run_id')!r} already has the logical "
+            issues.append(Issue(field, f"the run {runs[0].get('dag_run_id')!r} already has the logical "
                                 f"date {date}: one run per DAG and date", "409 'already exists'",
                                 f"GET .../dagRuns?{prefix}_gte=... lists a run with that date, so the trigger answers 409 "
-                                "'already exists'", local_only=True))
+                                "'already exists'", local_only=True, kind="exists",
+                                left_out="a run already has it (the server dates the new run now)"))
     return issues
 
 
-def _lookup(ctx: CheckContext, suffix: str, params: dict[str, Any] | None) -> ProbeResponse | None:
+def _lookup(ctx: CheckContext, suffix: str, params: dict[str, Any] | None,
+            answers: list[ProbeResponse] | None = None) -> ProbeResponse | None:
     assert ctx.facts.credentials is not None and ctx.facts.dag is not None
     path = ctx.facts.api_path(f"/dags/{quote(ctx.facts.dag.dag_id, safe='')}{suffix}")
     try:
-        return ctx.probe.get(path, params=params, auth=ctx.facts.credentials.auth())
+        response = ctx.probe.get(path, params=params, auth=ctx.facts.credentials.auth())
     except TransportError:
         return None
+    if answers is not None:
+        answers.append(response)
+    return response
 
 
 def _script_path(ctx: CheckContext) -> str:

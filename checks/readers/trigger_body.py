@@ -16,6 +16,7 @@ asked without creating a run, the payload-schema check asks it and keeps these w
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import re
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ V1_READ_ONLY = {"dag_id", "start_date", "end_date", "state", "external_trigger",
 V2_FIELDS = {"dag_run_id", "logical_date", "run_after", "conf", "data_interval_start", "data_interval_end", "note"}
 RENAMES = {"run_id": "dag_run_id", "dagRunId": "dag_run_id", "runId": "dag_run_id", "logicalDate": "logical_date",
            "execution_date": "logical_date", "params": "conf", "config": "conf", "configuration": "conf"}
+KNOWN_NAMES = (V1_FIELDS | V2_FIELDS | V1_READ_ONLY | set(RENAMES) |
+               {"partition_key", "run_after", "run_type", "triggered_by", "triggering_user_name", "bundle_version"})
+"""Names that are, or were, or are mistaken for, trigger-body fields: never a DAG input moved into conf."""
 PROBE_FIELD = "airflow_doctor_probe"
 """A field no trigger schema has: a body carrying it is refused before a run can be created."""
 PLACEHOLDER = "<FILL IN: {name}>"
@@ -50,6 +54,11 @@ class Issue:
     """The server's own answer in this run, when it was asked (with a request that cannot create a run)."""
     local_only: bool = False
     """Checked later in the server's handler (params, run-id rules, duplicates): a probe cannot reach it."""
+    kind: str = ""
+    """What sort of problem, where the check's verdict depends on it: 'exists' (a run has the id or date), or a
+    trigger_dates.DateKind; '' for the rest."""
+    left_out: str = ""
+    """Why the corrected body leaves the field out (the server picks it instead), for the fix's list of edits."""
 
     def line(self, version: str) -> str:
         if self.observed:
@@ -92,8 +101,10 @@ def _json_object(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def schema_issues(payload: dict[str, Any], v2: bool, version: str) -> list[Issue]:
-    """The body against the version's trigger schema, each issue with the words that version answers it with."""
+def schema_issues(payload: dict[str, Any], v2: bool, version: str,
+                  params: dict[str, dict[str, Any]] | None = None) -> list[Issue]:
+    """The body against the version's trigger schema, each issue with the words that version answers it with (a
+    top-level key the DAG's params name is said to belong in conf)."""
     issues: list[Issue] = []
     allowed = allowed_fields(v2, version)
     for key in payload:
@@ -106,6 +117,11 @@ def schema_issues(payload: dict[str, Any], v2: bool, version: str) -> list[Issue
             problem = f"is not a field of the trigger body; the field is '{target}'"
             if key == "execution_date" and v2:
                 problem = "was removed in Airflow 3; use 'logical_date'"
+        elif key in (params or {}):
+            problem = "is a param of the DAG: a DAG's params go inside 'conf', not at the top level of the body"
+        elif goes_in_conf(key, params or {}, v2, version):
+            problem = ("is not a field of the trigger body; the DAG's inputs go inside 'conf' (the fields: "
+                       f"{', '.join(sorted(allowed))})")
         else:
             problem = f"is not a field of the trigger body (fields: {', '.join(sorted(allowed))})"
         issues.append(Issue(key, problem, f"422 extra_forbidden 'Extra inputs are not permitted'" if v2
@@ -170,35 +186,96 @@ def run_id_issues(run_id: Any, v2: bool, version: str = "") -> list[Issue]:
     return []
 
 
-def correct(payload: dict[str, Any], v2: bool, version: str) -> dict[str, Any]:
-    """The body the user should send: renamed fields, read-only ones dropped, conf decoded, dates given a zone."""
+def correct(payload: dict[str, Any], v2: bool, version: str,
+            params: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The body the user should send: a minimal edit of theirs (see corrected_body), params' values converted where
+    the meaning is clear (see converted_params)."""
+    body, _ = corrected_body(payload, v2, version, params)
+    conf, _ = converted_params(body.get("conf"), params or {})
+    return {**body, "conf": conf} if isinstance(conf, dict) and conf is not body.get("conf") else body
+
+
+def goes_in_conf(key: str, params: dict[str, dict[str, Any]], v2: bool, version: str) -> bool:
+    """Whether a top-level key the trigger body has no field for is a DAG input that belongs in conf: a param's
+    name, or a name that is no trigger field (nor close to one: a misspelt field is not an input)."""
+    if key in params:
+        return True
+    if key in KNOWN_NAMES or key == PROBE_FIELD or key in allowed_fields(v2, version):
+        return False
+    return not difflib.get_close_matches(key.lower(), [n.lower() for n in KNOWN_NAMES], n=1, cutoff=0.75)
+
+
+def corrected_body(payload: dict[str, Any], v2: bool, version: str,
+                   params: dict[str, dict[str, Any]] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The body the user should send, as a minimal edit of theirs, and each edit in words: renamed fields,
+    read-only ones dropped, top-level DAG inputs moved into conf with their values, conf decoded from a JSON
+    string, dates given a zone. Every value the server would take is kept."""
     allowed = allowed_fields(v2, version)
     fixed: dict[str, Any] = {}
+    edits: list[str] = []
+    moved: dict[str, Any] = {}
     for key, value in payload.items():
         target = key if key in allowed else RENAMES.get(key)
-        if target not in allowed or (target in fixed and key != target):
-            continue
-        fixed[target] = copy.deepcopy(value)
+        if target in allowed and not (target in fixed and key != target):
+            fixed[target] = copy.deepcopy(value)
+            if key != target:
+                edits.append(f"{key} renamed to {target}")
+        elif target in allowed:
+            edits.append(f"{key} dropped: {target} is also given")
+        elif goes_in_conf(key, params or {}, v2, version):
+            moved[key] = copy.deepcopy(value)
+        elif key != PROBE_FIELD:
+            edits.append(f"{key} dropped" + (" (the server sets it)" if key in V1_READ_ONLY else
+                                             " (not a field of this version's trigger body)"))
+    _decode_conf(fixed, v2, edits)
+    if moved:
+        conf = fixed.get("conf") if isinstance(fixed.get("conf"), dict) else {}
+        kept = {k: v for k, v in moved.items() if k not in conf}
+        fixed["conf"] = {**conf, **kept}
+        if kept:
+            edits.append(f"{', '.join(kept)} moved into conf with {'its value' if len(kept) == 1 else 'their values'}")
+        edits += [f"top-level {k} dropped: conf already has {k}" for k in moved if k not in kept]
+    _fix_dates(fixed, v2, edits)
+    _fix_run_id(fixed, v2, version, edits)
+    if v2:
+        fixed = {"logical_date": fixed.pop("logical_date", None), **fixed}
+    return fixed, edits
+
+
+def _decode_conf(fixed: dict[str, Any], v2: bool, edits: list[str]) -> None:
     if isinstance(fixed.get("conf"), str) and _json_object(fixed["conf"]) is not None:
         fixed["conf"] = _json_object(fixed["conf"])
+        edits.append("conf decoded from the JSON string it was sent as into the object it holds")
     elif "conf" in fixed and not isinstance(fixed["conf"], dict) and not (v2 and fixed["conf"] is None):
+        edits.append(f"conf {json.dumps(fixed['conf'], default=str)[:60]} replaced by {{}}: it holds no JSON object")
         fixed["conf"] = {}
+
+
+def _fix_dates(fixed: dict[str, Any], v2: bool, edits: list[str]) -> None:
     for key in DATE_FIELDS:
         value = fixed.get(key)
         if not v2 and isinstance(value, (int, float)) and not isinstance(value, bool):
             fixed[key] = datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            edits.append(f"{key} {value} (a Unix time) written as {fixed[key]}")
         elif isinstance(value, str) and not is_aware_datetime(value):
             fixed[key] = (value.strip() + ("T00:00:00" if len(value.strip()) == 10 else "") + "Z") if re.match(
                 r"^\d{4}-\d{2}-\d{2}", value.strip()) else None
+            edits.append(f"{key} {value!r} read as UTC: {fixed[key]}" if fixed[key] else
+                         f"{key} {value!r} dropped: not a date")
     if not v2:
         for key in ("logical_date", "execution_date"):
             if key in fixed and fixed[key] is None:
                 fixed.pop(key)
         if fixed.get("execution_date") is not None and "logical_date" in fixed:
             fixed.pop("execution_date")
+            edits.append("execution_date dropped: logical_date is the same field")
     if bool(fixed.get("data_interval_start")) != bool(fixed.get("data_interval_end")):
         fixed.pop("data_interval_start", None)
         fixed.pop("data_interval_end", None)
+        edits.append("data_interval_start/end dropped: they go together")
+
+
+def _fix_run_id(fixed: dict[str, Any], v2: bool, version: str, edits: list[str]) -> None:
     run_id = fixed.get("dag_run_id")
     if run_id in (None, ""):
         fixed.pop("dag_run_id", None)
@@ -208,9 +285,67 @@ def correct(payload: dict[str, Any], v2: bool, version: str) -> dict[str, Any]:
         fixed["dag_run_id"] = re.sub(r"[^A-Za-z0-9_.~:+-]", "_", str(run_id))
     if v2 and ".." in str(fixed.get("dag_run_id", "")) and at_least(version, 3, 3):
         fixed["dag_run_id"] = re.sub(r"\.{2,}", ".", str(fixed["dag_run_id"]))
-    if v2:
-        fixed = {"logical_date": fixed.pop("logical_date", None), **fixed}
-    return fixed
+    if fixed.get("dag_run_id", run_id) != run_id:
+        edits.append(f"dag_run_id {run_id!r} written as {fixed['dag_run_id']!r}")
+
+
+def converted_params(conf: Any, params: dict[str, dict[str, Any]]) -> tuple[Any, list[str]]:
+    """conf with each value its param refuses converted where the meaning is clear ("5" for an integer, 5 for a
+    string, "true" for a boolean, a JSON string for an array or object), and each conversion in words; a value
+    with no clear conversion is left as sent (the caller decides)."""
+    if not isinstance(conf, dict) or not params:
+        return conf, []
+    out, notes = dict(conf), []
+    for name, spec in params.items():
+        if name not in conf:
+            continue
+        schema = spec.get("schema") or {}
+        if _valid(conf[name], schema) is not False:
+            continue
+        for candidate in _conversions(conf[name]):
+            if _valid(candidate, schema):
+                out[name] = candidate
+                notes.append(f"conf.{name} {json.dumps(conf[name])} converted to {json.dumps(candidate)}, as the "
+                             "param's schema expects")
+                break
+    return (out, notes) if notes else (conf, [])
+
+
+def _conversions(value: Any) -> list[Any]:
+    """What a value sent with the wrong type clearly means, most literal first."""
+    if isinstance(value, bool):
+        return [str(value).lower()]
+    if isinstance(value, (int, float)):
+        return ([int(value)] if isinstance(value, float) and value.is_integer() else []) + [str(value)]
+    if not isinstance(value, str):
+        return []
+    text = value.strip()
+    found: list[Any] = []
+    if re.fullmatch(r"[+-]?\d+", text):
+        found.append(int(text))
+    elif re.fullmatch(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?", text):
+        found.append(float(text))
+    if text.lower() in ("true", "false"):
+        found.append(text.lower() == "true")
+    if text[:1] in "[{":
+        try:
+            found.append(json.loads(text))
+        except ValueError:
+            pass
+    return found
+
+
+def _valid(value: Any, schema: dict[str, Any]) -> bool | None:
+    """Whether jsonschema takes the value (None: the schema itself is broken)."""
+    import jsonschema
+
+    try:
+        jsonschema.validate(value, schema, format_checker=jsonschema.FormatChecker())
+    except jsonschema.ValidationError:
+        return False
+    except jsonschema.SchemaError:
+        return None
+    return True
 
 
 def without_refused_null_conf(body: dict[str, Any], issues: list[Issue]) -> dict[str, Any]:
@@ -250,15 +385,26 @@ def param_issues(conf: dict[str, Any], params: dict[str, dict[str, Any]]) -> lis
     return issues
 
 
-def with_param_defaults(body: dict[str, Any], bad: list[Issue], params: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Invalid conf values replaced by the params' defaults (required params without one are left to
-    complete_conf's placeholder)."""
+def with_param_defaults(body: dict[str, Any], bad: list[Issue],
+                        params: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], list[str]]:
+    """Values the params still refuse once converted (see converted_params): the param's default where it has one,
+    else a placeholder (the user's value is quoted in the note: it cannot be sent as it is); each said."""
     conf = dict(body.get("conf") or {})
+    notes = []
     for issue in bad:
         name = issue.field.removeprefix("conf.")
+        if name not in conf:
+            continue
+        sent = json.dumps(conf[name], default=str)
         if params.get(name, {}).get("value") is not None:
             conf[name] = params[name]["value"]
-    return {**body, "conf": conf} if bad else body
+            notes.append(f"conf.{name} {sent} has no clear conversion to what the param takes: the param's default "
+                         f"{json.dumps(conf[name], default=str)} is in its place; put the value you meant there")
+        elif name in params:
+            conf[name] = PLACEHOLDER.format(name=name)
+            notes.append(f"conf.{name} {sent} has no clear conversion to what the param takes and the param has no "
+                         "default: fill in the value you meant")
+    return ({**body, "conf": conf}, notes) if notes else (body, [])
 
 
 def complete_conf(body: dict[str, Any], params: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -296,7 +442,8 @@ def correct_for_repeats(payload: dict[str, Any], v2: bool) -> dict[str, Any]:
 
 
 def without_existing(body: dict[str, Any], existing: list[Issue], v2: bool) -> dict[str, Any]:
-    """The corrected body must not repeat what already exists: the server picks a new id and date."""
+    """The corrected body must not repeat the fault (an id or date a run has, a date the run would wait for): the
+    server picks a new id and date."""
     fields = {i.field for i in existing}
     fixed = {k: v for k, v in body.items() if k not in fields}
     if "logical_date" in fields and v2:

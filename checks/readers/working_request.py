@@ -83,8 +83,8 @@ def trigger_body(profile: Profile, facts: Facts) -> dict:
         body = dict(facts.trigger_body)
     else:
         payload = profile.payload if isinstance(profile.payload, dict) else {}
-        body = complete_conf(correct(payload, facts.api is ApiFlavour.V2, facts.airflow_version or ""),
-                             facts.dag.params if facts.dag else {})
+        params = facts.dag.params if facts.dag else {}
+        body = complete_conf(correct(payload, facts.api is ApiFlavour.V2, facts.airflow_version or "", params), params)
     if facts.api is ApiFlavour.V2:
         body = {"logical_date": None, **body}
     if body.get("conf") is None:

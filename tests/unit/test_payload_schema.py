@@ -63,7 +63,7 @@ def test_conf_is_checked_against_the_dag_params_with_the_corrected_body() -> Non
 
 def test_a_valid_payload_passes_and_a_fixed_date_warns_about_409() -> None:
     assert run({"conf": {"batch_size": 3}}, params=V2_PARAMS).status is Status.PASS
-    finding = run({"logical_date": "2030-01-01T00:00:00Z", "conf": {}})
+    finding = run({"logical_date": "2024-06-01T00:00:00Z", "conf": {}})
     assert finding.status is Status.WARN and "409" in finding.summary
 
 

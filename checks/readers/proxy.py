@@ -334,8 +334,11 @@ def credentials_fix(route: Route, answer: ProxyAnswer) -> Fix:
                 f"proxy: http://USER:${{PROXY_PASSWORD}}@{where}"))
 
 
-def explain(ctx: CheckContext, route: Route, answer: ProxyAnswer, control: Control, request: str) -> Finding | None:
-    """The finding for the proxy's answer, or None when the control says the proxy is not the cause."""
+def explain(ctx: CheckContext, route: Route, answer: ProxyAnswer, control: Control, request: str,
+            confirmed: bool = True) -> Finding | None:
+    """The finding for the proxy's answer, or None when the control says the proxy is not the cause. `confirmed`
+    False: the control was not the same request (a later check's, which is never repeated), so the answer's being the
+    proxy's is worded as most likely, with what would confirm it."""
     status = answer.status
     said = f"{route.named} answered {answer.line()}" if status is not None else f"{route.named} could not be reached: {answer.failure}"
     direct_note = f"Control: {control.words}."
@@ -357,8 +360,12 @@ def explain(ctx: CheckContext, route: Route, answer: ProxyAnswer, control: Contr
         if kind is Code.AUTH_REQUIRED:
             other = credentials_fix(route, answer)
             fix = Fix(f"{fix.text} Or keep the proxy and give it credentials: {other.text}", fix.commands + other.commands)
-        return Finding(Status.FAIL, headline + verdict, explanation=f"{meaning} {direct_note} So the proxy is the cause, "
-                       "not Airflow or its credentials.", fix=fix,
+        verdict = verdict if confirmed else "; without the proxy Airflow answers its version"
+        conclusion = ("So the proxy is the cause, not Airflow or its credentials." if confirmed else
+                      "So most likely the proxy is the cause: the request itself is not repeated without the proxy (it "
+                      "may carry credentials or start a run); what would confirm it: the check again with the host in "
+                      "NO_PROXY, as below.")
+        return Finding(Status.FAIL, headline + verdict, explanation=f"{meaning} {direct_note} {conclusion}", fix=fix,
                        why_ui_works=BROWSER_ROUTE.format(variable=route.variable), details=details, code=kind)
     return Finding(Status.FAIL, headline, explanation=f"{meaning} {direct_note} {NEEDED[kind]}",
                    fix=_fix_when_needed(route, answer, kind),
@@ -383,8 +390,8 @@ def _kind(answer: ProxyAnswer) -> Code | None:
 
 
 MEANINGS = {
-    Code.DENIED: "The 403 is the proxy's own: its access policy refuses this host or this request, and the request "
-                 "never reached Airflow (Airflow serves its version to anyone and writes its errors as JSON).",
+    Code.DENIED: "The 403 is the proxy's own (its page and headers, not Airflow's JSON): its access policy refuses "
+                 "this host or this request, which never reached Airflow.",
     Code.AUTH_REQUIRED: "407 Proxy Authentication Required is only ever a proxy's answer: it wants its own credentials "
                         "(realm: {realm}; schemes offered: {schemes}) before it passes anything on, whatever Airflow "
                         "credentials the request carries.",
@@ -479,7 +486,10 @@ def review(ctx: CheckContext, result: CheckResult) -> CheckResult | None:
     proxied = next((e for e in result.evidence if e.status == 407), None)
     if proxied is None and result.status is Status.PASS:
         return None
-    exchange = proxied or last
+    if proxied is None and last.status is not None and airflows_own(answer_of(last)):
+        return None
+    exchange = proxied or next(e for e in result.evidence if e.status is None or e.status == 407
+                               or not airflows_own(answer_of(e)))
     request = f"{exchange.method} {exchange.url}"
     register(ctx, route)
     if exchange.status is None:
@@ -492,16 +502,12 @@ def review(ctx: CheckContext, result: CheckResult) -> CheckResult | None:
             return None
         request = f"{request} failed"
     else:
-        response = answer_of(exchange)
-        if airflows_own(response) and response.status != 407:
-            return None
-        answer = from_response(response)
+        answer = from_response(answer_of(exchange))
     control = direct_control(ctx, route)
-    finding = explain(ctx, route, answer, control, request)
+    if answer.status not in (407, None) and not answer.tunnel and not control.airflow:
+        return None
+    finding = explain(ctx, route, answer, control, request,
+                      confirmed=answer.status in (407, None) or answer.tunnel)
     if finding is None:
         return None
-    if control.airflow and exchange.status not in (407, None) and answer.status not in (502, 503, 504):
-        finding = replace(finding, explanation=f"{finding.explanation} Most likely, that is: the request itself is not "
-                          "repeated without the proxy (it may carry credentials or start a run); what would confirm it: "
-                          "run the check again with the printed NO_PROXY.")
     return CheckResult.from_finding(result.check_id, result.title, finding, result.evidence, result.duration_ms)

@@ -185,6 +185,29 @@ def test_an_https_proxy_demanding_credentials_has_its_realm_read_from_connect(
         assert PASSWORD not in output and "corpuser" not in output
 
 
+# --- a later check meets the proxy ------------------------------------------------------------------------
+
+def test_a_proxy_rule_against_post_is_named_in_the_check_that_meets_it_as_most_likely(
+        tmp_path: Path, airflow, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("a-password-of-the-user-77")
+    secret.chmod(0o600)
+    profile = write_profile(tmp_path, f"url: {airflow.url}\nauth:\n  type: jwt\n  username: admin\n"
+                                      f"  password_file: {secret}\ntimeout: {{connect: 2, read: 5}}\n", name="jwt.yml")
+    with ForwardProxy(Policy(deny_methods=("POST",))) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        out = CliRunner().invoke(app, ["check", "--profile", str(profile), "--format", "json"])
+        results = {r["check_id"]: r for r in json.loads(out.stdout)["results"]}
+        assert results["reachability"]["status"] == "pass"
+        auth = results["auth-backend"]
+        assert auth["code"] == Code.DENIED, auth
+        assert auth["summary"].startswith(f"POST {airflow.url}/auth/token: the proxy {proxy.url} (from $HTTP_PROXY) "
+                                          "answered 403 Forbidden")
+        assert "most likely the proxy is the cause" in auth["explanation"]
+        assert f"GET {airflow.url}/api/v2/version without the proxy" in auth["explanation"]
+        assert auth["fix"]["commands"][0] == "export NO_PROXY=127.0.0.1"
+
+
 # --- healthy, and the rules --------------------------------------------------------------------------------
 
 def test_a_healthy_proxy_costs_no_extra_request(tmp_path: Path, airflow, monkeypatch: pytest.MonkeyPatch) -> None:

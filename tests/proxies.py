@@ -48,6 +48,8 @@ class Policy:
     tunnel_ports: tuple[int, ...] | None = None
     """With ports: CONNECT to any other port is refused 403 (squid's default allows CONNECT only to 443)."""
     hosts: dict[str, str] = field(default_factory=dict)
+    echo: bool = False
+    """A careless proxy: its pages repeat the Proxy-Authorization it got (and decode it), as some debug pages do."""
     deny_methods: tuple[str, ...] = ()
     """Methods refused 403 by policy while others pass (a read-only proxy rule)."""
 
@@ -108,6 +110,11 @@ def _handler(proxy: ForwardProxy) -> type[BaseHTTPRequestHandler]:
 
         def _own(self, status: int, headers: dict[str, str], target: str, close: bool = False) -> None:
             body = page(status, target)
+            sent = self.headers.get("Proxy-Authorization", "")
+            if proxy.policy.echo and sent:
+                decoded = base64.b64decode(sent.split()[-1]).decode("utf-8", "replace")
+                body += f"<pre>you sent Proxy-Authorization: {sent} ({decoded})</pre>".encode()
+                headers = {**headers, "X-Seen-Credentials": decoded}
             self.send_response(status, REASONS.get(status))
             for name, value in {"Via": f"1.1 {NAME.split('/')[0]}", "Content-Type": "text/html",
                                 **headers}.items():

@@ -31,6 +31,8 @@ from airflow_doctor.checks.readers.front import airflows_own, answered_by, own_w
 from airflow_doctor.failures import answer_of, what_happened
 from airflow_doctor.model import CheckResult, Finding, FindingCode, Fix, Status
 from airflow_doctor.probe import Layer, Probe, ProbeResponse, TransportError
+from airflow_doctor.redact import redact_text
+from airflow_doctor.secrets import SecretRegistry
 
 
 class Code(FindingCode):
@@ -109,9 +111,12 @@ def no_proxy_variable() -> str:
 
 def register(ctx: CheckContext, route: Route) -> None:
     """The proxy's password is a secret from the moment it is read: nothing printed after may carry it."""
-    if route.parts.password:
-        ctx.probe.registry.add(unquote(route.parts.password))
-        ctx.probe.registry.add(route.parts.password)
+    parts = route.parts
+    if parts.password:
+        ctx.probe.registry.add_basic(unquote(parts.username or ""), unquote(parts.password))
+        ctx.probe.registry.add(parts.password)
+    if parts.username:  # a proxy's debug page may repeat it: it is half of the credential
+        ctx.probe.registry.add(unquote(parts.username))
 
 
 # --- the control: the same request without the proxy ---------------------------------------------------
@@ -130,6 +135,9 @@ class Control:
     words: str
     airflow_version: str | None = None
     failed: bool = False
+    possible: bool = True
+    """False: this run's requests do not leave through this machine's network (explain works offline; MWAA's go
+    through AWS's API), so no request without the proxy can be made."""
 
     @property
     def airflow(self) -> bool:
@@ -144,6 +152,9 @@ def direct_control(ctx: CheckContext, route: Route, asked: str | None = None) ->
     that failed: when it is one of these reads, the control is literally the same request."""
     base = ctx.facts.base_url.rstrip("/")
     probe = ctx.probe
+    if any(not isinstance(adapter, requests.adapters.HTTPAdapter) for adapter in probe.adapters.values()):
+        return Control("no request without the proxy could be made (this run does not send requests over this "
+                       "machine's network itself)", possible=False)
     direct = Probe(base, verify=probe.verify, connect_timeout=probe.connect_timeout, read_timeout=probe.read_timeout,
                    registry=probe.registry, session_factory=DirectSession)
     paths = sorted(VERSION_PATHS, key=lambda p: not (asked or "").endswith(p))
@@ -206,8 +217,15 @@ class ProxyAnswer:
 _TUNNEL = re.compile(r"Tunnel connection failed: (\d{3})\s*([^'\")]*)")
 
 
-def from_response(response: ProbeResponse) -> ProxyAnswer:
-    return ProxyAnswer(response.status, _reason(response.status), response.headers, own_words(response))
+def from_response(response: ProbeResponse, registry: SecretRegistry) -> ProxyAnswer:
+    return ProxyAnswer(response.status, _reason(response.status), response.headers, _words(response, registry))
+
+
+def _words(response: ProbeResponse, registry: SecretRegistry) -> str | None:
+    """The answer's own words, redacted whole before they are cut short (a secret cut in two is not recognised)."""
+    clean = ProbeResponse(response.status, response.headers, redact_text(response.text, registry).encode(),
+                          response.url, response.elapsed_ms, response.exchange)
+    return own_words(clean)
 
 
 def from_failure(ctx: CheckContext, route: Route, failure: TransportError) -> ProxyAnswer | None:
@@ -284,7 +302,8 @@ def ask_connect(ctx: CheckContext, route: Route) -> ProxyAnswer | None:
         return None
     status = int(match.group(1))
     page = ProbeResponse(status, headers, body[:8192], f"CONNECT {target}", 0.0, None)  # type: ignore[arg-type]
-    return ProxyAnswer(status, match.group(2).strip(), headers, own_words(page) if body else None, tunnel=True)
+    return ProxyAnswer(status, match.group(2).strip(), headers, _words(page, ctx.probe.registry) if body else None,
+                       tunnel=True)
 
 
 def _reason(status: int) -> str:
@@ -352,6 +371,13 @@ def explain(ctx: CheckContext, route: Route, answer: ProxyAnswer, control: Contr
     meaning = MEANINGS[kind].format(target=f"{route.target_host}:{route.target_port}", realm=answer.realm or "none given",
                                     schemes=", ".join(answer.schemes) or "none named")
     headline = f"{request}: {said}"
+    if not control.possible:
+        fix = credentials_fix(route, answer) if kind is Code.AUTH_REQUIRED else no_proxy_fix(
+            route, f"Requests to {route.target_host} go through {route.named}.")
+        return Finding(Status.FAIL, headline, explanation=f"Most likely: {meaning} {direct_note} What would confirm "
+                       f"it: the same request with {route.target_host} in {no_proxy_variable()} (airflow-doctor check).",
+                       fix=fix, why_ui_works=BROWSER_SIGNED_IN if kind is Code.AUTH_REQUIRED else
+                       BROWSER_ROUTE.format(variable=route.variable), details=details, code=kind)
     if control.airflow:
         verdict = ("; without the proxy Airflow answers" if kind is not Code.AUTH_REQUIRED else
                    "; without the proxy Airflow answers, so the proxy's credentials are not needed")
@@ -466,7 +492,7 @@ def proxy_answer(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
     if response.status != 407 and not control.airflow:
         return None
     request = f"{response.exchange.method} {response.url}"
-    return explain(ctx, route, from_response(response), control, request)
+    return explain(ctx, route, from_response(response, ctx.probe.registry), control, request)
 
 
 def review(ctx: CheckContext, result: CheckResult) -> CheckResult | None:
@@ -502,7 +528,7 @@ def review(ctx: CheckContext, result: CheckResult) -> CheckResult | None:
             return None
         request = f"{request} failed"
     else:
-        answer = from_response(answer_of(exchange))
+        answer = from_response(answer_of(exchange), ctx.probe.registry)
     control = direct_control(ctx, route)
     if answer.status not in (407, None) and not answer.tunnel and not control.airflow:
         return None

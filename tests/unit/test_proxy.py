@@ -244,3 +244,15 @@ def test_the_profiles_proxy_setting_wins_and_none_goes_direct(monkeypatch: pytes
     route = route_for("https://h", "http://user:pw-123456@proxy.corp:3128")
     assert route.variable == "the profile's proxy: setting" and route.shown == "http://proxy.corp:3128"
     assert "pw-123456" not in route.named
+
+
+def test_explain_reads_a_pasted_407_offline_as_most_likely_the_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", f"http://corpuser:{PASSWORD}@127.0.0.1:{closed_port()}")
+    pasted = ("GET https://airflow.corp.example/api/v2/version\n\nHTTP/1.1 407 Proxy Authentication Required\n"
+              f'Proxy-Authenticate: Basic realm="{REALM}"\nContent-Type: text/html\n\n<html><title>407</title></html>\n')
+    result = CliRunner().invoke(app, ["explain", "-", "--format", "json"], input=pasted)
+    (finding,) = json.loads(result.stdout)["results"]
+    assert finding["code"] == Code.AUTH_REQUIRED, finding
+    assert finding["explanation"].startswith("Most likely") and "What would confirm it" in finding["explanation"]
+    assert "no request without the proxy could be made" in finding["explanation"]
+    assert PASSWORD not in result.output and "corpuser" not in result.output

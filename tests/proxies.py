@@ -11,10 +11,15 @@ machine that reaches Airflow only through the proxy sees. The test that starts i
 from __future__ import annotations
 
 import base64
+import shutil
 import socket
+import subprocess
+import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
@@ -193,3 +198,82 @@ def _splice(client: socket.socket, upstream: socket.socket) -> None:
     other.start()
     pipe(client, upstream)
     other.join(timeout=30)
+
+
+# --- a real squid, where the machine has one: the judge of what a real proxy answers ------------------------
+
+SQUID_CONFIG = """\
+http_port 127.0.0.1:{port}
+pid_filename none
+cache deny all
+access_log none
+cache_log /dev/null
+shutdown_lifetime 0 seconds
+acl SSL_ports port 443
+acl CONNECT method CONNECT
+http_access deny CONNECT !SSL_ports
+{access}
+"""
+SQUID_ACCESS = {
+    "deny": "http_access deny all",
+    "allow": "http_access allow all",
+    "auth": ("auth_param basic program {helper} {passwd}\nauth_param basic realm {realm}\n"
+             "acl users proxy_auth REQUIRED\nhttp_access allow users\nhttp_access deny all"),
+}
+SQUID_HELPERS = ("/usr/lib/squid/basic_ncsa_auth", "/usr/lib64/squid/basic_ncsa_auth")
+
+
+class Squid:
+    """squid -N on a free 127.0.0.1 port with one of SQUID_ACCESS's policies (and squid's usual CONNECT rule: port 443
+    only); 'auth' takes a Basic user and password. Its files live in a directory the unprivileged squid user can read.
+    Started and stopped by the test (a context manager); skipped where the machine has no squid."""
+
+    def __init__(self, access: str, credentials: tuple[str, str] | None = None, realm: str = "Corp Squid Gateway") -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="doctor-squid-"))
+        self.directory.chmod(0o755)
+        with socket.socket() as free:
+            free.bind(("127.0.0.1", 0))
+            self.port = free.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        passwd = self.directory / "passwd"
+        if credentials is not None:
+            hashed = subprocess.run(["openssl", "passwd", "-apr1", credentials[1]], capture_output=True, text=True,
+                                    check=True).stdout.strip()
+            passwd.write_text(f"{credentials[0]}:{hashed}\n")
+            passwd.chmod(0o644)
+        helper = next((h for h in SQUID_HELPERS if Path(h).exists()), SQUID_HELPERS[0])
+        access_rules = SQUID_ACCESS[access].format(helper=helper, passwd=passwd, realm=realm)
+        self.config = self.directory / "squid.conf"
+        self.config.write_text(SQUID_CONFIG.format(port=self.port, access=access_rules))
+        self.config.chmod(0o644)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which("squid") is not None or Path("/usr/sbin/squid").exists()
+
+    def __enter__(self) -> "Squid":
+        binary = shutil.which("squid") or "/usr/sbin/squid"
+        self.process = subprocess.Popen([binary, "-N", "-f", str(self.config)], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.1)
+        self.__exit__()
+        raise RuntimeError(f"squid did not start: {self.process.stderr.read().decode(errors='replace')[-500:] if self.process.stderr else ''}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        shutil.rmtree(self.directory, ignore_errors=True)

@@ -374,7 +374,7 @@ def explain(ctx: CheckContext, route: Route, answer: ProxyAnswer, control: Contr
     if not control.possible:
         fix = credentials_fix(route, answer) if kind is Code.AUTH_REQUIRED else no_proxy_fix(
             route, f"Requests to {route.target_host} go through {route.named}.")
-        return Finding(Status.FAIL, headline, explanation=f"Most likely: {meaning} {direct_note} What would confirm "
+        return Finding(Status.FAIL, headline, explanation=f"Most likely: {meaning[:1].lower()}{meaning[1:]} {direct_note} What would confirm "
                        f"it: the same request with {route.target_host} in {no_proxy_variable()} (airflow-doctor check).",
                        fix=fix, why_ui_works=BROWSER_SIGNED_IN if kind is Code.AUTH_REQUIRED else
                        BROWSER_ROUTE.format(variable=route.variable), details=details, code=kind)
@@ -448,7 +448,8 @@ NEEDED = {
                        "is wrong; what would confirm it: the url from a machine inside Airflow's network.",
     Code.UNREACHABLE: "Without the proxy the request fails too, so this machine has no route to Airflow at the moment: "
                       "most likely the network the proxy (and Airflow) are on is not connected (VPN).",
-    Code.ANSWERED_INSTEAD: "",
+    Code.ANSWERED_INSTEAD: "Without the proxy nothing answers, so most likely this is the proxy's own answer; what "
+                           "would confirm it: the proxy's access log, or the url in a browser that uses this proxy.",
     Code.CONNECTION_FAILED: "",
 }
 
@@ -483,14 +484,15 @@ def proxy_failure(ctx: CheckContext, failure: TransportError) -> Finding | None:
 
 def proxy_answer(ctx: CheckContext, response: ProbeResponse) -> Finding | None:
     """An answer that is not Airflow's while a proxy is in effect (reachability's first classifier): the proxy's own
-    (a 407, or one the request without the proxy does not get), or None for the other classifiers."""
+    (a 407; one the request without the proxy does not get, Airflow answering it; or, when nothing answers without the
+    proxy, most likely the proxy's), or None for the other classifiers."""
     route = route_for(ctx.facts.base_url, getattr(ctx.profile, "proxy", None))
     if route is None or (airflows_own(response) and response.status != 407):
         return None
     register(ctx, route)
     control = direct_control(ctx, route, response.url)
-    if response.status != 407 and not control.airflow:
-        return None
+    if response.status != 407 and not (control.airflow or control.failed):
+        return None  # the same answer without the proxy: a front behind it, for the other classifiers
     request = f"{response.exchange.method} {response.url}"
     return explain(ctx, route, from_response(response, ctx.probe.registry), control, request)
 
@@ -501,7 +503,7 @@ def review(ctx: CheckContext, result: CheckResult) -> CheckResult | None:
     credentials or create a run): the control is the version read without the proxy, so the cause is worded as most
     likely where the proxy's answer does not name itself. A result that already is the proxy's finding is returned as
     it is (no later review restates it). None: not the proxy's doing."""
-    if result.code in set(Code):
+    if result.code in {code.value for code in Code}:
         return result
     if result.check_id == "reachability" or not result.evidence or result.status is Status.SKIP:
         return None

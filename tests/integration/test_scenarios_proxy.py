@@ -19,7 +19,7 @@ from airflow_doctor.cli import app
 from tests.fronts import Pki, TlsFront
 from tests.integration.conftest import Server
 from tests.integration.test_scenarios_auth import result_of
-from tests.proxies import REALM, ForwardProxy, Policy
+from tests.proxies import REALM, ForwardProxy, Policy, Squid
 
 pytestmark = pytest.mark.integration
 
@@ -148,3 +148,66 @@ def test_a_proxy_that_forwards_fine_costs_no_extra_request(airflow: Server, tmp_
     assert proxied["requests_made"] == direct["requests_made"], "no control when nothing fails"
     assert len(proxy.seen) in (proxied["requests_made"], proxied["requests_made"] + 1), \
         "the doctor's count, or one GET more: a kept-alive connection closed unanswered is asked again (probe._send)"
+
+
+# --- a real squid (where the machine has one): what a real proxy answers ----------------------------------
+
+needs_squid = pytest.mark.skipif(not Squid.available(), reason="no squid on this machine (apt-get install squid)")
+
+
+@needs_squid
+def test_a_real_squid_that_denies_is_named_from_its_own_answer(airflow: Server, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    with Squid("deny") as squid:
+        monkeypatch.setenv("HTTP_PROXY", squid.url)
+        reach, _ = reachability(airflow, tmp_path, airflow.url)
+        assert reach["code"] == Code.DENIED, reach
+        assert "answered 403 Forbidden" in reach["summary"] and "X-Squid-Error: ERR_ACCESS_DENIED" in reach["summary"]
+        assert f"answered 200 from Airflow {airflow.version}" in reach["explanation"]
+        apply(reach["fix"]["commands"], monkeypatch)
+        assert reachability(airflow, tmp_path, airflow.url)[0]["status"] == "pass"
+
+
+@needs_squid
+def test_a_real_squid_demanding_credentials_passes_with_them(airflow: Server, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    with Squid("auth", ("doctor", PASSWORD), realm="Corp Squid Gateway") as squid:
+        monkeypatch.setenv("HTTP_PROXY", f"http://doctor:wrong-{PASSWORD}@127.0.0.1:{squid.port}")
+        reach, output = reachability(airflow, tmp_path, airflow.url)
+        assert reach["code"] == Code.AUTH_REQUIRED, reach
+        assert 'realm="Corp Squid Gateway"' in reach["summary"] and "refused the credentials" in reach["fix"]["text"]
+        assert PASSWORD not in output
+        monkeypatch.delenv("HTTP_PROXY")
+        apply([c for c in reach["fix"]["commands"] if "PROXY_PASSWORD" in c], monkeypatch)
+        code, data, output = check(airflow.profile(tmp_path))
+        assert code == 0, [(r["check_id"], r["summary"]) for r in data["results"] if r["status"] == "fail"]
+        assert PASSWORD not in output
+
+
+@needs_squid
+def test_a_real_squid_refuses_connect_to_a_port_other_than_443(airflow: Server, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    pki = Pki(tmp_path / "pki")
+    verify = f"tls:\n  verify: {pki.root_pem}\n"
+    with TlsFront(airflow.url, pki.leaf()) as front, Squid("allow") as squid:
+        monkeypatch.setenv("HTTPS_PROXY", squid.url)
+        reach, _ = reachability(airflow, tmp_path, front.url, verify)
+        assert reach["code"] == Code.TUNNEL_REFUSED, reach
+        assert "X-Squid-Error: ERR_ACCESS_DENIED" in reach["summary"] and "port 443" in reach["explanation"]
+        assert f"answered 200 from Airflow {airflow.version}" in reach["explanation"]
+        apply(reach["fix"]["commands"], monkeypatch)
+        assert reachability(airflow, tmp_path, front.url, verify)[0]["status"] == "pass"
+
+
+@needs_squid
+def test_a_real_squid_that_cannot_connect_says_so_and_the_direct_route_is_named(airflow: Server, tmp_path: Path,
+                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.servers import closed_port
+
+    with Squid("allow") as squid:
+        monkeypatch.setenv("HTTP_PROXY", squid.url)
+        url = f"http://127.0.0.1:{closed_port()}"
+        reach, _ = reachability(airflow, tmp_path, url)
+        assert reach["code"] == Code.CANNOT_REACH, reach
+        assert "answered 503 Service Unavailable" in reach["summary"] and "ERR_CONNECT_FAIL" in reach["summary"]
+        assert "could not connect either" in reach["explanation"] and "most likely" in reach["explanation"]

@@ -372,6 +372,8 @@ def explain(ctx: CheckContext, route: Route, answer: ProxyAnswer, control: Contr
                                     schemes=", ".join(answer.schemes) or "none named")
     headline = f"{request}: {said}"
     if not control.possible:
+        if kind not in (Code.AUTH_REQUIRED, Code.TUNNEL_REFUSED, Code.UNREACHABLE):
+            return None  # without a control, only an answer that only a proxy gives is the proxy's
         fix = credentials_fix(route, answer) if kind is Code.AUTH_REQUIRED else no_proxy_fix(
             route, f"Requests to {route.target_host} go through {route.named}.")
         return Finding(Status.FAIL, headline, explanation=f"Most likely: {meaning[:1].lower()}{meaning[1:]} {direct_note} What would confirm "

@@ -256,3 +256,13 @@ def test_explain_reads_a_pasted_407_offline_as_most_likely_the_proxy(monkeypatch
     assert finding["explanation"].startswith("Most likely") and "What would confirm it" in finding["explanation"]
     assert "no request without the proxy could be made" in finding["explanation"]
     assert PASSWORD not in result.output and "corpuser" not in result.output
+
+
+def test_explain_does_not_blame_the_proxy_for_a_403_it_cannot_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offline there is no control: a 403 page may be any front's, so only answers only proxies give are the proxy's."""
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{closed_port()}")
+    pasted = ("GET https://airflow.corp.example/api/v2/version\n\nHTTP/1.1 403 Forbidden\nServer: nginx\n"
+              "Content-Type: text/html\n\n<html><title>403 Forbidden</title></html>\n")
+    result = CliRunner().invoke(app, ["explain", "-", "--format", "json"], input=pasted)
+    (finding,) = json.loads(result.stdout)["results"]
+    assert not finding["code"].startswith("proxy-"), finding

@@ -20,6 +20,7 @@ from airflow_doctor.checks.readers.front import (airflows_own, is_login_page, mo
 from airflow_doctor.checks.readers.gateway import V2NotRouted, login_wall_words, not_airflow, retired_api
 from airflow_doctor.checks.readers.gateway import transport_finding as gateway_transport_finding
 from airflow_doctor.checks.readers.tls import tls_finding
+from airflow_doctor.checks.readers.proxy import proxy_answer, proxy_failure
 from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Facts, Platform, Uses, error_detail, html_title,
                                         json_object)
 from airflow_doctor.failures import what_happened
@@ -87,7 +88,8 @@ class Check:
         try:
             flavour, version_response = self._find_api(ctx)
         except TransportError as failure:
-            return mwaa.unreachable(ctx, failure) or tls_finding(ctx, failure) or transport_finding(failure, facts)
+            return (mwaa.unreachable(ctx, failure) or proxy_failure(ctx, failure) or tls_finding(ctx, failure)
+                    or transport_finding(failure, facts))
         except V2NotRouted as airflow3:
             return airflow3.as_finding()
         except CredentialsUnavailable as unavailable:
@@ -496,7 +498,7 @@ def not_airflow_at_all(ctx: CheckContext, response: ProbeResponse) -> Finding:
 
 
 UNEXPECTED_ANSWERS: tuple[Callable[[CheckContext, ProbeResponse], Finding | None], ...] = (
-    redirect_to_login, redirect, airflow3_ui, login_page, html_page_mounted_elsewhere, html_page,
+    proxy_answer, redirect_to_login, redirect, airflow3_ui, login_page, html_page_mounted_elsewhere, html_page,
     google_front_refusal, gateway_or_retired_api, credentials_demanded, server_error, airflow_off_its_api,
     answer_mounted_elsewhere, not_airflow_at_all)
 """What answered instead of Airflow's version, tried in this order: the first that recognises the answer names it.

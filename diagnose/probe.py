@@ -245,6 +245,12 @@ class Probe:
         """After a 429: origin -> (monotonic time until which nothing is sent (Retry-After), the 429), or
         'METHOD url' -> (None, the 429) when it gave no Retry-After: that request is not repeated."""
 
+    @property
+    def adapters(self) -> Mapping[str, requests.adapters.BaseAdapter]:
+        """The transports this probe sends through: a control probe made with another session keeps them (explain's
+        offline one, MWAA's InvokeRestApi), or knows it cannot ask the network itself."""
+        return self._session.adapters
+
     def url_for(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
             return path

@@ -216,6 +216,9 @@ _CLAUSE_END = re.compile(r"[ \t]*(?:$|[\r\n,;})\]]|\\[nr])")
 
 
 def _mask_userinfo(match: re.Match[str]) -> str:
+    """A password in a url is masked; a `${VAR}` standing for one (a printed fix: proxy credentials) is not."""
+    if re.fullmatch(r"\$\{[A-Za-z_]\w*\}", match.group(2)):
+        return match.group(0)
     return f"{match.group(1)}{MASK}@"
 
 

@@ -16,8 +16,9 @@ from airflow_doctor.sources.profile import NO_PROXY
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 """An HTTP field name (RFC 9110 token)."""
 _REFUSED_HEADERS = {
-    "authorization": "Authorization is what the profile's auth sends (and auth always wins over headers): for a key "
-                     "sent as the whole Authorization value use auth type token with scheme: none",
+    "authorization": "Authorization is sent by the auth settings (auth: in a profile; --user or --token-env with "
+                     "--url), which always win over extra headers; for a key sent as the whole Authorization value "
+                     "use auth type token with scheme: none",
     "content-length": "Content-Length is computed from each body",
     "transfer-encoding": "Transfer-Encoding is chosen for each body",
     "host": "Host comes from the url: put the host name you mean in the url",

@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any, Mapping
 
 from airflow_doctor.secrets import Secret
+from airflow_doctor.transport import NO_PROXY, shown_proxy
 
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 20.0
@@ -89,8 +90,6 @@ class Header:
     """The environment variable the working request reads the value from (the profile's own ${VAR} when it had one)."""
 
 
-NO_PROXY = "none"
-"""proxy: none: never a proxy for this profile, whatever HTTP(S)_PROXY says."""
 
 
 @dataclass(frozen=True)
@@ -122,17 +121,6 @@ class Network:
         return self.client_cert
 
 
-def shown_proxy(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return f"{parts.scheme}://{parts.hostname or ''}" + (f":{port}" if port else "")
-
-
 @dataclass(frozen=True)
 class Profile:
     name: str
@@ -151,6 +139,15 @@ class Profile:
     unset: tuple["UnsetSecret", ...] = ()
     """Secrets whose ${VAR} is not set (only when loaded with allow_unset): `check` then runs reachability only."""
     network: Network = field(default_factory=Network)
+
+    def probe_options(self) -> dict[str, Any]:
+        """The Probe's settings: TLS (verify, the OS store, the client certificate), the timeouts, the extra headers
+        and the proxy, so every request the checks send travels the way the script's does."""
+        net = self.network
+        return dict(verify=self.verify, connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
+                    headers={h.name: h.value.reveal() for h in net.headers}, system_ca=net.system_ca, cert=net.cert,
+                    key_password=net.client_key_password.reveal() if net.client_key_password else None,
+                    proxy=net.proxy)
 
     def missing_secret_sentence(self) -> str | None:
         """Which variables to set before the checks that need credentials can run, or None."""

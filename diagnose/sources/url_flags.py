@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Mapping
 
+from airflow_doctor.errors import UsageError
 from airflow_doctor.secrets import Secret, SecretRegistry
 from airflow_doctor.sources import network
 from airflow_doctor.sources.profile import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Header, Network
@@ -19,18 +20,16 @@ if TYPE_CHECKING:
 def network_from_flags(flags: "NetworkFlags", env: Mapping[str, str], registry: SecretRegistry,
                        sources: dict[str, str]) -> tuple[bool | str, Network, tuple[float, float]]:
     """(requests' verify, the rest of the network settings, (connect, read) timeouts) the flags describe."""
-    from airflow_doctor.sources.url import OptionsError
-
     def checked(flag: str, call, *args):  # type: ignore[no-untyped-def]
         try:
             return call(*args)
         except ValueError as exc:
-            raise OptionsError(f"{flag}: {exc}.") from None
+            raise UsageError(f"{flag}: {exc}.") from None
 
     chosen = [flag for flag, value in (("--cacert", flags.cacert), ("--ca-native", flags.ca_native),
                                        ("--insecure", flags.insecure)) if value]
     if len(chosen) > 1:
-        raise OptionsError(f"{' and '.join(chosen)} each say how to verify the server; keep one (--cacert FILE: "
+        raise UsageError(f"{' and '.join(chosen)} each say how to verify the server; keep one (--cacert FILE: "
                            "that CA bundle, --ca-native: the operating system's store, --insecure: no verification).")
     verify: bool | str = True
     if flags.cacert:
@@ -44,7 +43,7 @@ def network_from_flags(flags: "NetworkFlags", env: Mapping[str, str], registry: 
         sources["tls.verify"] = "--ca-native"
     cert = key = None
     if flags.client_key and not flags.client_cert:
-        raise OptionsError("a client key goes with its certificate: add --client-cert (the certificate's PEM file).")
+        raise UsageError("a client key goes with its certificate: add --client-cert (the certificate's PEM file).")
     if flags.client_cert:
         cert = checked("--client-cert", network.check_file, flags.client_cert, "client certificate")
         key = flags.client_key and checked("--client-key", network.check_file, flags.client_key, "client key")
@@ -60,11 +59,11 @@ def network_from_flags(flags: "NetworkFlags", env: Mapping[str, str], registry: 
     headers = tuple(_header(text, env, registry, sources, checked) for text in flags.headers or ())
     names = [h.name.lower() for h in headers]
     if len(set(names)) < len(names):
-        raise OptionsError("--header names the same header twice; keep one.")
+        raise UsageError("--header names the same header twice; keep one.")
     timeouts = (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT)
     if flags.timeout is not None:
         if not 0 < flags.timeout <= 600:
-            raise OptionsError(f"--timeout takes seconds between 0 and 600, not {flags.timeout:g}.")
+            raise UsageError(f"--timeout takes seconds between 0 and 600, not {flags.timeout:g}.")
         timeouts = (flags.timeout, flags.timeout)  # as requests' timeout=30 bounds the connect and each read
         sources["timeout.connect"] = sources["timeout.read"] = "--timeout"
     return verify, Network(headers, bool(flags.ca_native), cert, key or None, None, proxy), timeouts

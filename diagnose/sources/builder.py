@@ -290,7 +290,7 @@ class _Builder:
         if node is None:
             return None
         text = self.string(node, "proxy")
-        self.registry.add(network.proxy_password(text))
+        network.register_proxy_credentials(text, self.registry)
         return self.checked(node, network.check_proxy, text)
 
     def script_request(self, node: Node | None) -> ScriptRequest | None:

@@ -124,7 +124,7 @@ def _proxy(curl: "CurlCommand", host: str | None, registry: SecretRegistry, refe
     if net.proxy is not None:
         url = net.proxy if "://" in net.proxy or net.proxy.strip().lower() == NO_PROXY else f"http://{net.proxy}"
         password = network.proxy_password(url)
-        registry.add(password)
+        network.register_proxy_credentials(url, registry)
         if password and not _from_environment(password, curl):
             references["proxy"] = PROXY_PASSWORD_VARIABLE
     if net.noproxy is not None and _bypassed(net.noproxy, host):

@@ -107,6 +107,20 @@ def _shown(url: str) -> str:
     return url.rsplit("@", 1)[-1]
 
 
+def register_proxy_credentials(url: str, registry) -> None:  # type: ignore[no-untyped-def]
+    """The proxy's password, and the Basic form of user:password that Proxy-Authorization carries, as secrets."""
+    try:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        user, password = parts.username, parts.password
+    except ValueError:
+        return
+    if password:
+        from urllib.parse import unquote
+
+        registry.add_basic(unquote(user or ""), unquote(password))
+        registry.add_basic(user or "", password)
+
+
 def proxy_password(url: str) -> str | None:
     try:
         return urlsplit(url).password

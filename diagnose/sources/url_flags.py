@@ -53,7 +53,7 @@ def network_from_flags(flags: "NetworkFlags", env: Mapping[str, str], registry: 
             sources["tls.client_key"] = "--client-key"
     proxy = None
     if flags.proxy is not None:
-        registry.add(network.proxy_password(flags.proxy))
+        network.register_proxy_credentials(flags.proxy, registry)
         proxy = checked("--proxy", network.check_proxy, flags.proxy)
         sources["proxy"] = "--proxy"
     headers = tuple(_header(text, env, registry, sources, checked) for text in flags.headers or ())

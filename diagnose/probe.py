@@ -242,6 +242,8 @@ class Probe:
         """requests' verify: True (its bundle, or REQUESTS_CA_BUNDLE), False, or a CA bundle path; with system_ca the
         operating system's store instead (truststore), as a browser does."""
         self.system_ca = system_ca
+        if verify is False:  # the report says once what that hides (doctor.VERIFY_OFF); urllib3's per-request noise not
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self.cert = cert
         self.proxy = proxy
         """None: the environment's proxy (HTTP(S)_PROXY, NO_PROXY), as requests does; 'none': never; else its URL."""

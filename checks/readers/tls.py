@@ -118,7 +118,9 @@ def tls_finding(ctx: CheckContext, failure: TransportError) -> Finding | None:
 
 def target_of(ctx: CheckContext, host: str | None = None) -> Target:
     parts = urlsplit(ctx.facts.base_url)
-    proxy = requests.utils.get_environ_proxies(ctx.facts.base_url).get(parts.scheme) if parts.scheme == "https" else None
+    setting = getattr(ctx.probe, "proxy", None)  # the profile's proxy: none, a URL, or None for the environment's
+    proxy = (None if parts.scheme != "https" or setting == "none" else
+             setting or requests.utils.get_environ_proxies(ctx.facts.base_url).get(parts.scheme))
     return Target(host or parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80),
                   min(ctx.profile.connect_timeout, HANDSHAKE_SECONDS),
                   proxy if proxy and proxy.startswith("http://") else None)

@@ -130,14 +130,24 @@ def check(
     auth: Optional[str] = typer.Option(None, "--auth", help="With --url: basic, jwt, token or none (default: what the server announces)."),
     dag: Optional[str] = typer.Option(None, "--dag", help="With --url: the DAG id to check."),
     from_curl: Optional[str] = typer.Option(None, "--from-curl", help="No profile: check exactly the request this curl command sends (paste it in single quotes)."),
+    header: List[str] = typer.Option([], "--header", "-H", help="With --url: an extra header on every request, 'Name: value' (value may be ${VAR}; masked everywhere). Repeatable."),
+    cacert: Optional[str] = typer.Option(None, "--cacert", help="With --url: verify the server against this CA bundle (PEM), as curl --cacert."),
+    ca_native: bool = typer.Option(False, "--ca-native", help="With --url: verify against the operating system's trust store, as a browser does (curl --ca-native)."),
+    insecure: bool = typer.Option(False, "--insecure", "-k", help="With --url: do not verify the server's certificate (the report says what that hides)."),
+    client_cert: Optional[str] = typer.Option(None, "--client-cert", help="With --url: the client certificate (PEM) for mutual TLS."),
+    client_key: Optional[str] = typer.Option(None, "--client-key", help="With --url: the client certificate's key (PEM)."),
+    proxy: Optional[str] = typer.Option(None, "--proxy", help="With --url: the proxy URL, or none for no proxy (default: HTTP(S)_PROXY)."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="With --url: seconds to wait to connect and for each answer (as requests' timeout=)."),
     debug: bool = typer.Option(False, "--debug", help="Show traces of internal errors (secrets masked)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the headline; the exit code says the rest."),
     no_color: bool = typer.Option(False, "--no-color", help="No colour (as NO_COLOR=1 does)."),
 ) -> None:
     """Run the checks against a profile's Airflow (or --url / --from-curl, no profile needed) and explain the first real cause."""
-    from airflow_doctor.sources.url import ServerArgs
+    from airflow_doctor.sources.url import NetworkFlags, ServerArgs
 
-    server = ServerArgs(url, user, password_env, password_file, token_env, auth, dag, from_curl)
+    flags = NetworkFlags(tuple(header) or None, cacert, ca_native or None, insecure or None, client_cert, client_key,
+                         proxy, timeout)
+    server = ServerArgs(url, user, password_env, password_file, token_env, auth, dag, from_curl, flags)
 
     output_modes.without_color(no_color, ctx.call_on_close)
 

@@ -43,7 +43,8 @@ def diagnose_profile(profile: Profile, selection: Selection = Selection(), *, tr
     results += [request_crash] if request_crash else []
     diagnosis, diagnosis_crash = attempt("diagnosis", "Diagnosis", lambda: choose_diagnosis(results), debug)
     results += [diagnosis_crash] if diagnosis_crash else []
-    environment = [("python", platform.python_version()), ("os", f"{platform.system()} {platform.release()}")]
+    environment = [("python", platform.python_version()), ("os", f"{platform.system()} {platform.release()}"),
+                   *probe.environment()]
     return Report(
         tool_version=__version__,
         generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
@@ -53,7 +54,7 @@ def diagnose_profile(profile: Profile, selection: Selection = Selection(), *, tr
         environment=_redacted_pairs(environment),
         results=tuple(results),
         diagnosis=diagnosis,
-        warnings=tuple(redact_text(w) for w in profile.warnings),
+        warnings=tuple(redact_text(w) for w in (*verify_off_warning(profile), *profile.warnings)),
         working_request=request and redacted_request(request),
         checked=what_was_checked(profile),
         requests_made=probe.request_count,
@@ -66,7 +67,7 @@ def platform_probe(profile: Profile):  # type: ignore[no-untyped-def]
     from airflow_doctor.probe import Probe
     from airflow_doctor.sources.profile import AuthType
 
-    options = dict(verify=profile.verify, connect_timeout=profile.connect_timeout, read_timeout=profile.read_timeout)
+    options = profile.probe_options()
     if profile.auth.type is not AuthType.AWS:
         return Probe(profile.url, **options), None
     from airflow_doctor.platforms.mwaa import client as mwaa
@@ -74,6 +75,18 @@ def platform_probe(profile: Profile):  # type: ignore[no-untyped-def]
     state = mwaa.open_environment(profile)
     base = mwaa.base_url(profile, state)
     return Probe(base, session_factory=mwaa.session_factory(state, base), **options), state
+
+
+VERIFY_OFF = ("TLS verification is off for this profile (tls.verify: false / --insecure), so this run cannot see what "
+              "a verifying client would refuse: an expired certificate, one for other names, one from a CA this "
+              "machine does not trust, a TLS-inspecting proxy re-signing the traffic, or anyone in the path "
+              "impersonating the server. A script that verifies (requests' default) may fail where these checks "
+              "pass: run again with tls.verify on (true, a CA bundle, or system) to check what it sees.")
+"""Said once per report, above the checks, in every format: a finding per check would bury it."""
+
+
+def verify_off_warning(profile: Profile) -> tuple[str, ...]:
+    return (VERIFY_OFF,) if profile.verify is False and urlsplit(profile.url).scheme == "https" else ()
 
 
 CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
@@ -95,15 +108,23 @@ def what_was_checked(profile: Profile, environ: Mapping[str, str] = os.environ) 
                    payload=payload and redact_text(payload), request=request and redact_text(request),
                    tls=tls, ca_source=ca_source and redact_text(ca_source),
                    connect_timeout_s=profile.connect_timeout, read_timeout_s=profile.read_timeout,
-                   proxy=_proxy_host(profile.url))
+                   proxy=_proxy_host(profile))
 
 
 def _tls(profile: Profile, environ: Mapping[str, str]) -> tuple[str, str | None]:
     """Whether the server's certificate is verified, and against which CA bundle (which variable named it)."""
     if urlsplit(profile.url).scheme != "https":
         return "not used (http)", None
+    client = f", with the client certificate {profile.network.client_cert}" if profile.network.client_cert else ""
+    tls, source = _server_verified(profile, environ)
+    return tls + client, source
+
+
+def _server_verified(profile: Profile, environ: Mapping[str, str]) -> tuple[str, str | None]:
     if profile.verify is False:
         return "not verified (tls.verify: false)", None
+    if profile.network.system_ca:
+        return "verified", "the operating system's store, from the profile's tls.verify: system"
     if isinstance(profile.verify, str):
         return "verified", f"CA bundle {profile.verify}, from the profile's tls.verify"
     variable = next((v for v in CA_VARIABLES if environ.get(v)), None)
@@ -112,12 +133,18 @@ def _tls(profile: Profile, environ: Mapping[str, str]) -> tuple[str, str | None]
     return "verified", "the CA bundle that comes with requests (certifi); REQUESTS_CA_BUNDLE is not set"
 
 
-def _proxy_host(url: str) -> str | None:
-    """The proxy requests would use for this url (its environment, no_proxy included), host and port only: a proxy
-    URL can carry a password."""
+def _proxy_host(profile: Profile) -> str | None:
+    """The proxy requests would use for this url (the profile's, else its environment, no_proxy included), host and
+    port only: a proxy URL can carry a password."""
     import requests
 
-    proxies = requests.utils.get_environ_proxies(url)
+    from airflow_doctor.transport import NO_PROXY
+
+    if profile.network.proxy == NO_PROXY:
+        return None
+    url = profile.url
+    proxies = {"http": profile.network.proxy, "https": profile.network.proxy} if profile.network.proxy else None
+    proxies = proxies or requests.utils.get_environ_proxies(url)
     proxy = proxies.get(urlsplit(url).scheme) or proxies.get("all")
     if not proxy:
         return None

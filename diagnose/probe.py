@@ -29,6 +29,7 @@ from requests.structures import CaseInsensitiveDict
 from airflow_doctor.model import Exchange
 from airflow_doctor.redact import redact_body, redact_headers, redact_text, redact_url
 from airflow_doctor.secrets import REGISTRY, SecretRegistry
+from airflow_doctor.transport import NO_PROXY, mount_tls_context, shown_proxy
 
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
 EXCERPT_CHARS = 2000
@@ -230,15 +231,34 @@ class Probe:
         max_body: int = DEFAULT_MAX_BODY,
         registry: SecretRegistry = REGISTRY,
         session_factory: Callable[[], requests.Session] = requests.Session,
+        headers: Mapping[str, str] | None = None,
+        system_ca: bool = False,
+        cert: tuple[str, str] | str | None = None,
+        key_password: str | None = None,
+        proxy: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.verify = verify
+        """requests' verify: True (its bundle, or REQUESTS_CA_BUNDLE), False, or a CA bundle path; with system_ca the
+        operating system's store instead (truststore), as a browser does."""
+        self.system_ca = system_ca
+        if verify is False:  # the report says once what that hides (doctor.VERIFY_OFF); urllib3's per-request noise not
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        self.cert = cert
+        self.proxy = proxy
+        """None: the environment's proxy (HTTP(S)_PROXY, NO_PROXY), as requests does; 'none': never; else its URL."""
+        if any(name.lower() == "authorization" for name in headers or {}):
+            raise ValueError("extra headers cannot hold Authorization: the explicit auth of each request sends it")
+        self.headers = dict(headers or {})
+        """Sent on every request (a gateway's key); a request's own headers and its auth win over them."""
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.max_body = max_body
         self.registry = registry
         self._session = session_factory()
         self._session.headers["User-Agent"] = USER_AGENT
+        if system_ca or key_password is not None:
+            mount_tls_context(self._session, system_ca, key_password)
         self._pending: list[Exchange] = []
         self.request_count = 0
         self._limited: dict[str, tuple[float | None, ProbeResponse]] = {}
@@ -265,23 +285,60 @@ class Probe:
         taken, self._pending = tuple(self._pending), []
         return taken
 
-    def environment(self) -> list[tuple[str, str]]:
-        """Proxies and CA bundle in force for the base URL, as the report header shows them (no credentials)."""
-        items: list[tuple[str, str]] = []
-        proxies = requests.utils.get_environ_proxies(self.base_url) if self._session.trust_env else {}
-        scheme = urlsplit(self.base_url).scheme
+    def _settings(self, url: str) -> dict[str, Any]:
+        """requests' send() settings: the environment's (proxies, REQUESTS_CA_BUNDLE) unless the profile says
+        otherwise; the system store ignores REQUESTS_CA_BUNDLE (the user asked for the OS store)."""
+        settings = self._session.merge_environment_settings(url, {}, True, self.verify, self.cert)
+        if self.proxy == NO_PROXY:
+            settings["proxies"] = {}
+        elif self.proxy:
+            settings["proxies"] = {"http": self.proxy, "https": self.proxy}
+        if self.system_ca and self.verify is not False:
+            settings["verify"] = True
+        return settings
+
+    def proxy_for(self, url: str | None = None) -> tuple[str | None, str]:
+        """The proxy a request to `url` goes through (scheme://host:port, never its credentials) and what chose it."""
+        url = url or self.base_url
+        if self.proxy == NO_PROXY:
+            return None, "the profile's proxy: none"
+        if self.proxy:
+            return shown_proxy(self.proxy), "the profile's proxy"
+        if not self._session.trust_env:
+            return None, "none"
+        scheme = urlsplit(url).scheme
+        proxies = requests.utils.get_environ_proxies(url)
         proxy = proxies.get(scheme) or proxies.get("all")
-        if proxy:
-            parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-            items.append(("proxy", f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")))
+        if not proxy:
+            return None, "none in the environment for this host"
+        variable = next((name for name in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY", "all_proxy", "ALL_PROXY")
+                         if os.environ.get(name) == proxy), "the environment")
+        return shown_proxy(proxy), f"${variable}" if variable != "the environment" else variable
+
+    def ca_source(self) -> str:
+        """Which CAs verify the server: the profile's bundle, the OS store, the environment's bundle, certifi."""
+        if self.verify is False:
+            return "none: verification is off (tls.verify: false)"
+        if self.system_ca:
+            return "the operating system's store (tls.verify: system)"
         if isinstance(self.verify, str):
-            items.append(("CA bundle", self.verify))
-        elif not self.verify:
-            items.append(("TLS verification", "off"))
-        else:
-            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-            if bundle and self._session.trust_env:
-                items.append(("CA bundle", f"{bundle} (from environment)"))
+            return f"{self.verify} (the profile's tls.verify)"
+        variable = next((v for v in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE") if os.environ.get(v)), None)
+        if variable and self._session.trust_env:
+            return f"{os.environ[variable]} (from ${variable})"
+        return "the bundle that comes with requests (certifi)"
+
+    def environment(self) -> list[tuple[str, str]]:
+        """The network path as the report header shows it: proxy, CA source, client certificate (its path), the
+        extra headers' names (never their values)."""
+        proxy, chosen_by = self.proxy_for()
+        items = [("proxy", f"{proxy} ({chosen_by})" if proxy else f"none ({chosen_by})")]
+        if urlsplit(self.base_url).scheme == "https":
+            items.append(("CA", self.ca_source()))
+            if self.cert:
+                items.append(("client certificate", self.cert[0] if isinstance(self.cert, tuple) else self.cert))
+        if self.headers:
+            items.append(("extra headers", ", ".join(self.headers)))
         return items
 
     def get(self, path: str, *, auth: AuthBase | None = None, params: Mapping[str, Any] | None = None,
@@ -301,12 +358,13 @@ class Probe:
             error = self._fail(method, url, None, started, Layer.HELD_BACK, held[0])
             raise TransportError(error.layer, error.message, error.exchange, held[1])
         self.request_count += 1
-        request = requests.Request(method, url, params=params, json=json, data=data, headers=dict(headers or {}),
+        request = requests.Request(method, url, params=params, json=json, data=data,
+                                   headers={**self.headers, **(headers or {})},
                                    cookies=dict(cookies or {}), auth=auth or NoAuth())
         prepared: requests.PreparedRequest | None = None
         try:
             prepared = self._session.prepare_request(request)
-            settings = self._session.merge_environment_settings(prepared.url, {}, True, self.verify, None)
+            settings = self._settings(prepared.url or url)
             response = self._send(prepared, settings)
             try:
                 body = self._read_body(response, started)

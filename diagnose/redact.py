@@ -212,6 +212,15 @@ _REFERENCE = re.compile(r"""(?x) ^(?: \$ | %\( | \{ | <[^<>]*>?$ | \*\*\* | [A-Z
                                       | (?i:none|null|true|false|undefined)$ )""")
 """Values that point at a secret rather than hold one: `$VAR`, `${VAR}`, `$(cmd)`, `{token}`, `<password>`,
 `os.environ["X"]`, `open(path).read()`, a value already masked. The tool's own snippets are made of these."""
+_KEY_FILE = re.compile(r"(?:~|\.{1,2})?(?:/[\w.@+-]+)+\.(?:pem|key|crt|cer|der|p12|pfx)")
+"""A key file's path (`client_key: /etc/ssl/client.key`, `--client-key ./k.pem`): where a key is, not a key; shown
+after a `<qualifier> key` name, never after a password, secret or token word."""
+
+
+def _names_secret_word(name: str) -> bool:
+    return any(word in SECRET_WORDS for word in _words(name))
+
+
 _CLAUSE_END = re.compile(r"[ \t]*(?:$|[\r\n,;})\]]|\\[nr])")
 
 
@@ -272,7 +281,7 @@ def _masked_assignment(match: re.Match[str]) -> str | None:
         return None
     kind = next(k for k in ("escaped", "double", "single", "bare") if match.group(k) is not None)
     value = match.group(kind)
-    if not value or _REFERENCE.match(value):
+    if not value or _REFERENCE.match(value) or _KEY_FILE.fullmatch(value) and not _names_secret_word(match.group("key")):
         return None
     if kind == "bare" and _is_prose(match.group(0)[: match.start(kind) - match.start()], match):
         return None  # "password: the UI rejects it" is prose; "password: hunter2" ends its line

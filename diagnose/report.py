@@ -43,7 +43,7 @@ def render_terminal(report: Report, verbosity: int = 0, color: bool = False, wid
     for warning in report.warnings:
         _hanging(console, Text("warning: ", style="yellow"), warning, 0)
     if report.checked is not None:
-        _terminal_checked(console, report.checked)
+        _terminal_checked(console, report.checked, [(k, v) for k, v in report.environment if k in PATH_ROWS])
     console.print()
     if report.diagnosis is not None:
         _terminal_diagnosis(console, report)
@@ -110,10 +110,14 @@ def _hanging(console, head, body: str, indent: int, style: str = "") -> None:  #
         console.print(Text(" " * indent + line, style=style), soft_wrap=True)
 
 
-def _terminal_checked(console, checked: Checked) -> None:  # type: ignore[no-untyped-def]
+PATH_ROWS = ("client certificate", "extra headers")
+"""Header rows of the network path (Probe.environment) that "What was checked" does not hold already."""
+
+
+def _terminal_checked(console, checked: Checked, path_rows: list[tuple[str, str]]) -> None:  # type: ignore[no-untyped-def]
     from rich.text import Text
 
-    items = checked.items()
+    items = checked.items() + path_rows
     label_width = max(len(label) for label, _ in items) + 2
     console.print(Text("What was checked:", style="bold"))
     for label, value in items:

@@ -72,6 +72,12 @@ HANDSHAKE_SECONDS = 3.0
 at once, and a plain-HTTP server that waits for a request line must not hold the report."""
 
 
+SYSTEM_STORE_FIX = ("Verify against the operating system's store, as the browser does: tls.verify: system in the "
+                    "profile (--ca-native with --url; in the script, truststore: pip install truststore, then "
+                    "truststore.inject_into_ssl() before requests is used). Or point the profile and the script at "
+                    "the store's file (requests' verify=, or REQUESTS_CA_BUNDLE):")
+
+
 @dataclass(frozen=True)
 class Trust:
     """The CA bundle this client verified against, and where that choice came from."""
@@ -112,7 +118,9 @@ def tls_finding(ctx: CheckContext, failure: TransportError) -> Finding | None:
 
 def target_of(ctx: CheckContext, host: str | None = None) -> Target:
     parts = urlsplit(ctx.facts.base_url)
-    proxy = requests.utils.get_environ_proxies(ctx.facts.base_url).get(parts.scheme) if parts.scheme == "https" else None
+    setting = getattr(ctx.probe, "proxy", None)  # the profile's proxy: none, a URL, or None for the environment's
+    proxy = (None if parts.scheme != "https" or setting == "none" else
+             setting or requests.utils.get_environ_proxies(ctx.facts.base_url).get(parts.scheme))
     return Target(host or parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80),
                   min(ctx.profile.connect_timeout, HANDSHAKE_SECONDS),
                   proxy if proxy and proxy.startswith("http://") else None)
@@ -121,6 +129,9 @@ def target_of(ctx: CheckContext, host: str | None = None) -> Target:
 def client_trust(ctx: CheckContext) -> Trust | None:
     """The bundle requests verified against: the profile's, the environment's, or certifi's. None with verify off."""
     verify_setting = ctx.probe.verify
+    if getattr(ctx.probe, "system_ca", False) and verify_setting is not False:
+        bundle = system_bundle()
+        return Trust(bundle, "the operating system's store (tls.verify: system)") if bundle else None
     if isinstance(verify_setting, str):
         return Trust(verify_setting, "the profile's tls.verify")
     if not verify_setting:
@@ -382,8 +393,8 @@ def _untrusted(ctx: CheckContext, target: Target, presented: Presented, trust: T
                         "same handshake against it verified.",
             why_ui_works="The browser trusts the operating system's store, where the CA that signs this server is "
                          "installed; requests trusts only its own bundle.",
-            fix=Fix(f"Point the profile at the operating system's CA bundle (and the script at the same file: "
-                    f"requests' verify=, or REQUESTS_CA_BUNDLE):", (f"tls:\n  verify: {os_bundle}",)),
+            fix=Fix(SYSTEM_STORE_FIX, ("tls:\n  verify: system", "airflow-doctor check --url URL --ca-native",
+                                       f"tls:\n  verify: {os_bundle}")),
             details=(os_line,))
     issuer = _fetched_issuer(ctx, top) if not top.self_issued else None
     if issuer is not None:
@@ -467,8 +478,9 @@ def _inspector(presented: Presented) -> Certificate | None:
 def _inspecting_proxy(target: Target, cert: Certificate, system: Verdict, os_bundle: str | None,
                       os_line: str) -> Fault:
     by = f"{cert.issuer}" + (f" ({cert.issuer_organisation})" if cert.issuer_organisation else "")
-    fix = (Fix("The proxy's CA is in this machine's store: point the profile (and the script) at that bundle:",
-               (f"tls:\n  verify: {os_bundle}",)) if system.trusted and os_bundle else
+    fix = (Fix("The proxy's CA is in this machine's store. " + SYSTEM_STORE_FIX,
+               ("tls:\n  verify: system", "airflow-doctor check --url URL --ca-native", f"tls:\n  verify: {os_bundle}"))
+           if system.trusted and os_bundle else
            Fix(f"Ask IT for the inspecting proxy's root CA certificate ({cert.issuer}) and give the profile a bundle "
                "that holds it; or ask for the Airflow host to be exempted from inspection.",
                (f"tls:\n  verify: /path/to/{_file_name(cert.issuer)}.pem",)))
@@ -496,9 +508,12 @@ def _client_certificate(target: Target, presented: Presented | None, confirmed: 
                     + ("" if confirmed else " A handshake that sends a client certificate would confirm it."),
         why_ui_works="The browser presents a client certificate from its store (installed by IT, or on a smart "
                      "card), often without asking.",
-        fix=Fix("Send the client certificate and its key. The profile cannot carry one yet; in the script (requests) "
-                "and with curl:", ('requests.post(url, ..., cert=("/path/client.pem", "/path/client.key"))',
-                                  "curl --cert /path/client.pem --key /path/client.key …")),
+        fix=Fix("Send the client certificate and its key: in the profile under tls: (with --url: --client-cert and "
+                "--client-key); in the script, requests' cert=; with curl, --cert and --key:",
+                ("tls:\n  client_cert: /path/client.pem\n  client_key: /path/client.key",
+                 "airflow-doctor check --url URL --client-cert /path/client.pem --client-key /path/client.key",
+                 'requests.post(url, ..., cert=("/path/client.pem", "/path/client.key"))',
+                 "curl --cert /path/client.pem --key /path/client.key …")),
         details=(f"presented (leaf): {presented.leaf.line()}",) if presented is not None else ())
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import shlex
-from urllib.parse import quote
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
 
 from airflow_doctor.checks.readers.auth_common import Code as AuthCode
 from airflow_doctor.checks.readers.credentials import Scheme
@@ -20,6 +21,8 @@ from airflow_doctor.model import CheckResult, Snippet, Status, WorkingRequest
 from airflow_doctor.platforms.mwaa import findings as mwaa_findings
 from airflow_doctor.platforms.mwaa.client import MAX_PATH
 from airflow_doctor.sources.profile import AuthType, AwsVia, Profile
+from airflow_doctor.sources.network import proxy_password
+from airflow_doctor.transport import NO_PROXY
 from airflow_doctor.redact import redact_json
 
 IN_THE_REQUEST = ("payload-schema", "credential-encoding")
@@ -28,6 +31,8 @@ PASSWORD_VAR = "AIRFLOW_PASSWORD"
 TOKEN_VAR = "AIRFLOW_TOKEN"
 USERNAME_VAR = "AIRFLOW_USERNAME"
 BEARER_PREFIX = "Bearer "
+KEY_PASSWORD_VAR = "AIRFLOW_CLIENT_KEY_PASSWORD"
+PROXY_PASSWORD_VAR = "AIRFLOW_PROXY_PASSWORD"
 
 
 def build(profile: Profile, facts: Facts, results: list[CheckResult] | tuple[CheckResult, ...]) -> WorkingRequest:
@@ -53,11 +58,13 @@ def build(profile: Profile, facts: Facts, results: list[CheckResult] | tuple[Che
     if kind == "token" and _bearer_prefixed(profile):
         notes.append(f"The token is sent as its last word: without the 'Bearer ' {TOKEN_VAR} starts with, which the "
                      "header would otherwise repeat.")
+    notes += network_notes(profile)
     return WorkingRequest(
         f"The request that works for Airflow {facts.airflow_version} ({facts.api.value})",
         tuple(notes),
-        (Snippet("curl", "sh", _curl(url, facts.base_url, shown, kind, username, strip)),
-         Snippet("Python (requests)", "python", _python(url, facts.base_url, shown, kind, username, strip))),
+        (Snippet("curl", "sh", _curl(url, facts.base_url, shown, kind, username, strip, curl_options(profile))),
+         Snippet("Python (requests)", "python", _python(url, facts.base_url, shown, kind, username, strip,
+                                                        python_options(profile)))),
     )
 
 
@@ -187,7 +194,8 @@ def _shell_json(value: object) -> str:
     return shlex.quote(json.dumps(value, ensure_ascii=False))
 
 
-def _curl(url: str, base: str, body: dict, kind: str, username: str | None, strip: bool) -> str:
+def _curl(url: str, base: str, body: dict, kind: str, username: str | None, strip: bool,
+          options: str = "") -> str:
     lines = []
     auth = ""
     secret = "$(printf %s \"$VAR\")" if strip else "$VAR"  # drops trailing newlines, as the server needed
@@ -204,35 +212,143 @@ def _curl(url: str, base: str, body: dict, kind: str, username: str | None, stri
         login = (f'import json, os; print(json.dumps({{"username": {name}, '
                  f'"password": os.environ["{PASSWORD_VAR}"]{".strip()" if strip else ""}}}))')
         lines.append(f"JWT=$(python3 -c {shlex.quote(login)} \\\n"
-                     f"  | curl -sS -X POST {shlex.quote(base + '/auth/token')} -H 'Content-Type: application/json' -d @- \\\n"
+                     f"  | curl -sS -X POST {shlex.quote(base + '/auth/token')} -H 'Content-Type: application/json'{options} -d @- \\\n"
                      f"  | python3 -c 'import json, sys; print(json.load(sys.stdin)[\"access_token\"])')")
         auth = " \\\n  -H \"Authorization: Bearer $JWT\""
-    lines.append(f"curl -sS --fail-with-body -X POST {shlex.quote(url)} \\\n  -H 'Content-Type: application/json'{auth} \\\n"
+    lines.append(f"curl -sS --fail-with-body -X POST {shlex.quote(url)} \\\n  -H 'Content-Type: application/json'{options}{auth} \\\n"
                  f"  -d {_shell_json(body)}")
     return "\n".join(lines)
 
 
-def _python(url: str, base: str, body: dict, kind: str, username: str | None, strip: bool) -> str:
+def _python(url: str, base: str, body: dict, kind: str, username: str | None, strip: bool,
+            options: "PythonOptions | None" = None) -> str:
+    options = options or PythonOptions()
     secret = f'os.environ["{PASSWORD_VAR}"]' + (".strip()" if strip else "")
     name = json.dumps(username) if username else f'os.environ["{USERNAME_VAR}"]'
-    lines = ["import os", "", "import requests", "", f"AIRFLOW_URL = {json.dumps(base)}"]
+    lines = ["import os", "", "import requests", *options.preamble, "", f"AIRFLOW_URL = {json.dumps(base)}"]
     call_auth = ""
+    authorization = None
     if kind == "basic":
         call_auth = f'    auth=({name}.encode("utf-8"), {secret}.encode("utf-8")),\n'
     elif kind == "key":
-        call_auth = f'    headers={{"Authorization": os.environ["{TOKEN_VAR}"]}},\n'
+        authorization = f'os.environ["{TOKEN_VAR}"]'
     elif kind == "token":
-        token = f'os.environ["{TOKEN_VAR}"]' + (".split()[-1]" if strip else "")
-        call_auth = f'    headers={{"Authorization": "Bearer " + {token}}},\n'
+        authorization = '"Bearer " + ' + f'os.environ["{TOKEN_VAR}"]' + (".split()[-1]" if strip else "")
     elif kind == "jwt":
+        login_headers = f"    headers={options.headers(None)},\n" if options.extra else ""
         lines += ["", "login = requests.post(",
                   '    f"{AIRFLOW_URL}/auth/token",',
                   f'    json={{"username": {name}, "password": {secret}}},',
-                  "    timeout=30,", ')', "login.raise_for_status()"]
-        call_auth = '    headers={"Authorization": f"Bearer {login.json()[\'access_token\']}"},\n'
+                  *(login_headers + options.kwargs).splitlines(), "    timeout=30,", ')', "login.raise_for_status()"]
+        authorization = 'f"Bearer {login.json()[\'access_token\']}"'
+    if authorization is not None or options.extra:
+        call_auth += f"    headers={options.headers(authorization)},\n"
     path = url[len(base):]
     lines += ["", "response = requests.post(", f'    f"{{AIRFLOW_URL}}{path}",', f"    json={body!r},"]
-    return "\n".join(lines) + "\n" + call_auth + "    timeout=30,\n)\nresponse.raise_for_status()\nprint(response.json()[\"dag_run_id\"])"
+    return ("\n".join(lines) + "\n" + call_auth + options.kwargs
+            + "    timeout=30,\n)\nresponse.raise_for_status()\nprint(response.json()[\"dag_run_id\"])")
+
+
+# --- the network path: extra headers, TLS, proxy, as the profile sends them ---------------------------
+
+@dataclass(frozen=True)
+class PythonOptions:
+    """The profile's network settings as requests keyword arguments: header values read from the environment."""
+
+    extra: tuple[tuple[str, str], ...] = ()
+    """(header name, environment variable) pairs."""
+    kwargs: str = ""
+    """Lines of verify=, cert=, proxies= (each ends with a newline)."""
+    preamble: tuple[str, ...] = ()
+
+    def headers(self, authorization: str | None) -> str:
+        items = [f'{json.dumps(name)}: os.environ["{variable}"]' for name, variable in self.extra]
+        if authorization is not None:
+            items.append(f'"Authorization": {authorization}')
+        return "{" + ", ".join(items) + "}"
+
+
+def python_options(profile: Profile) -> PythonOptions:
+    net = profile.network
+    lines, preamble = [], ()
+    if net.system_ca:
+        preamble = ("import truststore", "",
+                    "truststore.inject_into_ssl()  # verify with the operating system's store (pip install truststore)")
+    elif profile.verify is False:
+        lines.append("    verify=False,  # as the profile: see the warning about what this hides")
+    elif isinstance(profile.verify, str):
+        lines.append(f"    verify={json.dumps(profile.verify)},")
+    if net.client_cert:
+        cert = (f"({json.dumps(net.client_cert)}, {json.dumps(net.client_key)})" if net.client_key else
+                json.dumps(net.client_cert))
+        lines.append(f"    cert={cert},")
+    if net.proxy == NO_PROXY:
+        lines.append('    proxies={"http": None, "https": None},  # no proxy, whatever HTTPS_PROXY says')
+    elif net.proxy:
+        lines.append(f"    proxies={{\"http\": {_python_proxy(net.proxy)}, \"https\": {_python_proxy(net.proxy)}}},")
+    return PythonOptions(tuple((h.name, h.variable) for h in net.headers), "".join(f"{line}\n" for line in lines),
+                         preamble)
+
+
+def curl_options(profile: Profile) -> str:
+    """curl's options for the same settings (each on its own continued line): -H "Name: $VAR", never the value."""
+    net = profile.network
+    options = [f'-H "{h.name}: ${h.variable}"' for h in net.headers]
+    if net.system_ca:
+        options.append("--ca-native")
+    elif profile.verify is False:
+        options.append("-k")
+    elif isinstance(profile.verify, str):
+        options.append(f"--cacert {shlex.quote(profile.verify)}")
+    if net.client_cert:
+        options.append(f"--cert {shlex.quote(net.client_cert)}")
+        if net.client_key:
+            options.append(f"--key {shlex.quote(net.client_key)}")
+        if net.client_key_password is not None:
+            options.append(f'--pass "${KEY_PASSWORD_VAR}"')
+    if net.proxy == NO_PROXY:
+        options.append("--noproxy '*'")
+    elif net.proxy:
+        options.append(_shell_proxy(net.proxy))
+    return "".join(f" \\\n  {option}" for option in options)
+
+
+def network_notes(profile: Profile) -> list[str]:
+    net = profile.network
+    notes = []
+    if net.headers:
+        named = ", ".join(f"{h.variable} (the {h.name} header)" for h in net.headers)
+        notes.append(f"Set {named} in the environment: every request carries the profile's extra headers; the "
+                     "values never appear here.")
+    if net.system_ca:
+        notes.append("The server is verified with the operating system's trust store, as the profile's tls.verify: "
+                     "system does: in Python with truststore (pip install truststore), with curl 8.2 or later by "
+                     "--ca-native.")
+    if net.client_key_password is not None:
+        notes.append(f"The client key is encrypted: curl reads its password from ${KEY_PASSWORD_VAR}; requests' cert= "
+                     "cannot take a password, so give the script a key without one (openssl pkey -in key.pem -out "
+                     "plain-key.pem), kept private.")
+    if net.proxy and net.proxy != NO_PROXY and proxy_password(net.proxy):
+        notes.append(f"Set {PROXY_PASSWORD_VAR} to the proxy's password; it never appears here.")
+    return notes
+
+
+def _python_proxy(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return json.dumps(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return (f'f"{parts.scheme}://{parts.username}:{{os.environ[\'{PROXY_PASSWORD_VAR}\']}}@{host}"')
+
+
+def _shell_proxy(url: str) -> str:
+    """-x without credentials (a URL's user:password is masked in any report), then --proxy-user with the variable."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return f"-x {shlex.quote(url)}"
+    bare = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
+    return f'-x {shlex.quote(bare)} --proxy-user "{parts.username}:${PROXY_PASSWORD_VAR}"'
+
 
 
 GOOGLE_SCOPE = "https://www.googleapis.com/auth/cloud-platform"

@@ -18,15 +18,17 @@ from airflow_doctor.errors import ProfileError
 from airflow_doctor.secrets import REGISTRY, Secret, SecretRegistry, weak_secret_reason
 from airflow_doctor.sources.profile import (AWS_REGION, BASIC_ENCODINGS, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT,
                                             MAX_SECRET_FILE_BYTES, TOKEN_SCHEMES, Auth, AuthType, AwsTarget, AwsVia,
-                                            Profile, ScriptRequest, UnsetSecret)
+                                            Header, Network, Profile, ScriptRequest, UnsetSecret)
+from airflow_doctor.sources import network
 from airflow_doctor.sources.yaml_safe import Node, check_keys, kind_of, mapping_of, plain
 
-_PROFILE_KEYS = ("url", "auth", "dag_id", "payload", "request", "tls", "timeout", "description")
+_PROFILE_KEYS = ("url", "auth", "dag_id", "payload", "request", "tls", "timeout", "description",
+                 "headers", "proxy")
 _REQUEST_KEYS = ("path", "method", "content_type")
 _AUTH_KEYS = ("type", "username", "username_file", "password", "password_file", "token", "token_file", "encoding",
               "scheme", "environment", "region", "aws_profile", "via")
 _AWS_KEYS = ("environment", "region", "aws_profile", "via")
-_TLS_KEYS = ("verify",)
+_TLS_KEYS = ("verify", "client_cert", "client_key", "client_key_password", "client_key_password_file")
 _TIMEOUT_KEYS = ("connect", "read")
 _AUTH_FIELDS = {
     AuthType.GOOGLE: set(),
@@ -209,27 +211,87 @@ class _Builder:
             if not isinstance(payload, (dict, list)):  # a list is what some scripts post: payload-schema reports it
                 raise self.error(body["payload"], f"'payload' must be a mapping (the JSON object your script posts, e.g. conf: {{...}}), not {kind_of(payload)}.")
             self.sources["payload"] = self.at(body["payload"])
-        verify: bool | str = True
         tls = mapping_of(body.get("tls"), self.where, "'tls'")
         check_keys(tls, _TLS_KEYS, self.where, "'tls'")
-        if "verify" in tls:
-            raw = tls["verify"]
-            if isinstance(raw.value, bool):
-                verify = raw.value
-                self.sources["tls.verify"] = self.at(raw)
-            else:
-                bundle = Path(self.string(raw, "tls.verify")).expanduser()
-                if not bundle.is_file():
-                    raise self.error(raw, f"tls.verify names the CA bundle {bundle}, which is not a file; give the path of a PEM file or true/false.")
-                verify = str(bundle)
+        verify, system_ca = self.verify(tls.get("verify"))
         timeouts = mapping_of(body.get("timeout"), self.where, "'timeout'")
         check_keys(timeouts, _TIMEOUT_KEYS, self.where, "'timeout'")
         connect = self.number(timeouts["connect"], "timeout.connect") if "connect" in timeouts else DEFAULT_CONNECT_TIMEOUT
         read = self.number(timeouts["read"], "timeout.read") if "read" in timeouts else DEFAULT_READ_TIMEOUT
         description = self.string(body["description"], "description") if "description" in body else None
         request = self.script_request(body.get("request"))
+        net = Network(self.headers(body.get("headers")), system_ca, *self.client_certificate(tls),
+                      proxy=self.proxy(body.get("proxy")))
         return Profile(self.name, url, auth, dag_id, payload, verify, connect, read, description, request,
-                       dict(self.sources), tuple(self.warnings), tuple(self.unset))
+                       dict(self.sources), tuple(self.warnings), tuple(self.unset), network=net)
+
+    # --- the network path: tls, headers, proxy (sources/network.py validates, as for --url and --from-curl) ------
+
+    def checked(self, node: Node, call, *args):  # type: ignore[no-untyped-def]
+        """network.call(*args), its refusal prefixed with the file and line."""
+        try:
+            return call(*args)
+        except ValueError as exc:
+            raise self.error(node, f"{exc}.") from None
+
+    def verify(self, raw: Node | None) -> tuple[bool | str, bool]:
+        if raw is None:
+            return True, False
+        text = raw.value if isinstance(raw.value, bool) else self.string(raw, "tls.verify")
+        verify, system_ca = self.checked(raw, network.verify_setting, text)
+        if system_ca:
+            self.checked(raw, network.require_truststore)
+        self.sources["tls.verify"] = self.sources.get("tls.verify", self.at(raw))
+        return verify, system_ca
+
+    def client_certificate(self, tls: dict[Any, Node]) -> tuple[str | None, str | None, Secret | None]:
+        paths = {key: self.checked(tls[key], network.check_file, self.string(tls[key], f"tls.{key}"),
+                                   key.replace("_", " ").replace("cert", "certificate"))
+                 for key in ("client_cert", "client_key") if key in tls}
+        password = None
+        if "client_key_password" in tls or "client_key_password_file" in tls:
+            inline, from_file = tls.get("client_key_password"), tls.get("client_key_password_file")
+            if inline is not None and from_file is not None:
+                raise self.error(from_file, "'client_key_password' and 'client_key_password_file' are both set; keep one.")
+            text = (self.string(inline, "tls.client_key_password", secret=True) if inline is not None else
+                    self.secret_file(from_file, "tls.client_key_password_file").rstrip("\r\n"))
+            password = Secret(text)
+            self.registry.add(password)
+        cert, key = paths.get("client_cert"), paths.get("client_key")
+        if cert is None and (key is not None or password is not None):
+            node = tls.get("client_key") or tls.get("client_key_password") or tls["client_key_password_file"]
+            raise self.error(node, "tls has a client key but no client_cert; add client_cert: (the certificate's PEM "
+                                   "file).")
+        if cert is not None:
+            self.checked(tls["client_cert"], network.check_client_pair, cert, key,
+                         password.reveal() if password else None)
+        return cert, key, password
+
+    def headers(self, node: Node | None) -> tuple[Header, ...]:
+        if node is None:
+            return ()
+        body = mapping_of(node, self.where, "'headers'")
+        headers: dict[str, Header] = {}
+        for raw_name, value in body.items():
+            name = str(raw_name.value if isinstance(raw_name, Node) else raw_name)
+            from_file = name.endswith("_file")
+            name = name.removesuffix("_file")
+            if name.lower() in (h.lower() for h in headers):
+                raise self.error(value, f"the header {name} is given twice; keep one.")
+            text = (self.secret_file(value, f"headers.{name}_file").rstrip("\r\n") if from_file else
+                    self.string(value, f"headers.{name}", secret=True))
+            self.checked(value, network.check_header, name, text)
+            reference = re.fullmatch(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", str(value.value).strip()) if not from_file else None
+            headers[name] = Header(name, Secret(text), reference.group(1) if reference else network.header_variable(name))
+            self.registry.add(text)
+        return tuple(headers.values())
+
+    def proxy(self, node: Node | None) -> str | None:
+        if node is None:
+            return None
+        text = self.string(node, "proxy")
+        network.register_proxy_credentials(text, self.registry)
+        return self.checked(node, network.check_proxy, text)
 
     def script_request(self, node: Node | None) -> ScriptRequest | None:
         if node is None:

@@ -23,6 +23,7 @@ from airflow_doctor.errors import CurlError, UsageError
 from airflow_doctor.sources.profile import (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Auth, AuthType, Profile,
                                             ScriptRequest, UnsetSecret)
 from airflow_doctor.secrets import REGISTRY, Secret, SecretRegistry
+from airflow_doctor.sources import curl_network
 
 PASSWORD_VARIABLE = "AIRFLOW_PASSWORD"
 TOKEN_VARIABLE = "AIRFLOW_TOKEN"
@@ -32,11 +33,12 @@ _FLAGS_WITH_VALUE = {
     "-d": "data", "--data": "data", "--data-ascii": "data", "--data-binary": "binary", "--data-raw": "raw",
     "--data-urlencode": "urlencode", "--json": "json", "--url": "url", "--cacert": "cacert",
     "--connect-timeout": "connect_timeout", "-m": "max_time", "--max-time": "max_time",
+    **curl_network.OPTIONS_WITH_VALUE,
 }
 _FLAGS = {"-k": "insecure", "--insecure": "insecure", "-L": "location", "--location": "location", "-G": "get",
-          "--get": "get"}
+          "--get": "get", "--ca-native": "ca_native"}
 _IGNORED_WITH_VALUE = {"-o", "--output", "-w", "--write-out", "-A", "--user-agent", "-e", "--referer", "-b",
-                       "--cookie", "-c", "--cookie-jar", "-x", "--proxy", "--retry", "--cert", "--key", "-E",
+                       "--cookie", "-c", "--cookie-jar", "--retry", "--cert-type", "--key-type",
                        "--resolve", "--connect-to", "--limit-rate", "-r", "--range", "--oauth2-bearer"}
 _SHORT_WITH_VALUE = {flag[1] for flag in (*_FLAGS_WITH_VALUE, *_IGNORED_WITH_VALUE) if len(flag) == 2}
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -58,6 +60,8 @@ class CurlCommand:
     follow_redirects: bool = False
     connect_timeout: float | None = None
     max_time: float | None = None
+    network: curl_network.CurlNetwork = field(default_factory=curl_network.CurlNetwork)
+    """-E/--cert, --key, --pass, -x/--proxy, --noproxy, --ca-native."""
     ignored: list[str] = field(default_factory=list)
     expanded: dict[str, str] = field(default_factory=dict)
     """Environment variables the command referred to ($VAR), read as a shell would."""
@@ -157,6 +161,8 @@ def _flag(curl: CurlCommand, meaning: str) -> None:
         curl.follow_redirects = True
     elif meaning == "get":
         curl.method = curl.method or "GET"
+    elif meaning == "ca_native":
+        curl.network.ca_native = True
 
 
 def _option(curl: CurlCommand, meaning: str, value: str, flag: str) -> None:
@@ -174,6 +180,8 @@ def _option(curl: CurlCommand, meaning: str, value: str, flag: str) -> None:
         _set_url(curl, value)
     elif meaning == "cacert":
         curl.cacert = value
+    elif meaning in curl_network.MEANINGS:
+        curl_network.read_option(curl.network, meaning, value)
     elif meaning in ("connect_timeout", "max_time"):
         try:
             setattr(curl, meaning, float(value))
@@ -253,7 +261,7 @@ def to_profile(curl: CurlCommand, name: str = "from-curl", registry: SecretRegis
     content_type = headers.get("content-type") or _default_content_type(curl)
     payload, notes = _payload(curl)
     request = ScriptRequest(parts.path + (f"?{parts.query}" if parts.query else ""), method, content_type)
-    verify: bool | str = False if curl.insecure else (str(Path(curl.cacert).expanduser()) if curl.cacert else True)
+    verify, network = curl_network.network_of(curl, parts.hostname, registry, references)
     notes += tuple(f"curl option {flag} does not change what the server is asked; ignored" for flag in
                    dict.fromkeys(curl.ignored) if flag not in ("-s", "-S", "--silent", "--show-error", "-v", "-i",
                                                                "--verbose", "--include", "-f", "--fail"))
@@ -267,10 +275,12 @@ def to_profile(curl: CurlCommand, name: str = "from-curl", registry: SecretRegis
     if dag_id:
         sources["dag_id"] = "--from-curl (the URL)"
     read_timeout = curl.max_time or DEFAULT_READ_TIMEOUT
+    sources.update(curl_network.sources_of(network, verify, curl))
     profile = Profile(name, base_url, auth, dag_id, payload, verify, min(curl.connect_timeout or DEFAULT_CONNECT_TIMEOUT,
                                                                           read_timeout), read_timeout,
-                      request=request, sources=sources)
-    return Imported(profile, references, notes, _shown_command(curl.text, auth, references))
+                      request=request, sources=sources, network=network)
+    shown = curl_network.shown_command(_shown_command(curl.text, auth, references), network, references)
+    return Imported(profile, references, notes, shown)
 
 
 def _shown_command(text: str, auth: Auth, references: dict[str, str]) -> str:
@@ -395,8 +405,7 @@ def profile_yaml(imported: Imported, curl: CurlCommand) -> dict[str, Any]:
     if profile.request.content_type:
         request["content_type"] = profile.request.content_type
     body["request"] = request
-    if profile.verify is not True:
-        body["tls"] = {"verify": profile.verify}
+    body.update(curl_network.profile_yaml(profile, curl.expanded))
     body["timeout"] = {"connect": profile.connect_timeout, "read": profile.read_timeout}
     return body
 

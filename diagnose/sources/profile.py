@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any, Mapping
 
 from airflow_doctor.secrets import Secret
+from airflow_doctor.transport import NO_PROXY, shown_proxy
 
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 20.0
@@ -80,6 +81,47 @@ class UnsetSecret:
 
 
 @dataclass(frozen=True)
+class Header:
+    """An extra header sent on every request; its value is a registered secret (an API key, a gateway's token)."""
+
+    name: str
+    value: Secret
+    variable: str
+    """The environment variable the working request reads the value from (the profile's own ${VAR} when it had one)."""
+
+
+
+
+@dataclass(frozen=True)
+class Network:
+    """How requests travel besides tls.verify (Profile.verify): extra headers, the OS trust store, a client
+    certificate, the proxy. The defaults are what requests does: no headers, its own CA bundle, the environment's
+    proxy."""
+
+    headers: tuple[Header, ...] = ()
+    system_ca: bool = False
+    """tls.verify: system: the operating system's trust store, as a browser uses (truststore)."""
+    client_cert: str | None = None
+    client_key: str | None = None
+    client_key_password: Secret | None = None
+    proxy: str | None = None
+    """None: the environment's (HTTP(S)_PROXY, NO_PROXY), as requests does; NO_PROXY: never; else the proxy URL (its
+    password is registered as a secret: show it with proxy_shown)."""
+
+    @property
+    def proxy_shown(self) -> str | None:
+        """scheme://host:port of the profile's proxy: a proxy URL can carry a password."""
+        return shown_proxy(self.proxy) if self.proxy and self.proxy != NO_PROXY else self.proxy
+
+    @property
+    def cert(self) -> tuple[str, str] | str | None:
+        """requests' cert=."""
+        if self.client_cert and self.client_key:
+            return self.client_cert, self.client_key
+        return self.client_cert
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     url: str
@@ -96,6 +138,16 @@ class Profile:
     warnings: tuple[str, ...] = ()
     unset: tuple["UnsetSecret", ...] = ()
     """Secrets whose ${VAR} is not set (only when loaded with allow_unset): `check` then runs reachability only."""
+    network: Network = field(default_factory=Network)
+
+    def probe_options(self) -> dict[str, Any]:
+        """The Probe's settings: TLS (verify, the OS store, the client certificate), the timeouts, the extra headers
+        and the proxy, so every request the checks send travels the way the script's does."""
+        net = self.network
+        return dict(verify=self.verify, connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
+                    headers={h.name: h.value.reveal() for h in net.headers}, system_ca=net.system_ca, cert=net.cert,
+                    key_password=net.client_key_password.reveal() if net.client_key_password else None,
+                    proxy=net.proxy)
 
     def missing_secret_sentence(self) -> str | None:
         """Which variables to set before the checks that need credentials can run, or None."""
@@ -127,10 +179,21 @@ class Profile:
                      ("request.content_type", self.request.content_type or "application/json")]
         rows += [("dag_id", self.dag_id or "(not set)"),
                  ("payload", "(not set)" if self.payload is None else _compact(self.payload)),
-                 ("tls.verify", str(self.verify)),
+                 ("tls.verify", "system" if self.network.system_ca else str(self.verify)),
+                 *self.network_rows(),
                  ("timeout.connect", f"{self.connect_timeout:g} s"),
                  ("timeout.read", f"{self.read_timeout:g} s")]
         return [(key, value, self.sources.get(key, "default")) for key, value in rows]
+
+    def network_rows(self) -> list[tuple[str, str]]:
+        net = self.network
+        rows = [(f"headers.{h.name}", f"*** ({len(h.value)} chars)") for h in net.headers]
+        rows += [(key, value) for key, value in (("tls.client_cert", net.client_cert), ("tls.client_key", net.client_key))
+                 if value]
+        if net.client_key_password is not None:
+            rows.append(("tls.client_key_password", f"*** ({len(net.client_key_password)} chars)"))
+        rows.append(("proxy", net.proxy_shown or "(the environment's: HTTP(S)_PROXY, NO_PROXY)"))
+        return rows
 
 
 def _compact(value: Any) -> str:

@@ -6,6 +6,7 @@ What the server is comes from the reachability check's own code, run once withou
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 from airflow_doctor.model import Finding, Status
 from airflow_doctor.errors import OptionsError, UsageError
 from airflow_doctor.sources.profile import (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, MAX_SECRET_FILE_BYTES, Auth,
-                                            AuthType, Profile, UnsetSecret)
+                                            AuthType, Network, Profile, UnsetSecret)
 from airflow_doctor.secrets import REGISTRY, Secret, SecretRegistry
 
 NOT_BUILT_AUTH = ("aws", "google")
@@ -56,18 +57,16 @@ class ServerModel:
 
 
 def probe_server(url: str, verify: bool | str = True, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-                 read_timeout: float = DEFAULT_READ_TIMEOUT) -> ServerModel:
-    """Run the reachability check alone against `url`, with no credentials."""
+                 read_timeout: float = DEFAULT_READ_TIMEOUT, network: Network = Network()) -> ServerModel:
+    """Run the reachability check alone against `url`, with no credentials (but the headers, TLS and proxy given)."""
     from airflow_doctor.checks import reachability
     from airflow_doctor.checks.base import CheckContext, Facts
     from airflow_doctor.probe import Probe
 
     profile = Profile("probe", url, Auth(AuthType.NONE), verify=verify, connect_timeout=connect_timeout,
-                      read_timeout=read_timeout)
+                      read_timeout=read_timeout, network=network)
     facts = Facts(base_url=url)
-    finding = reachability.Check().run(CheckContext(profile, facts, Probe(url, verify=verify,
-                                                                           connect_timeout=connect_timeout,
-                                                                           read_timeout=read_timeout)))
+    finding = reachability.Check().run(CheckContext(profile, facts, Probe(url, **profile.probe_options())))
     return ServerModel(finding, facts.airflow_version, facts.api.value if facts.api else None, facts.major,
                        facts.platform.value)
 
@@ -83,6 +82,26 @@ class ServerOptions:
     token_env: str | None = None
     auth: str | None = None
     dag: str | None = None
+    network: "NetworkFlags | None" = None
+
+
+@dataclass(frozen=True)
+class NetworkFlags:
+    """--header, --cacert, --ca-native, --insecure, --client-cert/--client-key, --proxy, --timeout: the flags curl
+    users know, for the settings a profile writes under headers:, tls:, proxy: and timeout:."""
+
+    headers: tuple[str, ...] | None = None
+    cacert: str | None = None
+    ca_native: bool | None = None
+    insecure: bool | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    proxy: str | None = None
+    timeout: float | None = None
+
+    @property
+    def given(self) -> bool:
+        return any(value not in (None, (), False) for value in vars(self).values())
 
 
 @dataclass(frozen=True)
@@ -97,15 +116,19 @@ class ServerArgs:
     auth: str | None = None
     dag: str | None = None
     from_curl: str | None = None
+    network: NetworkFlags = NetworkFlags()
 
     @property
     def given(self) -> bool:
-        return any(value is not None for value in vars(self).values())
+        return self.network.given or any(value is not None for key, value in vars(self).items() if key != "network")
 
     def profile(self, profile_arg: str | None, profiles_file: str | None, all_profiles: bool,
                 say: Callable[[str], None], ask: AskSecret | None = None) -> Profile:
         """The profile these options describe; `say` puts a note on stderr, `ask` asks for a missing secret."""
         ask = ask or ask_secret
+        if self.network.given and self.url is None and self.from_curl is None:
+            raise UsageError("--header, --cacert, --ca-native, --insecure, --client-cert, --client-key, --proxy and "
+                             "--timeout go with --url; a profile writes them as headers:, tls:, proxy: and timeout:.")
         if profile_arg or profiles_file or all_profiles:
             raise UsageError("--url and --from-curl describe the server themselves; drop --profile, --profiles-file "
                              "and --all (or drop --url/--from-curl to use a profile).")
@@ -115,12 +138,16 @@ class ServerArgs:
             if self.url or self.token_env or self.auth:
                 raise UsageError("--from-curl takes the URL and credentials from the command; drop --url, "
                                  "--token-env and --auth.")
+            if self.network.given:
+                raise UsageError("--from-curl takes headers, TLS, proxy and timeouts from the command; write them "
+                                 "there as curl does (-H, --cacert, --ca-native, -k, -E/--cert, --key, -x, --noproxy, "
+                                 "-m, --connect-timeout) and drop the doctor's flags.")
             return curl.profile_to_check(self.from_curl or "", self.dag, self.password_env, ask, say)
         if self.url is None:
             raise UsageError("--user, --password-env, --password-file, --token-env, --auth and --dag describe a server "
                              "given with --url; add --url (the address you open in the browser).")
         options = ServerOptions(self.url, self.user, self.password_env, self.password_file, self.token_env,
-                                self.auth, self.dag)
+                                self.auth, self.dag, self.network)
         return profile_from_options(options, ask)
 
 
@@ -157,6 +184,12 @@ def profile_from_options(options: ServerOptions, ask: AskSecret, env: Mapping[st
     url = validate_url(options.url)
     _refuse_conflicts(options)
     sources = {"url": "--url"}
+    from airflow_doctor.sources.url_flags import network_from_flags
+
+    verify, net, timeouts = network_from_flags(options.network or NetworkFlags(), env, registry, sources)
+    if detect is probe_server:
+        detect = functools.partial(probe_server, verify=verify, connect_timeout=timeouts[0], read_timeout=timeouts[1],
+                                   network=net)
     auth_type = _auth_type(options, url, detect, sources)
     unset: list[UnsetSecret] = []
     password = token = None
@@ -174,7 +207,8 @@ def profile_from_options(options: ServerOptions, ask: AskSecret, env: Mapping[st
     if options.dag:
         sources["dag_id"] = "--dag"
     auth = Auth(auth_type, options.user if auth_type in (AuthType.BASIC, AuthType.JWT) else None, password, token)
-    return Profile(_name(url), url, auth, options.dag, sources=sources, unset=tuple(unset))
+    return Profile(_name(url), url, auth, options.dag, verify=verify, connect_timeout=timeouts[0],
+                   read_timeout=timeouts[1], sources=sources, unset=tuple(unset), network=net)
 
 
 def _name(url: str) -> str:

@@ -36,11 +36,14 @@ def pki(tmp_path: Path) -> Pki:
     return Pki(tmp_path / "pki")
 
 
-def doctor(server: Server, tmp_path: Path, url: str, verify: Path | str | None = None) -> tuple[int, dict[str, Any]]:
-    """`airflow-doctor check` (every check) with the server's own profile at `url`, trusting `verify` if given."""
+def doctor(server: Server, tmp_path: Path, url: str, verify: Path | str | None = None,
+           tls: str = "") -> tuple[int, dict[str, Any]]:
+    """`airflow-doctor check` (every check) with the server's own profile at `url`, trusting `verify` if given, with
+    more `tls` lines (indented) if given."""
     profile = server.profile(tmp_path, url=url)
-    if verify is not None:
-        profile.write_text(profile.read_text() + f"tls:\n  verify: {verify}\n")
+    if verify is not None or tls:
+        profile.write_text(profile.read_text() + "tls:\n" + (f"  verify: {verify}\n" if verify is not None else "")
+                           + tls)
     return check(profile)
 
 
@@ -56,6 +59,10 @@ def printed(diagnosis: dict[str, Any], prefix: str) -> str:
     """The printed fix line that starts with `prefix` ('url: ' or 'tls:'), as the user copies it."""
     (line,) = [c for c in diagnosis["fix"]["commands"] if c.startswith(prefix)]
     return line
+
+
+def printed_all(diagnosis: dict[str, Any], prefix: str) -> list[str]:
+    return [c for c in diagnosis["fix"]["commands"] if c.startswith(prefix)]
 
 
 def passes(code: int, data: dict[str, Any], server: Server) -> bool:
@@ -82,9 +89,23 @@ def test_a_ca_in_the_os_store_only_gets_the_os_bundle(airflow: Server, tmp_path:
         code, data = doctor(airflow, tmp_path, front.url)
         diagnosis = headline(data, Code.TRUSTED_BY_OS_ONLY)
         assert code == 1 and "operating system's store" in diagnosis["why_ui_works"]
-        fix = printed(diagnosis, "tls:")
-        assert fix == f"tls:\n  verify: {pki.root_pem}"
-        assert passes(*doctor(airflow, tmp_path, front.url, fix.split("verify: ", 1)[1]), airflow)
+        system, bundle = printed_all(diagnosis, "tls:")
+        assert system == "tls:\n  verify: system" and bundle == f"tls:\n  verify: {pki.root_pem}"
+        assert passes(*doctor(airflow, tmp_path, front.url, "system"), airflow)  # truststore reads SSL_CERT_FILE
+        assert passes(*doctor(airflow, tmp_path, front.url, bundle.split("verify: ", 1)[1]), airflow)
+
+
+def test_verify_system_does_not_trust_a_ca_missing_from_the_os_store(airflow: Server, tmp_path: Path,
+                                                                     pki: Pki) -> None:
+    """What can be checked here: the OS store cannot be given a CA on this machine, so verify: system is asked
+    about a front whose CA is NOT in it; it must fail as a verifying browser would, naming the OS store it used."""
+    with TlsFront(airflow.url, pki.leaf()) as front:
+        code, data = doctor(airflow, tmp_path, front.url, "system")
+        diagnosis = headline(data, Code.UNKNOWN_CA)
+        assert code == 1 and "airflow-doctor Test Root CA" in diagnosis["summary"]
+        assert any("(the operating system's store (tls.verify: system))" in d for d in data["results"][0]["details"])
+        assert data["checked"]["ca_source"].startswith("the operating system's store")
+        assert passes(*doctor(airflow, tmp_path, front.url, pki.root_pem), airflow)
 
 
 def test_a_missing_intermediate_is_named_and_the_bundle_workaround_passes(airflow: Server, tmp_path: Path,
@@ -113,8 +134,10 @@ def test_a_tls_inspecting_proxy_is_named_from_its_issuer(airflow: Server, tmp_pa
         code, data = doctor(airflow, tmp_path, front.url)
         diagnosis = headline(data, Code.INSPECTING_PROXY)
         assert code == 1 and "Zscaler" in diagnosis["summary"] and "IT installs" in diagnosis["why_ui_works"]
-        fix = printed(diagnosis, "tls:")
-        assert passes(*doctor(airflow, tmp_path, front.url, fix.split("verify: ", 1)[1]), airflow)
+        system, bundle = printed_all(diagnosis, "tls:")
+        assert system == "tls:\n  verify: system"
+        assert passes(*doctor(airflow, tmp_path, front.url, "system"), airflow)
+        assert passes(*doctor(airflow, tmp_path, front.url, bundle.split("verify: ", 1)[1]), airflow)
 
 
 # --- the certificate itself ------------------------------------------------------------------------
@@ -167,8 +190,11 @@ def test_a_front_requiring_a_client_certificate_says_so(airflow: Server, tmp_pat
         assert any("cert=(" in c for c in diagnosis["fix"]["commands"])
         prefix = "/api/v2" if airflow.major >= 3 else "/api/v1"
         answer = requests.get(f"{front.url}{prefix}/version", verify=pki.root_pem, cert=(client.chain, client.key),
-                              timeout=20)  # the printed fix as the script applies it: the profile cannot carry one yet
+                              timeout=20)  # the printed fix as the script applies it
         assert answer.status_code == 200 and answer.json()["version"] == airflow.version
+        fix = printed(diagnosis, "tls:")  # the profile's form, with the user's own paths
+        lines = fix.replace("/path/client.pem", str(client.chain)).replace("/path/client.key", str(client.key))
+        assert passes(*doctor(airflow, tmp_path, front.url, pki.root_pem, lines.removeprefix("tls:\n") + "\n"), airflow)
 
 
 def test_http_to_the_tls_port_prints_the_https_url(airflow: Server, tmp_path: Path, pki: Pki) -> None:

@@ -152,6 +152,7 @@ def test_profiles_example_for_platform_sign_in_says_it_is_not_built_yet(kind: st
 # --- --from-curl ------------------------------------------------------------------------------------------------
 
 AF2_TRIGGER = "http://af.test:8080/api/v1/dags/etl/dagRuns"
+CA_FILE = str(Path(__import__("certifi").where()).resolve())
 
 
 @pytest.mark.parametrize("command, expected", [
@@ -164,7 +165,7 @@ AF2_TRIGGER = "http://af.test:8080/api/v1/dags/etl/dagRuns"
     (f"curl {AF2_TRIGGER}", {"method": "GET", "content_type": None, "payload": None}),
     (f"curl --request=post --url {AF2_TRIGGER}/ --data-raw '{{}}'", {"method": "POST", "path": "/api/v1/dags/etl/dagRuns/"}),
     (f"curl -k -X POST {AF2_TRIGGER}", {"verify": False}),
-    (f"curl --cacert /etc/ssl/corp.pem {AF2_TRIGGER}", {"verify": "/etc/ssl/corp.pem"}),
+    (f"curl --cacert {CA_FILE} {AF2_TRIGGER}", {"verify": CA_FILE}),  # a bundle that exists: a missing one is refused
     ("curl -X POST 'https://host.example/airflow/api/v2/dags/etl/dagRuns' -d '{}'",
      {"url": "https://host.example/airflow", "dag_id": "etl", "path": "/airflow/api/v2/dags/etl/dagRuns"}),
     ("curl -X POST http://af.test/dags/etl/trigger", {"url": "http://af.test", "dag_id": "etl"}),

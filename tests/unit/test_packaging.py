@@ -40,9 +40,11 @@ def test_packages_named_checks_and_diagnose_on_the_path_do_not_shadow_the_doctor
 
 # --- installable the way ops tools are installed (issue 19) -----------------------------------------
 
-CORE_DEPENDENCIES = {"typer", "requests", "rich", "pyyaml", "jsonschema", "cryptography"}
+CORE_DEPENDENCIES = {"typer", "requests", "rich", "pyyaml", "jsonschema", "cryptography", "truststore"}
 """The mandated five, and cryptography: reachability reads the certificates a server presents when TLS fails
-(X.509 is not a format to parse by hand), and names the fault from them."""
+(X.509 is not a format to parse by hand), and names the fault from them; and truststore (pure Python, no
+dependencies): tls.verify: system / --ca-native verify with the OS store as a browser does, the fix the TLS reader
+prints for a company CA or an inspecting proxy, so it works without a second install step."""
 
 
 def _built_wheel(directory: Path) -> Path:

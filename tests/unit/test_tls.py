@@ -53,6 +53,15 @@ def reach(tmp_path: Path, url: str, extra: str = "") -> dict:
     return first
 
 
+def reach_url(url: str, *flags: str) -> dict:
+    """reachability's result for `check --url URL` with these flags (the --url form of a printed fix)."""
+    result = CliRunner().invoke(app, ["check", "--url", url, "--timeout", "5", "--format", "json", "--only",
+                                      "reachability", *flags])
+    assert result.exit_code in (0, 1), result.output
+    (first,) = json.loads(result.stdout)["results"]
+    return first
+
+
 def commands(result: dict) -> list[str]:
     return list((result["fix"] or {}).get("commands", ()))
 
@@ -85,9 +94,11 @@ def test_trusted_by_the_os_store_but_not_by_certifi_offers_the_os_bundle(tmp_pat
         assert result["code"] == Code.TRUSTED_BY_OS_ONLY, result
         assert "operating system's store" in result["why_ui_works"] and "certifi" in result["explanation"]
         assert any("this machine's store" in d and d.endswith("verified") for d in result["details"])
-        (fix,) = commands(result)
-        assert fix == f"tls:\n  verify: {pki.root_pem}"
-        assert passes(reach(tmp_path, front.url, fix + "\n"))
+        system, flag, bundle = commands(result)
+        assert (system, bundle) == ("tls:\n  verify: system", f"tls:\n  verify: {pki.root_pem}") and "--ca-native" in flag
+        assert passes(reach(tmp_path, front.url, system + "\n"))  # truststore: the OS store (here SSL_CERT_FILE)
+        assert passes(reach_url(front.url, "--ca-native"))
+        assert passes(reach(tmp_path, front.url, bundle + "\n"))
 
 
 def test_a_server_that_omits_its_intermediate_is_told_to_send_the_full_chain(tmp_path: Path, pki: Pki, airflow) -> None:
@@ -135,8 +146,10 @@ def test_a_tls_inspecting_proxy_is_named_from_the_issuer(tmp_path: Path, airflow
         assert commands(result) == ["tls:\n  verify: /path/to/zscaler-intermediate-root-ca-zscaler-net.pem"]
         monkeypatch.setenv("SSL_CERT_FILE", str(proxy_ca.root_pem))  # a managed machine: IT put the CA in the store
         result = reach(tmp_path, front.url)
-        assert result["code"] == Code.INSPECTING_PROXY and commands(result) == [f"tls:\n  verify: {proxy_ca.root_pem}"]
+        assert result["code"] == Code.INSPECTING_PROXY
+        assert commands(result)[0] == "tls:\n  verify: system" and commands(result)[2] == f"tls:\n  verify: {proxy_ca.root_pem}"
         assert passes(reach(tmp_path, front.url, commands(result)[0] + "\n"))
+        assert passes(reach(tmp_path, front.url, commands(result)[2] + "\n"))
 
 
 # --- the certificate itself ------------------------------------------------------------------------
@@ -216,8 +229,15 @@ def test_a_server_that_requires_a_client_certificate_says_so(tmp_path: Path, pki
         assert "presents a client certificate" in result["why_ui_works"]
         assert any("cert=(" in c for c in commands(result))
         answer = requests.get(front.url + "/api/v2/version", verify=pki.root_pem, cert=(client.chain, client.key),
-                              timeout=5)  # the printed fix, as the script applies it (the profile cannot yet)
+                              timeout=5)  # the printed fix, as the script applies it
         assert answer.status_code == 200 and answer.json()["version"] == "3.3.2"
+        profile_fix, flags = commands(result)[:2]
+        assert profile_fix == "tls:\n  client_cert: /path/client.pem\n  client_key: /path/client.key"
+        applied = profile_fix.replace("/path/client.pem", str(client.chain)).replace("/path/client.key", str(client.key))
+        assert passes(reach(tmp_path, front.url, verify_line(pki.root_pem) + applied.removeprefix("tls:\n") + "\n"))
+        assert flags.startswith("airflow-doctor check --url URL --client-cert /path/client.pem --client-key")
+        assert passes(reach_url(front.url, "--cacert", str(pki.root_pem), "--client-cert", str(client.chain),
+                                "--client-key", str(client.key)))
 
 
 def test_http_to_a_tls_port_is_confirmed_by_asking_with_https(tmp_path: Path, pki: Pki, airflow) -> None:

@@ -443,7 +443,7 @@ class PathGuard:
 class KeyGateway:
     """An API gateway that wants its own key in `header` for paths under `prefix`: 401 with a challenge naming its
     realm ('challenge'), or a JSON message ('json': {"message": "Invalid API Key"}, 'named': "missing x-api-key").
-    The key is removed before forwarding, as gateways do."""
+    """
 
     key: str
     header: str = "X-API-Key"

@@ -33,7 +33,7 @@ from airflow_doctor.model import CheckResult, Exchange, Finding, FindingCode, Fi
 from airflow_doctor.probe import NoAuth, ProbeResponse, TransportError
 
 CONTROL_BUDGET = 10
-"""At most this many control requests for one refusal: two for the body, four for a size limit's bisection, three to
+"""At most this many control requests for one refusal: two for the body, five for a size limit's bisection, three to
 find the field a rule matches, or three for method and path."""
 
 TRIGGER_PATH = re.compile(r"/api/v[12]/dags/[^/]+/dagRuns$")
@@ -285,8 +285,10 @@ def _body_verdict(controls: Controls) -> Verdict | None:
     if control is None:
         return None
     if control.passed:
-        return Verdict(Code.BODY_RULE, tuple(controls.sent), field=_matched_field(controls, original))
-    return Verdict(Code.BODY_SIZE, tuple(controls.sent), limit=_bisect(controls, len(small_body), len(same)))
+        matched = _matched_field(controls, original)
+        return Verdict(Code.BODY_RULE, tuple(controls.sent), field=matched)
+    limit = _bisect(controls, len(small_body), len(same))
+    return Verdict(Code.BODY_SIZE, tuple(controls.sent), limit=limit)
 
 
 def _parsed(exchange: Exchange) -> dict[str, Any] | None:
@@ -323,7 +325,7 @@ def _matched_field(controls: Controls, original: dict[str, Any] | None, steps: i
     return candidates[0] if len(candidates) == 1 else None
 
 
-def _bisect(controls: Controls, passed: int, refused: int, steps: int = 4) -> tuple[int, int]:
+def _bisect(controls: Controls, passed: int, refused: int, steps: int = 5) -> tuple[int, int]:
     """The size limit between the largest body that passed and the smallest refused: geometric bisection (limits
     are often powers of two), a few requests."""
     path = controls.refusal.path
@@ -405,8 +407,8 @@ def front_finding(ctx: CheckContext, refusal: Refusal, verdict: Verdict, result:
                 if verdict.controls else "")
     before = f"{result.status.value}: {result.summary}"
     return Finding(
-        Status.FAIL, f"{who.label()} in front of Airflow refused {refusal.request} with {response.status}, not "
-                     f"Airflow: {words.keyed}",
+        Status.FAIL, f"{who.label() + ' in front of Airflow' if who.name else who.label()} refused "
+                     f"{refusal.request} with {response.status}, not Airflow: {words.keyed}",
         explanation=f"This check's request was answered by {who.label()}, not by Airflow: its answer does not have "
                     "Airflow's shape (Airflow 2 answers problem+json, Airflow 3 JSON with 'detail', both from their "
                     f"own web server)" + (f", and it says '{said}'" if said else "") + f".{evidence} Airflow never "

@@ -297,12 +297,14 @@ def unvouched(result: CheckResult) -> CheckResult:
 # --- the review hook: a verdict beside a front's refusal ------------------------------------------------
 
 NAMES_WHAT_ANSWERED = frozenset({
-    *ALREADY_WHAT_ANSWERED, "refused-in-front-of-airflow", "front-demands-credentials", "html-not-airflow",
+    *ALREADY_WHAT_ANSWERED, "html-not-airflow",
     "login-page", "api-redirected-to-login", "not-airflow", "airflow3-v2-not-routed", "astronomer-token-refused",
     "token-endpoint-missing", "basic-header-dropped", "token-header-dropped", "sso-only-login",
     "api-backend-not-password", "airflow2-api-on-airflow3"})
 """Failures (by code value: readers import no check) whose finding already reads a front's answer as the front's:
-front_controls.fronted restates them only when that front demands credentials of its own."""
+front_controls.fronted restates them only when that front demands credentials of its own. Not among them: the
+generic 'a front refused' findings (refused-in-front-of-airflow, front-demands-credentials), which the controls
+replace with what the front keys on."""
 
 PLATFORM_PREFIXES = ("composer-", "mwaa-", "astronomer-", "aws-")
 """The platforms' findings read their cloud's front (Google's, AWS's, Astronomer's) themselves."""

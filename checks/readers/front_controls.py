@@ -407,8 +407,8 @@ def front_finding(ctx: CheckContext, refusal: Refusal, verdict: Verdict, result:
                 if verdict.controls else "")
     before = f"{result.status.value}: {result.summary}"
     return Finding(
-        Status.FAIL, f"{who.label() + ' in front of Airflow' if who.name else who.label()} refused "
-                     f"{refusal.request} with {response.status}, not Airflow: {words.keyed}",
+        Status.FAIL, f"the {response.status} to {refusal.request} comes from what stands in front of Airflow "
+                     f"({_front_words(refusal)}), not from Airflow: {words.keyed}",
         explanation=f"This check's request was answered by {who.label()}, not by Airflow: its answer does not have "
                     "Airflow's shape (Airflow 2 answers problem+json, Airflow 3 JSON with 'detail', both from their "
                     f"own web server)" + (f", and it says '{said}'" if said else "") + f".{evidence} Airflow never "
@@ -417,6 +417,13 @@ def front_finding(ctx: CheckContext, refusal: Refusal, verdict: Verdict, result:
         fix=words.fix,
         details=(f"without Airflow's answer the check itself read: {before}",),
         why_ui_works=words.why_ui, code=verdict.code)
+
+
+def _front_words(refusal: Refusal) -> str:
+    """The front as its answer names it: its name (Server, Via, page) and a challenge's realm."""
+    realm = proxy_realm(refusal.response)
+    name = refusal.who.label() if refusal.who.name else "it does not name itself"
+    return name + (f", realm {realm!r}" if realm else "")
 
 
 def _words(ctx: CheckContext, refusal: Refusal, verdict: Verdict) -> Words:
@@ -455,10 +462,10 @@ def _own_credentials_words(ctx: CheckContext, refusal: Refusal, verdict: Verdict
         "Airflow user, password or token answers it.",
         Fix(text, (f"headers:\n  {header}: ${{GATEWAY_KEY}}",
                    f"airflow-doctor check --url <url> --header '{header}: $GATEWAY_KEY'")),
-        (f"{passed} got past the front without its key, so the UI's pages are not guarded by it; the API's "
+        (f"{passed} got past this gateway without its key, so the UI's pages are not guarded by it; the API's "
          "requests are." if passed else
-         "The browser holds what the front wants (a login to it, or a cookie it set); the script sends only Airflow's "
-         "credentials."))
+         "The browser holds what this gateway wants (a login to it, or a cookie it set); the script sends only "
+         "Airflow's credentials."))
 
 
 def _size_words(ctx: CheckContext, refusal: Refusal, verdict: Verdict) -> Words:

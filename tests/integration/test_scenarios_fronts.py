@@ -51,7 +51,7 @@ def test_a_body_size_limit_refusing_the_schema_probe_fails_payload_schema_with_t
         code, data = check(profile)
         schema = result_of(data, "payload-schema")
         assert code == 1 and schema["status"] == "fail" and schema["code"] == Code.BODY_SIZE, schema["summary"]
-        assert "'edge-proxy/1.9' in front of Airflow refused POST" in schema["summary"]
+        assert "the 413 to POST" in schema["summary"] and "front of Airflow ('edge-proxy/1.9')" in schema["summary"]
         assert "413" in schema["summary"] and "a body-size limit between" in schema["summary"]
         assert "KiB" in schema["summary"] and "passed the front" in schema["explanation"]
         assert "Raise the front's request-body size limit" in fix_text(schema)
@@ -134,7 +134,7 @@ def test_a_gateway_wanting_its_own_key_gets_the_header_fix_and_the_header_makes_
         named = header.lower() if style == "named" else header
         assert snippet == f"headers:\n  {named}: ${{GATEWAY_KEY}}", snippet
         assert ("The answer names the header" if style == "named" else "does not name the header") in fix_text(first)
-        assert "GET / got past the front without its key" in first["why_ui_works"]
+        assert "GET / got past this gateway without its key" in first["why_ui_works"]
         no_pass_beside_a_refusal(data, front)
 
         with_header(profile, monkeypatch, named, key)  # the printed fix

@@ -81,7 +81,7 @@ def test_a_size_limit_that_refuses_the_schema_probe_fails_payload_schema_and_nam
         ctx = context(front.url, label, payload_for(label, BIG["conf"]))
         result = run(payload_schema.Check(), ctx)
         assert result.status is Status.FAIL and result.code == Code.BODY_SIZE, result.summary
-        assert "'edge-proxy/1.9' in front of Airflow refused POST" in result.summary and "413" in result.summary
+        assert "the 413 to POST" in result.summary and "comes from what stands in front of Airflow ('edge-proxy/1.9')" in result.summary
         assert "a body-size limit between" in result.summary
         low, high = (int(x.replace(",", "")) for x in
                      __import__("re").findall(r"between ([\d,]+) bytes.*? and ([\d,]+) bytes", result.summary)[0])
@@ -148,7 +148,7 @@ def test_a_gateway_with_its_own_key_gets_a_header_the_profile_can_carry(style: s
         else:
             assert snippet == "headers:\n  X-API-Key: ${GATEWAY_KEY}" and "does not name the header" in result.fix.text
         assert "--header" in result.fix.commands[1]
-        assert "GET / got past the front without its key" in result.why_ui_works
+        assert "GET / got past this gateway without its key" in result.why_ui_works
         assert key not in json.dumps(result.__dict__, default=str)
 
 
@@ -195,3 +195,19 @@ def test_a_fronts_demand_for_its_own_credentials_is_read_from_its_answer(status,
 def test_airflows_own_refusals_never_read_as_a_fronts_demand(label: str, name: str) -> None:
     data = recorded(label, name)
     assert own_credentials(answer(data["status"], data["headers"], data["body"])) is None
+
+
+def test_a_front_that_echoes_the_credentials_it_got_leaks_nothing_through_the_finding_or_its_controls() -> None:
+    """The front's words are quoted (headline, explanation, controls): what it echoes back is masked there too."""
+    def echoing(method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        said = f"blocked request with Authorization: {headers.get('Authorization')} and body {body.decode()[:200]}"
+        return Reply(403, {"Content-Type": "application/json", "Server": "echo-waf"}, json.dumps({"message": said}).encode())
+
+    with recorded_backend("airflow-3.3.2") as backend, HttpFront(backend.url, echoing) as front:
+        ctx = context(front.url, "airflow-3.3.2", payload_for("airflow-3.3.2", {"batch_size": 5}))
+        for check in (permissions.Check(), payload_schema.Check()):
+            result = run(check, ctx)
+            assert result.status is Status.FAIL and result.code in {c.value for c in Code}, result.summary
+            shown = json.dumps([result.summary, result.explanation, result.details, result.fix and result.fix.text,
+                                [(e.request_headers, e.response_body) for e in result.evidence]])
+            assert "front-canary-token-81f2" not in shown and "echo-waf" in shown

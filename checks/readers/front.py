@@ -96,6 +96,8 @@ def _airflow_shaped(response: ProbeResponse) -> bool:
         keys = set(body)
         if {"title", "status"} <= keys <= {"type", "title", "status", "detail", "instance"}:
             return body.get("status") == response.status
+        if _airflow_fields(body, response.status):
+            return True
         if keys == {"detail"}:
             return isinstance(body["detail"], (str, list))
         if keys == {"error"}:
@@ -103,6 +105,16 @@ def _airflow_shaped(response: ProbeResponse) -> bool:
         return isinstance(body.get("version"), str) or "metadatabase" in keys
     title = _page_text(_TITLE, response) or ""
     return response.is_html and (title == "Airflow" or title.startswith("Airflow ") or title.endswith(" - Airflow"))
+
+
+def _airflow_fields(body: dict, status: int) -> bool:
+    """Airflow's own error fields, with more beside them (a server that adds to its errors is still Airflow): 2.x
+    problem+json whose type points at Airflow's API reference, or 3.x FastAPI's list of validation errors."""
+    if {"title", "status"} <= set(body) and "airflow.apache.org" in str(body.get("type", "")):
+        return body.get("status") == status
+    detail = body.get("detail")
+    return (isinstance(detail, list) and bool(detail)
+            and all(isinstance(e, dict) and {"loc", "msg"} <= set(e) for e in detail))
 
 
 def answered_by(response: ProbeResponse) -> Answerer:

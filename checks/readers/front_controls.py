@@ -86,6 +86,8 @@ def refusal_in(evidence: tuple[Exchange, ...]) -> Refusal | None:
         if status is None or status < 400 or status in (404, 429, 502, 503, 504):
             continue
         response = answer_of(exchange)
+        if exchange.body_truncated and response.is_json_type:
+            continue  # the record holds the start of a JSON body only: its shape cannot be read, nor held against it
         who = answered_by(response)
         if not who.airflow:
             return Refusal(exchange, response, who)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from airflow_doctor.checks.base import CheckContext, error_detail
-from airflow_doctor.checks.readers.front import (Answerer, answered_by, own_words, proxy_realm)
+from airflow_doctor.checks.readers.front import Answerer, Demand, answered_by, own_credentials, own_words, proxy_realm
 from airflow_doctor.checks.readers.trigger_body import PROBE_FIELD, refuses_unknown_fields
 from airflow_doctor.failures import answer_of
 from airflow_doctor.model import CheckResult, Exchange, Finding, FindingCode, Fix, Status
@@ -35,6 +35,9 @@ from airflow_doctor.probe import NoAuth, ProbeResponse, TransportError
 CONTROL_BUDGET = 10
 """At most this many control requests for one refusal: two for the body, five for a size limit's bisection, three to
 find the field a rule matches, or three for method and path."""
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
+"""A browser's User-Agent, for the control that asks whether the front keys on the client's software."""
 
 TRIGGER_PATH = re.compile(r"/api/v[12]/dags/[^/]+/dagRuns$")
 
@@ -47,6 +50,9 @@ class Code(FindingCode):
     BODY_RULE = "front-body-rule", "a front refuses the body's content: a harmless body of the same shape and size passed"
     METHOD = "front-method-refused", "a front refuses this method on the path: a read of the same path reached Airflow"
     PATH = "front-path-guarded", "a front refuses the API's paths: another path through the same address reached Airflow"
+    CREDENTIALS = "front-refuses-credentials", ("a front refuses the request with Airflow's credentials and passes it "
+                                                "without: it reads the Authorization header itself")
+    USER_AGENT = "front-user-agent-rule", "a front refuses this client's software: a browser's User-Agent passed"
     CLIENT = "front-refuses-client", "a front refuses every request of this client, whatever its path, method or body"
     RATE = "front-retry-after", "a front refused and asked to retry later (Retry-After)"
     REFUSED = "front-refused", "a front refused the request; no control could say what it keys on"
@@ -94,57 +100,6 @@ def refusal_in(evidence: tuple[Exchange, ...]) -> Refusal | None:
     return None
 
 
-# --- a front's own credentials, read from its answer ---------------------------------------------------
-
-_HEADER_NAME = re.compile(r"(?<![\w-])((?:x-)?[a-z0-9]+(?:[-_][a-z0-9]+)+)(?![\w-])", re.I)
-_KEY_WORDS = re.compile(r"api[\s_-]?key|subscription[\s_-]?key|access[\s_-]?key|\bkey\b|\btoken\b|credential", re.I)
-_HEADER_PARAM = re.compile(r"\b(?:header|header_name|name)=\"?([A-Za-z0-9_-]+)", re.I)
-
-
-@dataclass(frozen=True)
-class Demand:
-    """Credentials a front asks for itself: its challenge (scheme, realm), its words, and the header it names."""
-
-    challenge: str
-    realm: str | None
-    words: str | None
-    header: str | None
-
-    def header_or_placeholder(self) -> str:
-        return self.header or "X-API-Key"
-
-
-def own_credentials(response: ProbeResponse) -> Demand | None:
-    """A 401/403 that is not Airflow's and asks for credentials of the front's own: a challenge with a realm or a
-    scheme Airflow never sends (Airflow 2 'Basic' without realm, Airflow 3 none), or words about a key or token. The
-    header's name comes from the answer where it says one (a challenge parameter, or a header-like name near 'key' in
-    its words); nothing here lists products."""
-    if response.status not in (401, 403) or answered_by(response).airflow:
-        return None
-    challenge = response.headers.get("WWW-Authenticate", "").strip()
-    realm = proxy_realm(response)
-    words = own_words(response) or (response.text.strip()[:300] or None)
-    scheme = challenge.split(" ", 1)[0].lower() if challenge else ""
-    foreign_scheme = bool(scheme) and scheme not in ("basic", "bearer", "negotiate")
-    asks_key = bool(words and _KEY_WORDS.search(words))
-    if not (realm or foreign_scheme or asks_key):
-        return None
-    return Demand(challenge, realm, words, _named_header(challenge, words or ""))
-
-
-def _named_header(challenge: str, words: str) -> str | None:
-    """The request header the answer names: a challenge's header= parameter, or in the words a hyphenated name that
-    says key/token/auth ('missing x-api-key', 'request.header.x-api-key', 'Ocp-Apim-Subscription-Key')."""
-    if (param := _HEADER_PARAM.search(challenge)) and "-" in param.group(1):
-        return param.group(1)
-    for text in (challenge, words):
-        for name in _HEADER_NAME.findall(text):
-            lowered = name.lower().replace("_", "-")
-            if re.search(r"key|token|auth", lowered) and lowered not in ("api-key", "apikey"):
-                return name
-    return None
-
-
 # --- controls --------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -168,15 +123,14 @@ class Controls:
     refusal: Refusal
     sent: list[Control] = field(default_factory=list)
 
-    def ask(self, what: str, method: str, path: str, body: Any = None, size: int | None = None) -> Control | None:
+    def ask(self, what: str, method: str, path: str, body: Any = None, size: int | None = None, *,
+            anonymous: bool = False, headers: dict[str, str] | None = None) -> Control | None:
         if len(self.sent) >= CONTROL_BUDGET:
             return None
+        auth = NoAuth() if anonymous else self._auth()
+        sent = {**({"Content-Type": "application/json"} if body is not None else {}), **(headers or {})}
         try:
-            if body is None:
-                response = self.ctx.probe.request(method, path, auth=self._auth())
-            else:
-                response = self.ctx.probe.request(method, path, data=body, auth=self._auth(),
-                                                  headers={"Content-Type": "application/json"})
+            response = self.ctx.probe.request(method, path, data=body, auth=auth, headers=sent)
         except TransportError as error:
             control = Control(what, False, f"no answer ({error.message})", size)
         else:
@@ -184,10 +138,13 @@ class Controls:
         self.sent.append(control)
         return control
 
+    def carried_credentials(self) -> bool:
+        return (self.ctx.facts.credentials is not None and
+                any(name.lower() in ("authorization", "cookie") for name, _ in self.refusal.exchange.request_headers))
+
     def _auth(self):  # type: ignore[no-untyped-def]
-        carried = any(name.lower() in ("authorization", "cookie") for name, _ in self.refusal.exchange.request_headers)
         credentials = self.ctx.facts.credentials
-        return credentials.auth() if carried and credentials is not None else NoAuth()
+        return credentials.auth() if self.carried_credentials() and credentials is not None else NoAuth()
 
 
 def passed_front(response: ProbeResponse, refusal: Refusal) -> bool:
@@ -360,10 +317,17 @@ def _method_or_path_verdict(controls: Controls) -> Verdict:
         read = controls.ask(f"GET {refusal.path} (the same path, read)", "GET", refusal.path)
         if read is not None and read.passed:
             return Verdict(Code.METHOD, tuple(controls.sent))
+    if controls.carried_credentials():
+        bare = controls.ask(f"GET {refusal.path} without the credentials", "GET", refusal.path, anonymous=True)
+        if bare is not None and bare.passed:
+            return Verdict(Code.CREDENTIALS, tuple(controls.sent))
     _path_controls(controls)
     others = [c for c in controls.sent if c.what.startswith("GET ") and c.what.split()[1] != refusal.path]
     if any(c.passed for c in others):
         return Verdict(Code.PATH, tuple(controls.sent))
+    browser = controls.ask("GET / with a web browser's User-Agent", "GET", "/", headers={"User-Agent": BROWSER})
+    if browser is not None and browser.passed:
+        return Verdict(Code.USER_AGENT, tuple(controls.sent))
     if controls.sent and not any(c.passed for c in controls.sent):
         return Verdict(Code.CLIENT, tuple(controls.sent))
     return Verdict(Code.REFUSED, tuple(controls.sent))
@@ -431,7 +395,7 @@ def _front_words(refusal: Refusal) -> str:
 def _words(ctx: CheckContext, refusal: Refusal, verdict: Verdict) -> Words:
     builders = {Code.OWN_CREDENTIALS: _own_credentials_words, Code.BODY_SIZE: _size_words,
                 Code.BODY_RULE: _rule_words, Code.METHOD: _method_words, Code.PATH: _path_words,
-                Code.CLIENT: _client_words, Code.RATE: _rate_words, Code.REFUSED: _refused_words}
+                Code.CLIENT: _client_words, Code.CREDENTIALS: _credentials_words, Code.USER_AGENT: _agent_words, Code.RATE: _rate_words, Code.REFUSED: _refused_words}
     return builders[verdict.code](ctx, refusal, verdict)
 
 
@@ -525,11 +489,34 @@ def _path_words(ctx: CheckContext, refusal: Refusal, verdict: Verdict) -> Words:
         f"The UI's pages ({passed}) pass this front; the script calls {scope}, which it guards.")
 
 
+def _credentials_words(ctx: CheckContext, refusal: Refusal, verdict: Verdict) -> Words:
+    return Words(
+        "it refuses the request carrying Airflow's credentials and passes the same request without them",
+        "The same GET without the Authorization header got past the front (Airflow answered it): the front reads "
+        "that header itself, and refuses what Airflow's credentials look like to it (a token it cannot validate, "
+        "being another issuer's, or Basic auth it does not allow).",
+        Fix("Ask the front's owner to pass Authorization on to Airflow for this path without judging it (or to accept "
+            "Airflow's tokens), or call Airflow at an address that does not go through this front."),
+        "The UI sends its credentials in a cookie (Airflow 3: the _token cookie; Airflow 2: its session), not in the "
+        "Authorization header this front judges.")
+
+
+def _agent_words(ctx: CheckContext, refusal: Refusal, verdict: Verdict) -> Words:
+    return Words(
+        "it refuses this client's software (its User-Agent): a browser's User-Agent passed",
+        "The same address answered a request with a web browser's User-Agent and refused this client's: the front "
+        "keys on the software that asks (a bot or automation rule).",
+        Fix("Ask the front's owner to allow the script's client (its User-Agent, or better its address or a key of "
+            "its own); sending another User-Agent only hides the script from a rule meant for it."),
+        "The browser's User-Agent is one the front lets through; the script's (python-requests, curl, airflow-doctor) "
+        "is not.")
+
+
 def _client_words(ctx: CheckContext, refusal: Refusal, verdict: Verdict) -> Words:
     return Words(
         "it refuses every request of this client, whatever its path, method or body",
-        "Every control (another path, another method, a small harmless body) was refused as well: the front keys on "
-        "the client itself (its address or network, a certificate, or a login of its own).",
+        "Every control (another path, another method, no credentials, a browser's User-Agent) was refused as well: "
+        "the front keys on the client itself (its address or network, a certificate, or a login of its own).",
         Fix("Run the script from a network the front allows (or ask its owner to allow this machine), or call "
             "Airflow at an address that does not go through this front."),
         "The browser runs on a network, or with a login, that the front lets through; this machine does not.")

@@ -14,7 +14,8 @@ from requests.structures import CaseInsensitiveDict
 from airflow_doctor.checks import payload_schema, permissions
 from airflow_doctor.checks.base import DagInfo
 from airflow_doctor.checks.readers.credentials import Credentials, Scheme
-from airflow_doctor.checks.readers.front_controls import Code, own_credentials
+from airflow_doctor.checks.readers.front import own_credentials
+from airflow_doctor.checks.readers.front_controls import Code
 from airflow_doctor.checks.readers.gateway import reviewer
 from airflow_doctor.model import CheckResult, Exchange, Status
 from airflow_doctor.probe import ProbeResponse
@@ -150,6 +151,31 @@ def test_a_gateway_with_its_own_key_gets_a_header_the_profile_can_carry(style: s
         assert "--header" in result.fix.commands[1]
         assert "GET / got past this gateway without its key" in result.why_ui_works
         assert key not in json.dumps(result.__dict__, default=str)
+
+
+def test_a_front_that_judges_the_authorization_header_is_found_by_the_same_request_without_it() -> None:
+    def rule(method: str, path: str, headers: dict[str, str], body: bytes) -> Reply | None:
+        return _forbidden() if "Authorization" in headers else None
+
+    with recorded_backend("airflow-3.3.2") as backend, HttpFront(backend.url, rule) as front:
+        result = run(permissions.Check(), context(front.url, "airflow-3.3.2"))
+        assert result.code == Code.CREDENTIALS, result.summary
+        assert "passes the same request without them" in result.summary and "cookie" in result.why_ui_works
+
+
+def test_a_front_that_refuses_scripts_by_user_agent_is_found_by_a_browsers_user_agent() -> None:
+    def rule(method: str, path: str, headers: dict[str, str], body: bytes) -> Reply | None:
+        return None if "Mozilla" in headers.get("User-Agent", "") else _forbidden()
+
+    with recorded_backend("airflow-3.3.2") as backend, HttpFront(backend.url, rule) as front:
+        result = run(permissions.Check(), context(front.url, "airflow-3.3.2"))
+        assert result.code == Code.USER_AGENT, result.summary
+        assert "a browser's User-Agent passed" in result.summary and len(front.seen) <= 2 + 10
+
+
+def _forbidden() -> Reply:
+    return Reply(403, {"Content-Type": "text/html"}, b"<html><head><title>Access Denied</title></head><body><h1>Access "
+                                                     b"Denied</h1>Reference #18.2c</body></html>")
 
 
 def test_a_refusal_that_asks_to_retry_later_gets_no_control() -> None:

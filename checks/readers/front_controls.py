@@ -85,9 +85,12 @@ class Refusal:
 
 
 def refusal_in(evidence: tuple[Exchange, ...]) -> Refusal | None:
-    """The first error answer in a check's evidence that Airflow did not write. 404 is routing (reachability reads
-    sub-paths and mounts); 429 and 502-504 have findings of their own (gateway.unvouched)."""
-    for exchange in evidence:
+    """The first error answer in a check's evidence that Airflow did not write and that the check did not get past
+    itself (a later request to the same path, e.g. with credentials, that Airflow answered). 404 is routing
+    (reachability reads sub-paths and mounts); 429 and 502-504 have findings of their own (gateway.unvouched)."""
+    for index, exchange in enumerate(evidence):
+        if _got_past(exchange, evidence[index + 1:]):
+            continue
         status = exchange.status
         if status is None or status < 400 or status in (404, 429, 502, 503, 504):
             continue
@@ -98,6 +101,12 @@ def refusal_in(evidence: tuple[Exchange, ...]) -> Refusal | None:
         if not who.airflow:
             return Refusal(exchange, response, who)
     return None
+
+
+def _got_past(exchange: Exchange, later: tuple[Exchange, ...]) -> bool:
+    path = exchange.url.split("?")[0]
+    return any(e.method == exchange.method and e.url.split("?")[0] == path and e.status is not None
+               and (e.status < 400 or answered_by(answer_of(e)).airflow) for e in later)
 
 
 # --- controls --------------------------------------------------------------------------------------
@@ -479,14 +488,16 @@ def _method_words(ctx: CheckContext, refusal: Refusal, verdict: Verdict) -> Word
 
 def _path_words(ctx: CheckContext, refusal: Refusal, verdict: Verdict) -> Words:
     passed = _ui_path(verdict)
-    api_refused = any(not c.passed and "/api/" in c.what for c in verdict.controls)
-    scope = "the API's paths (/api/…)" if api_refused or "/api/" in refusal.path else f"the path {refusal.path}"
+    api_passed = any(c.passed and "/api/" in c.what for c in verdict.controls)
+    scope = "the API's paths (/api/…)" if "/api/" in refusal.path and not api_passed else f"the path {refusal.path}"
+    also = (" Airflow 3's UI calls /api/v2 from its pages too: where it works, the browser carries what the front "
+            "wants there (a login or cookie of its own)." if ctx.facts.major == 3 and "/api/" in scope else "")
     return Words(
         f"it guards {scope} while {passed} passes",
         f"{passed} through the same address reached Airflow, and {scope} did not: the front keys on the path.",
         Fix(f"Ask the front's owner to let {scope} through for this client (the credentials it wants, or an "
             "allowed network), or call Airflow at an address that does not go through this front."),
-        f"The UI's pages ({passed}) pass this front; the script calls {scope}, which it guards.")
+        f"The UI's pages ({passed}) pass this front; the script calls {scope}, which it guards.{also}")
 
 
 def _credentials_words(ctx: CheckContext, refusal: Refusal, verdict: Verdict) -> Words:

@@ -237,3 +237,18 @@ def test_a_front_that_echoes_the_credentials_it_got_leaks_nothing_through_the_fi
             shown = json.dumps([result.summary, result.explanation, result.details, result.fix and result.fix.text,
                                 [(e.request_headers, e.response_body) for e in result.evidence]])
             assert "front-canary-token-81f2" not in shown and "echo-waf" in shown
+
+
+def test_a_refusal_the_check_got_past_itself_is_no_finding() -> None:
+    """A front that wants credentials for the version endpoint, given by the profile: the check's retry with them
+    got Airflow's answer, so its pass stands and no control is sent."""
+    def rule(method: str, path: str, headers: dict[str, str], body: bytes) -> Reply | None:
+        return None if "Authorization" in headers else Reply(401, {"WWW-Authenticate": 'Basic realm="edge"'}, b"")
+
+    with recorded_backend("airflow-3.3.2") as backend, HttpFront(backend.url, rule) as front:
+        ctx = context(front.url, "airflow-3.3.2")
+        ctx.probe.get("/api/v2/version")
+        ctx.probe.get("/api/v2/version", auth=ctx.facts.credentials.auth())
+        evidence = ctx.probe.drain()
+        passed = CheckResult("reachability", "Airflow API reachable", Status.PASS, "Airflow 3.3.2", evidence=evidence)
+        assert reviewer(ctx)(passed) is passed and len(front.seen) == 2

@@ -352,8 +352,10 @@ class HttpFront:
     `seen` lists every request, `refused` those the rule answered. The rule is an attribute: a test applies a fix by
     reconfiguring it (a larger limit, the key it wants). Stopped by the test that started it (a context manager)."""
 
-    def __init__(self, backend: str, rule) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, backend: str, rule, mount: str = "") -> None:  # type: ignore[no-untyped-def]
         self.backend = backend.rstrip("/")
+        self.mount = mount
+        """Airflow served under this sub-path (stripped on the way to the backend), as a shared host does."""
         self.rule = rule
         self.seen: list[str] = []
         self.refused: list[str] = []
@@ -372,7 +374,8 @@ class HttpFront:
             return own
         forwarded = {k: v for k, v in headers.items() if k.lower() not in HOP_BY_HOP}
         try:
-            answer = requests.request(handler.command, self.backend + handler.path, headers=forwarded, data=body or None,
+            path = handler.path[len(self.mount):] if self.mount and handler.path.startswith(self.mount + "/") else handler.path
+            answer = requests.request(handler.command, self.backend + path, headers=forwarded, data=body or None,
                                       allow_redirects=False, timeout=20)
         except requests.RequestException:
             return Reply(502, {"Content-Type": "text/plain"}, b"the front could not reach its backend")

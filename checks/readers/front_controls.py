@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from airflow_doctor.checks.base import CheckContext, error_detail
-from airflow_doctor.checks.readers.front import Answerer, Demand, answered_by, own_credentials, own_words, proxy_realm
+from airflow_doctor.checks.readers.front import (Answerer, Demand, answered_by, origin_of, own_credentials, own_words,
+                                                 proxy_realm)
 from airflow_doctor.checks.readers.trigger_body import PROBE_FIELD, refuses_unknown_fields
 from airflow_doctor.failures import answer_of
 from airflow_doctor.model import CheckResult, Exchange, Finding, FindingCode, Fix, Status
@@ -138,8 +139,9 @@ class Controls:
             return None
         auth = NoAuth() if anonymous else self._auth()
         sent = {**({"Content-Type": "application/json"} if body is not None else {}), **(headers or {})}
+        url = origin_of(self.refusal.exchange.url) + path  # paths are the refused request's own, prefix included
         try:
-            response = self.ctx.probe.request(method, path, data=body, auth=auth, headers=sent)
+            response = self.ctx.probe.request(method, url, data=body, auth=auth, headers=sent)
         except TransportError as error:
             control = Control(what, False, f"no answer ({error.message})", size)
         else:
@@ -314,10 +316,14 @@ def _path_controls(controls: Controls) -> None:
     Airflow to anyone)."""
     refused = controls.refusal.path
     api = re.match(r"(.*?/api/v[12])/", refused)
-    prefix = refused[: refused.index("/api/")] if "/api/" in refused else ""
     if api and refused != f"{api.group(1)}/version":
         controls.ask(f"GET {api.group(1)}/version (the API, another path)", "GET", f"{api.group(1)}/version")
-    controls.ask(f"GET {prefix}/ (not the API)", "GET", f"{prefix}/")
+    controls.ask(f"GET {_root(refused)} (not the API)", "GET", _root(refused))
+
+
+def _root(path: str) -> str:
+    """Where Airflow's pages start: the part of the path before /api/ (a sub-path Airflow is mounted under), then /."""
+    return (path[: path.index("/api/")] if "/api/" in path else "") + "/"
 
 
 def _method_or_path_verdict(controls: Controls) -> Verdict:
@@ -334,7 +340,8 @@ def _method_or_path_verdict(controls: Controls) -> Verdict:
     others = [c for c in controls.sent if c.what.startswith("GET ") and c.what.split()[1] != refusal.path]
     if any(c.passed for c in others):
         return Verdict(Code.PATH, tuple(controls.sent))
-    browser = controls.ask("GET / with a web browser's User-Agent", "GET", "/", headers={"User-Agent": BROWSER})
+    root = _root(refusal.path)
+    browser = controls.ask(f"GET {root} with a web browser's User-Agent", "GET", root, headers={"User-Agent": BROWSER})
     if browser is not None and browser.passed:
         return Verdict(Code.USER_AGENT, tuple(controls.sent))
     if controls.sent and not any(c.passed for c in controls.sent):

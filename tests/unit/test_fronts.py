@@ -252,3 +252,11 @@ def test_a_refusal_the_check_got_past_itself_is_no_finding() -> None:
         evidence = ctx.probe.drain()
         passed = CheckResult("reachability", "Airflow API reachable", Status.PASS, "Airflow 3.3.2", evidence=evidence)
         assert reviewer(ctx)(passed) is passed and len(front.seen) == 2
+
+
+def test_controls_behind_a_sub_path_ask_under_it() -> None:
+    with recorded_backend("airflow-3.3.2") as backend, \
+            HttpFront(backend.url, PathGuard(prefix="/airflow/api/"), mount="/airflow") as front:
+        result = run(permissions.Check(), context(front.url + "/airflow", "airflow-3.3.2"))
+        assert result.code == Code.PATH and "while GET /airflow/ passes" in result.summary, result.summary
+        assert all(request.startswith(("POST /airflow/", "GET /airflow/", "PATCH /airflow/")) for request in front.seen)

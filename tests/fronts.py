@@ -359,6 +359,8 @@ class HttpFront:
         self.rule = rule
         self.seen: list[str] = []
         self.refused: list[str] = []
+        self.refused_sized: list[tuple[str, int]] = []
+        """The refused requests with their bodies' sizes: what tells two requests to the same path apart."""
         self._server = LocalServer(self._route)
         self.port = self._server.port
         self.url = self._server.url
@@ -371,6 +373,7 @@ class HttpFront:
         own = self.rule(handler.command, handler.path, headers, body)
         if own is not None:
             self.refused.append(request)
+            self.refused_sized.append((request, len(body)))
             return own
         forwarded = {k: v for k, v in headers.items() if k.lower() not in HOP_BY_HOP}
         try:

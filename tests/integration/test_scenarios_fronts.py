@@ -30,11 +30,15 @@ def payload(server: Server, conf: dict[str, Any]) -> dict[str, Any]:
 
 def no_pass_beside_a_refusal(data: dict[str, Any], front: HttpFront) -> None:
     """No check reports 'pass' (or a warning) with a request the front refused in its own evidence."""
-    refused = set(front.refused)
+    refused = set(front.refused_sized)
     for result in data["results"]:
         if result["status"] in ("pass", "warn"):
-            mine = {f"{e['method']} {_path(e['url'])}" for e in result["evidence"]}
+            mine = {(f"{e['method']} {_path(e['url'])}", _size(e)) for e in result["evidence"]}
             assert not mine & refused, (result["check_id"], result["summary"], mine & refused)
+
+
+def _size(exchange: dict[str, Any]) -> int:
+    return int(next((v for k, v in exchange["request_headers"] if k.lower() == "content-length"), 0))
 
 
 def _path(url: str) -> str:

@@ -28,16 +28,14 @@ def diagnose_profile(profile: Profile, selection: Selection = Selection(), *, tr
     require_platform_client(profile)
     from airflow_doctor.checks import CHECKS
     from airflow_doctor.checks.readers import working_request
-    from airflow_doctor.checks.readers.gateway import described, unvouched
-    from airflow_doctor.checks.readers.proxy import review as proxied
+    from airflow_doctor.checks.readers.gateway import described, reviewer
     from airflow_doctor.checks.base import CheckContext, Facts
 
     probe, mwaa = platform_probe(profile)
     facts = Facts(base_url=probe.base_url, mwaa=mwaa)
     context = CheckContext(profile, facts, probe, trigger)
     results = run_checks(CHECKS, context, probe, selection, on_progress=on_progress, debug=debug, available=facts.has,
-                         review=lambda result: proxied(context, result) or unvouched(result),
-                         describe=described)
+                         review=reviewer(context), describe=described)
     request, request_crash = attempt("working-request", "The request that works",
                                      lambda: working_request.build(profile, facts, results), debug)
     results += [request_crash] if request_crash else []

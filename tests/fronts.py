@@ -10,6 +10,7 @@ code. Each front is stopped by the test that started it (a context manager).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import ipaddress
 import socket
 import ssl
@@ -338,3 +339,138 @@ def _pipe(source: socket.socket, sink: socket.socket) -> None:
                 end.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+# --- plain-HTTP fronts: rules a proxy, WAF or gateway applies before forwarding -----------------------
+
+FrontRule = "Callable[[str, str, dict[str, str], bytes], Reply | None]"
+
+
+class HttpFront:
+    """A plain-HTTP front on 127.0.0.1 (free port) that asks `rule(method, path, headers, body)` first: a Reply is
+    the front's own answer (Airflow never sees the request), None forwards to `backend` as a reverse proxy does.
+    `seen` lists every request, `refused` those the rule answered. The rule is an attribute: a test applies a fix by
+    reconfiguring it (a larger limit, the key it wants). Stopped by the test that started it (a context manager)."""
+
+    def __init__(self, backend: str, rule, mount: str = "") -> None:  # type: ignore[no-untyped-def]
+        self.backend = backend.rstrip("/")
+        self.mount = mount
+        """Airflow served under this sub-path (stripped on the way to the backend), as a shared host does."""
+        self.rule = rule
+        self.seen: list[str] = []
+        self.refused: list[str] = []
+        self.refused_sized: list[tuple[str, int]] = []
+        """The refused requests with their bodies' sizes: what tells two requests to the same path apart."""
+        self._server = LocalServer(self._route)
+        self.port = self._server.port
+        self.url = self._server.url
+
+    def _route(self, handler: BaseHTTPRequestHandler) -> Reply:
+        request = f"{handler.command} {handler.path}"
+        self.seen.append(request)
+        body = getattr(handler, "request_body", b"")
+        headers = {k: v for k, v in handler.headers.items()}
+        own = self.rule(handler.command, handler.path, headers, body)
+        if own is not None:
+            self.refused.append(request)
+            self.refused_sized.append((request, len(body)))
+            return own
+        forwarded = {k: v for k, v in headers.items() if k.lower() not in HOP_BY_HOP}
+        try:
+            path = handler.path[len(self.mount):] if self.mount and handler.path.startswith(self.mount + "/") else handler.path
+            answer = requests.request(handler.command, self.backend + path, headers=forwarded, data=body or None,
+                                      allow_redirects=False, timeout=20)
+        except requests.RequestException:
+            return Reply(502, {"Content-Type": "text/plain"}, b"the front could not reach its backend")
+        return Reply(answer.status_code, {k: v for k, v in answer.headers.items() if k.lower() not in HOP_BY_HOP},
+                     answer.content)
+
+    def __enter__(self) -> "HttpFront":
+        self._server.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.__exit__(*exc)
+
+
+def _page(status: int, title: str, text: str, server: str | None, extra: dict[str, str] | None = None) -> Reply:
+    headers = {"Content-Type": "text/html", **({"Server": server} if server else {}), **(extra or {})}
+    body = (f"<html><head><title>{status} {title}</title></head><body><center><h1>{status} {title}</h1></center>"
+            f"<p>{text}</p><hr><center>{server or ''}</center></body></html>").encode()
+    return Reply(status, headers, body)
+
+
+@dataclass
+class BodyRule:
+    """A WAF-like rule: a body containing one of `patterns` (case-insensitive) is refused with its own 403 page."""
+
+    patterns: tuple[bytes, ...] = (b"<script", b"union select")
+    server: str | None = "shieldwall/4.2"
+    enabled: bool = True
+
+    def __call__(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply | None:
+        if self.enabled and any(p in body.lower() for p in self.patterns):
+            return _page(403, "Forbidden", "Request blocked by security policy. Incident ID: 7f3a-22c1.", self.server,
+                         {"X-Shieldwall-Incident": "7f3a-22c1"})
+        return None
+
+
+@dataclass
+class SizeLimit:
+    """A body-size limit: a body over `limit` bytes gets the front's 413 page (nginx's words, its own name)."""
+
+    limit: int = 3000
+    server: str | None = "edge-proxy/1.9"
+
+    def __call__(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply | None:
+        if len(body) > self.limit:
+            return _page(413, "Request Entity Too Large", "The request body is larger than this server accepts.",
+                         self.server)
+        return None
+
+
+@dataclass
+class PathGuard:
+    """Guards `prefix` (the API) with a 403 of its own, whatever the request carries; other paths pass."""
+
+    prefix: str = "/api/"
+    methods: tuple[str, ...] = ()
+    """Only these methods are refused (empty: all)."""
+    server: str | None = None
+
+    def __call__(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply | None:
+        if path.startswith(self.prefix) and (not self.methods or method in self.methods):
+            return Reply(403, {"Content-Type": "application/json", **({"Server": self.server} if self.server else {}),
+                               "X-Request-Id": "a81c"}, b'{"message":"Forbidden"}')
+        return None
+
+
+@dataclass
+class KeyGateway:
+    """An API gateway that wants its own key in `header` for paths under `prefix`: 401 with a challenge naming its
+    realm ('challenge'), or a JSON message ('json': {"message": "Invalid API Key"}, 'named': "missing x-api-key").
+    """
+
+    key: str
+    header: str = "X-API-Key"
+    style: str = "challenge"
+    prefix: str = "/api/"
+
+    def __call__(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply | None:
+        given = next((v for k, v in headers.items() if k.lower() == self.header.lower()), None)
+        if not path.startswith(self.prefix) or given == self.key:
+            return None
+        if self.style == "challenge":
+            return Reply(401, {"Content-Type": "text/plain", "WWW-Authenticate": 'Key realm="gateway"',
+                               "Server": "api-gw"}, b"Unauthorized")
+        words = "Invalid API Key" if self.style == "json" else f"missing {self.header.lower()}"
+        return Reply(401 if self.style != "json" else 403, {"Content-Type": "application/json"},
+                     json.dumps({"message": words}).encode())
+
+
+@dataclass
+class RefuseAll:
+    """Refuses every request of this client (an address allow-list), whatever its path, method or body."""
+
+    def __call__(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply | None:
+        return _page(403, "Forbidden", "Your address is not allowed.", "gatekeeper")

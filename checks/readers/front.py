@@ -96,6 +96,8 @@ def _airflow_shaped(response: ProbeResponse) -> bool:
         keys = set(body)
         if {"title", "status"} <= keys <= {"type", "title", "status", "detail", "instance"}:
             return body.get("status") == response.status
+        if _airflow_fields(body, response.status):
+            return True
         if keys == {"detail"}:
             return isinstance(body["detail"], (str, list))
         if keys == {"error"}:
@@ -103,6 +105,16 @@ def _airflow_shaped(response: ProbeResponse) -> bool:
         return isinstance(body.get("version"), str) or "metadatabase" in keys
     title = _page_text(_TITLE, response) or ""
     return response.is_html and (title == "Airflow" or title.startswith("Airflow ") or title.endswith(" - Airflow"))
+
+
+def _airflow_fields(body: dict, status: int) -> bool:
+    """Airflow's own error fields, with more beside them (a server that adds to its errors is still Airflow): 2.x
+    problem+json whose type points at Airflow's API reference, or 3.x FastAPI's list of validation errors."""
+    if {"title", "status"} <= set(body) and "airflow.apache.org" in str(body.get("type", "")):
+        return body.get("status") == status
+    detail = body.get("detail")
+    return (isinstance(detail, list) and bool(detail)
+            and all(isinstance(e, dict) and {"loc", "msg"} <= set(e) for e in detail))
 
 
 def answered_by(response: ProbeResponse) -> Answerer:
@@ -154,6 +166,57 @@ def _page_text(pattern: re.Pattern[bytes], response: ProbeResponse) -> str | Non
     match = pattern.search(response.body[:50000])
     text = " ".join(_TAGS.sub(" ", match.group(1).decode("utf-8", errors="replace")).split()) if match else ""
     return text[:120] or None
+
+
+# --- a front's own credentials, read from its answer ---------------------------------------------------
+
+_HEADER_NAME = re.compile(r"(?<![\w-])((?:x-)?[a-z0-9]+(?:[-_][a-z0-9]+)+)(?![\w-])", re.I)
+_KEY_WORDS = re.compile(r"api[\s_-]?key|subscription[\s_-]?key|access[\s_-]?key|\bkey\b|\btoken\b|credential", re.I)
+_HEADER_PARAM = re.compile(r"\b(?:header|header_name|name)=\"?([A-Za-z0-9_-]+)", re.I)
+
+
+@dataclass(frozen=True)
+class Demand:
+    """Credentials a front asks for itself: its challenge (scheme, realm), its words, and the header it names."""
+
+    challenge: str
+    realm: str | None
+    words: str | None
+    header: str | None
+
+    def header_or_placeholder(self) -> str:
+        return self.header or "X-API-Key"
+
+
+def own_credentials(response: ProbeResponse) -> Demand | None:
+    """A 401/403 that is not Airflow's and asks for credentials of the front's own: a challenge with a realm or a
+    scheme Airflow never sends (Airflow 2 'Basic' without realm, Airflow 3 none), or words about a key or token. The
+    header's name comes from the answer where it says one (a challenge parameter, or a header-like name near 'key' in
+    its words); nothing here lists products."""
+    if response.status not in (401, 403) or answered_by(response).airflow:
+        return None
+    challenge = response.headers.get("WWW-Authenticate", "").strip()
+    realm = proxy_realm(response)
+    words = own_words(response) or (response.text.strip()[:300] or None)
+    scheme = challenge.split(" ", 1)[0].lower() if challenge else ""
+    foreign_scheme = bool(scheme) and scheme not in ("basic", "bearer", "negotiate")
+    asks_key = bool(words and _KEY_WORDS.search(words))
+    if not (realm or foreign_scheme or asks_key):
+        return None
+    return Demand(challenge, realm, words, _named_header(challenge, words or ""))
+
+
+def _named_header(challenge: str, words: str) -> str | None:
+    """The request header the answer names: a challenge's header= parameter, or in the words a hyphenated name that
+    says key/token/auth ('missing x-api-key', 'request.header.x-api-key', 'Ocp-Apim-Subscription-Key')."""
+    if (param := _HEADER_PARAM.search(challenge)) and "-" in param.group(1):
+        return param.group(1)
+    for text in (challenge, words):
+        for name in _HEADER_NAME.findall(text):
+            lowered = name.lower().replace("_", "-")
+            if re.search(r"key|token|auth", lowered) and lowered not in ("api-key", "apikey"):
+                return name
+    return None
 
 
 # --- what a rate limit says ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
+from typing import Callable
 
 from airflow_doctor.checks.readers.front import Answerer, answered_by, own_words, rate_limit, retired_api_words
 from airflow_doctor.checks.base import CheckContext, error_detail
@@ -291,3 +292,39 @@ def unvouched(result: CheckResult) -> CheckResult:
     else:
         return result
     return CheckResult.from_finding(result.check_id, result.title, finding, result.evidence, result.duration_ms)
+
+
+# --- the review hook: a verdict beside a front's refusal ------------------------------------------------
+
+NAMES_WHAT_ANSWERED = frozenset({
+    *ALREADY_WHAT_ANSWERED, "html-not-airflow",
+    "login-page", "api-redirected-to-login", "not-airflow", "airflow3-v2-not-routed", "astronomer-token-refused",
+    "token-endpoint-missing", "basic-header-dropped", "token-header-dropped", "sso-only-login",
+    "api-backend-not-password", "airflow2-api-on-airflow3"})
+"""Failures (by code value: readers import no check) whose finding already reads a front's answer as the front's:
+front_controls.fronted restates them only when that front demands credentials of its own. Not among them: the
+generic 'a front refused' findings (refused-in-front-of-airflow, front-demands-credentials), which the controls
+replace with what the front keys on."""
+
+PLATFORM_PREFIXES = ("composer-", "mwaa-", "astronomer-", "aws-")
+"""The platforms' findings read their cloud's front (Google's, AWS's, Astronomer's) themselves."""
+
+
+def names_what_answered(code: str) -> bool:
+    return code in NAMES_WHAT_ANSWERED or code.startswith(PLATFORM_PREFIXES)
+
+
+def reviewer(ctx: CheckContext) -> Callable[[CheckResult], CheckResult]:
+    """The runner's `review` hook for one run: a check stopped by the environment's proxy is the proxy's finding
+    (proxy.review); else unvouched (rate limits, gateways' 5xx), then any other answer that Airflow did not write,
+    restated by front_controls.fronted with the controls that say what the front keys on."""
+    from airflow_doctor.checks.readers import proxy
+    from airflow_doctor.checks.readers.front_controls import fronted
+
+    def review(result: CheckResult) -> CheckResult:
+        if (by_proxy := proxy.review(ctx, result)) is not None:
+            return by_proxy
+        reviewed = unvouched(result)
+        return reviewed if reviewed is not result else fronted(ctx, result, names_what_answered)
+
+    return review

@@ -129,6 +129,7 @@ def check(
     token_env: Optional[str] = typer.Option(None, "--token-env", help="With --url: the environment variable holding an API token."),
     auth: Optional[str] = typer.Option(None, "--auth", help="With --url: basic, jwt, token or none (default: what the server announces)."),
     dag: Optional[str] = typer.Option(None, "--dag", help="With --url: the DAG id to check."),
+    origin: Optional[str] = typer.Option(None, "--origin", help="With --url: the origin (scheme://host[:port]) of a web page that triggers from a browser (CORS)."),
     from_curl: Optional[str] = typer.Option(None, "--from-curl", help="No profile: check exactly the request this curl command sends (paste it in single quotes)."),
     debug: bool = typer.Option(False, "--debug", help="Show traces of internal errors (secrets masked)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the headline; the exit code says the rest."),
@@ -137,7 +138,7 @@ def check(
     """Run the checks against a profile's Airflow (or --url / --from-curl, no profile needed) and explain the first real cause."""
     from airflow_doctor.sources.url import ServerArgs
 
-    server = ServerArgs(url, user, password_env, password_file, token_env, auth, dag, from_curl)
+    server = ServerArgs(url, user, password_env, password_file, token_env, auth, dag, from_curl, origin=origin)
 
     output_modes.without_color(no_color, ctx.call_on_close)
 

@@ -18,10 +18,10 @@ from airflow_doctor.errors import ProfileError
 from airflow_doctor.secrets import REGISTRY, Secret, SecretRegistry, weak_secret_reason
 from airflow_doctor.sources.profile import (AWS_REGION, BASIC_ENCODINGS, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT,
                                             MAX_SECRET_FILE_BYTES, TOKEN_SCHEMES, Auth, AuthType, AwsTarget, AwsVia,
-                                            Profile, ScriptRequest, UnsetSecret)
+                                            Profile, ScriptRequest, UnsetSecret, origin_problem)
 from airflow_doctor.sources.yaml_safe import Node, check_keys, kind_of, mapping_of, plain
 
-_PROFILE_KEYS = ("url", "auth", "dag_id", "payload", "request", "tls", "timeout", "description")
+_PROFILE_KEYS = ("url", "auth", "dag_id", "payload", "request", "tls", "timeout", "description", "origin")
 _REQUEST_KEYS = ("path", "method", "content_type")
 _AUTH_KEYS = ("type", "username", "username_file", "password", "password_file", "token", "token_file", "encoding",
               "scheme", "environment", "region", "aws_profile", "via")
@@ -228,8 +228,15 @@ class _Builder:
         read = self.number(timeouts["read"], "timeout.read") if "read" in timeouts else DEFAULT_READ_TIMEOUT
         description = self.string(body["description"], "description") if "description" in body else None
         request = self.script_request(body.get("request"))
+        origin = self.origin(body["origin"]) if "origin" in body else None
         return Profile(self.name, url, auth, dag_id, payload, verify, connect, read, description, request,
-                       dict(self.sources), tuple(self.warnings), tuple(self.unset))
+                       dict(self.sources), tuple(self.warnings), tuple(self.unset), origin=origin)
+
+    def origin(self, node: Node) -> str:
+        origin = self.string(node, "origin").strip()
+        if problem := origin_problem(origin):
+            raise self.error(node, f"'origin' {problem}")
+        return origin
 
     def script_request(self, node: Node | None) -> ScriptRequest | None:
         if node is None:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from airflow_doctor.model import Finding, Status
 from airflow_doctor.errors import UsageError
 from airflow_doctor.sources.profile import (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, MAX_SECRET_FILE_BYTES, Auth,
-                                            AuthType, Profile, UnsetSecret)
+                                            AuthType, Profile, UnsetSecret, origin_problem)
 from airflow_doctor.secrets import REGISTRY, Secret, SecretRegistry
 
 NOT_BUILT_AUTH = ("aws", "google")
@@ -83,6 +83,7 @@ class ServerOptions:
     token_env: str | None = None
     auth: str | None = None
     dag: str | None = None
+    origin: str | None = None
 
 
 class OptionsError(UsageError):
@@ -101,6 +102,8 @@ class ServerArgs:
     auth: str | None = None
     dag: str | None = None
     from_curl: str | None = None
+    origin: str | None = None
+    """--origin: a browser page's origin (checks/cors.py); with --url only."""
 
     @property
     def given(self) -> bool:
@@ -120,11 +123,14 @@ class ServerArgs:
                 raise UsageError("--from-curl takes the URL and credentials from the command; drop --url, "
                                  "--token-env and --auth.")
             return curl.profile_to_check(self.from_curl or "", self.dag, self.password_env, ask, say)
+        if self.origin is not None and self.url is None:
+            raise UsageError("--origin describes a browser page calling the server given with --url; add --url (or "
+                             "put origin: in a profile).")
         if self.url is None:
             raise UsageError("--user, --password-env, --password-file, --token-env, --auth and --dag describe a server "
                              "given with --url; add --url (the address you open in the browser).")
         options = ServerOptions(self.url, self.user, self.password_env, self.password_file, self.token_env,
-                                self.auth, self.dag)
+                                self.auth, self.dag, self.origin)
         return profile_from_options(options, ask)
 
 
@@ -177,8 +183,10 @@ def profile_from_options(options: ServerOptions, ask: AskSecret, env: Mapping[st
         sources["auth.username"] = "--user"
     if options.dag:
         sources["dag_id"] = "--dag"
+    if options.origin:
+        sources["origin"] = "--origin"
     auth = Auth(auth_type, options.user if auth_type in (AuthType.BASIC, AuthType.JWT) else None, password, token)
-    return Profile(_name(url), url, auth, options.dag, sources=sources, unset=tuple(unset))
+    return Profile(_name(url), url, auth, options.dag, origin=options.origin, sources=sources, unset=tuple(unset))
 
 
 def _name(url: str) -> str:
@@ -186,6 +194,8 @@ def _name(url: str) -> str:
 
 
 def _refuse_conflicts(options: ServerOptions) -> None:
+    if options.origin is not None and (problem := origin_problem(options.origin)):
+        raise OptionsError(f"--origin {problem}")
     if options.password_env and options.password_file:
         raise OptionsError("--password-env and --password-file both give the password; keep one.")
     for flag, name in (("--password-env", options.password_env), ("--token-env", options.token_env)):

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from airflow_doctor.checks.base import CheckContext, Fact, Uses
+from airflow_doctor.checks.readers.credentials import Scheme
 from airflow_doctor.model import Finding, FindingCode, Fix, Status
 from airflow_doctor.probe import ProbeResponse
-from airflow_doctor.sources.profile import AuthType
 
 SETTINGS_DOCS = "https://airflow.apache.org/docs/apache-airflow/stable/configurations-ref.html#access-control-allow-origins"
 SAFELISTED_METHODS = ("GET", "HEAD", "POST")
@@ -72,7 +72,8 @@ class Allowed:
         parts += [f"Access-Control-Allow-Methods: {', '.join(self.methods)}"] if self.methods else []
         parts += [f"Access-Control-Allow-Headers: {', '.join(self.headers)}"] if self.headers else []
         parts += ["Access-Control-Allow-Credentials: true"] if self.credentials else []
-        return f"{self.status}; " + "; ".join(parts)
+        said = f" ('{self.said}')" if self.said and not 200 <= self.status < 300 and len(self.said) < 80 else ""
+        return f"{self.status}{said}; " + "; ".join(parts)
 
     def origin_ok(self, origin: str, credentialed: bool) -> bool:
         return self.origin == origin or (self.origin == "*" and not credentialed)
@@ -85,7 +86,7 @@ class Allowed:
 
 def _tokens(value: str | None, lower: bool = False) -> tuple[str, ...]:
     items = (item.strip() for item in (value or "").split(","))
-    return tuple(item.lower() if lower else item.upper() for item in items if item)
+    return tuple(dict.fromkeys(item.lower() if lower else item.upper() for item in items if item))
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ class Check:
                            code=Code.SKIPPED_NO_ORIGIN)
         facts = ctx.facts
         assert facts.credentials is not None
-        sent = ("content-type",) if ctx.profile.auth.type is AuthType.NONE else ("authorization", "content-type")
+        sent = ("content-type",) if facts.credentials.scheme is Scheme.NONE else ("authorization", "content-type")
         page = Page(origin, sent, facts.major or 2)
         dag_id = quote(ctx.profile.dag_id or "~", safe="~")
         preflight = Allowed.of(ctx.probe.request("OPTIONS", facts.api_path(f"/dags/{dag_id}/dagRuns"), headers={
@@ -157,16 +158,16 @@ def judge_preflight(page: Page, answer: Allowed) -> Finding | None:
         return Finding(
             Status.FAIL, f"the browser's preflight (OPTIONS) was answered {answer.status}: the page's trigger is never sent",
             explanation=f"A browser sends the trigger only after a 2xx answer to its preflight; this one was "
-                        f"{answer.shown()} ({answer.said or 'no body'}). No [api] access_control_* setting produces "
+                        f"{answer.shown()}. No [api] access_control_* setting produces "
                         "this answer: something in front of Airflow answers OPTIONS itself, or refuses it.",
             fix=Fix("Let OPTIONS requests to /api/ through to Airflow in the proxy or gateway in front of it, then "
                     "check again."),
             why_ui_works=WHY_UI_WORKS, code=Code.PREFLIGHT_REFUSED)
     if answer.origin is None and not answer.headers and not answer.methods:
         return not_configured(page, answer)
-    if not answer.origin_ok(page.origin, credentialed=False):
-        return origin_not_allowed(page, answer, "the preflight")
     missing = answer.missing_headers(page.headers)
+    if not answer.origin_ok(page.origin, credentialed=False):
+        return origin_not_allowed(page, answer, "the preflight", headers=bool(missing))
     if missing:
         return headers_not_allowed(page, answer, missing)
     return None
@@ -189,11 +190,11 @@ def starlette_refusal(page: Page, answer: Allowed) -> Finding:
     """Airflow 3's middleware names what it refused: origin, method, headers (in that order)."""
     failed = answer.said.removeprefix("Disallowed CORS ").replace(" ", "").split(",")
     if "origin" in failed:
-        return origin_not_allowed(page, answer, "the preflight", also=failed)
+        return origin_not_allowed(page, answer, "the preflight", headers="headers" in failed, method="method" in failed)
     if "method" in failed:
         return Finding(
             Status.FAIL, f"a page on {page.origin} cannot trigger: POST is not in [api] access_control_allow_methods",
-            explanation=f"Airflow 3 refused the browser's preflight: {answer.shown()} ('{answer.said}'). Its CORS "
+            explanation=f"Airflow 3 refused the browser's preflight: {answer.shown()}. Its CORS "
                         "middleware checks the method itself, so POST must be listed (case matters: POST, not "
                         "post), although browsers need no method entry for a POST.",
             fix=page.fix(origins=False, headers="headers" in failed), why_ui_works=WHY_UI_WORKS,
@@ -201,19 +202,19 @@ def starlette_refusal(page: Page, answer: Allowed) -> Finding:
     return headers_not_allowed(page, answer, answer.missing_headers(page.headers) or page.headers)
 
 
-def origin_not_allowed(page: Page, answer: Allowed, which: str, also: list[str] | None = None) -> Finding:
+def origin_not_allowed(page: Page, answer: Allowed, which: str, headers: bool = False, method: bool = False) -> Finding:
+    """The origin is refused; `headers` and `method` say whether the same answer refused those too (fixed together)."""
     allows = (f"it allows {answer.origin} only" if answer.origin and answer.origin != "*" else
               "no Access-Control-Allow-Origin came back for it")
-    more = [name for name in (also or []) if name != "origin"]
+    more = [name for name, refused in (("method POST", method), ("headers", headers)) if refused]
     return Finding(
         Status.FAIL, f"a page on {page.origin} cannot trigger: {page.origin} is not in [api] access_control_allow_origins",
         explanation=f"The browser sent Origin: {page.origin}; {which} was answered {answer.shown()}: {allows}. "
                     "The browser blocks the answer ('blocked by CORS policy'), so the page never sees it. Airflow "
                     "compares the Origin with each entry as a string: the scheme, the host and a non-default port "
                     "must be the same, with no path or trailing slash."
-                    + (f" The server also refused the {' and '.join(more)}." if more else ""),
-        fix=page.fix(headers=not also or "headers" in more, methods=not also or "method" in more),
-        why_ui_works=WHY_UI_WORKS, code=Code.ORIGIN_NOT_ALLOWED)
+                    + (f" The {' and the '.join(more)} would be refused too." if more else ""),
+        fix=page.fix(headers=headers, methods=method), why_ui_works=WHY_UI_WORKS, code=Code.ORIGIN_NOT_ALLOWED)
 
 
 def headers_not_allowed(page: Page, answer: Allowed, missing: tuple[str, ...]) -> Finding:

@@ -114,7 +114,7 @@ def record(server: Server, url: str, name: str, origin: str = PAGE) -> None:
                 "request_headers": sent, "status": response.status_code,
                 "headers": {k: v for k, v in response.headers.items()
                             if k.lower() in KEPT_HEADERS or k.lower().startswith("access-control-") or k.lower() == "vary"},
-                "body": "" if response.request.method == "GET" else response.content.decode("utf-8", errors="replace")}
+                "body": response.content.decode("utf-8", errors="replace")}
         (label / f"{file_name}.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 

@@ -239,7 +239,10 @@ def allowed(page: Page, preflight: Allowed, read: Allowed) -> Finding:
                         "the Authorization header itself with fetch's default credentials mode. A credentialed "
                         "request (cookies, fetch credentials: 'include', axios withCredentials) cannot use '*': "
                         "the browser refuses an answer with '*' to it, so such a page fails while this check's "
-                        "requests pass. List the origin instead.",
+                        "requests pass. List the origin instead."
+                        + (" Airflow 3.1's middleware answers '*' only to a request without a cookie (one with a "
+                           "cookie gets its own origin back), so a page that sends Authorization with credentials: "
+                           "'include' and no Airflow cookie is refused." if page.major >= 3 else ""),
             fix=page.fix(headers=False, methods=False), details=details, why_ui_works=WHY_UI_WORKS,
             code=Code.WILDCARD_WITH_CREDENTIALS)
     no_credentials = () if read.credentials else (

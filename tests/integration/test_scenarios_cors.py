@@ -140,6 +140,10 @@ def test_no_cors_setting_names_the_setting_and_the_origin_and_the_printed_settin
         fixed = doctor(server, tmp_path, url)
         assert (fixed["status"], fixed["code"]) == ("pass", Code.ALLOWED.value), fixed
         record(server, url, "fixed")
+        profile = server.profile(tmp_path, url=url)
+        profile.write_text(profile.read_text() + f"origin: {PAGE}\n")
+        code, data = check(profile)  # every check: the Access-Control-* headers are Airflow's, not a front's
+        assert code == 0 and result_of(data, "cors")["status"] == "pass", [(r["check_id"], r["status"]) for r in data["results"]]
 
 
 def test_an_origin_not_listed_is_named_with_the_one_the_server_allows(server: Server, tmp_path: Path) -> None:

@@ -158,8 +158,9 @@ def judge_preflight(page: Page, answer: Allowed) -> Finding | None:
         return Finding(
             Status.FAIL, f"the browser's preflight (OPTIONS) was answered {answer.status}: the page's trigger is never sent",
             explanation=f"A browser sends the trigger only after a 2xx answer to its preflight; this one was "
-                        f"{answer.shown()}. No [api] access_control_* setting produces "
-                        "this answer: something in front of Airflow answers OPTIONS itself, or refuses it.",
+                        f"{answer.shown()}. Airflow's own answers to a preflight are 200 (2.x) and 405 or 400 "
+                        "'Disallowed CORS ...' (3.x), so this one most likely comes from a proxy or gateway in front "
+                        "of it that answers OPTIONS itself; the evidence (-vv) shows who answered.",
             fix=Fix("Let OPTIONS requests to /api/ through to Airflow in the proxy or gateway in front of it, then "
                     "check again."),
             why_ui_works=WHY_UI_WORKS, code=Code.PREFLIGHT_REFUSED)

@@ -2,7 +2,7 @@
 provides (checks.base.Fact); the runner moves a check after the providers of what it uses, whatever this order."""
 
 from airflow_doctor.checks import auth_backend, credential_encoding, dag_exists, paused, payload_schema, permissions, reachability
-from airflow_doctor.checks import trial_run
+from airflow_doctor.checks import cors, trial_run
 
 CHECKS = (
     reachability.Check(),
@@ -11,6 +11,7 @@ CHECKS = (
     dag_exists.Check(),
     permissions.Check(),
     payload_schema.Check(),
+    cors.Check(),
     paused.Check(),
     trial_run.Check(),
 )

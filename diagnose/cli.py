@@ -129,6 +129,7 @@ def check(
     token_env: Optional[str] = typer.Option(None, "--token-env", help="With --url: the environment variable holding an API token."),
     auth: Optional[str] = typer.Option(None, "--auth", help="With --url: basic, jwt, token or none (default: what the server announces)."),
     dag: Optional[str] = typer.Option(None, "--dag", help="With --url: the DAG id to check."),
+    origin: Optional[str] = typer.Option(None, "--origin", help="With --url: the origin (scheme://host[:port]) of a web page that triggers from a browser (CORS)."),
     from_curl: Optional[str] = typer.Option(None, "--from-curl", help="No profile: check exactly the request this curl command sends (paste it in single quotes)."),
     header: List[str] = typer.Option([], "--header", "-H", help="With --url: an extra header on every request, 'Name: value' (value may be ${VAR}; masked everywhere). Repeatable."),
     cacert: Optional[str] = typer.Option(None, "--cacert", help="With --url: verify the server against this CA bundle (PEM), as curl --cacert."),
@@ -147,7 +148,7 @@ def check(
 
     flags = NetworkFlags(tuple(header) or None, cacert, ca_native or None, insecure or None, client_cert, client_key,
                          proxy, timeout)
-    server = ServerArgs(url, user, password_env, password_file, token_env, auth, dag, from_curl, flags)
+    server = ServerArgs(url, user, password_env, password_file, token_env, auth, dag, from_curl, flags, origin=origin)
 
     output_modes.without_color(no_color, ctx.call_on_close)
 

@@ -61,9 +61,12 @@ def mount_hints(response: ProbeResponse) -> list[str]:
 AIRFLOW_HEADERS = frozenset((
     "server", "date", "content-type", "content-length", "connection", "cache-control", "pragma", "expires",
     "x-robots-tag", "set-cookie", "location", "www-authenticate", "allow", "vary", "content-encoding",
-    "transfer-encoding", "x-frame-options", "keep-alive"))
-"""Every header Airflow's own web servers were seen to send (2.10.5 gunicorn, 3.x uvicorn): any other one was added
-on the way, by a component that handled the answer."""
+    "transfer-encoding", "x-frame-options", "keep-alive",
+    "access-control-allow-origin", "access-control-allow-methods", "access-control-allow-headers",
+    "access-control-allow-credentials", "access-control-max-age"))
+"""Every header Airflow's own web servers were seen to send (2.10.5 gunicorn, 3.x uvicorn; the Access-Control-* ones
+when [api] access_control_* is set, tests/recorded/*/cors_*): any other one was added on the way, by a component that
+handled the answer."""
 
 _H1 = re.compile(rb"<h1[^>]*>(.*?)</h1>", re.I | re.S)
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)

@@ -18,12 +18,13 @@ from airflow_doctor.errors import ProfileError
 from airflow_doctor.secrets import REGISTRY, Secret, SecretRegistry, weak_secret_reason
 from airflow_doctor.sources.profile import (AWS_REGION, BASIC_ENCODINGS, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT,
                                             MAX_SECRET_FILE_BYTES, TOKEN_SCHEMES, Auth, AuthType, AwsTarget, AwsVia,
-                                            Header, Network, Profile, ScriptRequest, UnsetSecret)
+                                            Header, Network, Profile, ScriptRequest, UnsetSecret,
+                                            origin_problem)
 from airflow_doctor.sources import network
 from airflow_doctor.sources.yaml_safe import Node, check_keys, kind_of, mapping_of, plain
 
 _PROFILE_KEYS = ("url", "auth", "dag_id", "payload", "request", "tls", "timeout", "description",
-                 "headers", "proxy")
+                 "headers", "proxy", "origin")
 _REQUEST_KEYS = ("path", "method", "content_type")
 _AUTH_KEYS = ("type", "username", "username_file", "password", "password_file", "token", "token_file", "encoding",
               "scheme", "environment", "region", "aws_profile", "via")
@@ -222,8 +223,15 @@ class _Builder:
         request = self.script_request(body.get("request"))
         net = Network(self.headers(body.get("headers")), system_ca, *self.client_certificate(tls),
                       proxy=self.proxy(body.get("proxy")))
+        origin = self.origin(body["origin"]) if "origin" in body else None
         return Profile(self.name, url, auth, dag_id, payload, verify, connect, read, description, request,
-                       dict(self.sources), tuple(self.warnings), tuple(self.unset), network=net)
+                       dict(self.sources), tuple(self.warnings), tuple(self.unset), network=net, origin=origin)
+
+    def origin(self, node: Node) -> str:
+        origin = self.string(node, "origin").strip()
+        if problem := origin_problem(origin):
+            raise self.error(node, f"'origin' {problem}")
+        return origin
 
     # --- the network path: tls, headers, proxy (sources/network.py validates, as for --url and --from-curl) ------
 

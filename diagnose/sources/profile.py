@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from airflow_doctor.secrets import Secret
 from airflow_doctor.transport import NO_PROXY, shown_proxy
@@ -139,6 +140,8 @@ class Profile:
     unset: tuple["UnsetSecret", ...] = ()
     """Secrets whose ${VAR} is not set (only when loaded with allow_unset): `check` then runs reachability only."""
     network: Network = field(default_factory=Network)
+    origin: str | None = None
+    """The origin (scheme://host[:port]) of a web page that triggers the DAG from a browser: checks/cors.py."""
 
     def probe_options(self) -> dict[str, Any]:
         """The Probe's settings: TLS (verify, the OS store, the client certificate), the timeouts, the extra headers
@@ -181,6 +184,7 @@ class Profile:
                  ("payload", "(not set)" if self.payload is None else _compact(self.payload)),
                  ("tls.verify", "system" if self.network.system_ca else str(self.verify)),
                  *self.network_rows(),
+                 *([("origin", self.origin)] if self.origin else []),
                  ("timeout.connect", f"{self.connect_timeout:g} s"),
                  ("timeout.read", f"{self.read_timeout:g} s")]
         return [(key, value, self.sources.get(key, "default")) for key, value in rows]
@@ -194,6 +198,20 @@ class Profile:
             rows.append(("tls.client_key_password", f"*** ({len(net.client_key_password)} chars)"))
         rows.append(("proxy", net.proxy_shown or "(the environment's: HTTP(S)_PROXY, NO_PROXY)"))
         return rows
+
+
+def origin_problem(origin: str) -> str | None:
+    """Why `origin` is not what a browser sends in Origin (scheme://host[:port] in lower case, nothing after), or None:
+    Airflow compares the Origin header with its setting as plain strings."""
+    try:
+        parts = urlsplit(origin)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc \
+            or origin != f"{parts.scheme}://{parts.netloc.lower()}":
+        return (f"{origin!r} is not an origin; write the web page's scheme://host[:port] in lower case, with no path or trailing slash (e.g. https://portal.example.com).")
+    return None
 
 
 def _compact(value: Any) -> str:

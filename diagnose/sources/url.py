@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from airflow_doctor.model import Finding, Status
 from airflow_doctor.errors import OptionsError, UsageError
 from airflow_doctor.sources.profile import (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, MAX_SECRET_FILE_BYTES, Auth,
-                                            AuthType, Network, Profile, UnsetSecret)
+                                            AuthType, Network, Profile, UnsetSecret, origin_problem)
 from airflow_doctor.secrets import REGISTRY, Secret, SecretRegistry
 
 NOT_BUILT_AUTH = ("aws", "google")
@@ -83,6 +83,7 @@ class ServerOptions:
     auth: str | None = None
     dag: str | None = None
     network: "NetworkFlags | None" = None
+    origin: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,8 @@ class ServerArgs:
     dag: str | None = None
     from_curl: str | None = None
     network: NetworkFlags = NetworkFlags()
+    origin: str | None = None
+    """--origin: a browser page's origin (checks/cors.py); with --url only."""
 
     @property
     def given(self) -> bool:
@@ -143,11 +146,14 @@ class ServerArgs:
                                  "there as curl does (-H, --cacert, --ca-native, -k, -E/--cert, --key, -x, --noproxy, "
                                  "-m, --connect-timeout) and drop the doctor's flags.")
             return curl.profile_to_check(self.from_curl or "", self.dag, self.password_env, ask, say)
+        if self.origin is not None and self.url is None:
+            raise UsageError("--origin describes a browser page calling the server given with --url; add --url (or "
+                             "put origin: in a profile).")
         if self.url is None:
             raise UsageError("--user, --password-env, --password-file, --token-env, --auth and --dag describe a server "
                              "given with --url; add --url (the address you open in the browser).")
         options = ServerOptions(self.url, self.user, self.password_env, self.password_file, self.token_env,
-                                self.auth, self.dag, self.network)
+                                self.auth, self.dag, self.network, self.origin)
         return profile_from_options(options, ask)
 
 
@@ -206,9 +212,12 @@ def profile_from_options(options: ServerOptions, ask: AskSecret, env: Mapping[st
         sources["auth.username"] = "--user"
     if options.dag:
         sources["dag_id"] = "--dag"
+    if options.origin:
+        sources["origin"] = "--origin"
     auth = Auth(auth_type, options.user if auth_type in (AuthType.BASIC, AuthType.JWT) else None, password, token)
     return Profile(_name(url), url, auth, options.dag, verify=verify, connect_timeout=timeouts[0],
-                   read_timeout=timeouts[1], sources=sources, unset=tuple(unset), network=net)
+                   read_timeout=timeouts[1], sources=sources, unset=tuple(unset), network=net,
+                   origin=options.origin)
 
 
 def _name(url: str) -> str:
@@ -216,6 +225,8 @@ def _name(url: str) -> str:
 
 
 def _refuse_conflicts(options: ServerOptions) -> None:
+    if options.origin is not None and (problem := origin_problem(options.origin)):
+        raise OptionsError(f"--origin {problem}")
     if options.password_env and options.password_file:
         raise OptionsError("--password-env and --password-file both give the password; keep one.")
     for flag, name in (("--password-env", options.password_env), ("--token-env", options.token_env)):

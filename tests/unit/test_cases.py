@@ -9,7 +9,7 @@ any request no answer was given for, and a case fails if one of its answers went
   server:   a label under tests/recorded (or a list of them: one test each); {version} and {api} follow it
   given:    the context the checks before this one leave: dag_id (the profile's; default doctor_demo), dag (a
             recorded /details answer that dag-exists put in the facts), version, username, identity, role, health,
-            dag_active_runs (as the details gave it unless given), trigger ({confirm, wait, cleanup}; absent: not
+            dag_active_runs (as the details gave it unless given), origin (the profile's), trigger ({confirm, wait, cleanup}; absent: not
             requested)
   answers:  recorded answers, replayed at their own path, or {answer, at: another path, sent: as recorded (the
             request body must equal the one the real server got)}; 'airflow-2.7.3/dag_broken' is another server's
@@ -23,7 +23,7 @@ any request no answer was given for, and a case fails if one of its answers went
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +94,8 @@ def context_for(case: Case):  # type: ignore[no-untyped-def]
     ctx = check_context(BASE, api=server.api, version=given.get("version", server.version),
                         dag_id=given.get("dag_id", "doctor_demo"), username=given.get("username", "admin"),
                         health=given.get("health"))
+    if given.get("origin"):
+        ctx.profile = replace(ctx.profile, origin=given["origin"])
     ctx.facts.credentials = Credentials(Scheme.BASIC, given.get("username", "admin"), ctx.profile.auth.password)
     ctx.facts.identity, ctx.facts.role = given.get("identity"), given.get("role")
     if given.get("dag"):

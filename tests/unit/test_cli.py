@@ -86,7 +86,7 @@ def test_checks_lists_ids_in_order() -> None:
     ids = [line.split()[0] for line in result.output.splitlines() if line and not line.startswith(" ")]
     assert result.exit_code == 0
     assert ids == ["reachability", "auth-backend", "credential-encoding", "dag-exists", "permissions",
-                   "payload-schema", "paused", "test-trigger"]
+                   "payload-schema", "cors", "paused", "test-trigger"]
 
 
 def test_interrupt_exits_130_and_leaves_no_partial_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -38,6 +38,8 @@ from airflow_doctor.redact import redact_json, redact_text
 FINAL_STATES = ("success", "failed")
 DOCTOR_NOTE = "Test run created by airflow-doctor"
 LOG_LINES = 15
+REFUSED_CLEANUP = ("cleanup: not permitted", "cleanup: deleting")
+"""How cleanup() words a DELETE the server answered with a refusal."""
 NEVER_SENT = (Layer.INVALID_URL, Layer.CLIENT_ENCODING, Layer.DNS, Layer.TCP_REFUSED, Layer.TCP_TIMEOUT, Layer.TLS)
 """Transport failures that happen before the request reaches the server: nothing can have been created."""
 UI_REFUSED = ("The UI's trigger form builds the body itself (every param filled in, the run id and date left to the "
@@ -68,6 +70,8 @@ class Code(FindingCode):
     STILL_RUNNING = "test-run-still-running", "the run started and did not finish within --wait"
     WAITING_NO_CAUSE = "test-run-waiting-no-cause", "the run did not start within --wait, and no cause is visible now"
     PROCESSOR_DOWN = "dag-processor-unhealthy", "Airflow 3's dag-processor is not healthy while the run waits"
+    CLEANUP_REFUSED = "test-run-cleanup-refused", "the test run went well, but the server refused to delete it"
+    TASKS_UNREAD = "test-run-failed-tasks-unread", "the test run failed, and the server refused to list its tasks"
 
 
 @dataclass
@@ -137,6 +141,10 @@ def follow_and_clean_up(ctx: CheckContext, run: TestRun, notes: list[str]) -> Fi
     finding = follow(ctx, run, details)
     if ctx.trigger.cleanup:
         details.append(cleanup(ctx, run))
+        if finding.status is Status.PASS and details[-1].startswith(REFUSED_CLEANUP):
+            return Finding(Status.WARN, f"{finding.summary}, but the server refused to delete it (--cleanup)",
+                           "The test run is still there: " + details[-1].removeprefix("cleanup: ") + ".",
+                           Fix(f"Delete it in the UI: {run.url}"), tuple(details), code=Code.CLEANUP_REFUSED)
     return Finding(finding.status, finding.summary, finding.explanation, finding.fix, tuple(details),
                    why_ui_works=finding.why_ui_works, code=finding.code)
 
@@ -253,7 +261,13 @@ def failed_run(ctx: CheckContext, run: TestRun, details: list[str]) -> Finding:
     facts = ctx.facts
     assert facts.dag is not None and facts.credentials is not None
     base = run_path(ctx, run.run_id)
-    body = json_object(ctx.probe.get(f"{base}/taskInstances", auth=facts.credentials.auth())) or {}
+    listed = ctx.probe.get(f"{base}/taskInstances", auth=facts.credentials.auth())
+    if listed.status != 200:
+        return Finding(Status.FAIL, f"the test run {run.run_id} failed; its tasks could not be listed: {listed.status} "
+                                    f"({error_detail(listed, 150)})",
+                       fix=Fix(f"Open the run in the UI to see which task failed and why: {run.url}"),
+                       why_ui_works=UI_RUN_FAILED, code=Code.TASKS_UNREAD)
+    body = json_object(listed) or {}
     failed = [t for t in body.get("task_instances", []) if isinstance(t, dict) and t.get("state") in ("failed", "upstream_failed")]
     failed.sort(key=lambda t: (t.get("state") != "failed", str(t.get("end_date") or "")))
     if not failed:

@@ -261,3 +261,36 @@ def test_max_active_tasks_reached_is_named_and_clears_once_the_running_task_fini
         until(lambda: result_of(diagnose(profile), "paused")["status"] == "pass", "the check passing")
     finally:
         fail_and_delete_runs(airflow, QUEUE_TASKS_DAG_ID)
+
+
+def test_a_refused_pool_read_is_said_next_to_the_verdict_never_a_pass_and_a_grant_to_read_pools_clears_it(
+        airflow: Server, tmp_path: Path) -> None:
+    """Airflow 2 (FAB): an identity that may trigger doctor_demo but not read pools. The trigger is not affected, so
+    paused warns (not fails) and quotes the 403; once its role may read pools, it passes."""
+    from tests.integration.test_scenarios_permissions import security_api
+
+    if airflow.major >= 3:
+        pytest.skip("FAB roles: Airflow 2's own; Airflow 3's simple auth manager has no per-resource roles")
+    tag = uuid.uuid4().hex[:8]
+    user, password, role = f"doctor_no_pools_{tag}", f"no-pools-{tag}", f"doctor_no_pools_role_{tag}"
+    grants = [("can_read", "DAG:doctor_demo"), ("can_edit", "DAG:doctor_demo"), ("can_read", "DAG Runs"),
+              ("can_create", "DAG Runs"), ("can_read", "Task Instances")]
+    actions = [{"action": {"name": a}, "resource": {"name": r}} for a, r in grants]
+    assert security_api(airflow, "POST", "/roles", json={"name": role, "actions": actions}).status_code in (200, 201)
+    try:
+        added = security_api(airflow, "POST", "/users", json={
+            "username": user, "password": password, "email": f"{user}@example.invalid", "first_name": "no",
+            "last_name": "pools", "roles": [{"name": role}]})
+        assert added.status_code in (200, 201), added.text
+        profile = airflow.profile(tmp_path, user=user, password=password, payload=None)
+        found = result_of(diagnose(profile), "paused")
+        assert found["status"] == "warn" and found["code"] == "runs-will-start-unverified", found
+        assert "the pool 'default_pool': 403" in found["summary"], found
+        pool_read = security_api(airflow, "PATCH", f"/roles/{role}", json={"name": role, "actions": actions + [
+            {"action": {"name": "can_read"}, "resource": {"name": "Pools"}}]})
+        assert pool_read.status_code == 200, pool_read.text
+        passed = result_of(diagnose(profile), "paused")
+        assert passed["status"] == "pass" and passed["code"] == "runs-will-start", passed
+    finally:
+        security_api(airflow, "DELETE", f"/users/{user}")
+        security_api(airflow, "DELETE", f"/roles/{role}")

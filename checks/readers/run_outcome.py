@@ -59,8 +59,9 @@ def error_of(lines: list[str]) -> str | None:
 
 
 def never_started(task: dict[str, Any]) -> bool:
-    """Failed with no start date: it never ran (a task that ran has one, even when it failed at once)."""
-    return task.get("state") == "failed" and not task.get("start_date")
+    """Failed with no start date: it never ran (a task that ran has one, even when it failed at once). Only an answer
+    that says so counts: real servers always send the key, null when the task never started."""
+    return task.get("state") == "failed" and "start_date" in task and task["start_date"] is None
 
 
 def explain_never_started(ctx: CheckContext, run_id: str, task_id: str) -> NeverStarted:

@@ -74,3 +74,17 @@ def test_a_task_that_failed_without_starting_on_airflow_2_sends_you_to_the_worke
     found = run_outcome.explain_never_started(ctx, "r1", "hello")
     assert found.code is run_outcome.Code.NEVER_STARTED and "worker's log" in found.explanation
     assert "execution" not in found.explanation
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_the_schedulers_words_are_quoted_with_their_secrets_masked() -> None:
+    """A canary in the event log's text (an executor's 'Extra info' can carry a connection URI)."""
+    ctx = never_started_context()
+    events = recorded(V3, "exec_api_unreached_event_logs")
+    body = json.loads(events["body"])
+    body["event_logs"][0]["extra"] = body["event_logs"][0]["extra"].replace(
+        "finished with state failed", "finished with state failed (postgresql://etl:leak-canary-7c1e@db/orders)")
+    responses.add("GET", BASE + events["path"], json=body)
+    said = run_outcome.mismatch_event(ctx, json.loads(recorded(V3, "exec_api_unreached_task_instances")["body"])
+                                      ["task_instances"][0]["dag_run_id"], "say_hello")
+    assert said is not None and "postgresql://etl:***@db/orders" in said and "leak-canary-7c1e" not in said

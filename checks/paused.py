@@ -3,8 +3,10 @@
 A paused DAG accepts the trigger (200, state 'queued') and the run then waits forever: nothing fails,
 nothing runs. The UI's trigger form unpauses the DAG by default ("Unpause DAG when triggered" in
 Airflow 2, "Unpause on trigger" in Airflow 3), which is why the same DAG "works" from the UI. An
-unpaused DAG's run also never starts without a live scheduler (fail), and waits while max_active_runs,
-max_active_tasks or a pool its tasks use is full (warn): checks._queue reads each from the server.
+unpaused DAG's run also never starts without a live scheduler (fail), stays 'queued' behind the runs that hold
+max_active_runs (fail: they are named, so the wait is proven), and its tasks wait while max_active_tasks or a pool
+they use is full (warn): checks.readers.queue reads each from the server and ranks them by what they prove about
+a new run. A read the server refused is said next to the verdict, which is then not a pass.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import shlex
 from urllib.parse import quote
 
 from airflow_doctor.checks.readers.credentials import Scheme
-from airflow_doctor.checks.readers.queue import UI_QUEUES_TOO, Blocker, blockers
+from airflow_doctor.checks.readers.queue import UI_QUEUES_TOO, Blocker, Hold, Reading, blockers
+from airflow_doctor.checks.readers.queue import Code as QueueCode
 from airflow_doctor.checks.base import CheckContext, Fact, Uses
 from airflow_doctor.sources.profile import AuthType
 from airflow_doctor.model import Finding, FindingCode, Fix, Status
@@ -26,6 +29,8 @@ class Code(FindingCode):
     SKIPPED_NO_DAG = "paused-skipped-no-dag", "no DAG to look at (the profile has no dag_id)"
     RUNS_WILL_START = "runs-will-start", "not paused, and no scheduler, run, task or pool limit would hold a run"
     PAUSED = "dag-paused", "the DAG is paused: a trigger is accepted and its run stays queued"
+    PARTLY_UNREAD = "runs-will-start-unverified", ("not paused and nothing found holding a run, but the server refused "
+                                                   "some of the reads that would show one")
 
 
 class Check:
@@ -45,25 +50,48 @@ class Check:
         assert facts.credentials is not None
         if dag.is_paused:
             return paused_finding(ctx, dag.dag_id)
-        found = blockers(ctx, dag.dag_id)
-        if found:
-            return waiting_finding(dag.dag_id, found)
+        reading = blockers(ctx, dag.dag_id)
+        if reading.found:
+            return waiting_finding(dag.dag_id, reading)
+        if reading.unread:
+            return Finding(Status.WARN, f"{dag.dag_id!r} is not paused and nothing found would hold a new run, but the "
+                                        "server refused what would show one: " + "; ".join(reading.unread),
+                           explanation="A refused read is no evidence either way: a full pool or max_active_runs "
+                                       "reached would go unseen with this identity. The trigger itself is not "
+                                       "affected by these refusals.",
+                           fix=Fix("Nothing to fix for the trigger; to see the whole picture, run airflow-doctor with "
+                                   "an identity that may read runs, tasks and pools."),
+                           code=Code.PARTLY_UNREAD)
         return Finding(Status.PASS, f"{dag.dag_id!r} is not paused; no scheduler, run, task or pool limit found that "
                                     "would hold a new run", code=Code.RUNS_WILL_START)
 
 
-def waiting_finding(dag_id: str, found: list[Blocker]) -> Finding:
-    """A prediction from what the server says now: no scheduler means the run never starts (fail, like a paused
-    DAG); a full limit means it waits (warn). Its code is the cause that weighs most: one that never ends first."""
-    never = any(b.never_starts for b in found)
-    first = next((b for b in found if b.never_starts), found[0])
-    summary = (f"a triggered run of {dag_id!r} would never start: " if never
-               else f"{dag_id!r} is not paused, but a new run would wait: ") + "; ".join(b.cause for b in found)
+SCHEDULER_CODES = (QueueCode.NO_SCHEDULER, QueueCode.SCHEDULER_RESTARTING)
+
+
+def opening(dag_id: str, first: Blocker) -> str:
+    """The summary's first words, from the first cause: what it does to a new run."""
+    if first.hold is Hold.NEVER:
+        return (f"a triggered run of {dag_id!r} would start but its task would never run: " if first.code is
+                QueueCode.POOL_FULL else f"a triggered run of {dag_id!r} would never start: ")
+    if first.hold is Hold.QUEUED:
+        return f"a triggered run of {dag_id!r} would wait in 'queued': "
+    return f"{dag_id!r} is not paused, but a new run would wait: "
+
+
+def waiting_finding(dag_id: str, reading: Reading) -> Finding:
+    """A prediction from what the server says now, ranked by what each cause proves about a new run: one that never
+    starts or waits behind named runs fails and leads, whatever warning came before it (a scheduler restarting);
+    tasks waiting for slots warn. The code is the first cause's. A scheduler cause is the root of reachability's
+    health warning."""
+    found = reading.ranked()
+    first = found[0]
     commands = tuple(c for b in found for c in b.commands)
-    return Finding(Status.FAIL if never else Status.WARN, summary,
-                   explanation=" ".join(b.explanation for b in found),
+    unread = [f"could not read {u}" for u in reading.unread]
+    return Finding(Status.FAIL if first.hold.fails else Status.WARN, opening(dag_id, first) + "; ".join(b.cause for b in found),
+                   explanation=" ".join(b.explanation for b in found), details=tuple(unread),
                    fix=Fix(" ".join(b.fix for b in found), commands), why_ui_works=UI_QUEUES_TOO,
-                   code=first.code)
+                   explains=("reachability",) if first.code in SCHEDULER_CODES else (), code=first.code)
 
 
 def paused_finding(ctx: CheckContext, dag_id: str) -> Finding:

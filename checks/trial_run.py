@@ -4,8 +4,11 @@ Only with --trigger, and only after the prompt (or --yes). Sends the profile's p
 kept, a run id that marks the run as the doctor's, the logical date left to the server so a test run
 never collides with a real one), then follows the run. A run that stays queued is explained by what
 holds it now, re-read (paused, no scheduler, max_active_runs/max_active_tasks, a full pool); a failed
-run names its first failed task and shows the end of its log, redacted. --cleanup deletes that run, and
-only that run. The DAG is never unpaused.
+run names its first failed task and quotes the error its log ends with (or, for a task that failed without ever
+starting, what the scheduler recorded and, on Airflow 3, the execution API its worker must reach:
+checks.readers.run_outcome). A run that never starts within --wait, held by a cause that fails paused (named runs
+holding max_active_runs, no scheduler, a paused DAG), fails here too. --cleanup deletes that run, and only that
+run. The DAG is never unpaused.
 """
 
 from __future__ import annotations
@@ -20,20 +23,23 @@ from typing import Any
 from urllib.parse import quote
 
 from airflow_doctor.platforms.mwaa import findings as mwaa
-from airflow_doctor.checks.readers.queue import (UI_QUEUES_TOO, Blocker, blockers, health_path, pool_blockers,
-                                          task_slots_blocker)
+from airflow_doctor.checks.readers import run_outcome
+from airflow_doctor.checks.readers.queue import (UI_QUEUES_TOO, Blocker, Hold, blockers, health_path,
+                                                 pool_blockers, task_slots_blocker)
 from airflow_doctor.checks.base import ApiFlavour, CheckContext, Fact, Uses, error_detail, json_object
 from airflow_doctor.checks.paused import Code as PausedCode
 from airflow_doctor.checks.readers.trigger_body import correct, schema_issues
 from airflow_doctor.checks.readers.gateway import transport_finding
 from airflow_doctor.failures import what_happened
-from airflow_doctor.probe import Layer, TransportError
+from airflow_doctor.probe import Layer, ProbeResponse, TransportError
 from airflow_doctor.model import Finding, FindingCode, Fix, Status
 from airflow_doctor.redact import redact_json, redact_text
 
 FINAL_STATES = ("success", "failed")
 DOCTOR_NOTE = "Test run created by airflow-doctor"
 LOG_LINES = 15
+REFUSED_CLEANUP = ("cleanup: not permitted", "cleanup: deleting")
+"""How cleanup() words a DELETE the server answered with a refusal."""
 NEVER_SENT = (Layer.INVALID_URL, Layer.CLIENT_ENCODING, Layer.DNS, Layer.TCP_REFUSED, Layer.TCP_TIMEOUT, Layer.TLS)
 """Transport failures that happen before the request reaches the server: nothing can have been created."""
 UI_REFUSED = ("The UI's trigger form builds the body itself (every param filled in, the run id and date left to the "
@@ -64,6 +70,8 @@ class Code(FindingCode):
     STILL_RUNNING = "test-run-still-running", "the run started and did not finish within --wait"
     WAITING_NO_CAUSE = "test-run-waiting-no-cause", "the run did not start within --wait, and no cause is visible now"
     PROCESSOR_DOWN = "dag-processor-unhealthy", "Airflow 3's dag-processor is not healthy while the run waits"
+    CLEANUP_REFUSED = "test-run-cleanup-refused", "the test run went well, but the server refused to delete it"
+    TASKS_UNREAD = "test-run-failed-tasks-unread", "the test run failed, and the server refused to list its tasks"
 
 
 @dataclass
@@ -133,6 +141,10 @@ def follow_and_clean_up(ctx: CheckContext, run: TestRun, notes: list[str]) -> Fi
     finding = follow(ctx, run, details)
     if ctx.trigger.cleanup:
         details.append(cleanup(ctx, run))
+        if finding.status is Status.PASS and details[-1].startswith(REFUSED_CLEANUP):
+            return Finding(Status.WARN, f"{finding.summary}, but the server refused to delete it (--cleanup)",
+                           "The test run is still there: " + details[-1].removeprefix("cleanup: ") + ".",
+                           Fix(f"Delete it in the UI: {run.url}"), tuple(details), code=Code.CLEANUP_REFUSED)
     return Finding(finding.status, finding.summary, finding.explanation, finding.fix, tuple(details),
                    why_ui_works=finding.why_ui_works, code=finding.code)
 
@@ -244,10 +256,18 @@ def follow(ctx: CheckContext, run: TestRun, details: list[str]) -> Finding:
 
 
 def failed_run(ctx: CheckContext, run: TestRun, details: list[str]) -> Finding:
+    """The first failed task, by what the server says about it: the error its log ends with, or, for a task that
+    never started, why (checks.readers.run_outcome)."""
     facts = ctx.facts
     assert facts.dag is not None and facts.credentials is not None
     base = run_path(ctx, run.run_id)
-    body = json_object(ctx.probe.get(f"{base}/taskInstances", auth=facts.credentials.auth())) or {}
+    listed = ctx.probe.get(f"{base}/taskInstances", auth=facts.credentials.auth())
+    if listed.status != 200:
+        return Finding(Status.FAIL, f"the test run {run.run_id} failed; its tasks could not be listed: {listed.status} "
+                                    f"({error_detail(listed, 150)})",
+                       fix=Fix(f"Open the run in the UI to see which task failed and why: {run.url}"),
+                       why_ui_works=UI_RUN_FAILED, code=Code.TASKS_UNREAD)
+    body = json_object(listed) or {}
     failed = [t for t in body.get("task_instances", []) if isinstance(t, dict) and t.get("state") in ("failed", "upstream_failed")]
     failed.sort(key=lambda t: (t.get("state") != "failed", str(t.get("end_date") or "")))
     if not failed:
@@ -256,32 +276,40 @@ def failed_run(ctx: CheckContext, run: TestRun, details: list[str]) -> Finding:
     task = failed[0]
     task_id, try_number = str(task.get("task_id")), int(task.get("try_number") or 1)
     log_url = f"{run.url}" + (f"&task_id={quote(task_id)}" if "?" in run.url else f"/tasks/{quote(task_id)}")
-    excerpt = log_excerpt(ctx, f"{base}/taskInstances/{quote(task_id, safe='')}/logs/{try_number}")
     details.append(f"task log: {log_url}")
+    if run_outcome.never_started(task):
+        why = run_outcome.explain_never_started(ctx, run.run_id, task_id)
+        return Finding(Status.FAIL, f"the test run {run.run_id} failed: {why.cause}",
+                       explanation="The trigger itself worked: the run was created and scheduled. " + why.explanation,
+                       fix=why.fix, why_ui_works=UI_RUN_FAILED, code=why.code)
+    lines = log_lines(ctx, f"{base}/taskInstances/{quote(task_id, safe='')}/logs/{try_number}")
+    error = run_outcome.error_of(lines)
+    excerpt = redact_text("\n".join(line[:300] for line in lines[-LOG_LINES:])) or None
     return Finding(
-        Status.FAIL, f"the test run {run.run_id} failed: task {task_id!r} failed (try {try_number})",
+        Status.FAIL, f"the test run {run.run_id} failed: task {task_id!r} failed (try {try_number})"
+                     + (f": {error}" if error else ""),
         explanation="The trigger itself worked: the run was created and scheduled. It failed while running, which is "
                     "about the task's execution context (environment variables, connections, variables, files, "
                     "permissions on the worker), not about how it was triggered. Compare with a run that "
                     "succeeded from the UI: the conf it received and the worker it ran on."
                     + (f"\n\nThe end of the task's log (redacted):\n{excerpt}" if excerpt else ""),
-        fix=Fix(f"Read the task log and fix the task: {log_url}"), why_ui_works=UI_RUN_FAILED, code=Code.TASK_FAILED)
+        fix=Fix(f"Fix the task for the error its log ends with{f' ({error})' if error else ''}, then trigger again; "
+                f"the whole log: {log_url}"), why_ui_works=UI_RUN_FAILED, code=Code.TASK_FAILED)
 
 
-def log_excerpt(ctx: CheckContext, path: str) -> str | None:
-    """The last lines of a task log: Airflow 3 returns structured events, Airflow 2 plain text."""
+def log_lines(ctx: CheckContext, path: str) -> list[str]:
+    """A task log's non-empty lines (Airflow 3's structured events, Airflow 2's text); none when it cannot be read."""
     facts = ctx.facts
     assert facts.credentials is not None
     accept = "application/json" if facts.api is ApiFlavour.V2 else "text/plain"
     try:
         response = ctx.probe.get(path, auth=facts.credentials.auth(), headers={"Accept": accept})
     except TransportError:
-        return None
+        return []
     if response.status != 200:
-        return None
-    lines = _log_lines(response.json(), response.text)
-    lines = [line for line in lines if line.strip() and "::group::" not in line and "::endgroup::" not in line]
-    return redact_text("\n".join(line[:300] for line in lines[-LOG_LINES:])) or None
+        return []
+    return [line for line in _log_lines(response.json(), response.text)
+            if line.strip() and "::group::" not in line and "::endgroup::" not in line]
 
 
 def _log_lines(parsed: Any, text: str) -> list[str]:
@@ -306,45 +334,55 @@ def _log_lines(parsed: Any, text: str) -> list[str]:
 
 
 def waiting_run(ctx: CheckContext, run: TestRun, elapsed: float) -> Finding:
-    """A run that did not finish within --wait: what holds it, as the server says now (re-read, not predicted)."""
+    """A run that did not finish within --wait: what holds it, as the server says now (re-read, not predicted),
+    ranked as paused ranks it. A run observed not starting, held by a cause that fails paused, fails."""
     facts = ctx.facts
     assert facts.dag is not None
     dag_id = facts.dag.dag_id
     if run.state == "running":
-        held = [b for b in (task_slots_blocker(ctx, dag_id, run.run_id), *pool_blockers(ctx, dag_id)) if b]
+        unread: list[str] = []
+        held = [b for b in (task_slots_blocker(ctx, dag_id, run.run_id, unread=unread),
+                            *pool_blockers(ctx, dag_id, unread=unread)) if b]
         if held:
             return Finding(Status.WARN, f"the test run {run.run_id} is running after {elapsed:.0f} s, but its tasks "
                                         f"wait: {'; '.join(b.cause for b in held)}",
                            explanation="The trigger worked and the run started. " + " ".join(b.explanation for b in held),
                            fix=Fix(" ".join(b.fix for b in held), tuple(c for b in held for c in b.commands)),
+                           details=tuple(f"could not read {u}" for u in unread),
                            why_ui_works=UI_QUEUES_TOO, code=held[0].code)
         return Finding(Status.WARN, f"the test run {run.run_id} is still running after {elapsed:.0f} s",
                        explanation="The trigger worked and the run started; it just did not finish within --wait.",
                        fix=Fix(f"Follow it in the UI ({run.url}) or run again with a longer --wait."),
-                       code=Code.STILL_RUNNING)
-    paused_now = _paused_now(ctx, dag_id)
-    held = ([Blocker("the DAG is paused", "A paused DAG accepts runs but the scheduler does not start them; "
-                     "airflow-doctor never unpauses a DAG for you.", "Unpause the DAG; the queued run then starts.",
-                     (f"airflow dags unpause {shlex.quote(dag_id)}",), never_starts=True, code=PausedCode.PAUSED)]
-            if paused_now else [])
-    held += blockers(ctx, dag_id, own_run=run.run_id)
+                       details=tuple(f"could not read {u}" for u in unread), code=Code.STILL_RUNNING)
     health = _health(ctx)
-    if facts.major and facts.major >= 3 and health.get("dag_processor") not in (None, "healthy"):
-        held.append(Blocker("no healthy dag-processor", "Without a dag-processor, changes to DAG files are not seen.",
-                            "Start the dag-processor.", ("airflow dag-processor",), code=Code.PROCESSOR_DOWN))
-    if not held:
+    reading = blockers(ctx, dag_id, own_run=run.run_id, health=health.response)
+    if _paused_now(ctx, dag_id):
+        reading.found.insert(0, Blocker("the DAG is paused", "A paused DAG accepts runs but the scheduler does not "
+                                        "start them; airflow-doctor never unpauses a DAG for you.",
+                                        "Unpause the DAG; the queued run then starts.",
+                                        (f"airflow dags unpause {shlex.quote(dag_id)}",), hold=Hold.NEVER,
+                                        code=PausedCode.PAUSED))
+    if facts.major and facts.major >= 3 and health.states.get("dag_processor") not in (None, "healthy"):
+        reading.found.append(Blocker("no healthy dag-processor", "Without a dag-processor, changes to DAG files are "
+                                     "not seen.", "Start the dag-processor.", ("airflow dag-processor",),
+                                     hold=Hold.MAYBE, code=Code.PROCESSOR_DOWN))
+    unread = tuple(f"could not read {u}" for u in reading.unread)
+    if not reading.found:
         return Finding(
             Status.WARN, f"the test run {run.run_id} is still {run.state} after {elapsed:.0f} s: no cause visible now "
                          "(no paused DAG, stopped scheduler, or full run, task or pool limit found)",
             explanation="The trigger was accepted and no reason for the wait is visible through the API now: the "
                         "scheduler has not picked the run up yet (a busy or just-restarted scheduler).",
-            fix=Fix(f"Follow it in the UI ({run.url}) or run again with a longer --wait."), code=Code.WAITING_NO_CAUSE)
+            fix=Fix(f"Follow it in the UI ({run.url}) or run again with a longer --wait."), details=unread,
+            code=Code.WAITING_NO_CAUSE)
+    held = reading.ranked()
     return Finding(
-        Status.WARN, f"the test run {run.run_id} is still {run.state} after {elapsed:.0f} s: {held[0].cause}",
+        Status.FAIL if held[0].hold.fails else Status.WARN,
+        f"the test run {run.run_id} is still {run.state} after {elapsed:.0f} s: {held[0].cause}",
         explanation="The trigger was accepted, which is all an API client ever sees; the run then waits. Found now: "
                     + "; ".join(b.cause for b in held) + ". " + " ".join(b.explanation for b in held),
         fix=Fix("Remove the cause, then the queued run starts by itself: " + " ".join(b.fix for b in held),
-                tuple(c for b in held for c in b.commands)),
+                tuple(c for b in held for c in b.commands)), details=unread,
         why_ui_works=UI_QUEUES_TOO, code=held[0].code)
 
 
@@ -360,12 +398,21 @@ def _paused_now(ctx: CheckContext, dag_id: str) -> bool:
     return paused if isinstance(paused, bool) else bool(facts.dag.is_paused)
 
 
-def _health(ctx: CheckContext) -> dict[str, str | None]:
+@dataclass
+class Health:
+    """The health endpoint's answer, read once for both the scheduler's blocker and the dag-processor."""
+
+    response: ProbeResponse | None
+    states: dict[str, str | None]
+
+
+def _health(ctx: CheckContext) -> Health:
     try:
-        body = json_object(ctx.probe.get(health_path(ctx))) or {}
+        response = ctx.probe.get(health_path(ctx))
     except TransportError:
-        return dict(ctx.facts.health)
-    return {k: (v.get("status") if isinstance(v, dict) else None) for k, v in body.items()}
+        return Health(None, dict(ctx.facts.health))
+    body = json_object(response) or {}
+    return Health(response, {k: (v.get("status") if isinstance(v, dict) else None) for k, v in body.items()})
 
 
 def scheduler_holds(api: ApiFlavour | None, state: str, paused: bool) -> bool:

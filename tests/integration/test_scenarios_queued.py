@@ -111,7 +111,8 @@ def test_full_pool_and_reached_max_active_runs_are_named_and_the_printed_fixes_l
             record(airflow, "queue_held_tasks", f"/dags/{QUEUE_HELD_DAG_ID}/tasks")
             record(airflow, "queue_pool_empty", f"/pools/{QUEUE_POOL}")
             pooled = result_of(diagnose(profile), "paused")
-            assert pooled["status"] == "warn", pooled
+            assert pooled["status"] == "fail" and pooled["code"] == "pool-slots-full", pooled  # 0 slots: never runs
+            assert "would start but its task would never run" in pooled["summary"]
             assert f"pool '{QUEUE_POOL}' has 0 open slot(s) of 0" in pooled["summary"]
             assert "task 'needs_a_slot' needs 1" in pooled["summary"]
             assert "Dag Run Triggered" in pooled["why_ui_works"] and "it should start any moment now" in pooled["why_ui_works"]
@@ -120,20 +121,28 @@ def test_full_pool_and_reached_max_active_runs_are_named_and_the_printed_fixes_l
             record(airflow, "queue_held_runs", f"/dags/{QUEUE_HELD_DAG_ID}/dagRuns?state=running&state=queued&limit=100")
             record(airflow, "queue_held_tasks_running",
                    f"/dags/{QUEUE_HELD_DAG_ID}/dagRuns/~/taskInstances?state=running&state=queued&limit=1")
-            held = result_of(diagnose(profile), "paused")
-            assert held["status"] == "warn" and "max_active_runs reached" in held["summary"], held
+            data = diagnose(profile)
+            held = result_of(data, "paused")  # the named holder proves the wait: it fails, and leads over the pool
+            assert held["status"] == "fail" and held["code"] == "max-active-runs-reached", held
+            assert held["summary"].startswith(f"a triggered run of '{QUEUE_HELD_DAG_ID}' would wait in 'queued': "
+                                              "max_active_runs reached"), held
             assert holder in held["summary"] and "max_active_runs is 1" in held["summary"]
+            assert data["diagnosis"]["check_id"] == "paused" and data["diagnosis"]["code"] == "max-active-runs-reached"
 
             followed = result_of(diagnose(profile, "--trigger", "--yes", "--wait", "5"), "test-trigger")
-            assert followed["status"] == "warn" and "is still queued" in followed["summary"], followed
+            assert followed["status"] == "fail" and "is still queued" in followed["summary"], followed
             assert "max_active_runs reached" in followed["summary"] and holder in followed["summary"]
+            assert followed["code"] == "max-active-runs-reached" and "Dag Run Triggered" in followed["why_ui_works"]
 
             fail_and_delete_runs(airflow, QUEUE_HELD_DAG_ID)
             freed = result_of(diagnose(profile), "paused")
             assert "max_active_runs" not in freed["summary"] and "open slot(s)" in freed["summary"], freed
 
             waiting = result_of(diagnose(profile, "--trigger", "--yes", "--wait", "5"), "test-trigger")
-            assert waiting["status"] == "warn" and f"pool '{QUEUE_POOL}' has 0 open slot(s)" in waiting["summary"], waiting
+            # running with its task held (a warning), or still queued when the scheduler had not started it (the pool
+            # then proves it never runs: a failure); either way the pool is named
+            assert waiting["status"] in ("warn", "fail") and waiting["code"] == "pool-slots-full", waiting
+            assert f"pool '{QUEUE_POOL}' has 0 open slot(s)" in waiting["summary"], waiting
             fail_and_delete_runs(airflow, QUEUE_HELD_DAG_ID)
 
             (command,) = freed["fix"]["commands"]
@@ -197,8 +206,8 @@ def test_no_scheduler_means_the_run_never_starts_and_starting_the_printed_schedu
         assert server.run_ids(UNSCHEDULED_DAG_ID) == []
 
         followed = result_of(diagnose(profile, "--trigger", "--yes", "--wait", "3", "--cleanup"), "test-trigger")
-        assert followed["status"] == "warn" and "is still queued" in followed["summary"], followed
-        assert "no live scheduler" in followed["summary"]
+        assert followed["status"] == "fail" and "is still queued" in followed["summary"], followed
+        assert "no live scheduler" in followed["summary"] and followed["code"] == "no-live-scheduler"
         assert server.run_ids(UNSCHEDULED_DAG_ID) == []
 
         (command,) = found["fix"]["commands"]
@@ -252,3 +261,36 @@ def test_max_active_tasks_reached_is_named_and_clears_once_the_running_task_fini
         until(lambda: result_of(diagnose(profile), "paused")["status"] == "pass", "the check passing")
     finally:
         fail_and_delete_runs(airflow, QUEUE_TASKS_DAG_ID)
+
+
+def test_a_refused_pool_read_is_said_next_to_the_verdict_never_a_pass_and_a_grant_to_read_pools_clears_it(
+        airflow: Server, tmp_path: Path) -> None:
+    """Airflow 2 (FAB): an identity that may trigger doctor_demo but not read pools. The trigger is not affected, so
+    paused warns (not fails) and quotes the 403; once its role may read pools, it passes."""
+    from tests.integration.test_scenarios_permissions import security_api
+
+    if airflow.major >= 3:
+        pytest.skip("FAB roles: Airflow 2's own; Airflow 3's simple auth manager has no per-resource roles")
+    tag = uuid.uuid4().hex[:8]
+    user, password, role = f"doctor_no_pools_{tag}", f"no-pools-{tag}", f"doctor_no_pools_role_{tag}"
+    grants = [("can_read", "DAG:doctor_demo"), ("can_edit", "DAG:doctor_demo"), ("can_read", "DAG Runs"),
+              ("can_create", "DAG Runs"), ("can_read", "Task Instances")]
+    actions = [{"action": {"name": a}, "resource": {"name": r}} for a, r in grants]
+    assert security_api(airflow, "POST", "/roles", json={"name": role, "actions": actions}).status_code in (200, 201)
+    try:
+        added = security_api(airflow, "POST", "/users", json={
+            "username": user, "password": password, "email": f"{user}@example.invalid", "first_name": "no",
+            "last_name": "pools", "roles": [{"name": role}]})
+        assert added.status_code in (200, 201), added.text
+        profile = airflow.profile(tmp_path, user=user, password=password, payload=None)
+        found = result_of(diagnose(profile), "paused")
+        assert found["status"] == "warn" and found["code"] == "runs-will-start-unverified", found
+        assert "the pool 'default_pool': 403" in found["summary"], found
+        pool_read = security_api(airflow, "PATCH", f"/roles/{role}", json={"name": role, "actions": actions + [
+            {"action": {"name": "can_read"}, "resource": {"name": "Pools"}}]})
+        assert pool_read.status_code == 200, pool_read.text
+        passed = result_of(diagnose(profile), "paused")
+        assert passed["status"] == "pass" and passed["code"] == "runs-will-start", passed
+    finally:
+        security_api(airflow, "DELETE", f"/users/{user}")
+        security_api(airflow, "DELETE", f"/roles/{role}")

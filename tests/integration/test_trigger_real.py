@@ -46,8 +46,8 @@ def test_a_failing_task_is_named_with_the_end_of_its_log(airflow: Server, tmp_pa
     code, data = trigger(airflow.profile(tmp_path, dag_id="doctor_fails"))
     result = result_of(data, "test-trigger")
     assert code == 1 and result["status"] == "fail", result
-    assert "task 'explode' failed (try 1)" in result["summary"]
-    assert "fails on purpose" in result["explanation"]
+    assert "task 'explode' failed (try 1): RuntimeError: the doctor's test task fails on purpose" in result["summary"]
+    assert "fails on purpose" in result["explanation"] and "RuntimeError: the doctor's" in result["fix"]["text"]
     assert data["diagnosis"]["check_id"] == "test-trigger"
     assert data["diagnosis"]["why_ui_works"].startswith("Not the trigger: the UI's trigger creates the same kind of run")
 
@@ -55,7 +55,8 @@ def test_a_failing_task_is_named_with_the_end_of_its_log(airflow: Server, tmp_pa
 def test_a_paused_dag_is_reported_queued_and_never_unpaused(airflow: Server, tmp_path: Path) -> None:
     code, data = trigger(airflow.profile(tmp_path, dag_id="doctor_paused", payload=None), "--wait", "8")
     result = result_of(data, "test-trigger")
-    assert result["status"] == "warn" and "still queued" in result["summary"] and "the DAG is paused" in result["summary"]
+    assert result["status"] == "fail" and "still queued" in result["summary"] and "the DAG is paused" in result["summary"]
+    assert result["code"] == "dag-paused"
     assert any("airflow dags unpause doctor_paused" in c for c in result["fix"]["commands"])
     assert airflow.api("GET", "/dags/doctor_paused").json()["is_paused"] is True
     assert data["diagnosis"]["check_id"] == "paused"

@@ -50,10 +50,9 @@ def test_a_test_run_still_queued_names_what_holds_it_now_not_counting_itself(lab
     ctx.trigger = TriggerOptions()
     replay(responses, BASE, label, "queue_held_details", path=ctx.facts.api_path("/dags/doctor_queue_held"))
     replay_held(label)
-    replay(responses, BASE, label, "health")
     run = trial_run.TestRun("doctor_own_run", "queued", None, "http://airflow.test/ui")
     finding = trial_run.waiting_run(ctx, run, 5.0)
-    assert finding.status is Status.WARN and "is still queued after 5 s: max_active_runs reached" in finding.summary
+    assert finding.status is Status.FAIL and "is still queued after 5 s: max_active_runs reached" in finding.summary
     assert finding.code == "max-active-runs-reached"
     assert f"(1 running, 0 queued: {holder_of(label)})" in finding.summary
     assert "pool 'doctor_queue_pool'" in finding.explanation and "Dag Run Triggered" in finding.why_ui_works

@@ -72,21 +72,6 @@ def probe_server(url: str, verify: bool | str = True, connect_timeout: float = D
 
 
 @dataclass(frozen=True)
-class ServerOptions:
-    """`check --url URL [--user] [--password-env | --password-file] [--token-env] [--auth] [--dag]`."""
-
-    url: str
-    user: str | None = None
-    password_env: str | None = None
-    password_file: Path | None = None
-    token_env: str | None = None
-    auth: str | None = None
-    dag: str | None = None
-    network: "NetworkFlags | None" = None
-    origin: str | None = None
-
-
-@dataclass(frozen=True)
 class NetworkFlags:
     """--header, --cacert, --ca-native, --insecure, --client-cert/--client-key, --proxy, --timeout: the flags curl
     users know, for the settings a profile writes under headers:, tls:, proxy: and timeout:."""
@@ -107,7 +92,8 @@ class NetworkFlags:
 
 @dataclass(frozen=True)
 class ServerArgs:
-    """The options that describe a server without a profile file: --url ... or --from-curl."""
+    """The options that describe a server without a profile file: `check --url URL [--user] [--password-env |
+    --password-file] [--token-env] [--auth] [--dag] [network flags] [--origin]`, or `--from-curl`."""
 
     url: str | None = None
     user: str | None = None
@@ -152,9 +138,7 @@ class ServerArgs:
         if self.url is None:
             raise UsageError("--user, --password-env, --password-file, --token-env, --auth and --dag describe a server "
                              "given with --url; add --url (the address you open in the browser).")
-        options = ServerOptions(self.url, self.user, self.password_env, self.password_file, self.token_env,
-                                self.auth, self.dag, self.network, self.origin)
-        return profile_from_options(options, ask)
+        return profile_from_options(self, ask)
 
 
 def ask_secret(prompt: str) -> str | None:
@@ -183,16 +167,17 @@ def validate_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def profile_from_options(options: ServerOptions, ask: AskSecret, env: Mapping[str, str] = os.environ,
+def profile_from_options(options: ServerArgs, ask: AskSecret, env: Mapping[str, str] = os.environ,
                          registry: SecretRegistry = REGISTRY,
                          detect: Callable[[str], ServerModel] = probe_server) -> Profile:
     """The profile the options describe; the auth type, when not given, is what the server announces."""
+    assert options.url is not None, "profile_from_options needs --url (ServerArgs.profile checks it)"
     url = validate_url(options.url)
     _refuse_conflicts(options)
     sources = {"url": "--url"}
     from airflow_doctor.sources.url_flags import network_from_flags
 
-    verify, net, timeouts = network_from_flags(options.network or NetworkFlags(), env, registry, sources)
+    verify, net, timeouts = network_from_flags(options.network, env, registry, sources)
     if detect is probe_server:
         detect = functools.partial(probe_server, verify=verify, connect_timeout=timeouts[0], read_timeout=timeouts[1],
                                    network=net)
@@ -224,7 +209,7 @@ def _name(url: str) -> str:
     return urlsplit(url).netloc or url
 
 
-def _refuse_conflicts(options: ServerOptions) -> None:
+def _refuse_conflicts(options: ServerArgs) -> None:
     if options.origin is not None and (problem := origin_problem(options.origin)):
         raise OptionsError(f"--origin {problem}")
     if options.password_env and options.password_file:
@@ -240,7 +225,7 @@ def _refuse_conflicts(options: ServerOptions) -> None:
         raise OptionsError("a password needs a user name; add --user NAME.")
 
 
-def _auth_type(options: ServerOptions, url: str, detect: Callable[[str], ServerModel],
+def _auth_type(options: ServerArgs, url: str, detect: Callable[[str], ServerModel],
                sources: dict[str, str]) -> AuthType:
     if options.auth:
         choice = options.auth.strip().lower()

@@ -160,12 +160,12 @@ def test_network_flags_without_url_say_they_go_with_url() -> None:
 
 
 def test_url_flags_describe_the_same_settings_as_a_profile(files: dict[str, Path]) -> None:
-    from airflow_doctor.sources.url import NetworkFlags, ServerOptions, profile_from_options
+    from airflow_doctor.sources.url import NetworkFlags, ServerArgs, profile_from_options
 
     flags = NetworkFlags(("X-Api-Key: ${GW_KEY}", "X-Lit: literal-1234"), str(files["bundle"]), None, None,
                          str(files["cert"]), str(files["key"]), "http://u:proxy-pw-77a1@proxy.corp:3128", 7.5)
     registry = SecretRegistry()
-    profile = profile_from_options(ServerOptions("https://airflow.example", network=flags), lambda _: None,
+    profile = profile_from_options(ServerArgs("https://airflow.example", network=flags), lambda _: None,
                                    env={"GW_KEY": KEY}, registry=registry)
     net = profile.network
     assert [(h.name, h.value.reveal(), h.variable) for h in net.headers] == [
@@ -174,7 +174,7 @@ def test_url_flags_describe_the_same_settings_as_a_profile(files: dict[str, Path
     assert (profile.connect_timeout, profile.read_timeout) == (7.5, 7.5) and net.proxy_shown == "http://proxy.corp:3128"
     assert registry.scrub(f"{KEY} literal-1234 proxy-pw-77a1") == "*** *** ***"
     assert profile.sources["headers.X-Api-Key"] == "--header (env $GW_KEY)" and profile.sources["proxy"] == "--proxy"
-    native = profile_from_options(ServerOptions("https://airflow.example", network=NetworkFlags(ca_native=True)),
+    native = profile_from_options(ServerArgs("https://airflow.example", network=NetworkFlags(ca_native=True)),
                                   lambda _: None, registry=registry)
     assert native.network.system_ca and native.verify is True
 

@@ -15,7 +15,7 @@ import yaml
 from typer.testing import CliRunner
 
 from airflow_doctor.sources import curl
-from airflow_doctor.sources.url import OptionsError, ServerOptions, profile_from_options
+from airflow_doctor.sources.url import OptionsError, ServerArgs, profile_from_options
 from airflow_doctor.cli import app
 from airflow_doctor.errors import ProfileError
 from airflow_doctor.sources.profile import AuthType
@@ -47,7 +47,7 @@ def test_the_auth_type_is_what_the_server_announces(label: str, versions: tuple[
     for name in versions:
         replay(responses, BASE, label, name)
     replay(responses, BASE, label, "health")
-    profile = profile_from_options(ServerOptions(BASE, user="admin", password_env="PW"), never_asked,
+    profile = profile_from_options(ServerArgs(BASE, user="admin", password_env="PW"), never_asked,
                                    env={"PW": CANARY}, registry=SecretRegistry())
     assert profile.auth.type is expected and profile.auth.password.reveal() == CANARY
     assert profile.sources["auth.type"].startswith("detected: Airflow")
@@ -60,7 +60,7 @@ def test_a_missing_password_is_asked_for_and_never_kept_in_the_profile_sources()
         asked.append(prompt)
         return CANARY
 
-    profile = profile_from_options(ServerOptions(BASE, user="admin", auth="basic"), ask, env={},
+    profile = profile_from_options(ServerArgs(BASE, user="admin", auth="basic"), ask, env={},
                                    registry=SecretRegistry())
     assert asked == ["Password of admin (hidden, not stored): "]
     assert profile.auth.password.reveal() == CANARY
@@ -69,7 +69,7 @@ def test_a_missing_password_is_asked_for_and_never_kept_in_the_profile_sources()
 
 def test_no_terminal_and_no_password_source_names_the_options_to_use() -> None:
     with pytest.raises(OptionsError, match="--password-env VAR"):
-        profile_from_options(ServerOptions(BASE, user="admin", auth="jwt"), never_asked, env={})
+        profile_from_options(ServerArgs(BASE, user="admin", auth="jwt"), never_asked, env={})
 
 
 @pytest.mark.parametrize("auth", ["google"])

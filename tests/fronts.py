@@ -317,7 +317,7 @@ class ConnectProxy:
         upstream = socket.create_connection((host, int(port)))
         client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
         for source, sink in ((client, upstream), (upstream, client)):
-            threading.Thread(target=_pipe, args=(source, sink), daemon=True).start()
+            threading.Thread(target=pipe, args=(source, sink), daemon=True).start()
 
     def __enter__(self) -> "ConnectProxy":
         self._thread.start()
@@ -327,7 +327,8 @@ class ConnectProxy:
         self._listener.close()
 
 
-def _pipe(source: socket.socket, sink: socket.socket) -> None:
+def pipe(source: socket.socket, sink: socket.socket) -> None:
+    """Copy one direction of a tunnel until either end closes, then close both (fronts and proxies share it)."""
     try:
         while data := source.recv(65536):
             sink.sendall(data)
@@ -474,3 +475,14 @@ class RefuseAll:
 
     def __call__(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply | None:
         return _page(403, "Forbidden", "Your address is not allowed.", "gatekeeper")
+
+
+NETWORK_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy",
+                     "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
+"""What requests (and truststore, SSL_CERT_FILE standing for the OS store) read from the environment: TLS scenarios
+start without the machine's proxies and CA variables."""
+
+
+def clear_network_environment(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    for name in NETWORK_VARIABLES:
+        monkeypatch.delenv(name, raising=False)

@@ -181,18 +181,7 @@ def _handler(proxy: ForwardProxy) -> type[BaseHTTPRequestHandler]:
 
 
 def _splice(client: socket.socket, upstream: socket.socket) -> None:
-    def pipe(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for end in (source, sink):
-                try:
-                    end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+    from tests.fronts import pipe
 
     other = threading.Thread(target=pipe, args=(upstream, client), daemon=True)
     other.start()

@@ -6,16 +6,13 @@ proxy: none (or --proxy none) the dead proxy is bypassed."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from airflow_doctor.cli import app
+from tests.integration.snippets import run_printed_snippets
 from tests.integration.conftest import Server
 from tests.integration.test_scenarios_auth import check, forward
 from tests.servers import LocalServer, Reply, closed_port
@@ -48,25 +45,6 @@ def with_lines(path: Path, *lines: str) -> Path:
     return path
 
 
-def execute_snippets(server: Server, data: dict[str, Any]) -> None:
-    code = {s["label"]: s["code"] for s in data["working_request"]["snippets"]}
-    env = {**os.environ, "AIRFLOW_PASSWORD": server.password("admin"), "GW_KEY": GATEWAY_KEY, "LC_ALL": "C.UTF-8"}
-    before = set(server.run_ids(DAG))
-    created = []
-    try:
-        shell = subprocess.run(["bash", "-c", code["curl"]], env=env, capture_output=True, text=True, timeout=120)
-        assert shell.returncode == 0, shell.stdout + shell.stderr
-        created.append(json.loads(shell.stdout)["dag_run_id"])
-        python = subprocess.run([sys.executable, "-c", code["Python (requests)"]], env=env, capture_output=True,
-                                text=True, timeout=120)
-        assert python.returncode == 0, python.stdout + python.stderr
-        created.append(python.stdout.strip())
-        assert set(created) <= set(server.run_ids(DAG)) - before
-    finally:
-        for run_id in created:
-            server.delete_run(DAG, run_id)
-
-
 def test_a_gateway_key_in_headers_passes_every_check_and_the_printed_request_creates_a_run(
         airflow: Server, tmp_path: Path) -> None:
     with gateway(airflow) as front:
@@ -81,7 +59,7 @@ def test_a_gateway_key_in_headers_passes_every_check_and_the_printed_request_cre
         assert data["facts"]["airflow"] == airflow.version and data["environment"]["extra_headers"] == "X-Api-Key"
         assert GATEWAY_KEY not in result.output
         assert '-H "X-Api-Key: $GW_KEY"' in data["working_request"]["snippets"][0]["code"]
-        execute_snippets(airflow, data)
+        run_printed_snippets(airflow, data, DAG, GW_KEY=GATEWAY_KEY)
 
 
 def test_the_header_flag_reaches_airflow_through_the_gateway(airflow: Server, tmp_path: Path) -> None:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -18,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from airflow_doctor.cli import app
+from tests.integration.snippets import run_printed_snippets
 from tests.integration.conftest import Server, settled
 from tests.integration.dags import REQUIRED_PARAM_DAG_ID
 
@@ -51,26 +50,6 @@ def send_as_the_script(server: Server, dag_id: str, body: dict[str, Any]):  # ty
     return server.api("POST", f"/dags/{dag_id}/dagRuns", json=body)
 
 
-def execute_snippets(server: Server, data: dict[str, Any], dag_id: str) -> list[dict[str, Any]]:
-    """Both printed snippets, run as printed with only the password in the environment: each must create a run.
-    Returns the runs they created (read back from the server), deleted before returning."""
-    code = {s["label"]: s["code"] for s in data["working_request"]["snippets"]}
-    env = {**os.environ, "AIRFLOW_PASSWORD": server.password("admin"), "LC_ALL": "C.UTF-8"}
-    created: list[str] = []
-    try:
-        shell = subprocess.run(["bash", "-c", code["curl"]], env=env, capture_output=True, text=True, timeout=120)
-        assert shell.returncode == 0, shell.stdout + shell.stderr
-        created.append(json.loads(shell.stdout)["dag_run_id"])
-        python = subprocess.run([sys.executable, "-c", code["Python (requests)"]], env=env, capture_output=True,
-                                text=True, timeout=120)
-        assert python.returncode == 0, python.stdout + python.stderr
-        created.append(python.stdout.strip())
-        return [server.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}").json() for run_id in created]
-    finally:
-        for run_id in created:
-            server.delete_run(dag_id, run_id)
-
-
 def watched(server: Server, dag_id: str, run_id: str, wait: float = WAIT_S) -> tuple[str, list[str | None]]:
     """The run's state and its tasks' states after `wait` seconds."""
     time.sleep(wait)
@@ -102,7 +81,7 @@ def test_a_logical_date_ahead_of_the_server_clock_is_a_run_that_waits_and_the_sn
     assert body["conf"] == {"batch_size": 5} and body.get("logical_date") is None
     assert f"logical_date \"{future}\" left out" in schema["fix"]["text"]
     assert future not in json.dumps(data["working_request"]["snippets"])
-    runs = execute_snippets(server, data, DEMO)
+    runs = run_printed_snippets(server, data, DEMO)
     assert all(r["conf"] == {"batch_size": 5} for r in runs)
 
 
@@ -123,7 +102,7 @@ def test_a_logical_date_before_the_dags_start_date_is_named_and_the_snippet_date
     assert "dates the run now" in schema["why_ui_works"]
     assert "marked success at once without a single task instance" in schema["explanation"]
     assert "2023-06-01" not in json.dumps(data["working_request"]["snippets"])
-    runs = execute_snippets(server, data, DEMO)
+    runs = run_printed_snippets(server, data, DEMO)
     assert all(r["conf"] == {"batch_size": 5} for r in runs)
 
 
@@ -141,7 +120,7 @@ def test_params_sent_at_the_top_level_move_into_conf_with_the_users_values_and_t
     assert body["conf"] == {"region": "eu-west", "batch_size": 7}, body
     assert "moved into conf" in schema["fix"]["text"] and 'conf.batch_size "7" converted to 7' in schema["fix"]["text"]
     assert "FILL IN" not in json.dumps(data["working_request"]["snippets"])
-    runs = execute_snippets(server, data, REQUIRED_PARAM_DAG_ID)
+    runs = run_printed_snippets(server, data, REQUIRED_PARAM_DAG_ID)
     assert all(r["conf"] == {"region": "eu-west", "batch_size": 7} for r in runs)
 
 
@@ -160,7 +139,7 @@ def test_an_existing_run_id_is_the_409_and_the_snippet_keeps_the_users_conf_with
         assert "never repeats a run id" in schema["why_ui_works"]
         assert json.loads(schema["fix"]["commands"][0])["conf"] == {"batch_size": 3}
         assert taken not in json.dumps(data["working_request"]["snippets"])
-        runs = execute_snippets(server, data, DEMO)
+        runs = run_printed_snippets(server, data, DEMO)
         assert all(r["conf"] == {"batch_size": 3} for r in runs)
     finally:
         server.delete_run(DEMO, taken)

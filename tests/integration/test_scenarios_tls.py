@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from airflow_doctor.checks.readers.tls import Code
-from tests.fronts import Pki, TlsFront, issuer_server
+from tests.fronts import clear_network_environment, Pki, TlsFront, issuer_server
 from tests.integration.conftest import Server
 from tests.integration.test_scenarios_auth import check
 
@@ -26,9 +26,7 @@ NOW = dt.datetime.now(dt.timezone.utc)
 @pytest.fixture(autouse=True)
 def no_environment_trust(monkeypatch: pytest.MonkeyPatch) -> None:
     """The machine's proxies and CA variables stay out of these scenarios; SSL_CERT_FILE stands for the OS store."""
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy",
-                 "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
-        monkeypatch.delenv(name, raising=False)
+    clear_network_environment(monkeypatch)
 
 
 @pytest.fixture

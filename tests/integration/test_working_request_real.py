@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from airflow_doctor.cli import app
+from tests.integration.snippets import run_printed_snippets
 from tests.integration.conftest import Server
 
 pytestmark = pytest.mark.integration
@@ -33,25 +32,6 @@ def result_of(data: dict[str, Any], check_id: str) -> dict[str, Any]:
     return next(r for r in data["results"] if r["check_id"] == check_id)
 
 
-def execute_snippets(server: Server, data: dict[str, Any], user: str = "admin") -> None:
-    code = {s["label"]: s["code"] for s in data["working_request"]["snippets"]}
-    env = {**os.environ, "AIRFLOW_PASSWORD": server.password(user), "LC_ALL": "C.UTF-8"}
-    before = set(server.run_ids(DAG))
-    created = []
-    try:
-        shell = subprocess.run(["bash", "-c", code["curl"]], env=env, capture_output=True, text=True, timeout=120)
-        assert shell.returncode == 0, shell.stdout + shell.stderr
-        created.append(json.loads(shell.stdout)["dag_run_id"])
-        python = subprocess.run([sys.executable, "-c", code["Python (requests)"]], env=env, capture_output=True,
-                                text=True, timeout=120)
-        assert python.returncode == 0, python.stdout + python.stderr
-        created.append(python.stdout.strip())
-        assert set(created) <= set(server.run_ids(DAG)) - before
-    finally:
-        for run_id in created:
-            server.api("DELETE", f"/dags/{DAG}/dagRuns/{run_id}")
-
-
 def profile_with(server: Server, tmp_path: Path, payload: Any, *extra: str) -> Path:
     path = server.profile(tmp_path, dag_id=DAG, payload=payload)
     path.write_text(path.read_text() + "".join(line + "\n" for line in extra))
@@ -67,7 +47,7 @@ def test_a_misnamed_conf_field_is_named_and_the_printed_request_creates_a_run(ai
     assert "the server answered: " in schema["explanation"] and schema["why_ui_works"]
     assert json.loads(schema["fix"]["commands"][0])["conf"] == {"source": "nightly"}
     assert data["working_request"]["notes"][0].startswith("This request corrects what the script sends")
-    execute_snippets(airflow, data)
+    run_printed_snippets(airflow, data, DAG)
 
 
 def test_an_existing_run_id_is_the_409_failure_and_the_printed_request_does_not_repeat_it(
@@ -82,7 +62,7 @@ def test_an_existing_run_id_is_the_409_failure_and_the_printed_request_does_not_
         assert schema["status"] == "fail" and f"dag_run_id: a run '{taken}' already exists" in schema["summary"]
         assert "409 'already exists'" in schema["explanation"] and "never repeats a run id" in schema["why_ui_works"]
         assert taken not in json.dumps(data["working_request"]["snippets"])
-        execute_snippets(airflow, data)
+        run_printed_snippets(airflow, data, DAG)
     finally:
         airflow.api("DELETE", f"/dags/{DAG}/dagRuns/{taken}")
 
@@ -95,7 +75,7 @@ def test_a_trailing_slash_is_answered_by_the_server_and_the_printed_request_crea
     assert schema["status"] == "fail" and "ends with a slash" in schema["summary"]
     status = "405" if airflow.major >= 3 else "404"
     assert f"(the server answered: {status} (" in schema["explanation"], schema["explanation"]
-    execute_snippets(airflow, data)
+    run_printed_snippets(airflow, data, DAG)
 
 
 def test_a_cause_outside_the_request_is_not_claimed_to_be_fixed_by_the_snippet(airflow: Server,

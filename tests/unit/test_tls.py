@@ -20,7 +20,7 @@ from airflow_doctor.probe import Probe
 from airflow_doctor.sources.profile import Auth, AuthType, Profile
 from airflow_doctor.cli import app
 from tests.conftest import write_profile
-from tests.fronts import ConnectProxy, Pki, TlsFront, issuer_server, recorded_airflow
+from tests.fronts import clear_network_environment, ConnectProxy, Pki, TlsFront, issuer_server, recorded_airflow
 
 NOW = dt.datetime.now(dt.timezone.utc)
 
@@ -28,9 +28,7 @@ NOW = dt.datetime.now(dt.timezone.utc)
 @pytest.fixture(autouse=True)
 def no_environment_trust(monkeypatch: pytest.MonkeyPatch) -> None:
     """The machine's proxies and CA variables stay out of these cases; SSL_CERT_FILE stands for the OS store."""
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy",
-                 "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
-        monkeypatch.delenv(name, raising=False)
+    clear_network_environment(monkeypatch)
 
 
 @pytest.fixture

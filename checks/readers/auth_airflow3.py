@@ -9,13 +9,14 @@ and Basic auth or no credentials sent to Airflow 3. explain rebuilds the same fi
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from airflow_doctor.checks.base import CheckContext, error_detail, json_object, read_dags, try_credentials
 from airflow_doctor.checks.readers import token_trust
-from airflow_doctor.checks.readers.auth_common import (DOCS_V3, NOT_ANSWERED_UI, NOT_JUDGED, accepted,
-                                                       authorization_not_received, front_of, front_refusal, no_answer,
+from airflow_doctor.checks.readers.auth_common import (DOCS_V3, NOT_ANSWERED_UI, NOT_JUDGED, AuthManager, accepted,
+                                                       airflow3_auth_manager, authorization_not_received, front_of, front_refusal, no_answer,
                                                        platform_token_refusal, token_credentials)
 from airflow_doctor.checks.readers.auth_common import Code as AuthCode
 from airflow_doctor.checks.readers.credentials import Credentials, JwtClaims, Scheme, Trial, decode_jwt, stripped_secret
@@ -130,23 +131,7 @@ def _v3_token_exchange(ctx: CheckContext, username: str, password: Secret) -> Fi
                                    "where the whitespace comes from.", details=result.details,
                                    code=Code.WHITESPACE_STRIPPED)
                 return result
-        return Finding(
-            Status.FAIL, f"wrong username or password: /auth/token rejects them for {username!r} (401 Invalid credentials)",
-            explanation="Airflow 3 exchanges username and password for a token at /auth/token, and that exchange "
-                        "failed, so the credentials are wrong for this server's auth manager. With the simple auth "
-                        "manager of a bare pip install, '[core] simple_auth_manager_users = admin:admin' means user "
-                        "admin with role admin, not password admin: the passwords are generated into "
-                        "$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated. With the FAB auth manager only "
-                        "database (or LDAP) users have passwords; SSO users cannot get a token this way.",
-            fix=Fix("Use the password from the passwords file (simple auth manager) or of a database user (FAB). "
-                    "To add a user to the simple auth manager, append it to [core] simple_auth_manager_users and "
-                    "keep every existing entry: the setting is the whole list, so users left out can no longer log in.",
-                    ("cat $AIRFLOW_HOME/simple_auth_manager_passwords.json.generated",
-                     f"[core]\nsimple_auth_manager_users = <the existing entries>,{username.strip() or 'svc-trigger'}:user"),
-                    DOCS_V3),
-            why_ui_works="Whoever triggers from the UI logs in there with another user or password (or through single "
-                         "sign-on); /auth/token is the same check as the UI's login form.",
-            code=Code.TOKEN_EXCHANGE_REFUSED)
+        return credentials_refused(username.strip(), airflow3_auth_manager(ctx))
     if response.status >= 500:
         return Finding(
             Status.FAIL, f"POST /auth/token answered {response.status} ({error_detail(response, 80)}): the token "
@@ -166,6 +151,57 @@ def _v3_token_exchange(ctx: CheckContext, username: str, password: Secret) -> Fi
                    explanation="The token endpoint refused the request itself, not the credentials.", fix=None,
                    why_ui_works="The UI logs in through its own login page, not by posting JSON to /auth/token.",
                    code=Code.TOKEN_REQUEST_REFUSED)
+
+
+PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
+SHOW_PASSWORD = ("python3 -c 'import json, os, sys; path = os.environ.get(\"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE\") "
+                 "or os.path.join(os.environ.get(\"AIRFLOW_HOME\", os.path.expanduser(\"~/airflow\")), "
+                 f"\"{PASSWORDS_FILE}\"); print(json.load(open(path)).get(sys.argv[1], \"(not in \" + path + \")\"))' ")
+"""Prints one user's password from the simple auth manager's passwords file (the file is read at every login), or
+says the user is not in it; it reads the file the environment or AIRFLOW_HOME names, as Airflow does."""
+WHY_UI_LOGIN = ("Whoever triggers from the UI logs in there with another user or password (or through single sign-on); "
+                "/auth/token is the same check as the UI's login form.")
+
+
+def credentials_refused(username: str, manager: AuthManager | None) -> Finding:
+    """/auth/token's 401 'Invalid credentials', with the fix of the auth manager this server runs: FAB's users
+    commands, or the simple auth manager's passwords file; both only when the manager was not told by the server."""
+    user = username or "svc-trigger"
+    summary = f"wrong username or password: /auth/token rejects them for {username!r} (401 Invalid credentials)"
+    if manager is AuthManager.FAB:
+        return Finding(
+            Status.FAIL, summary,
+            explanation="Airflow 3 exchanges username and password for a token at /auth/token, and this server's auth "
+                        "manager (FAB: its login page is /auth/login/) refused them. Its users and passwords are "
+                        "in Airflow's database (or LDAP), as on Airflow 2; SSO users have no password and cannot get "
+                        "a token this way.",
+            fix=Fix(f"Check the password the profile resolves to (airflow-doctor profiles show). If {username!r} "
+                    "exists, an admin can set its password on the Airflow host (this replaces the password everyone "
+                    "using this user has); or create a separate user for scripts (Viewer; the permissions check "
+                    "then names the grant for the DAG):",
+                    (f"airflow users reset-password --username {shlex.quote(user)} --password \"$AIRFLOW_PASSWORD\"",
+                     "airflow users create --username svc-trigger --role Viewer --email svc-trigger@example.com "
+                     "--firstname svc --lastname trigger --password \"$AIRFLOW_PASSWORD\""), DOCS_V3),
+            why_ui_works=WHY_UI_LOGIN, code=Code.TOKEN_EXCHANGE_REFUSED)
+    known = manager is AuthManager.SIMPLE
+    which = ("this server runs the simple auth manager (its login page is /auth/login)" if known else
+             "the auth manager could not be told from the server's answers: with the simple auth manager")
+    return Finding(
+        Status.FAIL, summary,
+        explanation=f"Airflow 3 exchanges username and password for a token at /auth/token, and that exchange failed; "
+                    f"{which}, the users are the entries of [core] simple_auth_manager_users (name:role; "
+                    "'admin:admin' means user admin with role admin, not password admin) and each one's password is "
+                    f"generated once, at the api-server's start, into $AIRFLOW_HOME/{PASSWORDS_FILE} (or the file "
+                    "[core] simple_auth_manager_passwords_file names); the file is read at every login."
+                    + ("" if known else " With the FAB auth manager, users and passwords are in Airflow's database: "
+                       "`airflow users reset-password` sets one."),
+        fix=Fix(f"Read {user}'s password from the passwords file on the Airflow host (the command prints it, or that "
+                f"{user} is not in the file). Only if it is not there, add one entry {user}:user to [core] "
+                "simple_auth_manager_users, keeping every existing entry (the setting is the whole list), and restart "
+                "the api-server, which generates its password; never add a second entry for a user already listed "
+                "(the first entry's role wins, and its password does not change).",
+                (SHOW_PASSWORD + shlex.quote(user), f"{user}:user"), DOCS_V3),
+        why_ui_works=WHY_UI_LOGIN, code=Code.TOKEN_EXCHANGE_REFUSED)
 
 
 def _token_endpoint_elsewhere(ctx: CheckContext, response: ProbeResponse, username: str, password: Secret) -> Finding:

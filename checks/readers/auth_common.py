@@ -9,6 +9,8 @@ error with it too, so it imports no check and no MWAA finding.
 from __future__ import annotations
 
 from dataclasses import replace
+from enum import Enum
+from urllib.parse import urlsplit
 
 from airflow_doctor.checks.base import CheckContext, error_detail, read_dags
 from airflow_doctor.checks.readers.credentials import Credentials, Scheme, Trial
@@ -168,3 +170,41 @@ def authorization_not_received(origin: str, request: str, status: int | None, de
         why_ui_works="The UI sends its token in the _token cookie, which the proxy passes; only the Authorization "
                      "header a script uses is lost.", code=Code.TOKEN_HEADER_DROPPED)
 
+
+
+class AuthManager(str, Enum):
+    """Airflow 3's auth manager, as the server's own answers show it: the fixes for users, passwords and roles
+    differ (FAB: `airflow users ...` / `airflow roles ...`; simple: [core] simple_auth_manager_users and its
+    passwords file)."""
+
+    FAB = "the FAB auth manager"
+    SIMPLE = "the simple auth manager"
+    SIMPLE_ALL_ADMINS = "the simple auth manager in all-admins mode"
+
+
+def airflow3_auth_manager(ctx: CheckContext) -> AuthManager | None:
+    """Which auth manager serves this Airflow 3, from evidence: a token's claims when one was issued (only the simple
+    auth manager writes a 'role' claim; FAB's tokens carry the user id alone), else where GET /api/v2/auth/login
+    redirects (the manager's login page: FAB '/auth/login/', simple '/auth/login', all-admins '/auth/token/login';
+    read in apache-airflow-core 3.1-3.3 and the FAB provider). None: neither (another auth manager, or no answer)."""
+    claims = ctx.facts.claims
+    if claims is not None and claims.role:
+        return AuthManager.SIMPLE
+    try:
+        response = ctx.probe.get("/api/v2/auth/login")
+    except TransportError:
+        return None
+    return auth_manager_from_login_redirect(response.status, response.headers.get("Location", ""))
+
+
+def auth_manager_from_login_redirect(status: int, location: str) -> AuthManager | None:
+    if not 300 <= status < 400:
+        return None
+    path = urlsplit(location).path
+    if path.endswith("/auth/login/"):
+        return AuthManager.FAB
+    if path.endswith("/auth/token/login"):
+        return AuthManager.SIMPLE_ALL_ADMINS
+    if path.endswith("/auth/login"):
+        return AuthManager.SIMPLE
+    return None

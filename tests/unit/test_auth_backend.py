@@ -107,13 +107,34 @@ def test_airflow_3_token_exchange_decodes_claims_without_showing_the_token() -> 
     assert ctx.probe.registry.leaks(token)
 
 
+@pytest.mark.parametrize("label", ["airflow-3.1.3", "airflow-3.2.2", "airflow-3.3.2"])
 @responses.activate(assert_all_requests_are_fired=True)
-def test_airflow_3_wrong_password_mentions_the_generated_passwords_file() -> None:
+def test_airflow_3_wrong_password_with_the_simple_auth_manager_reads_the_passwords_file_and_adds_no_second_entry(
+        label: str) -> None:
     ctx = v3(password="wrong")
-    replay(responses, BASE, V3, "token_wrong")
+    replay(responses, BASE, label, "token_wrong")
+    replay(responses, BASE, label, "auth_login_redirect")  # 307 to /auth/login: the simple auth manager's page
     finding = auth_backend.Check().run(ctx)
     assert finding.status is Status.FAIL and "wrong username or password" in finding.summary
+    assert "simple auth manager (its login page is /auth/login)" in finding.explanation
     assert "simple_auth_manager_passwords.json.generated" in finding.explanation
+    show, entry = finding.fix.commands
+    assert "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE" in show and show.endswith(" admin") and entry == "admin:user"
+    assert "Only if it is not there" in finding.fix.text and "never add a second entry" in finding.fix.text
+    assert "users reset-password" not in " ".join(finding.fix.commands) and "<the existing entries>" not in str(finding.fix)
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_airflow_3_wrong_password_with_the_fab_auth_manager_gets_fab_users_commands_never_the_passwords_file() -> None:
+    ctx = v3(password="wrong")
+    replay(responses, BASE, "airflow-3.3.2-fab", "token_wrong")
+    replay(responses, BASE, "airflow-3.3.2-fab", "auth_login_redirect")  # 307 to /auth/login/: FAB's login page
+    finding = auth_backend.Check().run(ctx)
+    assert finding.status is Status.FAIL and "wrong username or password" in finding.summary
+    assert "FAB" in finding.explanation
+    assert finding.fix.commands[0] == 'airflow users reset-password --username admin --password "$AIRFLOW_PASSWORD"'
+    assert "--role Viewer" in finding.fix.commands[1]
+    assert "simple_auth_manager" not in str(finding.fix) and "passwords.json" not in str(finding)
 
 
 @responses.activate(assert_all_requests_are_fired=True)

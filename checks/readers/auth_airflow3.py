@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from airflow_doctor.checks.base import CheckContext, error_detail, json_object, read_dags, try_credentials
 from airflow_doctor.checks.readers import token_trust
-from airflow_doctor.checks.readers.auth_common import (DOCS_V3, NOT_ANSWERED_UI, NOT_JUDGED, AuthManager, accepted,
+from airflow_doctor.checks.readers.auth_common import (DOCS_V3, NOT_ANSWERED_UI, NOT_JUDGED, AuthManager, accepted, anonymous_access,
                                                        airflow3_auth_manager, authorization_not_received, front_of, front_refusal, no_answer,
                                                        platform_token_refusal, token_credentials)
 from airflow_doctor.checks.readers.auth_common import Code as AuthCode
@@ -68,9 +68,8 @@ def airflow3(ctx: CheckContext) -> Finding:
         return _v3_basic_profile(ctx)
     trial = try_credentials(ctx, Credentials(Scheme.NONE))
     if trial.accepted:
-        return accepted(ctx, Credentials(Scheme.NONE), "no credentials", None,
-                        ["the API serves anonymous callers: [core] simple_auth_manager_all_admins is on (every "
-                          "caller is admin; development only)"])
+        return anonymous_access(ctx, Credentials(Scheme.NONE), "no credentials",
+                                [f"GET {ctx.facts.api_path('/dags')} without credentials: 200"])
     if (unanswered := no_answer(trial)) is not None:
         return unanswered
     return no_token_v3(f"{trial.status}: {trial.note}")
@@ -268,8 +267,11 @@ def _v3_bearer(ctx: CheckContext, token: Secret, obtained: bool) -> Finding:
     if trial.accepted:
         if (split := _token_servers_disagree(ctx, credentials, 200, obtained)) is not None:
             return split
-        return accepted(ctx, credentials, f"Bearer JWT ({'from /auth/token' if obtained else 'pre-issued'})",
-                        identity, notes)
+        label = f"Bearer JWT ({'from /auth/token' if obtained else 'pre-issued'})"
+        if obtained and claims is not None and claims.subject == "Anonymous" and claims.role == "admin":
+            return anonymous_access(ctx, credentials, label, [*notes, "/auth/token issued the all-admins mode's "
+                                                                     "'Anonymous' admin token for these credentials"])
+        return accepted(ctx, credentials, label, identity, notes)
     if (unanswered := no_answer(trial)) is not None:
         return unanswered
     if not obtained and (platform := platform_token_refusal(ctx, token, trial)) is not None:
@@ -283,6 +285,10 @@ def _v3_bearer(ctx: CheckContext, token: Secret, obtained: bool) -> Finding:
     if trial.status == 401 and "not authenticated" in trial.note.lower():
         return _token_not_received(ctx, credentials, trial, origin, notes)
     if is_invalid_jwt(trial.status, trial.note):
+        if not obtained and (issuer := token_trust.foreign_issuer(claims, facts.base_url)) is not None:
+            assert claims is not None
+            return token_trust.other_provider(origin, f"{trial.status} {trial.note}", issuer, claims, facts.major,
+                                              tuple(notes))
         if (split := _token_servers_disagree(ctx, credentials, 403, obtained)) is not None:
             return split
         return invalid_jwt(claims, origin, obtained, notes)

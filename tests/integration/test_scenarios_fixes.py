@@ -155,3 +155,98 @@ def test_json_never_shows_a_password_the_fix_command_prints(airflow3: Server, tm
     data = diagnose(profile)
     assert airflow3.password("viewer") not in json.dumps(data) and "wrong-canary" not in json.dumps(data)
 
+
+
+@contextmanager
+def extra_web_process(server: Server, name: str, env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    """One more web server on this server's database with settings of its own (all-admins mode, a public role),
+    started here and stopped by its pid: the shared server's own processes and configuration are untouched."""
+    import os
+    import signal
+    import subprocess
+
+    from airflow_doctor.sandbox.state import free_port
+
+    box = server.sandbox
+    port = free_port()
+    home = box._make_process_home(name)
+    args = (["api-server", "-H", "127.0.0.1", "-p", str(port), "-w", "1"] if server.major >= 3 else
+            ["webserver", "-H", "127.0.0.1", "-p", str(port), "-w", "1", "--pid", str(tmp_path / f"{name}.pid")])
+    log = (tmp_path / f"{name}.log").open("w")
+    process = subprocess.Popen([str(box.airflow()), *args], env={**box.process_environment(name), **env}, cwd=home,
+                               stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        health = "/api/v2/monitor/health" if server.major >= 3 else "/health"
+        until(lambda: process.poll() is None and _answers(url + health), f"the {name} web server to answer", 600)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=5).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _record(server: Server, url: str, name: str, method: str, path: str, body: object = None) -> None:
+    """With AIRFLOW_DOCTOR_RECORD=1: keep the answer for the unit tier (the request body's password masked)."""
+    import os
+
+    if not os.environ.get("AIRFLOW_DOCTOR_RECORD"):
+        return
+    from tests.recorded.record import record
+
+    data = record(url, method, path, None, json.dumps(body) if body is not None else None)
+    data["request_body"] = {**body, "password": "***"} if isinstance(body, dict) and "password" in body else body
+    label = Path(__file__).parents[1] / "recorded" / f"airflow-{server.version}"
+    (label / f"{name}.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+ANONYMOUS = {"2.10.5": ("AIRFLOW__WEBSERVER__CONFIG_FILE", "AUTH_ROLE_PUBLIC"),
+             "3.3.2": ("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "simple_auth_manager_all_admins")}
+
+
+@pytest.mark.parametrize("key", list(ANONYMOUS), ids=lambda key: f"airflow-{key}")
+def test_an_api_open_to_anonymous_callers_is_a_security_warning_in_every_format_with_its_setting(
+        key: str, airflow_servers: dict[str, Server], tmp_path: Path) -> None:
+    server = settled(airflow_servers[key])
+    variable, setting = ANONYMOUS[key]
+    if server.major >= 3:
+        env = {variable: "True"}
+    else:
+        config = tmp_path / "webserver_config_public.py"
+        config.write_text((server.sandbox.home / "webserver_config.py").read_text() + "\nAUTH_ROLE_PUBLIC = 'Viewer'\n")
+        env = {variable: str(config)}
+    with extra_web_process(server, "webserver-anonymous", env, tmp_path) as url:
+        _record(server, url, "dags_anonymous_open", "GET", ("/api/v2" if server.major >= 3 else "/api/v1") + "/dags?limit=1")
+        if server.major >= 3:
+            _record(server, url, "token_all_admins", "POST", "/auth/token", {"username": "admin", "password": "anything"})
+            _record(server, url, "auth_login_redirect_all_admins", "GET", "/api/v2/auth/login")
+        profiles = [server.profile(tmp_path, auth_type="none", url=url, payload=None, name="anonymous")]
+        if server.major >= 3:  # all-admins mode answers any credentials with its 'Anonymous' admin token too
+            profiles.append(server.profile(tmp_path, url=url, payload=None, name="credentials"))
+        for profile in profiles:
+            data = diagnose(profile)
+            auth = result_of(data, "auth-backend")
+            assert auth["status"] == "warn" and auth["code"] == "anonymous-api-access", auth
+            assert auth["summary"].startswith("security: the API accepts requests without credentials")
+            assert setting in auth["summary"] and setting in auth["fix"]["text"] + " ".join(auth["fix"]["commands"])
+            assert result_of(data, "dag-exists")["status"] == "pass"  # the later checks ran with it
+            from typer.testing import CliRunner
+
+            from airflow_doctor.cli import app
+
+            for fmt in ("text", "markdown", "junit"):
+                shown = CliRunner().invoke(app, ["check", "--profile", str(profile), "--format", fmt])
+                assert "accepts requests without credentials" in shown.stdout and setting in shown.stdout, (fmt, shown.stdout[-2000:])
+    # the fix: the same server without the setting refuses a caller without credentials
+    plain = diagnose(server.profile(tmp_path, auth_type="none", payload=None, name="plain"))
+    assert result_of(plain, "auth-backend")["status"] == "fail"

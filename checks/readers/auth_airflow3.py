@@ -268,7 +268,7 @@ def _v3_bearer(ctx: CheckContext, token: Secret, obtained: bool) -> Finding:
         if (split := _token_servers_disagree(ctx, credentials, 200, obtained)) is not None:
             return split
         label = f"Bearer JWT ({'from /auth/token' if obtained else 'pre-issued'})"
-        if obtained and claims is not None and claims.subject == "Anonymous" and claims.role == "admin":
+        if obtained and claims is not None and claims.subject == "Anonymous" and (claims.role or "").lower() == "admin":
             return anonymous_access(ctx, credentials, label, [*notes, "/auth/token issued the all-admins mode's "
                                                                      "'Anonymous' admin token for these credentials"])
         return accepted(ctx, credentials, label, identity, notes)

@@ -313,13 +313,14 @@ def not_found(ctx: CheckContext, dag_id: str) -> Finding:
     errors = import_errors(ctx)
     dags = visible_dags(ctx, dag_id)
     processor = (ctx.facts.health.get("dag_processor") or "never started") if processor_is_down(ctx) else None
-    return why_not_found(dag_id, errors, dags, processor)
+    return why_not_found(dag_id, errors, dags, processor, major=ctx.facts.major)
 
 
 def why_not_found(dag_id: str, errors: list[dict[str, Any]], dags: list[dict[str, Any]] | None,
-                  processor_down: str | None = None, said: str = "") -> Finding:
+                  processor_down: str | None = None, said: str = "", major: int | None = None) -> Finding:
     """The conclusion that fits what the server said about a missing id: its import errors, the ids it lists (None:
-    not asked, as in explain), the dag-processor's health when it is down, and its own 404 sentence."""
+    not asked, as in explain), the dag-processor's health when it is down, and its own 404 sentence. On Airflow 3
+    the id itself is questioned first (with the known ids closest to it), the dag-processor or bundle after."""
     close = closest(dag_id, dags or [])
     broken = broken_file_for(errors, dag_id)
     if broken is not None:
@@ -327,9 +328,11 @@ def why_not_found(dag_id: str, errors: list[dict[str, Any]], dags: list[dict[str
     if close is not None and close.same_dag:
         return same_dag_other_name(dag_id, close)
     if close is None and processor_down is not None:
-        return nothing_parses(dag_id, errors, processor_down)
+        return nothing_parses(dag_id, errors, processor_down, nearest_ids(dag_id, dags or []))
     if close is not None:
         return did_you_mean(dag_id, close, errors, len(dags or []))
+    if (major or 0) >= 3 and dags is not None:
+        return unknown_id_v3(dag_id, dags, errors)
     return unknown_id(dag_id, dags, errors, said)
 
 
@@ -365,15 +368,19 @@ def processor_is_down(ctx: CheckContext) -> bool:
     return (ctx.facts.major or 0) >= 3 and "dag_processor" in health and health["dag_processor"] != "healthy"
 
 
-def nothing_parses(dag_id: str, errors: list[dict[str, Any]], state: str) -> Finding:
+def nothing_parses(dag_id: str, errors: list[dict[str, Any]], state: str, nearest: list[str] | None = None) -> Finding:
     return Finding(
-        Status.FAIL, f"no DAG has the id {dag_id!r}, and no dag-processor is running (health: {state}): DAG files "
-                     "added or changed since it stopped are never parsed",
-        explanation="In Airflow 3 DAG files are parsed by a separate dag-processor. Without it, a new DAG file never "
-                    "reaches the database, so neither the API nor the UI knows its DAG. No import error names this "
-                    "id, and no known id is close to it." + _other_broken_files(errors),
-        fix=Fix(f"If the file that defines {dag_id} is in this deployment's DAG bundle, start the dag-processor next "
-                "to the scheduler (it parses every file on its first pass):", ("airflow dag-processor",)),
+        Status.FAIL, f"no DAG has the id {dag_id!r}: first, is the id right? ({known_ids(nearest)}); if it is, no "
+                     f"dag-processor is running (health: {state}): DAG files added or changed since it stopped are "
+                     "never parsed",
+        explanation="The id comes first: no import error names it and no known id is close enough to be its "
+                    "display name or another case of it, so check it against the DAG ids this deployment lists. If "
+                    "it is right: in Airflow 3 DAG files are parsed by a separate dag-processor. Without it, a new "
+                    "DAG file never reaches the database, so neither the API nor the UI knows its DAG."
+                    + _other_broken_files(errors),
+        fix=Fix(f"Check the id against the list first; if it is right and the file that defines {dag_id} is in this "
+                "deployment's DAG bundle, start the dag-processor next to the scheduler (it parses every file on its "
+                "first pass):", ("airflow dags list", "airflow dag-processor")),
         why_ui_works=f"The UI does not list {dag_id!r} either; it shows only DAGs that were parsed before the "
                      "dag-processor stopped.", code=Code.NOT_PARSED)
 
@@ -407,6 +414,38 @@ def unknown_id(dag_id: str, dags: list[dict[str, Any]] | None, errors: list[dict
         details=(f"visible DAGs: {visible}",) if dags is not None else (),
         why_ui_works=f"The UI does not list {dag_id!r} either (for this user); a DAG that triggers from the UI has "
                      "another id: the UI's DAG page shows it.", code=Code.NOT_FOUND)
+
+
+def unknown_id_v3(dag_id: str, dags: list[dict[str, Any]], errors: list[dict[str, Any]]) -> Finding:
+    """Airflow 3, a 404 no evidence explains: the id first (the closest known ids), then the bundle and parsing."""
+    commands = ("airflow dags list", LIST_IMPORT_ERRORS) if errors else ("airflow dags list",)
+    return Finding(
+        Status.FAIL, f"no DAG has the id {dag_id!r}: is the id right? ({known_ids(nearest_ids(dag_id, dags))}; "
+                     f"{len(dags)} visible to this identity)",
+        explanation="First the id: dag_id is matched exactly, and no known id is its display name or another case "
+                    "of it; compare it with the ids this deployment lists. If the id is right, the file that defines "
+                    "it is not in any DAG bundle this deployment parses ([dag_processor] dag_bundle_config_list; by "
+                    "default the dags folder), the dag-processor has not parsed it yet (new files appear after its "
+                    "next pass over the bundle, [dag_processor] refresh_interval), or this identity may not see it. "
+                    "A file that does not contain both words 'airflow' and 'dag' is skipped without any import error "
+                    "([core] dag_discovery_safe_mode)." + _other_broken_files(errors),
+        fix=Fix("Check the dag_id against the ids this deployment knows; if it is right, put the file in the "
+                "deployment's DAG bundle and wait for the dag-processor's next pass.", commands),
+        details=(f"visible DAGs: {', '.join(sorted(str(d.get('dag_id')) for d in dags)[:10]) or 'none'}",),
+        why_ui_works=f"The UI does not list {dag_id!r} either (for this user); a DAG that triggers from the UI has "
+                     "another id: the UI's DAG page shows it.", code=Code.NOT_FOUND)
+
+
+def known_ids(nearest: list[str] | None) -> str:
+    if nearest:
+        return "the closest known ids: " + ", ".join(repr(i) for i in nearest)
+    return "no known id is close to it"
+
+
+def nearest_ids(dag_id: str, dags: list[dict[str, Any]], count: int = 3) -> list[str]:
+    """The known ids that look most like the one typed, for the question 'is the id right?' (none is ever the fix)."""
+    ids = [str(d.get("dag_id")) for d in dags if d.get("dag_id")]
+    return difflib.get_close_matches(dag_id, ids, n=count, cutoff=0.5)
 
 
 def _other_broken_files(errors: list[dict[str, Any]]) -> str:

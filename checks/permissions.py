@@ -145,20 +145,52 @@ def missing_fab_permissions(ctx: CheckContext, dag_id: str) -> Finding:
     edit = edit_probe(ctx, dag_id)
     if edit is not None and edit.allowed:
         return lacks_dag_run_create(ctx, dag_id, edit)
-    grant = (f"Give {name} the User role (added to its roles, nothing removed), on the Airflow host:"
-             if name else "Give the user this token belongs to the User role (airflow users add-role -u <its "
-                          "username> -r User), on the Airflow host.")
     edit_refused = (f" A PATCH of the DAG, which Airflow would reject only after its authorization check, was refused "
                     f"with 403 as well, so 'can edit' on DAG:{dag_id} is missing at least." if edit is not None else "")
+    cache = CACHE_NOTE if ctx.facts.api is ApiFlavour.V2 else ""
     return Finding(
         Status.FAIL, f"{who} may not trigger {dag_id!r} (403)",
-        explanation="Triggering needs two permissions together: 'can edit' on DAGs (or on DAG:" + dag_id + ") and "
-                    "'can create' on DAG Runs (or on DAG Run:" + dag_id + "). The built-in Viewer role has neither; "
-                    "User, Op and Admin have both. Reading the DAG (which this identity can) is not enough."
-                    + edit_refused,
-        fix=Fix(grant, (f"airflow users add-role -u {shlex.quote(name)} -r User",) if name else (),
-                "https://airflow.apache.org/docs/apache-airflow-providers-fab/stable/auth-manager/access-control.html"),
+        explanation="Triggering needs two permissions together: 'can edit' on DAG:" + dag_id + " (or on all DAGs) "
+                    "and 'can create' on DAG Run:" + dag_id + " (or on all DAG Runs). The built-in Viewer role has "
+                    "neither. Reading the DAG (which this identity can) is not enough." + edit_refused,
+        fix=Fix(dag_scoped_grant_text(dag_id, name) + cache, dag_scoped_grant(dag_id, name), DOCS_FAB_ACCESS),
         why_ui_works=WHY_UI_WORKS_FORBIDDEN, code=Code.FAB_PERMISSIONS_MISSING)
+
+
+DOCS_FAB_ACCESS = "https://airflow.apache.org/docs/apache-airflow-providers-fab/stable/auth-manager/access-control.html"
+CACHE_NOTE = (" Airflow 3 with FAB caches a user's permissions for [fab] cache_ttl seconds (30 by default): the "
+              "trigger works once that time has passed.")
+
+
+def trigger_role(dag_id: str) -> str:
+    """The name of the role the grant creates: one per DAG, so granting it opens this DAG and nothing else."""
+    return f"trigger_{dag_id}"
+
+
+def dag_scoped_grant(dag_id: str, login: str | None) -> tuple[str, ...]:
+    """FAB commands (Airflow 2, and Airflow 3 with the FAB auth manager; proven by `--help` in the integration
+    tier) that give `login` exactly what a trigger of this one DAG needs: read and edit on DAG:<id>, create on
+    DAG Run:<id>. A role scoped to the DAG, never a global role (User, Op) that opens every DAG."""
+    role = trigger_role(dag_id)
+    user = shlex.quote(login) if login else "<the user's login>"
+    return (f"airflow roles create {shlex.quote(role)}",
+            f"airflow roles add-perms {shlex.quote(role)} -r {shlex.quote('DAG:' + dag_id)} -a can_read can_edit",
+            f"airflow roles add-perms {shlex.quote(role)} -r {shlex.quote('DAG Run:' + dag_id)} -a can_create",
+            f"airflow users add-role -u {user} -r {shlex.quote(role)}")
+
+
+def access_control_line(dag_id: str) -> str:
+    """The same grant kept in the DAG file (FAB syncs it at every parse), for teams that manage access there."""
+    return (f"access_control={{{trigger_role(dag_id)!r}: {{'DAGs': {{'can_read', 'can_edit'}}, "
+            "'DAG Runs': {'can_create'}}}")
+
+
+def dag_scoped_grant_text(dag_id: str, login: str | None) -> str:
+    who = login or "the user this token belongs to"
+    return (f"Give {who} a role scoped to {dag_id!r}, on the Airflow host: it grants 'can read' and 'can edit' on "
+            f"DAG:{dag_id} and 'can create' on DAG Run:{dag_id}, nothing else (a global role such as User would "
+            f"open every DAG and bypass the DAG's access_control). To keep it in the DAG file instead, add to "
+            f"the DAG: {access_control_line(dag_id)} (the role must exist; the users add-role line still applies).")
 
 
 @dataclass(frozen=True)
@@ -213,20 +245,21 @@ def lacks_dag_run_create(ctx: CheckContext, dag_id: str, edit: EditProbe) -> Fin
     who = facts.identity or "this identity"
     name = login_name(ctx) or "this user"
     v2 = facts.api is ApiFlavour.V2
-    cache = (" Airflow 3 with FAB caches a user's permissions for [fab] cache_ttl seconds (30 by default): the "
-             "trigger works once that time has passed." if v2 else "")
+    cache = CACHE_NOTE if v2 else ""
     return Finding(
         Status.FAIL, f"{who} may edit {dag_id!r} but may not trigger it (403): missing 'can create on DAG Runs'",
         explanation=f"A trigger needs two permissions together: 'can edit' on DAG:{dag_id} (or on DAGs), which this "
                     f"identity has (a PATCH of the DAG that Airflow rejects only after its authorization check "
-                    f"answered {edit.status}: {edit.said}), and 'can create' on DAG Runs (or on DAG Run:{dag_id}), "
+                    f"answered {edit.status}: {edit.said}), and 'can create' on DAG Run:{dag_id} (or on all DAG Runs), "
                     "which it lacks. DAG-level access, as a DAG's access_control grants it, covers the first only: "
                     "the DAG shows up as editable, so access looks granted, and the trigger is still refused.",
-        fix=Fix(f"Grant the missing permission to the role that gives {name} access to {dag_id!r} (the role named "
-                "in the DAG's access_control; `airflow users list` shows a user's roles), on the Airflow host, with "
-                f"ROLE set to that role's name.{cache}",
-                ('airflow roles add-perms "$ROLE" -r "DAG Runs" -a can_create',),
-                "https://airflow.apache.org/docs/apache-airflow-providers-fab/stable/auth-manager/access-control.html"),
+        fix=Fix(f"Grant the missing permission, for this DAG only, to the role that gives {name} access to "
+                f"{dag_id!r} (the role named in the DAG's access_control; `airflow users list` shows a user's roles), "
+                f"on the Airflow host, with ROLE set to that role's name. In the DAG file the same grant is "
+                f"access_control={{'<that role>': {{'DAGs': {{'can_read', 'can_edit'}}, 'DAG Runs': {{'can_create'}}}}}}."
+                f"{cache}",
+                (f'airflow roles add-perms "$ROLE" -r {shlex.quote("DAG Run:" + dag_id)} -a can_create',),
+                DOCS_FAB_ACCESS),
         why_ui_works=WHY_UI_REFUSES_TOO_V2 if v2 else WHY_UI_REFUSES_TOO_V1, code=Code.DAG_RUN_CREATE_MISSING)
 
 

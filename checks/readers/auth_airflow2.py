@@ -15,11 +15,12 @@ from enum import Enum
 
 from airflow_doctor.checks.base import CheckContext, error_detail, read_dags, try_credentials
 from airflow_doctor.checks.readers.auth_common import (DOCS_V2, PASS_AUTHORIZATION, PASS_AUTHORIZATION_TEXT,
-                                                       NOT_ANSWERED_UI, NOT_JUDGED, accepted, front_of, front_refusal,
+                                                       NOT_ANSWERED_UI, NOT_JUDGED, accepted, anonymous_access, front_of, front_refusal,
                                                        no_answer, platform_token_refusal, replicas_disagree,
                                                        token_credentials)
 from airflow_doctor.checks.readers.auth_common import Code as AuthCode
-from airflow_doctor.checks.readers.credentials import Credentials, Scheme, Trial, basic_variants
+from airflow_doctor.checks.readers import token_trust
+from airflow_doctor.checks.readers.credentials import Credentials, Scheme, Trial, basic_variants, decode_jwt
 from airflow_doctor.checks.readers.front import airflows_own, rate_limit
 from airflow_doctor.checks.readers.gateway import transport_finding
 from airflow_doctor.failures import what_happened
@@ -74,8 +75,8 @@ def airflow2(ctx: CheckContext) -> Finding:
 def _v2_anonymous(ctx: CheckContext) -> Finding:
     trial = try_credentials(ctx, Credentials(Scheme.NONE))
     if trial.accepted:
-        return accepted(ctx, Credentials(Scheme.NONE), "no credentials", None,
-                        ["the API serves anonymous callers (AUTH_ROLE_PUBLIC or a permissive backend)"])
+        return anonymous_access(ctx, Credentials(Scheme.NONE), "no credentials",
+                                [f"GET {ctx.facts.api_path('/dags')} without credentials: 200"])
     if (unanswered := no_answer(trial)) is not None:
         return unanswered
     return Finding(Status.FAIL, f"the API requires credentials, and the profile has none ({trial.status}: {trial.note})",
@@ -122,6 +123,10 @@ def _v2_bearer(ctx: CheckContext) -> Finding:
         return unanswered
     if (platform := platform_token_refusal(ctx, token, trial)) is not None:
         return platform
+    claims = decode_jwt(token.reveal())
+    if (issuer := token_trust.foreign_issuer(claims, ctx.facts.base_url)) is not None and claims is not None:
+        return token_trust.other_provider("the profile's token", f"{trial.status} {trial.note}", issuer, claims, 2,
+                                          (f"token claims: {claims.describe()}",))
     return Finding(Status.FAIL, f"the bearer token was refused ({trial.status}: {trial.note})",
                    explanation="Stock Airflow 2 accepts no bearer tokens on /api/v1: only Basic auth and browser "
                                "sessions, as [api] auth_backends allows. Managed platforms add their own token "

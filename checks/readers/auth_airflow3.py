@@ -9,13 +9,14 @@ and Basic auth or no credentials sent to Airflow 3. explain rebuilds the same fi
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from airflow_doctor.checks.base import CheckContext, error_detail, json_object, read_dags, try_credentials
 from airflow_doctor.checks.readers import token_trust
-from airflow_doctor.checks.readers.auth_common import (DOCS_V3, NOT_ANSWERED_UI, NOT_JUDGED, accepted,
-                                                       authorization_not_received, front_of, front_refusal, no_answer,
+from airflow_doctor.checks.readers.auth_common import (DOCS_V3, NOT_ANSWERED_UI, NOT_JUDGED, AuthManager, accepted, anonymous_access,
+                                                       airflow3_auth_manager, authorization_not_received, front_of, front_refusal, no_answer,
                                                        platform_token_refusal, token_credentials)
 from airflow_doctor.checks.readers.auth_common import Code as AuthCode
 from airflow_doctor.checks.readers.credentials import Credentials, JwtClaims, Scheme, Trial, decode_jwt, stripped_secret
@@ -67,9 +68,8 @@ def airflow3(ctx: CheckContext) -> Finding:
         return _v3_basic_profile(ctx)
     trial = try_credentials(ctx, Credentials(Scheme.NONE))
     if trial.accepted:
-        return accepted(ctx, Credentials(Scheme.NONE), "no credentials", None,
-                        ["the API serves anonymous callers: [core] simple_auth_manager_all_admins is on (every "
-                          "caller is admin; development only)"])
+        return anonymous_access(ctx, Credentials(Scheme.NONE), "no credentials",
+                                [f"GET {ctx.facts.api_path('/dags')} without credentials: 200"])
     if (unanswered := no_answer(trial)) is not None:
         return unanswered
     return no_token_v3(f"{trial.status}: {trial.note}")
@@ -130,23 +130,7 @@ def _v3_token_exchange(ctx: CheckContext, username: str, password: Secret) -> Fi
                                    "where the whitespace comes from.", details=result.details,
                                    code=Code.WHITESPACE_STRIPPED)
                 return result
-        return Finding(
-            Status.FAIL, f"wrong username or password: /auth/token rejects them for {username!r} (401 Invalid credentials)",
-            explanation="Airflow 3 exchanges username and password for a token at /auth/token, and that exchange "
-                        "failed, so the credentials are wrong for this server's auth manager. With the simple auth "
-                        "manager of a bare pip install, '[core] simple_auth_manager_users = admin:admin' means user "
-                        "admin with role admin, not password admin: the passwords are generated into "
-                        "$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated. With the FAB auth manager only "
-                        "database (or LDAP) users have passwords; SSO users cannot get a token this way.",
-            fix=Fix("Use the password from the passwords file (simple auth manager) or of a database user (FAB). "
-                    "To add a user to the simple auth manager, append it to [core] simple_auth_manager_users and "
-                    "keep every existing entry: the setting is the whole list, so users left out can no longer log in.",
-                    ("cat $AIRFLOW_HOME/simple_auth_manager_passwords.json.generated",
-                     f"[core]\nsimple_auth_manager_users = <the existing entries>,{username.strip() or 'svc-trigger'}:user"),
-                    DOCS_V3),
-            why_ui_works="Whoever triggers from the UI logs in there with another user or password (or through single "
-                         "sign-on); /auth/token is the same check as the UI's login form.",
-            code=Code.TOKEN_EXCHANGE_REFUSED)
+        return credentials_refused(username.strip(), airflow3_auth_manager(ctx))
     if response.status >= 500:
         return Finding(
             Status.FAIL, f"POST /auth/token answered {response.status} ({error_detail(response, 80)}): the token "
@@ -166,6 +150,57 @@ def _v3_token_exchange(ctx: CheckContext, username: str, password: Secret) -> Fi
                    explanation="The token endpoint refused the request itself, not the credentials.", fix=None,
                    why_ui_works="The UI logs in through its own login page, not by posting JSON to /auth/token.",
                    code=Code.TOKEN_REQUEST_REFUSED)
+
+
+PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
+SHOW_PASSWORD = ("python3 -c 'import json, os, sys; path = os.environ.get(\"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE\") "
+                 "or os.path.join(os.environ.get(\"AIRFLOW_HOME\", os.path.expanduser(\"~/airflow\")), "
+                 f"\"{PASSWORDS_FILE}\"); print(json.load(open(path)).get(sys.argv[1], \"(not in \" + path + \")\"))' ")
+"""Prints one user's password from the simple auth manager's passwords file (the file is read at every login), or
+says the user is not in it; it reads the file the environment or AIRFLOW_HOME names, as Airflow does."""
+WHY_UI_LOGIN = ("Whoever triggers from the UI logs in there with another user or password (or through single sign-on); "
+                "/auth/token is the same check as the UI's login form.")
+
+
+def credentials_refused(username: str, manager: AuthManager | None) -> Finding:
+    """/auth/token's 401 'Invalid credentials', with the fix of the auth manager this server runs: FAB's users
+    commands, or the simple auth manager's passwords file; both only when the manager was not told by the server."""
+    user = username or "svc-trigger"
+    summary = f"wrong username or password: /auth/token rejects them for {username!r} (401 Invalid credentials)"
+    if manager is AuthManager.FAB:
+        return Finding(
+            Status.FAIL, summary,
+            explanation="Airflow 3 exchanges username and password for a token at /auth/token, and this server's auth "
+                        "manager (FAB: its login page is /auth/login/) refused them. Its users and passwords are "
+                        "in Airflow's database (or LDAP), as on Airflow 2; SSO users have no password and cannot get "
+                        "a token this way.",
+            fix=Fix(f"Check the password the profile resolves to (airflow-doctor profiles show). If {username!r} "
+                    "exists, an admin can set its password on the Airflow host (this replaces the password everyone "
+                    "using this user has); or create a separate user for scripts (Viewer; the permissions check "
+                    "then names the grant for the DAG):",
+                    (f"airflow users reset-password --username {shlex.quote(user)} --password \"$AIRFLOW_PASSWORD\"",
+                     "airflow users create --username svc-trigger --role Viewer --email svc-trigger@example.com "
+                     "--firstname svc --lastname trigger --password \"$AIRFLOW_PASSWORD\""), DOCS_V3),
+            why_ui_works=WHY_UI_LOGIN, code=Code.TOKEN_EXCHANGE_REFUSED)
+    known = manager is AuthManager.SIMPLE
+    which = ("this server runs the simple auth manager (its login page is /auth/login)" if known else
+             "the auth manager could not be told from the server's answers: with the simple auth manager")
+    return Finding(
+        Status.FAIL, summary,
+        explanation=f"Airflow 3 exchanges username and password for a token at /auth/token, and that exchange failed; "
+                    f"{which}, the users are the entries of [core] simple_auth_manager_users (name:role; "
+                    "'admin:admin' means user admin with role admin, not password admin) and each one's password is "
+                    f"generated once, at the api-server's start, into $AIRFLOW_HOME/{PASSWORDS_FILE} (or the file "
+                    "[core] simple_auth_manager_passwords_file names); the file is read at every login."
+                    + ("" if known else " With the FAB auth manager, users and passwords are in Airflow's database: "
+                       "`airflow users reset-password` sets one."),
+        fix=Fix(f"Read {user}'s password from the passwords file on the Airflow host (the command prints it, or that "
+                f"{user} is not in the file). Only if it is not there, add one entry {user}:user to [core] "
+                "simple_auth_manager_users, keeping every existing entry (the setting is the whole list), and restart "
+                "the api-server, which generates its password; never add a second entry for a user already listed "
+                "(the first entry's role wins, and its password does not change).",
+                (SHOW_PASSWORD + shlex.quote(user), f"{user}:user"), DOCS_V3),
+        why_ui_works=WHY_UI_LOGIN, code=Code.TOKEN_EXCHANGE_REFUSED)
 
 
 def _token_endpoint_elsewhere(ctx: CheckContext, response: ProbeResponse, username: str, password: Secret) -> Finding:
@@ -232,8 +267,11 @@ def _v3_bearer(ctx: CheckContext, token: Secret, obtained: bool) -> Finding:
     if trial.accepted:
         if (split := _token_servers_disagree(ctx, credentials, 200, obtained)) is not None:
             return split
-        return accepted(ctx, credentials, f"Bearer JWT ({'from /auth/token' if obtained else 'pre-issued'})",
-                        identity, notes)
+        label = f"Bearer JWT ({'from /auth/token' if obtained else 'pre-issued'})"
+        if obtained and claims is not None and claims.subject == "Anonymous" and (claims.role or "").lower() == "admin":
+            return anonymous_access(ctx, credentials, label, [*notes, "/auth/token issued the all-admins mode's "
+                                                                     "'Anonymous' admin token for these credentials"])
+        return accepted(ctx, credentials, label, identity, notes)
     if (unanswered := no_answer(trial)) is not None:
         return unanswered
     if not obtained and (platform := platform_token_refusal(ctx, token, trial)) is not None:
@@ -247,6 +285,10 @@ def _v3_bearer(ctx: CheckContext, token: Secret, obtained: bool) -> Finding:
     if trial.status == 401 and "not authenticated" in trial.note.lower():
         return _token_not_received(ctx, credentials, trial, origin, notes)
     if is_invalid_jwt(trial.status, trial.note):
+        if not obtained and (issuer := token_trust.foreign_issuer(claims, facts.base_url)) is not None:
+            assert claims is not None
+            return token_trust.other_provider(origin, f"{trial.status} {trial.note}", issuer, claims, facts.major,
+                                              tuple(notes))
         if (split := _token_servers_disagree(ctx, credentials, 403, obtained)) is not None:
             return split
         return invalid_jwt(claims, origin, obtained, notes)

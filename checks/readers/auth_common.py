@@ -9,6 +9,8 @@ error with it too, so it imports no check and no MWAA finding.
 from __future__ import annotations
 
 from dataclasses import replace
+from enum import Enum
+from urllib.parse import urlsplit
 
 from airflow_doctor.checks.base import CheckContext, error_detail, read_dags
 from airflow_doctor.checks.readers.credentials import Credentials, Scheme, Trial
@@ -37,6 +39,8 @@ class Code(FindingCode):
                         "others: replicas behind one address are configured differently")
     REFUSED_IN_FRONT = ("refused-in-front-of-airflow", "the 401/403 is not in Airflow's shape: a proxy or gateway in "
                         "front of Airflow refused, and the credentials never reached Airflow")
+    ANONYMOUS_ACCESS = ("anonymous-api-access", "security: the API accepts requests without credentials (Airflow 2's "
+                        "AUTH_ROLE_PUBLIC, Airflow 3's [core] simple_auth_manager_all_admins)")
     TOKEN_HEADER_DROPPED = ("token-header-dropped", "Airflow 3 answered 'Not authenticated' to a request that carried "
                             "a token: something in front removes the Authorization header")
 
@@ -50,6 +54,39 @@ def accepted(ctx: CheckContext, credentials: Credentials, scheme_label: str, ide
     who = f" as {identity}" if identity else ""
     return Finding(Status.PASS, f"{scheme_label} accepted{who}: GET {ctx.facts.api_path('/dags')} answered 200",
                    details=tuple(notes), code=Code.ACCEPTED)
+
+
+ANONYMOUS_V2 = ("AUTH_ROLE_PUBLIC in webserver_config.py",
+                "Airflow 2 gives every caller without credentials the role AUTH_ROLE_PUBLIC names (FAB's public role), "
+                "and this API read answered 200 to a request that carried none",
+                "Remove AUTH_ROLE_PUBLIC from webserver_config.py (or set it to a role without DAG access) and restart "
+                "the web server; then give the script its own user (auth type basic).",
+                ("# webserver_config.py: delete this line\nAUTH_ROLE_PUBLIC = ...",
+                 "auth:\n  type: basic\n  username: <user>\n  password: ${AIRFLOW_PASSWORD}"))
+ANONYMOUS_V3 = ("[core] simple_auth_manager_all_admins",
+                "Airflow 3's simple auth manager in all-admins mode makes every caller admin, with or without "
+                "credentials (/auth/token issues an admin token named 'Anonymous' whatever it is sent); it is meant "
+                "for local development only",
+                "Turn all-admins mode off and restart the api-server; list the users in [core] "
+                "simple_auth_manager_users (or use a production auth manager such as FAB) and give the script a user "
+                "of its own (auth type jwt).",
+                ("[core]\nsimple_auth_manager_all_admins = False",
+                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS=False"))
+
+
+def anonymous_access(ctx: CheckContext, credentials: Credentials, scheme_label: str, notes: list[str]) -> Finding:
+    """The API accepted a caller without credentials (or, on Airflow 3, issued the all-admins 'Anonymous' token):
+    the later checks go on with it, and the report says, as a warning with its own code, that anyone who reaches
+    the server may trigger (and change) anything, and which setting does it."""
+    accepted(ctx, credentials, scheme_label, None if ctx.facts.major == 2 else "Anonymous", notes)
+    setting, why, fix, lines = ANONYMOUS_V3 if (ctx.facts.major or 0) >= 3 else ANONYMOUS_V2
+    return Finding(
+        Status.WARN, f"security: the API accepts requests without credentials ({setting}): anyone who can reach "
+                     "this server may trigger DAGs",
+        explanation=f"{why}. Every request is authorized without a login: not only this script's trigger but any "
+                    "client on the network may read and change DAGs, runs, variables and connections.",
+        fix=Fix(fix, lines, DOCS_V3 if (ctx.facts.major or 0) >= 3 else DOCS_V2), details=tuple(notes),
+        code=Code.ANONYMOUS_ACCESS)
 
 
 def no_answer(trial: Trial) -> Finding | None:
@@ -168,3 +205,41 @@ def authorization_not_received(origin: str, request: str, status: int | None, de
         why_ui_works="The UI sends its token in the _token cookie, which the proxy passes; only the Authorization "
                      "header a script uses is lost.", code=Code.TOKEN_HEADER_DROPPED)
 
+
+
+class AuthManager(str, Enum):
+    """Airflow 3's auth manager, as the server's own answers show it: the fixes for users, passwords and roles
+    differ (FAB: `airflow users ...` / `airflow roles ...`; simple: [core] simple_auth_manager_users and its
+    passwords file)."""
+
+    FAB = "the FAB auth manager"
+    SIMPLE = "the simple auth manager"
+    SIMPLE_ALL_ADMINS = "the simple auth manager in all-admins mode"
+
+
+def airflow3_auth_manager(ctx: CheckContext) -> AuthManager | None:
+    """Which auth manager serves this Airflow 3, from evidence: a token's claims when one was issued (only the simple
+    auth manager writes a 'role' claim; FAB's tokens carry the user id alone), else where GET /api/v2/auth/login
+    redirects (the manager's login page: FAB '/auth/login/', simple '/auth/login', all-admins '/auth/token/login';
+    read in apache-airflow-core 3.1-3.3 and the FAB provider). None: neither (another auth manager, or no answer)."""
+    claims = ctx.facts.claims
+    if claims is not None and claims.role:
+        return AuthManager.SIMPLE
+    try:
+        response = ctx.probe.get("/api/v2/auth/login")
+    except TransportError:
+        return None
+    return auth_manager_from_login_redirect(response.status, response.headers.get("Location", ""))
+
+
+def auth_manager_from_login_redirect(status: int, location: str) -> AuthManager | None:
+    if not 300 <= status < 400:
+        return None
+    path = urlsplit(location).path
+    if path.endswith("/auth/login/"):
+        return AuthManager.FAB
+    if path.endswith("/auth/token/login"):
+        return AuthManager.SIMPLE_ALL_ADMINS
+    if path.endswith("/auth/login"):
+        return AuthManager.SIMPLE
+    return None

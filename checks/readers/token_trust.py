@@ -72,6 +72,8 @@ class Code(FindingCode):
     EXPIRED_BY_SKEW = ("token-expired-clock-skew", "401 'Token Expired' for a token this machine's clock says is "
                        "still valid: the clocks disagree")
     CLAIMS_MISSING = "token-claims-missing", "the token lacks exp, iat or nbf, which Airflow 3 requires"
+    OTHER_PROVIDER = ("token-from-other-identity-provider", "a token whose issuer is another identity provider (its "
+                      "iss names another host): Airflow's API accepts only tokens its own auth manager issues")
     SERVERS_DISTRUST = ("api-servers-distrust-tokens", "api-servers behind one address refuse each other's tokens: "
                         "no shared jwt_secret (or different issuer/audience)")
 
@@ -294,3 +296,54 @@ def audience_and_issuer(claims: JwtClaims) -> str:
     parts = [f"{label} {claims.claims[name]!r}" if name in claims.claims else f"no {label}"
              for name, label in (("aud", "audience"), ("iss", "issuer"))]
     return " and ".join(parts)
+
+
+def foreign_issuer(claims: JwtClaims | None, base_url: str) -> str | None:
+    """The issuer of a token that another identity provider issued, from its claims (decoded locally): an `iss`
+    that is a URL of another host than this Airflow's. Airflow's own tokens carry [api_auth] jwt_issuer, a plain
+    name by default or none at all; a URL of this host is taken as this deployment's own."""
+    from urllib.parse import urlsplit
+
+    issuer = claims.claims.get("iss") if claims is not None else None
+    if not isinstance(issuer, str) or not issuer.startswith(("https://", "http://")):
+        return None
+    host = urlsplit(issuer).hostname or ""
+    return issuer if host and host != urlsplit(base_url).hostname else None
+
+
+def other_provider(origin: str, answer: str, issuer: str, claims: JwtClaims, major: int | None,
+                   notes: tuple[str, ...] = ()) -> Finding:
+    """A refused token issued by another identity provider: name the issuer (never the token) and, per version,
+    what this Airflow accepts instead."""
+    audience = claims.claims.get("aud")
+    issued_for = f" for audience {audience!r}" if audience else ""
+    if (major or 0) >= 3:
+        explanation = (f"The token was issued by {issuer}{issued_for}, not by this Airflow. Airflow 3's API accepts "
+                       "only tokens its own auth manager issues, signed with [api_auth] jwt_secret (or "
+                       "jwt_private_key_path) and carrying its jwt_issuer and jwt_audience; a token from a company "
+                       "identity provider is refused as 'Invalid JWT token' even when that provider is how people "
+                       "log in to the UI.")
+        fix = Fix("Either exchange this deployment's credentials for its own token at POST /auth/token (the "
+                  "profile's auth type jwt does it), or run an auth manager that logs users in through that provider "
+                  "(the Keycloak auth manager for Keycloak, the AWS auth manager for IAM Identity Center, FAB with "
+                  "OAuth for others): the script then still gets its API token from this Airflow's /auth/token, not "
+                  "from the provider.", ("auth:\n  type: jwt\n  username: <user>\n  password: ${AIRFLOW_PASSWORD}",),
+                  "https://airflow.apache.org/docs/apache-airflow/stable/security/api.html")
+        ui = ("The UI logs in (through the provider, if the auth manager uses one) and then holds a token this Airflow "
+              "issued, in its _token cookie; the provider's own token never reaches the API.")
+    else:
+        explanation = (f"The token was issued by {issuer}{issued_for}, not by this Airflow. Airflow 2's /api/v1 "
+                       "accepts what [api] auth_backends lists: Basic auth, the UI's session, Kerberos, or a "
+                       "provider's backend (Google ID tokens with airflow.providers.google.common.auth_backend."
+                       "google_openid); no stock backend verifies another provider's bearer tokens.")
+        fix = Fix("Use Basic auth with a database user (auth type basic), or add to [api] auth_backends a backend "
+                  "that verifies this provider's tokens (Google: google_openid; others: a custom backend).",
+                  ("auth:\n  type: basic\n  username: <user>\n  password: ${AIRFLOW_PASSWORD}",),
+                  "https://airflow.apache.org/docs/apache-airflow/2.10.5/security/api.html")
+        ui = ("The UI logs in through its own login page (with the provider, if FAB is set up for OAuth) and keeps a "
+              "session cookie; the provider's token is never sent to the API.")
+    return Finding(Status.FAIL, f"{origin} was issued by another identity provider ({issuer}) and refused ({answer}): "
+                                "this Airflow accepts only tokens it issues itself" if (major or 0) >= 3 else
+                                f"{origin} was issued by another identity provider ({issuer}) and refused ({answer}): "
+                                "this Airflow's API backends do not verify that provider's tokens",
+                   explanation=explanation, fix=fix, details=notes, why_ui_works=ui, code=Code.OTHER_PROVIDER)

@@ -150,25 +150,31 @@ def test_paused_dag_says_the_ui_unpauses_and_the_printed_unpause_curl_works(scen
     assert json.loads(answered.stdout)["is_paused"] is False
 
 
-def test_airflow_2_viewer_gets_an_add_role_command_that_works_when_run(scenario_server2: Server, tmp_path: Path) -> None:
+def test_airflow_2_viewer_gets_a_grant_scoped_to_the_dag_that_works_when_run(scenario_server2: Server, tmp_path: Path) -> None:
     name, password = f"doctor-9a-{uuid.uuid4().hex[:8]}", "viewer-9a-pass"
     created = run_shell(scenario_server2, f"airflow users create -u {name} -p {password} -r Viewer -e {name}@example.test "
                                   "-f doctor -l viewer")
     assert created.returncode == 0, created.stderr[-2000:]
+    role = "trigger_doctor_demo"
     try:
         profile = scenario_server2.profile(tmp_path, user="admin", password=password, payload=None)
         profile.write_text(profile.read_text().replace("username: admin", f"username: {name}"))
         _, data = diagnose(profile)
         head = headline(data)
         assert head["check_id"] == "permissions" and "may not trigger 'doctor_demo' (403)" in head["summary"]
-        assert head["fix"]["commands"] == [f"airflow users add-role -u {name} -r User"]
+        assert head["fix"]["commands"] == [
+            f"airflow roles create {role}", f"airflow roles add-perms {role} -r DAG:doctor_demo -a can_read can_edit",
+            f"airflow roles add-perms {role} -r 'DAG Run:doctor_demo' -a can_create",
+            f"airflow users add-role -u {name} -r {role}"]
         assert "another user" in head["why_ui_works"]
-        applied = run_shell(scenario_server2, head["fix"]["commands"][0])
-        assert applied.returncode == 0, applied.stderr[-2000:]
+        for command in head["fix"]["commands"]:  # applied as printed: the grant is scoped to doctor_demo only
+            applied = run_shell(scenario_server2, command)
+            assert applied.returncode == 0, applied.stderr[-2000:]
         _, fixed = diagnose(profile)
         assert result_of(fixed, "permissions")["status"] == "pass"
     finally:
         run_shell(scenario_server2, f"airflow users delete -u {name}")
+        run_shell(scenario_server2, f"airflow roles delete {role}")
 
 
 def test_airflow_3_viewer_gets_its_entry_and_the_whole_list_warning(airflow3: Server, tmp_path: Path) -> None:

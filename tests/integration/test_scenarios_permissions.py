@@ -119,7 +119,7 @@ def test_dag_level_access_without_dag_run_create_is_named_and_the_printed_grant_
         if fab_server.major < 3:
             assert_ui_greys_out_trigger(fab_server, user, password)
         (command,) = found["fix"]["commands"]
-        assert command == 'airflow roles add-perms "$ROLE" -r "DAG Runs" -a can_create'
+        assert command == f"airflow roles add-perms \"$ROLE\" -r 'DAG Run:{DAG_ID}' -a can_create"
         run_on_host(fab_server, command, env={"ROLE": role})
         allowed = lambda: result_of(diagnose(profile), "permissions")["status"] == "pass"  # noqa: E731
         until(allowed, "the trigger permission taking effect ([fab] cache_ttl on Airflow 3)")

@@ -107,13 +107,34 @@ def test_airflow_3_token_exchange_decodes_claims_without_showing_the_token() -> 
     assert ctx.probe.registry.leaks(token)
 
 
+@pytest.mark.parametrize("label", ["airflow-3.1.3", "airflow-3.2.2", "airflow-3.3.2"])
 @responses.activate(assert_all_requests_are_fired=True)
-def test_airflow_3_wrong_password_mentions_the_generated_passwords_file() -> None:
+def test_airflow_3_wrong_password_with_the_simple_auth_manager_reads_the_passwords_file_and_adds_no_second_entry(
+        label: str) -> None:
     ctx = v3(password="wrong")
-    replay(responses, BASE, V3, "token_wrong")
+    replay(responses, BASE, label, "token_wrong")
+    replay(responses, BASE, label, "auth_login_redirect")  # 307 to /auth/login: the simple auth manager's page
     finding = auth_backend.Check().run(ctx)
     assert finding.status is Status.FAIL and "wrong username or password" in finding.summary
+    assert "simple auth manager (its login page is /auth/login)" in finding.explanation
     assert "simple_auth_manager_passwords.json.generated" in finding.explanation
+    show, entry = finding.fix.commands
+    assert "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE" in show and show.endswith(" admin") and entry == "admin:user"
+    assert "Only if it is not there" in finding.fix.text and "never add a second entry" in finding.fix.text
+    assert "users reset-password" not in " ".join(finding.fix.commands) and "<the existing entries>" not in str(finding.fix)
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_airflow_3_wrong_password_with_the_fab_auth_manager_gets_fab_users_commands_never_the_passwords_file() -> None:
+    ctx = v3(password="wrong")
+    replay(responses, BASE, "airflow-3.3.2-fab", "token_wrong")
+    replay(responses, BASE, "airflow-3.3.2-fab", "auth_login_redirect")  # 307 to /auth/login/: FAB's login page
+    finding = auth_backend.Check().run(ctx)
+    assert finding.status is Status.FAIL and "wrong username or password" in finding.summary
+    assert "FAB" in finding.explanation
+    assert finding.fix.commands[0] == 'airflow users reset-password --username admin --password "$AIRFLOW_PASSWORD"'
+    assert "--role Viewer" in finding.fix.commands[1]
+    assert "simple_auth_manager" not in str(finding.fix) and "passwords.json" not in str(finding)
 
 
 @responses.activate(assert_all_requests_are_fired=True)
@@ -299,3 +320,43 @@ def test_airflow_2_11_wrong_password_answered_403_is_confirmed_by_the_ui_login_f
     finding = auth_backend.Check().run(ctx)
     assert finding.summary.startswith("wrong username or password"), finding.summary
     assert "Basic auth: 403" in finding.details and "authenticated but may not read" not in finding.summary
+
+
+@pytest.mark.parametrize("label, setting", [
+    ("airflow-2.10.5", "AUTH_ROLE_PUBLIC"),
+    ("airflow-3.3.2", "simple_auth_manager_all_admins"),
+], ids=["airflow-2-public-role", "airflow-3-all-admins"])
+@responses.activate(assert_all_requests_are_fired=True)
+def test_an_api_that_answers_without_credentials_is_a_security_warning_naming_the_setting(label: str,
+                                                                                       setting: str) -> None:
+    """Answers recorded from real servers run with AUTH_ROLE_PUBLIC = 'Viewer' / all-admins mode."""
+    replay(responses, BASE, label, "dags_anonymous_open")
+    ctx = (v3 if "3." in label else v2)(auth_type="none", password=None)
+    finding = auth_backend.Check().run(ctx)
+    assert finding.status is Status.WARN and finding.code == "anonymous-api-access"
+    assert finding.summary.startswith("security: the API accepts requests without credentials") and setting in finding.summary
+    assert setting in finding.fix.text + " ".join(finding.fix.commands)
+    assert ctx.facts.credentials == Credentials(Scheme.NONE)  # the later checks go on with it
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_all_admins_mode_gives_any_credentials_its_anonymous_admin_token_and_that_is_warned_too() -> None:
+    replay(responses, BASE, V3, "token_all_admins")
+    replay(responses, BASE, V3, "dags_bearer")
+    finding = auth_backend.Check().run(v3(password="anything"))
+    assert finding.status is Status.WARN and finding.code == "anonymous-api-access"
+    assert "simple_auth_manager_all_admins" in finding.summary
+
+
+def test_the_login_redirect_tells_the_auth_manager_apart() -> None:
+    from airflow_doctor.checks.readers.auth_common import AuthManager, auth_manager_from_login_redirect
+
+    expected = {("airflow-3.3.2-fab", "auth_login_redirect"): AuthManager.FAB,
+                ("airflow-3.3.2", "auth_login_redirect"): AuthManager.SIMPLE,
+                ("airflow-3.2.2", "auth_login_redirect"): AuthManager.SIMPLE,
+                ("airflow-3.1.3", "auth_login_redirect"): AuthManager.SIMPLE,
+                ("airflow-3.3.2", "auth_login_redirect_all_admins"): AuthManager.SIMPLE_ALL_ADMINS}
+    for (label, name), manager in expected.items():
+        answer = recorded(label, name)
+        assert auth_manager_from_login_redirect(answer["status"], answer["headers"]["location"]) is manager, label
+    assert auth_manager_from_login_redirect(200, "") is None

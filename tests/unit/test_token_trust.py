@@ -174,3 +174,47 @@ def test_a_gateway_error_among_the_spread_reads_is_not_blamed_on_the_jwt_secret(
     with LocalServer(route) as server:
         finding = auth_backend.Check().run(check_context(server.url, api="/api/v2", version="3.3.2", auth_type="jwt"))
     assert finding.status is Status.PASS and finding.code != "api-servers-distrust-tokens"
+
+
+ENTRA_ISSUER = "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0"
+
+
+def _entra_token() -> str:
+    import base64 as b64
+    import json as js
+
+    part = lambda d: b64.urlsafe_b64encode(js.dumps(d).encode()).decode().rstrip("=")  # noqa: E731
+    return ".".join((part({"alg": "RS256", "kid": "k", "typ": "JWT"}),
+                     part({"iss": ENTRA_ISSUER, "aud": "api://airflow-scripts", "sub": "svc", "exp": 4102444800,
+                           "iat": 1700000000, "nbf": 1700000000}), "c2lnbmF0dXJl"))
+
+
+@pytest.mark.parametrize("label, answer, says", [
+    ("airflow-3.3.2", "dags_garbage", "accepts only tokens its own auth manager issues"),
+    ("airflow-2.10.5", "dags_bearer_foreign", "[api] auth_backends"),
+], ids=["airflow-3", "airflow-2"])
+@responses.activate(assert_all_requests_are_fired=True)
+def test_a_token_from_another_identity_provider_names_its_issuer_and_the_options_of_the_version(
+        label: str, answer: str, says: str) -> None:
+    from airflow_doctor.checks import auth_backend
+
+    version = label.removeprefix("airflow-")
+    replay(responses, BASE, label, answer)
+    token = _entra_token()
+    ctx = check_context(BASE, api="/api/v2" if version.startswith("3") else "/api/v1", version=version,
+                        auth_type="token", token=token)
+    finding = auth_backend.Check().run(ctx)
+    assert finding.status is Status.FAIL and finding.code == "token-from-other-identity-provider", finding
+    assert ENTRA_ISSUER in finding.summary and "api://airflow-scripts" in finding.explanation and says in finding.explanation
+    assert token not in repr(finding) and token.split(".")[1] not in repr(finding)
+
+
+def test_an_issuer_of_this_airflows_own_host_or_a_plain_name_is_not_another_provider() -> None:
+    from airflow_doctor.checks.readers.credentials import JwtClaims
+    from airflow_doctor.checks.readers.token_trust import foreign_issuer
+
+    base = "https://airflow.example.com"
+    assert foreign_issuer(JwtClaims({}, {"iss": "airflow"}), base) is None
+    assert foreign_issuer(JwtClaims({}, {"iss": "https://airflow.example.com/auth"}), base) is None
+    assert foreign_issuer(JwtClaims({}, {}), base) is None
+    assert foreign_issuer(JwtClaims({}, {"iss": ENTRA_ISSUER}), base) == ENTRA_ISSUER

@@ -120,7 +120,7 @@ def assess(ctx: CheckContext, payload: dict[str, Any]) -> tuple[list[Issue], dic
     existing = existing_runs(ctx, corrected, answers)
     clock = next((when for answer in answers if (when := server_clock(answer)) is not None), None)
     dated = date_issues(corrected, v2, version, clock, facts.dag.raw if facts.dag else {})
-    issues += dated + existing
+    issues += existing + dated  # a run that exists is refused now (409); a date only makes the run wait
     corrected_before, corrected = corrected, without_existing(corrected, dated + existing, v2)
     edits += list(dict.fromkeys(f"{i.field} {json.dumps(corrected_before[i.field], default=str)} left out: "
                                 f"{i.left_out}" for i in dated + existing if i.field in corrected_before and i.left_out))

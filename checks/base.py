@@ -160,6 +160,16 @@ def try_credentials(ctx: CheckContext, credentials: Credentials) -> Trial:
     return trial
 
 
+def assume_credentials(ctx: CheckContext, credentials: Credentials, what: str) -> model.Assumption | None:
+    """A failing auth check's fix, when it is known and safe: credentials the server just issued for the profile's
+    (a token from /auth/token), accepted by a read. They become the later checks' credentials (the runner lets those
+    checks run on the assumption); None when the read refused them, so nothing unproven is assumed."""
+    if not try_credentials(ctx, credentials).accepted:
+        return None
+    ctx.facts.credentials = credentials
+    return model.Assumption(what)
+
+
 def error_detail(response: ProbeResponse, limit: int = 300) -> str:
     """The server's own words for an error, whatever shape the body has (2.x problem+json, 3.x detail/error)."""
     body = response.json()

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-from airflow_doctor.checks.base import CheckContext, error_detail, json_object, read_dags, try_credentials
+from airflow_doctor.checks.base import (CheckContext, assume_credentials, error_detail, json_object, read_dags,
+                                        try_credentials)
 from airflow_doctor.checks.readers import token_trust
 from airflow_doctor.checks.readers.auth_common import (DOCS_V3, NOT_ANSWERED_UI, NOT_JUDGED, accepted,
                                                        authorization_not_received, front_of, front_refusal, no_answer,
@@ -370,14 +371,18 @@ def _v3_basic_profile(ctx: CheckContext) -> Finding:
     if (unanswered := no_answer(trial)) is not None:
         return unanswered
     exchange = exchange_token(ctx, auth.username or "", auth.password)
+    assumed = None
     if exchange.token is not None:
         verdict = "the same credentials do get a token from /auth/token"
+        assumed = assume_credentials(ctx, Credentials(Scheme.BEARER, secret=exchange.token),
+                                     "the script sends a token from /auth/token as Bearer instead of Basic auth")
     elif exchange.response is not None:
         verdict = f"and /auth/token refuses the same credentials too ({exchange.response.status})"
     else:
         assert exchange.failure is not None
         verdict = f"and whether the same credentials get a token is unknown ({what_happened(exchange.failure)})"
-    return basic_ignored_v3(f"{trial.status} {trial.note}", verdict, exchange.token is not None)
+    return replace(basic_ignored_v3(f"{trial.status} {trial.note}", verdict, exchange.token is not None),
+                   assumed=assumed)
 
 
 def basic_ignored_v3(answer: str, verdict: str, token_issued: bool) -> Finding:

@@ -170,6 +170,19 @@ def assume_credentials(ctx: CheckContext, credentials: Credentials, what: str) -
     return model.Assumption(what)
 
 
+def assume_base_url(ctx: CheckContext, base_url: str, credentials: Credentials, what: str) -> model.Assumption | None:
+    """The url where a token was issued (a sub-path the profile's url lacks), assumed with that token when the API
+    accepts it there; otherwise the url stays the profile's and nothing is assumed."""
+    given = ctx.facts.base_url
+    ctx.facts.base_url = base_url.rstrip("/")
+    ctx.probe.rebase(ctx.facts.base_url)
+    assumed = assume_credentials(ctx, credentials, what)
+    if assumed is None:
+        ctx.facts.base_url = given
+        ctx.probe.rebase(given)
+    return assumed
+
+
 def error_detail(response: ProbeResponse, limit: int = 300) -> str:
     """The server's own words for an error, whatever shape the body has (2.x problem+json, 3.x detail/error)."""
     body = response.json()

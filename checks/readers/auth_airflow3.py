@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-from airflow_doctor.checks.base import (CheckContext, assume_credentials, error_detail, json_object, read_dags,
-                                        try_credentials)
+from airflow_doctor.checks.base import (CheckContext, assume_base_url, assume_credentials, error_detail, json_object,
+                                        read_dags, try_credentials)
 from airflow_doctor.checks.readers import token_trust
 from airflow_doctor.checks.readers.auth_common import (DOCS_V3, NOT_ANSWERED_UI, NOT_JUDGED, accepted,
                                                        authorization_not_received, front_of, front_refusal, no_answer,
@@ -181,7 +181,9 @@ def _token_endpoint_elsewhere(ctx: CheckContext, response: ProbeResponse, userna
         body = json_object(exchange)
         if exchange.status in (200, 201) and body and isinstance(body.get("access_token"), str):
             ctx.probe.registry.add(body["access_token"])
-            return Finding(
+            assumed = assume_base_url(ctx, mount, Credentials(Scheme.BEARER, secret=Secret(body["access_token"])),
+                                      f"the url is {mount}, where /auth/token issued the token the script sends")
+            return replace(Finding(
                 Status.FAIL, f"POST {base}/auth/token answered {answered}, but POST {mount}/auth/token issued a token: "
                              f"this Airflow is served under {urlsplit(mount).path or '/'}",
                 explanation=f"The UI at this host is mounted at {mount} ([api] base_url), and so is its token "
@@ -189,7 +191,7 @@ def _token_endpoint_elsewhere(ctx: CheckContext, response: ProbeResponse, userna
                             f"/auth/token. Use the mounted address for both.",
                 fix=Fix(f"Use {mount} as the profile's url and the script's base URL:", (f"url: {mount}",), DOCS_V3),
                 why_ui_works="The UI logs in at its own address, under the sub-path it is served from.",
-                code=Code.TOKEN_ENDPOINT_MOUNTED_ELSEWHERE)
+                code=Code.TOKEN_ENDPOINT_MOUNTED_ELSEWHERE), assumed=assumed)
     return Finding(
         Status.FAIL, f"POST {base}/auth/token answered {answered}, and no sub-path named by this host's pages "
                      "serves a token endpoint",

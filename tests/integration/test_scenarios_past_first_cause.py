@@ -128,3 +128,16 @@ def test_a_redirected_url_names_the_paused_dag_after_following_it_and_the_printe
     snippets = json.dumps(request["snippets"])
     assert f"{scenario_server.url}/api/" in snippets and redirector.url not in snippets
     execute_snippets(scenario_server, data)
+
+
+# --- (d) the API at the url, /auth/token only under the sub-path: the request uses the endpoint that issued ----
+
+def test_a_token_endpoint_found_under_the_sub_path_is_where_the_printed_request_logs_in_and_it_works(
+        scenario_server3: Server, tmp_path: Path) -> None:
+    with proxy(mounted(scenario_server3.url, api_at_root=True)) as front:
+        code, data, terminal = check(scenario_server3.profile(tmp_path, url=front.url, dag_id=DAG, payload=None))
+        assert code == 1
+        assert_second_problem_after_the_first(data, terminal, "auth-backend", "token-endpoint-under-sub-path")
+        snippets = json.dumps(data["working_request"]["snippets"])
+        assert f"{front.url}/airflow/auth/token" in snippets, "the token comes from the endpoint that issued one"
+        execute_snippets(scenario_server3, data)

@@ -76,8 +76,15 @@ def row_summary(result: CheckResult) -> str:
 
 
 def next_problems(report: Report) -> list[CheckResult]:
-    """What the script hits after the assumed fixes: the failures and warnings found on them, in order."""
-    return [r for r in report.results if r.after_fix_of and r.status in (Status.FAIL, Status.WARN)]
+    """What the script hits after fixing the headline, in order: every other failure (not one the headline explains,
+    nor an internal error), and the warnings found on an assumed fix."""
+    head = report.diagnosis
+    if head is None:
+        return []
+    explained = next((r.explains for r in report.results if r.check_id == head.check_id), ())
+    return [r for r in report.results if r.check_id != head.check_id and r.check_id not in explained
+            and head.check_id not in r.explains and not r.internal_error
+            and (r.status is Status.FAIL or (r.after_fix_of and r.status is Status.WARN))]
 
 
 def assumptions(report: Report) -> list[CheckResult]:

@@ -114,7 +114,7 @@ def run_checks(checks: Iterable[Check[C]], context: C, recorder: Recorder, selec
             missing = [f"{u.unchecked}: {_why_missing(provided_by.get(u.fact), results, selection)}"
                        for u in check.uses if u.unchecked and not available(u.fact)]
             result = _with_missing_inputs(_run_one(check, context, recorder, debug, review, describe), missing)
-        if check.id not in selection.skip:
+        if result.status is not Status.SKIP:  # a skip found nothing, after a fix or not
             result = replace(result, after_fix_of=after_fix_of(check, results, provided_by))
         results[check.id] = result
         ordered.append(result)

@@ -137,3 +137,20 @@ def test_a_report_with_nothing_assumed_reads_as_before() -> None:
     report = report_of(run_checks(chain(assumed=None), None, Recorder()))
     assert "after fixing the above" not in render_terminal(report, width=200).lower()
     assert "after fixing the above" not in render_markdown(report).lower()
+
+
+def test_a_failure_beside_the_headline_is_also_named_as_what_the_script_hits_after_fixing_it() -> None:
+    checks = chain(assumed=None)
+    checks[-1] = FakeCheck("beside", Status.FAIL)
+    report = report_of(run_checks(checks, None, Recorder()))
+    terminal = render_terminal(report, width=200)
+    assert "After fixing the above, the script would still hit:" in terminal and "✗ beside: beside fail" in terminal
+    assert "[✗] beside  beside fail" in terminal, "its row is the script as it is: no after-fix mark"
+
+
+def test_a_check_skipped_after_an_assumed_fix_is_not_marked_it_found_nothing() -> None:
+    checks = chain()
+    checks[2] = FakeCheck("dag", Status.FAIL, requires=("auth",), provides=("dag",))
+    results = {r.check_id: r for r in run_checks(checks, None, Recorder())}
+    assert results["dag"].after_fix_of == "reach"
+    assert results["paused"].status is Status.SKIP and results["paused"].after_fix_of is None

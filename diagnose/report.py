@@ -217,10 +217,8 @@ def _terminal_next(console, report: Report) -> None:  # type: ignore[no-untyped-
     problems = next_problems(report)
     if problems:
         console.print(Text(f"  {AFTER_FIX[0].upper()}{AFTER_FIX[1:]}, the script would still hit:", style="bold"))
-        for result in problems:
-            head = Text.assemble(("    ", ""), (f"{ICONS[result.status]} ", STYLES[result.status]),
-                                 (result.check_id, "bold"), ": ")
-            _hanging(console, head, result.summary, 6)
+        for r in problems:
+            _hanging(console, Text.assemble(f"    {ICONS[r.status]} ", (r.check_id, "bold"), ": "), r.summary, 6)
 
 
 def _terminal_working_request(console, report: Report) -> None:  # type: ignore[no-untyped-def]

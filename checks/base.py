@@ -160,6 +160,29 @@ def try_credentials(ctx: CheckContext, credentials: Credentials) -> Trial:
     return trial
 
 
+def assume_credentials(ctx: CheckContext, credentials: Credentials, what: str) -> model.Assumption | None:
+    """A failing auth check's fix, when it is known and safe: credentials the server just issued for the profile's
+    (a token from /auth/token), accepted by a read. They become the later checks' credentials (the runner lets those
+    checks run on the assumption); None when the read refused them, so nothing unproven is assumed."""
+    if not try_credentials(ctx, credentials).accepted:
+        return None
+    ctx.facts.credentials = credentials
+    return model.Assumption(what)
+
+
+def assume_base_url(ctx: CheckContext, base_url: str, credentials: Credentials, what: str) -> model.Assumption | None:
+    """The url where a token was issued (a sub-path the profile's url lacks), assumed with that token when the API
+    accepts it there; otherwise the url stays the profile's and nothing is assumed."""
+    given = ctx.facts.base_url
+    ctx.facts.base_url = base_url.rstrip("/")
+    ctx.probe.rebase(ctx.facts.base_url)
+    assumed = assume_credentials(ctx, credentials, what)
+    if assumed is None:
+        ctx.facts.base_url = given
+        ctx.probe.rebase(given)
+    return assumed
+
+
 def error_detail(response: ProbeResponse, limit: int = 300) -> str:
     """The server's own words for an error, whatever shape the body has (2.x problem+json, 3.x detail/error)."""
     body = response.json()

@@ -9,6 +9,7 @@ a login page or proxy, a wrong sub-path, or a server that is not Airflow at all.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -17,6 +18,8 @@ from airflow_doctor.checks.readers.credentials import Credentials, Scheme
 from airflow_doctor.checks.readers.host_names import resolvable_neighbour
 from airflow_doctor.checks.readers.front import (airflows_own, is_login_page, mount_hints, origin_of, redirects_to_sign_in,
                                                  retired_api_words)
+from airflow_doctor.checks.readers.health import health_finding
+from airflow_doctor.checks.readers.platforms import PLATFORM_NOTES, platform_of
 from airflow_doctor.checks.readers.gateway import V2NotRouted, login_wall_words, not_airflow, retired_api
 from airflow_doctor.checks.readers.gateway import transport_finding as gateway_transport_finding
 from airflow_doctor.checks.readers.tls import tls_finding
@@ -25,7 +28,7 @@ from airflow_doctor.checks.base import (ApiFlavour, CheckContext, Fact, Facts, P
                                         json_object)
 from airflow_doctor.failures import what_happened
 from airflow_doctor.probe import Layer, ProbeResponse, TransportError
-from airflow_doctor.model import Finding, FindingCode, Fix, Status
+from airflow_doctor.model import Assumption, Finding, FindingCode, Fix, Status
 from airflow_doctor.sources.profile import AuthType
 
 VERSION_PATHS = {ApiFlavour.V2: "/api/v2/version", ApiFlavour.V1: "/api/v1/version"}
@@ -41,8 +44,6 @@ class Code(FindingCode):
 
     REACHABLE = "airflow-reachable", "Airflow's version endpoint answered, and its health endpoint too when it could"
     URL_HAS_API_PATH = "url-has-api-path", "the profile's url already ends with /api/v1 or /api/v2 (corrected)"
-    DATABASE_UNHEALTHY = "metadatabase-unhealthy", "the health endpoint reports the metadata database unhealthy"
-    COMPONENTS_UNHEALTHY = "components-unhealthy", "no healthy scheduler (or, on Airflow 3, dag-processor)"
     HOST_TYPO = "dns-host-typo", "the host does not resolve, one a typing slip away does"
     REDIRECTED_TO_LOGIN = "api-redirected-to-login", "the version endpoint redirects to an SSO or login page"
     REDIRECTED = "api-redirected", "the version endpoint redirects elsewhere: the API is at another address"
@@ -53,6 +54,10 @@ class Code(FindingCode):
     CREDENTIALS_DEMANDED = "front-demands-credentials", "401/403 to the version endpoint, which Airflow serves to anyone"
     SERVER_ERROR = "web-server-error", "the web server answered the version endpoint with a 5xx of its own"
     NOT_AIRFLOW = "not-airflow", "nothing at the url, its root or a sub-path its pages name answered Airflow's version"
+
+ASSUMABLE = (Code.REDIRECTED, Code.UNDER_SUBPATH, Code.WRONG_PATH)
+"""Failures whose fix (a url) the later checks may assume, once Airflow's version answers at that url."""
+
 
 class Check:
     id = "reachability"
@@ -95,18 +100,10 @@ class Check:
         except CredentialsUnavailable as unavailable:
             return unavailable.finding
         if flavour is None:
-            return mwaa.service_refusal(ctx, version_response) or unexpected_answer(ctx, version_response)
+            return (mwaa.service_refusal(ctx, version_response)
+                    or self._assume_fixed_url(ctx, unexpected_answer(ctx, version_response)))
 
-        body = json_object(version_response) or {}
-        facts.api = flavour
-        facts.airflow_version = str(body.get("version"))
-        facts.server = version_response.headers.get("Server")
-        notes = [f"version endpoint: {VERSION_PATHS[flavour]} answered {facts.airflow_version}"
-                 + (" only to the profile's credentials (a front demands them on every path)"
-                    if sent_credentials(version_response) else ""),
-                 *(mwaa.environment_notes(ctx) or [f"auth model: {auth_model(flavour)}"])]
-        if facts.platform is not Platform.SELF_HOSTED and facts.mwaa is None:
-            notes.append(f"platform: {facts.platform.value} ({PLATFORM_NOTES[facts.platform]})")
+        notes = self._learn(ctx, flavour, version_response)
         if pasted and flavour is ApiFlavour.V2 and pasted.group(0).startswith("/api/v1"):
             notes.append("the pasted /api/v1 is Airflow 2's API; this server is Airflow 3, which serves only /api/v2")
 
@@ -125,6 +122,46 @@ class Check:
                            details=tuple(notes), code=first.code or Code.REACHABLE)
         return Finding(Status.PASS, f"{summary}; {self._health_line(facts)}", details=tuple(notes),
                        code=Code.REACHABLE)
+
+    def _assume_fixed_url(self, ctx: CheckContext, finding: Finding) -> Finding:
+        """A redirect's target, or the sub-path found: when Airflow's version answers at the fixed url, the later checks
+        run there (the runner's `assumed`), so the report goes on to what the script hits next."""
+        fixed = next((c[len("url: "):] for c in (finding.fix.commands if finding.fix else ()) if c.startswith("url: ")),
+                     None)
+        if fixed is None or finding.code not in ASSUMABLE or finding.status is not Status.FAIL:
+            return finding
+        facts, given = ctx.facts, ctx.facts.base_url
+        facts.base_url = fixed.rstrip("/")
+        ctx.probe.rebase(facts.base_url)
+        try:
+            flavour, answer = self._find_api(ctx)
+        except (TransportError, V2NotRouted, CredentialsUnavailable):
+            flavour = None
+        if flavour is None:
+            facts.base_url = given
+            ctx.probe.rebase(given)
+            return finding
+        notes = self._learn(ctx, flavour, answer)
+        self._health(ctx, notes)
+        where = "where the redirect points" if finding.code == Code.REDIRECTED else "the sub-path Airflow is served under"
+        return replace(finding, details=(*finding.details, *notes), assumed=Assumption(
+            f"the url is {facts.base_url} ({where}; Airflow {facts.airflow_version} answered its version there)"))
+
+    @staticmethod
+    def _learn(ctx: CheckContext, flavour: ApiFlavour, version_response: ProbeResponse) -> list[str]:
+        """Keep what the version endpoint said (flavour, version, Server) and say it in notes."""
+        facts = ctx.facts
+        body = json_object(version_response) or {}
+        facts.api = flavour
+        facts.airflow_version = str(body.get("version"))
+        facts.server = version_response.headers.get("Server")
+        notes = [f"version endpoint: {VERSION_PATHS[flavour]} answered {facts.airflow_version}"
+                 + (" only to the profile's credentials (a front demands them on every path)"
+                    if sent_credentials(version_response) else ""),
+                 *(mwaa.environment_notes(ctx) or [f"auth model: {auth_model(flavour)}"])]
+        if facts.platform is not Platform.SELF_HOSTED and facts.mwaa is None:
+            notes.append(f"platform: {facts.platform.value} ({PLATFORM_NOTES[facts.platform]})")
+        return notes
 
     def _find_api(self, ctx: CheckContext) -> tuple[ApiFlavour | None, ProbeResponse]:
         """Ask both version endpoints without credentials; retry with the profile's auth only if a proxy demands it."""
@@ -246,28 +283,6 @@ def auth_model(flavour: ApiFlavour) -> str:
     if flavour is ApiFlavour.V2:
         return "Airflow 3: a JWT from POST /auth/token, sent as 'Authorization: Bearer'"
     return "Airflow 2: Basic auth or a browser session, as allowed by [api] auth_backends"
-
-
-PLATFORM_NOTES = {
-    Platform.MWAA: "identity comes from AWS IAM: Airflow passwords and Basic auth do not work; call the API through "
-                   "'aws mwaa invoke-rest-api' or a web login token",
-    Platform.COMPOSER: "send a Google OAuth2 access token as 'Authorization: Bearer' (auth type google: "
-                       "Application Default Credentials); Basic auth does not work",
-    Platform.ASTRONOMER: "send a Deployment or Workspace API token as 'Authorization: Bearer' (auth type token); "
-                         "the url must include the deployment's path",
-    Platform.SELF_HOSTED: "",
-}
-
-
-def platform_of(url: str) -> Platform:
-    host = (urlsplit(url).hostname or "").lower()
-    if host.endswith((".airflow.amazonaws.com", ".on.aws")):
-        return Platform.MWAA
-    if host.endswith((".composer.googleusercontent.com", ".composer.cloud.google.com")):
-        return Platform.COMPOSER
-    if host.endswith(".astronomer.run"):
-        return Platform.ASTRONOMER
-    return Platform.SELF_HOSTED
 
 
 def _is_version(response: ProbeResponse, flavour: ApiFlavour) -> bool:
@@ -566,29 +581,3 @@ def find_mount(ctx: CheckContext) -> str | None:
             if _is_version(answer, flavour):
                 return candidate
     return None
-
-
-def health_finding(facts: Facts) -> Finding | None:
-    """What the component health means for a triggered run."""
-    health = facts.health
-    if health.get("metadatabase") not in (None, "healthy"):
-        return Finding(Status.FAIL, "the metadata database is unhealthy",
-                       explanation="The web server cannot use its metadata database; no API call that reads or "
-                                   "writes DAGs or runs can succeed.",
-                       fix=Fix("Check the database connection ([database] sql_alchemy_conn) and that it is migrated.",
-                               ("airflow db check", "airflow db migrate")),
-                       why_ui_works="It does not: the UI reads the same database, so it fails or shows stale pages too.",
-                       code=Code.DATABASE_UNHEALTHY)
-    problems = []
-    if health.get("scheduler") != "healthy":
-        problems.append(("no healthy scheduler", "The scheduler has no recent heartbeat. A trigger is still accepted "
-                         "(200, state 'queued'), but the run will sit queued until a scheduler runs: the API accepts, "
-                         "nothing happens.", "Start the scheduler (airflow scheduler) or look at why it stopped."))
-    if facts.major is not None and facts.major >= 3 and health.get("dag_processor") != "healthy":
-        problems.append(("no healthy dag-processor", "In Airflow 3 DAG files are parsed by a separate dag-processor. "
-                         "Without it new DAGs never appear (404) and changed DAGs are not picked up.",
-                         "Start it (airflow dag-processor) next to the scheduler."))
-    if not problems:
-        return None
-    return Finding(Status.WARN, "; ".join(p[0] for p in problems), explanation=" ".join(p[1] for p in problems),
-                   fix=Fix(" ".join(p[2] for p in problems), ()), code=Code.COMPONENTS_UNHEALTHY)

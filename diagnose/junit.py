@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from airflow_doctor.model import CheckResult, Fix, Report, Status
 
@@ -61,6 +61,8 @@ def fix_text(fix: Fix | None) -> str:
 def _testcase(suite: ET.Element, profile: str, result: CheckResult, tally: _Tally) -> None:
     case = ET.SubElement(suite, "testcase", classname=_clean(profile), name=result.check_id,
                          time=f"{result.duration_ms / 1000:.3f}")
+    if result.after_fix_of:  # a problem the script meets after fixing that one: CI shows it with its own failure
+        result = replace(result, summary=f"after fixing the above ({result.after_fix_of}): {result.summary}")
     tally.tests += 1
     tally.seconds += result.duration_ms / 1000
     if result.internal_error:
@@ -69,7 +71,9 @@ def _testcase(suite: ET.Element, profile: str, result: CheckResult, tally: _Tall
         tally.errors += 1
     elif result.status is Status.FAIL:
         failure = ET.SubElement(case, "failure", message=_clean(result.summary), type=str(result.code or "failed"))
-        failure.text = _clean(fix_text(result.fix))
+        failure.text = _clean("\n\n".join(p for p in (fix_text(result.fix), result.assumed and
+                                                        f"Assumed fixed for the checks after it: {result.assumed.text}")
+                                      if p))
         tally.failures += 1
     elif result.status is Status.SKIP:
         ET.SubElement(case, "skipped", message=_clean(result.summary))

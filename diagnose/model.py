@@ -79,6 +79,16 @@ class Exchange:
 
 
 @dataclass(frozen=True)
+class Assumption:
+    """A failing check's fix that is known and safe to assume (the url a redirect names, a sub-path whose version
+    endpoint answered, a token /auth/token issued): the check has set the corrected facts itself, so the checks that
+    build on it run on the corrected assumption, and their results are what the script hits after that fix."""
+
+    text: str
+    """What is assumed, in a few words ('the url is https://host/airflow')."""
+
+
+@dataclass(frozen=True)
 class Finding:
     """What a check concluded. `explains` names checks whose failure this finding is the root cause of.
 
@@ -95,6 +105,8 @@ class Finding:
     why_ui_works: str = ""
     code: str = ""
     """A machine code for the cause ('tcp-refused', 'dns'): for JSON consumers; prose never shows it."""
+    assumed: Assumption | None = None
+    """Set on a failure only: its fix is known and safe, and the check set the facts as if it were applied."""
 
 
 @dataclass(frozen=True)
@@ -141,13 +153,17 @@ class CheckResult:
     internal_error: str | None = None
     why_ui_works: str = ""
     code: str = ""
+    assumed: Assumption | None = None
+    after_fix_of: str | None = None
+    """The failed check whose assumed fix this result ran on: what the script hits after fixing that (the runner's)."""
 
     @classmethod
     def from_finding(cls, check_id: str, title: str, finding: Finding, evidence: tuple[Exchange, ...],
                      duration_ms: float) -> "CheckResult":
         """A check's finding as the report holds it; the runner then redacts it (redact.redact_result)."""
         return cls(check_id, title, finding.status, finding.summary, finding.explanation, finding.fix, finding.details,
-                   evidence, duration_ms, finding.explains, why_ui_works=finding.why_ui_works, code=finding.code)
+                   evidence, duration_ms, finding.explains, why_ui_works=finding.why_ui_works, code=finding.code,
+                   assumed=finding.assumed if finding.status is Status.FAIL else None)
 
 
 @dataclass(frozen=True)
@@ -162,7 +178,9 @@ class Diagnosis:
 
 
 def choose_diagnosis(results: Sequence[CheckResult]) -> Diagnosis | None:
-    """The headline: the first failure, unless a later finding says it explains that failure; else the first warning."""
+    """The headline: the first failure, unless a later finding says it explains that failure; else the first warning.
+    Results found after an assumed fix (`after_fix_of`) are the next problems, never the headline."""
+    results = [r for r in results if r.after_fix_of is None]
     first_fail = next((r for r in results if r.status is Status.FAIL), None)
     if first_fail is not None:
         explainer = next((r for r in results if first_fail.check_id in r.explains and r.status in (Status.FAIL, Status.WARN)), None)

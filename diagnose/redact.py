@@ -332,5 +332,7 @@ def redact_result(result: CheckResult) -> CheckResult:
 
     fix = result.fix and Fix(redact_text(result.fix.text), tuple(redact_text(c) for c in result.fix.commands),
                              result.fix.docs and redact_text(result.fix.docs))
+    assumed = result.assumed and replace(result.assumed, text=redact_text(result.assumed.text))
     return replace(result, summary=redact_text(result.summary), explanation=redact_text(result.explanation), fix=fix,
-                   details=tuple(redact_text(d) for d in result.details), why_ui_works=redact_text(result.why_ui_works))
+                   details=tuple(redact_text(d) for d in result.details), why_ui_works=redact_text(result.why_ui_works),
+                   assumed=assumed)

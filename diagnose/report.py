@@ -51,7 +51,7 @@ def render_terminal(report: Report, verbosity: int = 0, color: bool = False, wid
     for result in report.results:
         head = Text.assemble((f"[{ICONS[result.status]}] ", STYLES[result.status]), (result.check_id.ljust(id_width), "bold"), "  ")
         in_headline = report.diagnosis is not None and result.check_id == report.diagnosis.check_id
-        _hanging(console, head, _HEADLINE_REF[result.status] if in_headline else result.summary, len(head.plain))
+        _hanging(console, head, _HEADLINE_REF[result.status] if in_headline else row_summary(result), len(head.plain))
         if verbosity >= 1 and result.status is not Status.SKIP:
             _terminal_body(console, result, verbosity, in_headline)
         if result.internal_error:
@@ -67,6 +67,29 @@ def render_terminal(report: Report, verbosity: int = 0, color: bool = False, wid
 
 
 _HEADLINE_REF = {Status.FAIL: "failed: the diagnosis above", Status.WARN: "warned: the warning above"}
+AFTER_FIX = "after fixing the above"
+
+
+def row_summary(result: CheckResult) -> str:
+    """A result's one line; one that ran on an assumed fix says so first (the headline's fix, or a later one's)."""
+    return f"{AFTER_FIX} ({result.after_fix_of}): {result.summary}" if result.after_fix_of else result.summary
+
+
+def next_problems(report: Report) -> list[CheckResult]:
+    """What the script hits after fixing the headline, in order: every other failure (not one the headline explains,
+    nor an internal error), and the warnings found on an assumed fix."""
+    head = report.diagnosis
+    if head is None:
+        return []
+    explained = next((r.explains for r in report.results if r.check_id == head.check_id), ())
+    return [r for r in report.results if r.check_id != head.check_id and r.check_id not in explained
+            and head.check_id not in r.explains and not r.internal_error
+            and (r.status is Status.FAIL or (r.after_fix_of and r.status is Status.WARN))]
+
+
+def assumptions(report: Report) -> list[CheckResult]:
+    """The failures whose fixes the later checks assumed."""
+    return [r for r in report.results if r.assumed is not None]
 
 
 def _tally(report: Report):  # type: ignore[no-untyped-def]
@@ -179,7 +202,23 @@ def _terminal_diagnosis(console, report: Report) -> None:  # type: ignore[no-unt
         _hanging(console, Text("  Why the UI works: ", style="bold"), diagnosis.why_ui_works, 4)
     if diagnosis.fix is not None:
         _terminal_fix(console, diagnosis.fix, 2)
+    _terminal_next(console, report)
     console.print()
+
+
+def _terminal_next(console, report: Report) -> None:  # type: ignore[no-untyped-def]
+    """Past the first cause: what the later checks assumed fixed, and each problem the script hits after that."""
+    from rich.text import Text
+
+    for result in assumptions(report):
+        assert result.assumed is not None
+        _hanging(console, Text(f"  Assumed fixed for the checks after {result.check_id}: ", style="bold"),
+                 result.assumed.text, 4)
+    problems = next_problems(report)
+    if problems:
+        console.print(Text(f"  {AFTER_FIX[0].upper()}{AFTER_FIX[1:]}, the script would still hit:", style="bold"))
+        for r in problems:
+            _hanging(console, Text.assemble(f"    {ICONS[r.status]} ", (r.check_id, "bold"), ": "), r.summary, 6)
 
 
 def _terminal_working_request(console, report: Report) -> None:  # type: ignore[no-untyped-def]
@@ -238,17 +277,18 @@ def render_markdown(report: Report, level: int = 1) -> str:
             out += ["", f"**Fix:** {_md(d.fix.text)}"]
             if d.fix.commands:
                 out += ["", *_fenced("\n".join(d.fix.commands))]
+        out += _markdown_next(report)
         out.append("")
     else:
         out += [f"{h2} No issues found", ""]
     out += [f"{h2} Checks", "", "| | check | result | time |", "|---|---|---|---|"]
     for r in report.results:
-        out.append(f"| {ICONS[r.status]} {r.status.value} | `{r.check_id}` | {_md(r.summary)} | {r.duration_ms:.0f} ms |")
+        out.append(f"| {ICONS[r.status]} {r.status.value} | `{r.check_id}` | {_md(row_summary(r))} | {r.duration_ms:.0f} ms |")
     out.append("")
     for r in report.results:
         if r.status is Status.SKIP:
             continue
-        out += [f"{h3} {ICONS[r.status]} `{r.check_id}`: {_md(r.title)}", "", f"**{r.status.value}**: {_md(r.summary)}", ""]
+        out += [f"{h3} {ICONS[r.status]} `{r.check_id}`: {_md(r.title)}", "", f"**{r.status.value}**: {_md(row_summary(r))}", ""]
         if r.explanation:
             out += [_md(r.explanation, table=False), ""]
         if r.fix is not None and r.status in (Status.FAIL, Status.WARN):
@@ -276,6 +316,19 @@ def render_markdown(report: Report, level: int = 1) -> str:
     out.append(f"_{counts[Status.PASS]} passed, {counts[Status.WARN]} warned, {counts[Status.FAIL]} failed, "
                f"{counts[Status.SKIP]} skipped; exit code {int(report.exit_code)}._")
     return "\n".join(out) + "\n"
+
+
+def _markdown_next(report: Report) -> list[str]:
+    """Past the first cause, in the diagnosis section: the assumed fixes and the problems found on them."""
+    out: list[str] = []
+    for r in assumptions(report):
+        assert r.assumed is not None
+        out += ["", f"**Assumed fixed for the checks after `{r.check_id}`:** {_md(r.assumed.text, table=False)}"]
+    problems = next_problems(report)
+    if problems:
+        out += ["", f"**{AFTER_FIX[0].upper()}{AFTER_FIX[1:]}**, the script would still hit:", ""]
+        out += [f"- {ICONS[r.status]} `{r.check_id}`: {_md(r.summary, table=False)}" for r in problems]
+    return out
 
 
 def _md(text: str, table: bool = True) -> str:
@@ -365,6 +418,7 @@ def _result_dict(r: CheckResult) -> dict:
         "explains": list(r.explains), "duration_ms": round(r.duration_ms, 1),
         "internal_error": r.internal_error,
         "evidence": [_exchange_dict(e) for e in r.evidence],
+        "assumed": r.assumed.text if r.assumed else None, "after_fix_of": r.after_fix_of,
     }
 
 

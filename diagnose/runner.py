@@ -114,6 +114,8 @@ def run_checks(checks: Iterable[Check[C]], context: C, recorder: Recorder, selec
             missing = [f"{u.unchecked}: {_why_missing(provided_by.get(u.fact), results, selection)}"
                        for u in check.uses if u.unchecked and not available(u.fact)]
             result = _with_missing_inputs(_run_one(check, context, recorder, debug, review, describe), missing)
+        if result.status is not Status.SKIP:  # a skip found nothing, after a fix or not
+            result = replace(result, after_fix_of=after_fix_of(check, results, provided_by))
         results[check.id] = result
         ordered.append(result)
         if on_progress:
@@ -130,13 +132,28 @@ def attempt(step_id: str, title: str, action: Callable[[], T], debug: bool = Fal
         return None, _internal_error(step_id, title, exc, (), started, debug)
 
 
+def after_fix_of(check: Check[Any], results: dict[str, CheckResult], provided_by: dict[Hashable, str]) -> str | None:
+    """The failed check whose assumed fix this one ran on: an upstream that failed with an assumption, or one that
+    itself ran after such a fix (the nearest such failure: the row that names what this result comes after)."""
+    for source in upstream(check, provided_by):
+        found = results.get(source)
+        if found is None:
+            continue
+        if found.status is Status.FAIL and found.assumed is not None:
+            return source
+        if found.after_fix_of is not None:
+            return found.after_fix_of
+    return None
+
+
 def _blocking_prerequisite(check: Check[Any], results: dict[str, CheckResult], selection: Selection) -> str | None:
-    """Why a check did not run, in a few words: the upstream row just above says the rest (never repeated here)."""
+    """Why a check did not run, in a few words: the upstream row just above says the rest (never repeated here).
+    A failure whose fix is assumed (`assumed`) does not block: its dependants run on the corrected facts."""
     for needed in check.requires:
         upstream_result = results.get(needed)
         if upstream_result is None:
             return f"skipped (needs {needed}, which did not run)"
-        if upstream_result.status is Status.FAIL:
+        if upstream_result.status is Status.FAIL and upstream_result.assumed is None:
             return f"skipped (needs {needed})"
         if upstream_result.status is Status.SKIP:
             why = "excluded with --skip" if needed in selection.skip else "which was skipped"

@@ -13,7 +13,8 @@ import shlex
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-from airflow_doctor.checks.base import CheckContext, error_detail, json_object, read_dags, try_credentials
+from airflow_doctor.checks.base import (CheckContext, assume_base_url, assume_credentials, error_detail, json_object,
+                                        read_dags, try_credentials)
 from airflow_doctor.checks.readers import token_trust
 from airflow_doctor.checks.readers.auth_common import (DOCS_V3, NOT_ANSWERED_UI, NOT_JUDGED, AuthManager, accepted, anonymous_access,
                                                        airflow3_auth_manager, authorization_not_received, front_of, front_refusal, no_answer,
@@ -215,7 +216,9 @@ def _token_endpoint_elsewhere(ctx: CheckContext, response: ProbeResponse, userna
         body = json_object(exchange)
         if exchange.status in (200, 201) and body and isinstance(body.get("access_token"), str):
             ctx.probe.registry.add(body["access_token"])
-            return Finding(
+            assumed = assume_base_url(ctx, mount, Credentials(Scheme.BEARER, secret=Secret(body["access_token"])),
+                                      f"the url is {mount}, where /auth/token issued the token the script sends")
+            return replace(Finding(
                 Status.FAIL, f"POST {base}/auth/token answered {answered}, but POST {mount}/auth/token issued a token: "
                              f"this Airflow is served under {urlsplit(mount).path or '/'}",
                 explanation=f"The UI at this host is mounted at {mount} ([api] base_url), and so is its token "
@@ -223,7 +226,7 @@ def _token_endpoint_elsewhere(ctx: CheckContext, response: ProbeResponse, userna
                             f"/auth/token. Use the mounted address for both.",
                 fix=Fix(f"Use {mount} as the profile's url and the script's base URL:", (f"url: {mount}",), DOCS_V3),
                 why_ui_works="The UI logs in at its own address, under the sub-path it is served from.",
-                code=Code.TOKEN_ENDPOINT_MOUNTED_ELSEWHERE)
+                code=Code.TOKEN_ENDPOINT_MOUNTED_ELSEWHERE), assumed=assumed)
     return Finding(
         Status.FAIL, f"POST {base}/auth/token answered {answered}, and no sub-path named by this host's pages "
                      "serves a token endpoint",
@@ -412,14 +415,18 @@ def _v3_basic_profile(ctx: CheckContext) -> Finding:
     if (unanswered := no_answer(trial)) is not None:
         return unanswered
     exchange = exchange_token(ctx, auth.username or "", auth.password)
+    assumed = None
     if exchange.token is not None:
         verdict = "the same credentials do get a token from /auth/token"
+        assumed = assume_credentials(ctx, Credentials(Scheme.BEARER, secret=exchange.token),
+                                     "the script sends a token from /auth/token as Bearer instead of Basic auth")
     elif exchange.response is not None:
         verdict = f"and /auth/token refuses the same credentials too ({exchange.response.status})"
     else:
         assert exchange.failure is not None
         verdict = f"and whether the same credentials get a token is unknown ({what_happened(exchange.failure)})"
-    return basic_ignored_v3(f"{trial.status} {trial.note}", verdict, exchange.token is not None)
+    return replace(basic_ignored_v3(f"{trial.status} {trial.note}", verdict, exchange.token is not None),
+                   assumed=assumed)
 
 
 def basic_ignored_v3(answer: str, verdict: str, token_issued: bool) -> Finding:

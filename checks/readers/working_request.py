@@ -154,9 +154,10 @@ def _auth_kind(profile: Profile, facts: Facts) -> str:
 
 
 def in_the_request(result: CheckResult, failed: list[CheckResult]) -> bool:
-    """A failure the snippets correct: in the request itself, or explained by such a failure."""
+    """A failure the snippets correct: in the request itself (its fix assumed by the later checks is built in: the
+    url that answered, the token the exchange issued), or explained by such a failure."""
     def own(r: CheckResult) -> bool:
-        return r.check_id in IN_THE_REQUEST or r.code == AuthCode.REQUEST_AUTH_SCHEME
+        return r.check_id in IN_THE_REQUEST or r.code == AuthCode.REQUEST_AUTH_SCHEME or r.assumed is not None
     return own(result) or any(own(r) and result.check_id in r.explains for r in failed)
 
 
@@ -168,6 +169,7 @@ def _notes(results, facts: Facts, kind: str, username: str | None) -> list[str]:
     if corrected:
         notes.append("This request corrects what the script sends: " + "; ".join(
             f"{r.summary} ({r.check_id})" for r in corrected) + ".")
+    notes += [f"Built on what was learned: {r.assumed.text}." for r in failed if r.assumed is not None]
     if outside:
         notes.append(f"Fix first: {outside[0].summary} ({outside[0].check_id}). Until then this request fails too; "
                      "it works once the checks pass.")

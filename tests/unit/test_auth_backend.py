@@ -360,3 +360,32 @@ def test_the_login_redirect_tells_the_auth_manager_apart() -> None:
         answer = recorded(label, name)
         assert auth_manager_from_login_redirect(answer["status"], answer["headers"]["location"]) is manager, label
     assert auth_manager_from_login_redirect(200, "") is None
+
+
+def basic_or_bearer(kind: str):
+    def match(request) -> tuple[bool, str]:
+        return request.headers.get("Authorization", "").startswith(kind), f"not {kind}"
+    return match
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_basic_auth_sent_to_airflow_3_assumes_the_token_the_exchange_issued_when_the_api_accepts_it() -> None:
+    """Past the first cause: the token from /auth/token becomes the later checks' credentials (the runner lets them
+    run on it); the failure stays the Basic auth the script sends."""
+    ctx = v3(auth_type="basic")
+    replay(responses, BASE, V3, "dags_basic", match=[basic_or_bearer("Basic")])
+    replay(responses, BASE, V3, "token_admin")
+    replay(responses, BASE, V3, "dags_bearer", match=[basic_or_bearer("Bearer")])
+    finding = auth_backend.Check().run(ctx)
+    assert finding.status is Status.FAIL and "does not accept Basic auth" in finding.summary
+    assert finding.assumed is not None and "token from /auth/token as Bearer" in finding.assumed.text
+    assert ctx.facts.credentials is not None and ctx.facts.credentials.scheme is Scheme.BEARER
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_basic_auth_sent_to_airflow_3_assumes_nothing_when_the_issued_token_is_refused_too() -> None:
+    ctx = v3(auth_type="basic")
+    replay(responses, BASE, V3, "dags_basic")
+    replay(responses, BASE, V3, "token_admin")
+    finding = auth_backend.Check().run(ctx)
+    assert finding.status is Status.FAIL and finding.assumed is None and ctx.facts.credentials is None

@@ -227,3 +227,35 @@ def test_a_proxy_mounting_airflow_under_a_sub_path_is_found_from_the_root_redire
         assert result.fix is not None and result.fix.commands == (f"url: {server.url}/team-a/airflow",) and result.why_ui_works
         corrected, _ = run_reachability(server.url + "/team-a/airflow")
     assert corrected.status is Status.PASS
+
+
+# --- past the first cause: the fixed url, when Airflow answers there, is what the later checks run on -----------
+
+def test_a_sub_path_found_is_assumed_for_the_later_checks_with_the_version_it_answered() -> None:
+    def route(handler) -> Reply:
+        if handler.path.startswith("/airflow/"):
+            handler.path = handler.path.removeprefix("/airflow")
+            return airflow3_route(handler)
+        return Reply(404, {"Server": "nginx", "Content-Type": "text/html"}, b"<html><title>404 Not Found</title></html>")
+
+    with LocalServer(route) as server:
+        result, facts = run_reachability(server.url)
+    assert result.status is Status.FAIL and result.code == "airflow-under-subpath"
+    assert result.assumed is not None and f"the url is {server.url}/airflow" in result.assumed.text
+    assert "3.3.2 answered its version there" in result.assumed.text
+    assert (facts.base_url, facts.api, facts.airflow_version) == (server.url + "/airflow", ApiFlavour.V2, "3.3.2")
+    assert facts.health["scheduler"] == "healthy"
+
+
+def test_a_redirect_whose_target_answers_airflow_is_assumed_and_one_whose_target_does_not_is_not() -> None:
+    with LocalServer(airflow3_route) as target:
+        with LocalServer(lambda h: Reply(308, {"Location": f"{target.url}{h.path}"})) as server:
+            result, facts = run_reachability(server.url)
+    assert result.status is Status.FAIL and result.code == "api-redirected"
+    assert result.assumed is not None and "where the redirect points" in result.assumed.text
+    assert (facts.base_url, facts.api) == (target.url, ApiFlavour.V2)
+
+    with LocalServer(lambda h: Reply(301, {"Location": f"http://127.0.0.1:{closed_port()}{h.path}"})) as server:
+        result, facts = run_reachability(server.url)
+    assert result.status is Status.FAIL and result.assumed is None
+    assert facts.base_url == server.url and facts.api is None, "nothing is assumed that did not answer"

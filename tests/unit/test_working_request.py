@@ -108,3 +108,21 @@ def test_a_password_with_a_trailing_newline_that_no_server_form_accepted_is_stri
     newline = CheckResult("credential-encoding", "c", Status.FAIL, "the password ends with a trailing newline")
     assert 'os.environ["AIRFLOW_PASSWORD"].strip()' in code(working_request.build(ctx.profile, ctx.facts, [newline]))
     assert ".strip()" not in code(working_request.build(ctx.profile, ctx.facts, []))
+
+
+def test_a_request_after_a_redirect_or_under_a_sub_path_is_built_on_the_url_that_answered() -> None:
+    """reachability has rebased facts.base_url on the fixed url (its `assumed`): the snippets post there, and say so
+    instead of asking to fix reachability first."""
+    from airflow_doctor.model import Assumption
+
+    ctx = check_context("http://airflow.test/airflow", api="/api/v2", version="3.3.2", dag_id="doctor_demo",
+                        auth_type="jwt")
+    moved = CheckResult("reachability", "reachability", Status.FAIL, "Airflow is served under /airflow: ...",
+                        code="airflow-under-subpath", assumed=Assumption("the url is http://airflow.test/airflow"))
+    request = working_request.build(ctx.profile, ctx.facts, [moved])
+    assert "http://airflow.test/airflow/api/v2/dags/doctor_demo/dagRuns" in code(request, "curl")
+    assert "http://airflow.test/airflow/auth/token" in code(request, "curl")
+    assert 'AIRFLOW_URL = "http://airflow.test/airflow"' in code(request)
+    assert request.notes[0].startswith("This request corrects what the script sends: Airflow is served under /airflow")
+    assert "Built on what was learned: the url is http://airflow.test/airflow." in request.notes
+    assert not any(n.startswith("Fix first") for n in request.notes)

@@ -88,6 +88,8 @@ class Check:
     requires = ("permissions",)
     uses = (Uses(Fact.API), Uses(Fact.HEALTH), Uses(Fact.CREDENTIALS), Uses(Fact.DAG))
     provides = ()
+    changes_server = True
+    """It creates a real run: never on a fix the runner only assumed (the runner skips it then)."""
     needs = ("--trigger; the API and health from reachability; working credentials from auth-backend; the DAG from "
              "dag-exists; the permission from permissions")
 

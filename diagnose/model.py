@@ -126,7 +126,8 @@ class Check(Protocol[ContextT]):
     """One diagnostic step, the one protocol the runner and the checks share. `requires` names checks that must not
     have failed or been skipped; `uses` the facts it reads, `provides` those it learns (the runner runs the providers
     first, and --only brings them along); `needs` says all of it in words for `airflow-doctor checks`. The context
-    is the caller's (the checks' CheckContext): the runner only passes it on."""
+    is the caller's (the checks' CheckContext): the runner only passes it on. A check may also declare
+    `changes_server = True` (it creates something, as --trigger does): the runner never runs it on an assumed fix."""
 
     id: ClassVar[str]
     title: ClassVar[str]

@@ -108,7 +108,8 @@ def run_checks(checks: Iterable[Check[C]], context: C, recorder: Recorder, selec
             on_progress(check.id, check.title, None)
         if check.id in selection.skip:
             result = CheckResult(check.id, check.title, Status.SKIP, "skipped: excluded with --skip")
-        elif (blocker := _blocking_prerequisite(check, results, selection)) is not None:
+        elif (blocker := _blocking_prerequisite(check, results, selection)
+                          or _acts_on_an_assumption(check, results, provided_by)) is not None:
             result = CheckResult(check.id, check.title, Status.SKIP, blocker)
         else:
             missing = [f"{u.unchecked}: {_why_missing(provided_by.get(u.fact), results, selection)}"
@@ -144,6 +145,15 @@ def after_fix_of(check: Check[Any], results: dict[str, CheckResult], provided_by
         if found.after_fix_of is not None:
             return found.after_fix_of
     return None
+
+
+def _acts_on_an_assumption(check: Check[Any], results: dict[str, CheckResult],
+                           provided_by: dict[Hashable, str]) -> str | None:
+    """A check that changes the server (`changes_server`) never does so on an assumed fix: the user decides once the
+    real fix is made."""
+    if not getattr(check, "changes_server", False) or (source := after_fix_of(check, results, provided_by)) is None:
+        return None
+    return f"skipped (it changes the server, and {source}'s fix is only assumed: fix that first)"
 
 
 def _blocking_prerequisite(check: Check[Any], results: dict[str, CheckResult], selection: Selection) -> str | None:

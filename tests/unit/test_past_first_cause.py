@@ -64,6 +64,20 @@ def test_a_failure_with_a_safe_assumed_fix_lets_its_dependants_run_and_marks_the
     assert results["beside"].after_fix_of is None, "a check that does not build on the failure is the script as it is"
 
 
+@dataclass
+class TriggeringCheck(FakeCheck):
+    changes_server: bool = True
+
+
+def test_a_check_that_changes_the_server_never_runs_on_an_assumed_fix() -> None:
+    trigger = TriggeringCheck("trigger", Status.PASS, requires=("dag",))
+    results = {r.check_id: r for r in run_checks([*chain(), trigger], None, Recorder())}
+    assert not trigger.calls and results["trigger"].status is Status.SKIP
+    assert "reach's fix is only assumed" in results["trigger"].summary
+    unassumed = TriggeringCheck("trigger", Status.PASS)
+    assert run_checks([unassumed], None, Recorder())[0].status is Status.PASS and unassumed.calls
+
+
 def test_a_failure_without_an_assumed_fix_still_skips_its_dependants() -> None:
     results = run_checks(chain(assumed=None), None, Recorder())
     assert [r.status for r in results] == [Status.FAIL, Status.SKIP, Status.SKIP, Status.SKIP, Status.PASS]

@@ -13,6 +13,7 @@ import shlex
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
+from airflow_doctor.checks.readers import front_controls, gateway, proxy
 from airflow_doctor.checks.readers.auth_common import Code as AuthCode
 from airflow_doctor.checks.readers.credentials import Scheme
 from airflow_doctor.checks.base import ApiFlavour, Facts
@@ -153,10 +154,18 @@ def _auth_kind(profile: Profile, facts: Facts) -> str:
     return "basic"
 
 
+NOT_AIRFLOWS_ANSWER = frozenset({*front_controls.Code, *proxy.Code, *gateway.Code, *gateway.ALREADY_WHAT_ANSWERED})
+"""Codes of findings about an answer Airflow did not write (a front, a proxy, a gateway): the printed request would
+meet the same refusal, so such a failure is to fix first even when the check that met it reads the request."""
+
+
 def in_the_request(result: CheckResult, failed: list[CheckResult]) -> bool:
     """A failure the snippets correct: in the request itself (its fix assumed by the later checks is built in: the
-    url that answered, the token the exchange issued), or explained by such a failure."""
+    url that answered, the token the exchange issued), or explained by such a failure. Never one a front, proxy or
+    gateway answered."""
     def own(r: CheckResult) -> bool:
+        if r.code in NOT_AIRFLOWS_ANSWER:
+            return False
         return r.check_id in IN_THE_REQUEST or r.code == AuthCode.REQUEST_AUTH_SCHEME or r.assumed is not None
     return own(result) or any(own(r) and result.check_id in r.explains for r in failed)
 

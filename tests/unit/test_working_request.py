@@ -126,3 +126,15 @@ def test_a_request_after_a_redirect_or_under_a_sub_path_is_built_on_the_url_that
     assert request.notes[0].startswith("This request corrects what the script sends: Airflow is served under /airflow")
     assert "Built on what was learned: the url is http://airflow.test/airflow." in request.notes
     assert not any(n.startswith("Fix first") for n in request.notes)
+
+
+def test_a_request_a_front_refused_is_to_fix_first_not_corrected_by_the_printed_request() -> None:
+    """The printed request would meet the same front: a payload-schema failure with a front's code is not 'in the
+    request', while the same check's own finding is."""
+    from airflow_doctor.checks.readers.front_controls import Code as FrontCode
+    from airflow_doctor.checks.readers.working_request import in_the_request
+    from airflow_doctor.model import CheckResult, Status
+
+    fronted = CheckResult("payload-schema", "t", Status.FAIL, "a front refused the body", code=FrontCode.BODY_RULE)
+    own = CheckResult("payload-schema", "t", Status.FAIL, "conf breaks the params", code="payload-invalid")
+    assert not in_the_request(fronted, [fronted]) and in_the_request(own, [own])

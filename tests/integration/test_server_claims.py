@@ -129,7 +129,7 @@ def test_session_only_backend_refuses_basic_but_not_the_browser_session(airflow2
     assert browser.get(f"{base}/api/v1/dags?limit=1", timeout=10).status_code == 200
 
 
-def test_max_active_runs_reached_is_warned_and_a_new_run_really_waits(airflow3: Server, tmp_path: Path) -> None:
+def test_max_active_runs_reached_by_a_named_run_fails_and_a_new_run_really_waits(airflow3: Server, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from airflow_doctor.cli import app
@@ -143,7 +143,8 @@ def test_max_active_runs_reached_is_warned_and_a_new_run_really_waits(airflow3: 
         result = CliRunner().invoke(app, ["check", "--profile", str(airflow3.profile(tmp_path, dag_id="doctor_limited",
                                                                                       payload=None)), "-f", "json"])
         paused = next(r for r in json.loads(result.stdout)["results"] if r["check_id"] == "paused")
-        assert paused["status"] == "warn" and "max_active_runs is 1" in paused["summary"], paused
+        assert paused["status"] == "fail" and paused["code"] == "max-active-runs-reached", paused
+        assert "max_active_runs is 1" in paused["summary"] and holder in paused["summary"], paused
         waiting = airflow3.api("POST", "/dags/doctor_limited/dagRuns", json={"logical_date": None}).json()["dag_run_id"]
         wait_for_scheduler_loops(airflow3)
         assert airflow3.api("GET", f"/dags/doctor_limited/dagRuns/{waiting}").json()["state"] == "queued"

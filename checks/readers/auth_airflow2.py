@@ -15,7 +15,7 @@ from enum import Enum
 
 from airflow_doctor.checks.base import CheckContext, error_detail, read_dags, try_credentials
 from airflow_doctor.checks.readers.auth_common import (DOCS_V2, PASS_AUTHORIZATION, PASS_AUTHORIZATION_TEXT,
-                                                       NOT_ANSWERED_UI, NOT_JUDGED, accepted, anonymous_access, front_of, front_refusal,
+                                                       NOT_ANSWERED_UI, NOT_JUDGED, accepted, anonymous_read, front_of, front_refusal,
                                                        no_answer, platform_token_refusal, replicas_disagree,
                                                        token_credentials)
 from airflow_doctor.checks.readers.auth_common import Code as AuthCode
@@ -73,12 +73,9 @@ def airflow2(ctx: CheckContext) -> Finding:
 
 
 def _v2_anonymous(ctx: CheckContext) -> Finding:
-    trial = try_credentials(ctx, Credentials(Scheme.NONE))
-    if trial.accepted:
-        return anonymous_access(ctx, Credentials(Scheme.NONE), "no credentials",
-                                [f"GET {ctx.facts.api_path('/dags')} without credentials: 200"])
-    if (unanswered := no_answer(trial)) is not None:
-        return unanswered
+    trial = anonymous_read(ctx)
+    if isinstance(trial, Finding):
+        return trial
     return Finding(Status.FAIL, f"the API requires credentials, and the profile has none ({trial.status}: {trial.note})",
                    explanation="The browser is logged in with a session cookie; a script must authenticate itself.",
                    fix=Fix("Add credentials to the profile (auth type basic with a user that can log in to the UI).",

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from airflow_doctor.checks.base import (CheckContext, assume_base_url, assume_credentials, error_detail, json_object,
                                         read_dags, try_credentials)
 from airflow_doctor.checks.readers import token_trust
-from airflow_doctor.checks.readers.auth_common import (DOCS_V3, NOT_ANSWERED_UI, NOT_JUDGED, AuthManager, accepted, anonymous_access,
+from airflow_doctor.checks.readers.auth_common import (DOCS_V3, NOT_ANSWERED_UI, NOT_JUDGED, AuthManager, accepted, anonymous_access, anonymous_read,
                                                        airflow3_auth_manager, authorization_not_received, front_of, front_refusal, no_answer,
                                                        platform_token_refusal, token_credentials)
 from airflow_doctor.checks.readers.auth_common import Code as AuthCode
@@ -67,12 +67,9 @@ def airflow3(ctx: CheckContext) -> Finding:
         return _v3_bearer(ctx, auth.token, obtained=False)
     if auth.type is AuthType.BASIC:
         return _v3_basic_profile(ctx)
-    trial = try_credentials(ctx, Credentials(Scheme.NONE))
-    if trial.accepted:
-        return anonymous_access(ctx, Credentials(Scheme.NONE), "no credentials",
-                                [f"GET {ctx.facts.api_path('/dags')} without credentials: 200"])
-    if (unanswered := no_answer(trial)) is not None:
-        return unanswered
+    trial = anonymous_read(ctx)
+    if isinstance(trial, Finding):
+        return trial
     return no_token_v3(f"{trial.status}: {trial.note}")
 
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 from enum import Enum
 from urllib.parse import urlsplit
 
-from airflow_doctor.checks.base import CheckContext, error_detail, read_dags
+from airflow_doctor.checks.base import CheckContext, error_detail, read_dags, try_credentials
 from airflow_doctor.checks.readers.credentials import Credentials, Scheme, Trial
 from airflow_doctor.checks.readers.front import AIRFLOW_SERVERS, front_label, intermediary, proxy_realm
 from airflow_doctor.checks.readers.gateway import transport_finding
@@ -72,6 +72,16 @@ ANONYMOUS_V3 = ("[core] simple_auth_manager_all_admins",
                 "of its own (auth type jwt).",
                 ("[core]\nsimple_auth_manager_all_admins = False",
                  "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS=False"))
+
+
+def anonymous_read(ctx: CheckContext) -> Finding | Trial:
+    """A profile without credentials: the read without any. Its finding when that settles it (the API answered
+    without credentials: a security warning; no answer at all), else the refusal for the caller to explain."""
+    trial = try_credentials(ctx, Credentials(Scheme.NONE))
+    if trial.accepted:
+        return anonymous_access(ctx, Credentials(Scheme.NONE), "no credentials",
+                                [f"GET {ctx.facts.api_path('/dags')} without credentials: 200"])
+    return no_answer(trial) or trial
 
 
 def anonymous_access(ctx: CheckContext, credentials: Credentials, scheme_label: str, notes: list[str]) -> Finding:

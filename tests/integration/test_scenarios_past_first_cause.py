@@ -11,9 +11,6 @@ snippets' runs never start and no shared DAG changes state.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from airflow_doctor.cli import app
+from tests.integration.snippets import run_printed_snippets
 from tests.integration.conftest import Server
 from tests.integration.test_scenarios_auth import mounted, proxy
 from tests.servers import LocalServer, Reply
@@ -56,26 +54,6 @@ def assert_second_problem_after_the_first(data: dict[str, Any], terminal: str, f
     assert "paused: " in terminal.split("After fixing the above", 1)[1]
 
 
-def execute_snippets(server: Server, data: dict[str, Any], env_extra: dict[str, str] | None = None) -> None:
-    """Both printed snippets, with only the password in the environment: each must create a run (deleted after)."""
-    code = {s["label"]: s["code"] for s in data["working_request"]["snippets"]}
-    env = {**os.environ, "AIRFLOW_PASSWORD": server.password("admin"), "LC_ALL": "C.UTF-8", **(env_extra or {})}
-    before = set(server.run_ids(DAG))
-    created: list[str] = []
-    try:
-        shell = subprocess.run(["bash", "-c", code["curl"]], env=env, capture_output=True, text=True, timeout=120)
-        assert shell.returncode == 0, shell.stdout + shell.stderr
-        created.append(json.loads(shell.stdout)["dag_run_id"])
-        python = subprocess.run([sys.executable, "-c", code["Python (requests)"]], env=env, capture_output=True,
-                                text=True, timeout=120)
-        assert python.returncode == 0, python.stdout + python.stderr
-        created.append(python.stdout.strip())
-        assert set(created) <= set(server.run_ids(DAG)) - before, "the server created both runs"
-    finally:
-        for run_id in created:
-            server.delete_run(DAG, run_id)
-
-
 # --- (a) a url without the sub-path, and a paused DAG ---------------------------------------------------
 
 def test_a_url_without_the_sub_path_names_the_paused_dag_after_fixing_the_url_and_the_printed_request_works(
@@ -90,7 +68,7 @@ def test_a_url_without_the_sub_path_names_the_paused_dag_after_fixing_the_url_an
         request = data["working_request"]
         assert request["snippets"] and f"{front.url}/airflow/api/" in request["snippets"][0]["code"]
         assert not any(n.startswith("Fix first: Airflow is served") for n in request["notes"]), request["notes"]
-        execute_snippets(scenario_server, data)
+        run_printed_snippets(scenario_server, data, DAG)
 
         code, fixed, _ = check(scenario_server.profile(tmp_path, url=front.url + "/airflow", dag_id=DAG, payload=None))
         assert result_of(fixed, "reachability")["status"] == "pass", "the printed url works"
@@ -108,7 +86,7 @@ def test_basic_auth_sent_to_airflow_3_names_the_paused_dag_after_the_token_excha
     assert_second_problem_after_the_first(data, terminal, "auth-backend", "request-auth-scheme")
     assert "token from /auth/token" in result_of(data, "auth-backend")["assumed"]
     assert "Airflow 3 does not accept Basic auth" in data["diagnosis"]["summary"]
-    execute_snippets(scenario_server3, data)
+    run_printed_snippets(scenario_server3, data, DAG)
 
     code, fixed, _ = check(scenario_server3.profile(tmp_path, auth_type="jwt", dag_id=DAG, payload=None))
     assert result_of(fixed, "auth-backend")["status"] == "pass", "auth type jwt, as the fix says, works"
@@ -127,7 +105,7 @@ def test_a_redirected_url_names_the_paused_dag_after_following_it_and_the_printe
     request = data["working_request"]
     snippets = json.dumps(request["snippets"])
     assert f"{scenario_server.url}/api/" in snippets and redirector.url not in snippets
-    execute_snippets(scenario_server, data)
+    run_printed_snippets(scenario_server, data, DAG)
 
 
 # --- (d) the API at the url, /auth/token only under the sub-path: the request uses the endpoint that issued ----
@@ -140,4 +118,4 @@ def test_a_token_endpoint_found_under_the_sub_path_is_where_the_printed_request_
         assert_second_problem_after_the_first(data, terminal, "auth-backend", "token-endpoint-under-sub-path")
         snippets = json.dumps(data["working_request"]["snippets"])
         assert f"{front.url}/airflow/auth/token" in snippets, "the token comes from the endpoint that issued one"
-        execute_snippets(scenario_server3, data)
+        run_printed_snippets(scenario_server3, data, DAG)

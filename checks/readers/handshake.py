@@ -20,8 +20,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from urllib.parse import unquote, urlsplit
 
-from cryptography import x509
-from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # loaded only when a handshake failed and its certificates are read (start-up stays fast)
+    from cryptography import x509
 
 _HANDSHAKE, _CHANGE_CIPHER_SPEC, _ALERT = 22, 20, 21
 _CERTIFICATE, _CERTIFICATE_REQUEST = 11, 13
@@ -64,10 +66,14 @@ class Certificate:
 
     @classmethod
     def from_der(cls, der: bytes) -> "Certificate":
+        from cryptography import x509
+
         return cls.of(x509.load_der_x509_certificate(der))
 
     @classmethod
     def from_pem(cls, pem: bytes) -> "Certificate":
+        from cryptography import x509
+
         return cls.of(x509.load_pem_x509_certificate(pem))
 
     @classmethod
@@ -368,16 +374,19 @@ def _alert_of(error: ssl.SSLError | None) -> str | None:
 
 
 def _name(name: x509.Name) -> str:
+    from cryptography.x509.oid import NameOID
     common = name.get_attributes_for_oid(NameOID.COMMON_NAME)
     return str(common[0].value) if common else name.rfc4514_string() or "(no name)"
 
 
 def _org(name: x509.Name) -> str:
+    from cryptography.x509.oid import NameOID
     return " ".join(str(a.value) for oid in (NameOID.ORGANIZATION_NAME, NameOID.ORGANIZATIONAL_UNIT_NAME)
                     for a in name.get_attributes_for_oid(oid))
 
 
 def _san(cert: x509.Certificate) -> tuple[str, ...]:
+    from cryptography import x509
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -386,6 +395,8 @@ def _san(cert: x509.Certificate) -> tuple[str, ...]:
 
 
 def _ca_issuers(cert: x509.Certificate) -> tuple[str, ...]:
+    from cryptography import x509
+    from cryptography.x509.oid import AuthorityInformationAccessOID
     try:
         aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
     except x509.ExtensionNotFound:
